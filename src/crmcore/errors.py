@@ -1,0 +1,186 @@
+"""The crmcore exception family: one root, stable codes, every problem at once.
+
+Every exception crmcore raises derives from :class:`CrmError`. Where a builtin
+fits, the class also derives from it (``NotFound`` is a ``LookupError``,
+``ValidationError`` is a ``ValueError``), so callers can catch either.
+
+Each class has a stable ``code``; :class:`ValidationError` carries a tuple of
+:class:`Problem` objects, each with its own stable code and a ``$.path`` into
+the input that caused it. Codes are API: they never change with the locale and
+are listed in ``docs/errors.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar, Literal
+
+import attrs
+
+__all__ = [
+    "BackendUnavailable",
+    "ConcurrencyConflict",
+    "CrmError",
+    "DuplicateRecord",
+    "InvalidTransition",
+    "NotFound",
+    "Problem",
+    "Severity",
+    "StorageError",
+    "UnknownBackend",
+    "ValidationError",
+]
+
+Severity = Literal["error", "warning", "info"]
+"""How serious a :class:`Problem` is: ``error`` blocks a write, the others inform."""
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """One thing wrong with some input.
+
+    Attributes:
+        code: Stable, dotted identifier such as ``"type.invalid"``; never localised.
+        path: Where the problem is, as a JSONPath-like string rooted at ``$``
+            (``"$.person.name.family"``, ``"$.phones[0].number"``).
+        message: Human-readable explanation (English unless a rule chose a locale).
+        severity: ``"error"``, ``"warning"`` or ``"info"``.
+    """
+
+    code: str
+    path: str = "$"
+    message: str = ""
+    severity: Severity = "error"
+
+    def under(self, prefix: str) -> Problem:
+        """Return this problem re-rooted below ``prefix`` (a path such as ``$.phones[0]``)."""
+        if self.path == "$":
+            return attrs.evolve(self, path=prefix)
+        return attrs.evolve(self, path=prefix + self.path[1:])
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.code}]"
+
+
+class CrmError(Exception):
+    """Root of every exception crmcore raises.
+
+    Attributes:
+        code: A stable identifier for the kind of failure.
+    """
+
+    code: ClassVar[str] = "crm.error"
+
+
+class ValidationError(CrmError, ValueError):
+    """Input was rejected; ``problems`` lists every problem found, not just the first.
+
+    Raised when constructing a model with impossible values, when structuring
+    untrusted data through :func:`crmcore.serialization.make_converter`, and by
+    write paths that refuse invalid records. Nothing is written when it is raised.
+    """
+
+    code: ClassVar[str] = "validation.failed"
+
+    def __init__(self, problems: Iterable[Problem], *, subject: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.subject = subject
+        if not self.problems:
+            raise ValueError("ValidationError needs at least one problem")
+        head = f"{subject}: " if subject else ""
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{head}{count} {noun}\n{lines}")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The problems' codes, in order."""
+        return tuple(p.code for p in self.problems)
+
+    def under(self, prefix: str) -> ValidationError:
+        """Return a copy whose problem paths are re-rooted below ``prefix``."""
+        return ValidationError((p.under(prefix) for p in self.problems), subject=self.subject)
+
+
+class InvalidTransition(CrmError):
+    """A state machine (such as a complaint's) was asked for a move it does not allow."""
+
+    code: ClassVar[str] = "state.invalid_transition"
+
+    def __init__(self, *, subject: str, current: str, requested: str, allowed: Iterable[str]):
+        self.subject = subject
+        self.current = current
+        self.requested = requested
+        self.allowed = tuple(sorted(allowed))
+        allowed_text = ", ".join(self.allowed) or "none"
+        super().__init__(
+            f"{subject} in state {current!r} cannot move to {requested!r} "
+            f"(allowed from here: {allowed_text})"
+        )
+
+
+class NotFound(CrmError, LookupError):
+    """No record with the requested id exists."""
+
+    code: ClassVar[str] = "storage.not_found"
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"no {kind} with id {record_id!r}")
+
+
+class StorageError(CrmError):
+    """A storage backend failed; the driver's own exception is chained as ``__cause__``."""
+
+    code: ClassVar[str] = "storage.error"
+
+
+class ConcurrencyConflict(StorageError):
+    """A write was based on a stale version of a record; nothing was changed."""
+
+    code: ClassVar[str] = "storage.conflict"
+
+    def __init__(
+        self,
+        kind: str,
+        record_id: str,
+        *,
+        expected_version: int | None = None,
+        actual_version: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        detail = ""
+        if expected_version is not None:
+            detail = f" (write based on version {expected_version}"
+            if actual_version is not None:
+                detail += f", stored version is {actual_version}"
+            detail += ")"
+        super().__init__(f"{kind} {record_id!r} was changed by someone else{detail}")
+
+
+class DuplicateRecord(StorageError):
+    """A record with this id already exists."""
+
+    code: ClassVar[str] = "storage.duplicate"
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(f"a {kind} with id {record_id!r} already exists")
+
+
+class UnknownBackend(StorageError, ValueError):
+    """``connect(url)`` was given a URL whose scheme no installed backend handles."""
+
+    code: ClassVar[str] = "storage.unknown_backend"
+
+
+class BackendUnavailable(StorageError, ImportError):
+    """The backend for a URL needs a driver that is not installed; the message says what to install."""
+
+    code: ClassVar[str] = "storage.backend_unavailable"

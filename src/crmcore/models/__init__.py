@@ -1,0 +1,90 @@
+"""crmcore's domain models: frozen attrs classes that import only the standard library and attrs.
+
+Every model checks its field types, field values and cross-field invariants when it
+is constructed (including through :func:`attrs.evolve`) and raises one
+:class:`crmcore.errors.ValidationError` listing every problem found.
+"""
+
+from crmcore.models._base import Model
+from crmcore.models.complaint import (
+    ALLOWED_TRANSITIONS,
+    Complaint,
+    ComplaintState,
+    ComplaintTransition,
+    Severity,
+)
+from crmcore.models.contact import (
+    Consent,
+    ContactPerson,
+    ContactPoint,
+    DecisionRole,
+    Email,
+    OptOut,
+    Phone,
+    PhoneKind,
+    PostalAddress,
+    SocialHandle,
+)
+from crmcore.models.customer import (
+    CreditStanding,
+    Customer,
+    CustomerKind,
+    FactCategory,
+    FamilyMember,
+    Gender,
+    KeyDate,
+    LifecycleStage,
+    OrganisationProfile,
+    OrganisationSize,
+    PersonProfile,
+    ProfileFact,
+    utc_now,
+)
+from crmcore.models.interaction import Direction, Interaction, InteractionChannel
+from crmcore.models.provenance import Provenance, SourceChannel
+from crmcore.models.purchase import Purchase
+from crmcore.models.values import Identifier, IdentifierKind, Money, NameOrder, PersonName, is_cjk
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "Complaint",
+    "ComplaintState",
+    "ComplaintTransition",
+    "Consent",
+    "ContactPerson",
+    "ContactPoint",
+    "CreditStanding",
+    "Customer",
+    "CustomerKind",
+    "DecisionRole",
+    "Direction",
+    "Email",
+    "FactCategory",
+    "FamilyMember",
+    "Gender",
+    "Identifier",
+    "IdentifierKind",
+    "Interaction",
+    "InteractionChannel",
+    "KeyDate",
+    "LifecycleStage",
+    "Model",
+    "Money",
+    "NameOrder",
+    "OptOut",
+    "OrganisationProfile",
+    "OrganisationSize",
+    "PersonName",
+    "PersonProfile",
+    "Phone",
+    "PhoneKind",
+    "PostalAddress",
+    "ProfileFact",
+    "Provenance",
+    "Purchase",
+    "Severity",
+    "SocialHandle",
+    "SourceChannel",
+    "is_cjk",
+    "utc_now",
+]
