@@ -40,6 +40,7 @@ from crmcore.models.customer import (
     ProfileFact,
     utc_now,
 )
+from crmcore.models.history import ChangeOperation, ChangeRecord, FieldChange
 from crmcore.models.interaction import Direction, Interaction, InteractionChannel
 from crmcore.models.provenance import Provenance, SourceChannel
 from crmcore.models.purchase import Purchase
@@ -47,6 +48,8 @@ from crmcore.models.values import Identifier, IdentifierKind, Money, NameOrder, 
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "ChangeOperation",
+    "ChangeRecord",
     "Complaint",
     "ComplaintState",
     "ComplaintTransition",
@@ -61,6 +64,7 @@ __all__ = [
     "Email",
     "FactCategory",
     "FamilyMember",
+    "FieldChange",
     "Gender",
     "Identifier",
     "IdentifierKind",

@@ -1,0 +1,59 @@
+"""Change history: what changed on a customer, when, by whom and from which source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from crmcore.models._base import Model, checks, max_length, non_blank
+from crmcore.models._ids import new_id
+
+__all__ = ["ChangeRecord", "ChangeOperation", "FieldChange"]
+
+
+class ChangeOperation(enum.StrEnum):
+    """What kind of change a :class:`ChangeRecord` records."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    REMOVED = "removed"
+    MERGED = "merged"
+    ERASED = "erased"
+
+
+@attrs.frozen(kw_only=True)
+class FieldChange(Model):
+    """One changed value: its path in the customer's serialised form, old and new as JSON text.
+
+    ``old`` is ``None`` for a value that did not exist; ``new`` is ``None`` for one removed.
+    """
+
+    path: str = attrs.field(metadata=checks(non_blank))
+    old: str | None = None
+    new: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ChangeRecord(Model):
+    """One recorded change to a customer, the unit an audit, a merge or an erasure is traced by.
+
+    Attributes:
+        customer_id: The customer changed.
+        operation: Created, updated, removed, merged or erased.
+        at: When the change was committed by the application.
+        version: The customer's version after the change.
+        actor: Who made it (a user, a service), when known.
+        source: Where the new data came from (an import file, a form, a vendor).
+        changes: Every changed value, ordered by path.
+    """
+
+    customer_id: str = attrs.field(metadata=checks(non_blank, max_length(64)))
+    operation: ChangeOperation
+    at: dt.datetime
+    version: int
+    id: str = attrs.field(factory=new_id, metadata=checks(non_blank, max_length(64)))
+    actor: str | None = None
+    source: str | None = None
+    changes: tuple[FieldChange, ...] = ()

@@ -1,0 +1,231 @@
+"""The storage port: what a backend implements, and what applications use.
+
+Two layers, as in SQLAlchemy's dialect and engine:
+
+* **Backend SPI** (:class:`Backend`, :class:`Transaction`): the small surface a storage
+  author implements: versioned get/insert/update/delete of whole records by kind,
+  a query by :class:`crmcore.query.Query`, a scan, and an append-only history log,
+  all inside a transaction that commits all-or-nothing.
+* **Application API** (:class:`UnitOfWork`, :class:`CustomerRepository`,
+  :class:`Repository`): implemented once by crmcore on top of any backend, so every
+  backend gets the same normalisation pipeline, version checks, timestamps, change
+  history and bulk-import reports.
+
+Record kinds are the model classes' ``kind_name``: ``"customer"``, ``"interaction"``,
+``"complaint"``, ``"purchase"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Protocol, Self, TypeVar, runtime_checkable
+
+import attrs
+
+from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+
+if TYPE_CHECKING:
+    from crmcore.query import Query
+
+__all__ = [
+    "RECORD_TYPES",
+    "Backend",
+    "Capabilities",
+    "CustomerRepository",
+    "Record",
+    "RecordKind",
+    "Repository",
+    "Transaction",
+    "UnitOfWork",
+]
+
+RecordKind = Literal["customer", "interaction", "complaint", "purchase"]
+"""The kinds of record a backend stores."""
+
+Record = Customer | Interaction | Complaint | Purchase
+"""Any record a backend stores."""
+
+RECORD_TYPES: dict[RecordKind, type[Record]] = {
+    "customer": Customer,
+    "interaction": Interaction,
+    "complaint": Complaint,
+    "purchase": Purchase,
+}
+"""The model class of each record kind."""
+
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+
+
+@attrs.frozen(kw_only=True)
+class Capabilities:
+    """What a backend supports; the conformance kit skips tests for what it does not.
+
+    Attributes:
+        persistent: Data survives closing and reopening the store.
+        concurrent_writers: Safe for several threads or processes writing at once;
+            stale writes are detected across them.
+        bulk_insert: :meth:`Transaction.insert` is efficient for large batches.
+    """
+
+    persistent: bool = True
+    concurrent_writers: bool = True
+    bulk_insert: bool = True
+
+
+@runtime_checkable
+class Transaction(Protocol):
+    """One backend transaction. Nothing is visible to others before :meth:`commit`.
+
+    Records passed in already carry the version they are stored with; the backend
+    stores and returns them exactly (``get(...) == record``).
+    """
+
+    def get(self, kind: RecordKind, record_id: str) -> Record | None:
+        """The stored record of ``kind`` with ``record_id``, or ``None``."""
+        ...
+
+    def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The stored records among ``record_ids``, by id (missing ids are absent)."""
+        ...
+
+    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
+        """Insert new records; raises :class:`crmcore.errors.DuplicateRecord` if an id exists."""
+        ...
+
+    def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
+        """Replace a record whose stored version is ``expected_version``.
+
+        Raises :class:`crmcore.errors.ConcurrencyConflict` (and changes nothing) if the
+        stored version differs, and :class:`crmcore.errors.NotFound` if there is none.
+        """
+        ...
+
+    def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
+        """Delete a record whose stored version is ``expected_version`` (same errors as update)."""
+        ...
+
+    def query(self, kind: RecordKind, query: Query) -> list[Record]:
+        """One page of records matching ``query``, in its order, after its cursor.
+
+        Must return exactly what :meth:`crmcore.query.Query.apply` returns over all
+        stored records of ``kind``.
+        """
+        ...
+
+    def count(self, kind: RecordKind, query: Query) -> int:
+        """How many records match ``query``'s filter (ignoring order, cursor and limit)."""
+        ...
+
+    def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
+        """Every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
+        ...
+
+    def append_history(self, records: Sequence[ChangeRecord]) -> None:
+        """Append change records; they commit or roll back with the transaction."""
+        ...
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Change records of one customer, oldest first (by ``at``, then ``version``)."""
+        ...
+
+    def commit(self) -> None:
+        """Make every change in this transaction durable and visible, all or nothing."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change in this transaction."""
+        ...
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A storage backend: a factory of transactions over one database."""
+
+    capabilities: Capabilities
+
+    def begin(self) -> Transaction:
+        """Start a new transaction."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; the backend is unusable afterwards."""
+        ...
+
+
+class Repository(Protocol[R]):
+    """The application's view of one kind of record inside a unit of work."""
+
+    def get(self, record_id: str) -> R:
+        """The record with ``record_id``; raises :class:`crmcore.errors.NotFound`."""
+        ...
+
+    def add(self, record: R) -> R:
+        """Add a new record (version 0); returns it as stored, with version 1."""
+        ...
+
+    def update(self, record: R) -> R:
+        """Save a changed record read at ``record.version``; returns it with version + 1.
+
+        Raises :class:`crmcore.errors.ConcurrencyConflict` if someone else saved it since.
+        """
+        ...
+
+    def remove(self, record: R) -> None:
+        """Remove a record read at ``record.version`` (same conflict rule as update)."""
+        ...
+
+    def find(self, query: Query) -> list[R]:
+        """One page of records matching ``query``."""
+        ...
+
+    def count(self, query: Query | None = None) -> int:
+        """How many records match ``query`` (all records when ``None``)."""
+        ...
+
+    def stream(self, *, batch_size: int = 1000) -> Iterator[R]:
+        """Every record, ordered by id, without loading them all at once."""
+        ...
+
+
+class CustomerRepository(Repository[Customer], Protocol):
+    """Customers, with their change history."""
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Every recorded change to a customer, oldest first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """A business transaction across all repositories.
+
+    Use it as a context manager. Nothing is saved without :meth:`commit`; leaving the
+    block without committing, or with an exception, rolls back. A commit is
+    all-or-nothing across repositories.
+    """
+
+    customers: CustomerRepository
+    interactions: Repository[Interaction]
+    complaints: Repository[Complaint]
+    purchases: Repository[Purchase]
+
+    def __enter__(self) -> Self:
+        """Begin the unit of work."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Save every change made in this unit of work, atomically."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every uncommitted change."""
+        ...
