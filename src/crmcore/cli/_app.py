@@ -1,0 +1,127 @@
+"""The click application behind ``crmcore`` (needs the ``cli`` extra: click and rich)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import crmcore
+from crmcore.cli.demo import DemoResult, run_demo
+from crmcore.errors import CrmError
+from crmcore.models import utc_now
+from crmcore.storage import connect
+
+__all__ = ["app"]
+
+DEFAULT_DEMO_FILE = "crmcore-demo.db"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(crmcore.__version__, prog_name="crmcore")
+def app() -> None:
+    """crmcore: build and keep a customer database."""
+
+
+@app.command()
+@click.option(
+    "--database",
+    "url",
+    default=None,
+    help=f"Storage URL. Default: a fresh SQLite file ./{DEFAULT_DEMO_FILE} (replaced each run).",
+)
+def demo(url: str | None) -> None:
+    """Build a small customer database on the embedded default and print a summary."""
+    console = Console()
+    if url is None:
+        path = Path(DEFAULT_DEMO_FILE).resolve()
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    now = utc_now()
+    try:
+        with connect(url) as store:
+            result = run_demo(store, now=now)
+    except CrmError as error:
+        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+    _render(console, url, now, result)
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) -> None:
+    report, summary = result.report, result.summary
+    console.rule("[bold]crmcore demo")
+    console.print(f"Database: {url}")
+    console.print(
+        f"Imported {len(report.outcomes)} customer records: {report.created} created, "
+        f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected."
+    )
+    for outcome in report.rejections():
+        console.print(f"  rejected record #{outcome.index} ({outcome.id}):")
+        for problem in outcome.problems:
+            console.print(f"    {problem.path}: {problem.message} [{problem.code}]")
+    activity = ", ".join(f"{count} {name}" for name, count in result.activity.items())
+    console.print(f"Recorded {activity}.")
+    console.print(
+        f"{summary.customers} customers: "
+        + ", ".join(f"{n} {k}" for k, n in summary.by_kind.items())
+        + "; by country: "
+        + ", ".join(f"{k} {n}" for k, n in summary.by_country.items())
+        + "; by lifecycle stage: "
+        + ", ".join(f"{k} {n}" for k, n in summary.by_stage.items())
+    )
+
+    roster = _table("Customer roster, in order of acquisition", "acquired", "customer", "id")
+    for cid, name, acquired in summary.roster:
+        roster.add_row(acquired.isoformat() if acquired else "-", name, cid)
+    console.print(roster)
+
+    ranking = _table(
+        "Ranking by purchase amount (per currency)", "customer", "total", "margin", "orders"
+    )
+    for row in summary.rankings:
+        ranking.add_row(
+            row.display_name, f"{row.total:,} {row.currency}", f"{row.margin:,}", str(row.orders)
+        )
+    console.print(ranking)
+
+    phones = _table("Phones as entered, and as stored (E.164)", "customer", "entered", "stored")
+    for name, entered, stored in result.phones:
+        phones.add_row(name, entered, stored)
+    console.print(phones)
+
+    complaints = _table("Open complaints", "received", "customer", "category", "state", "SLA")
+    for complaint, overdue in summary.open_complaints:
+        complaints.add_row(
+            complaint.received_at.date().isoformat(),
+            complaint.customer_id,
+            complaint.category,
+            complaint.state.value,
+            "[red]overdue[/red]" if overdue else "on time",
+        )
+    console.print(complaints)
+
+    upcoming = _table("Coming up in the next 30 days", "date", "customer", "occasion")
+    for item in summary.upcoming:
+        upcoming.add_row(f"{item.on.isoformat()} (in {item.in_days} d)", item.display_name, item.what)
+    console.print(upcoming)
+
+    for needle, hits in result.searches:
+        console.print(f"Search {needle!r}: {', '.join(hits) or 'no match'}")
+    for change in result.history:
+        fields = ", ".join(c.path for c in change.changes[:6])
+        more = f" (+{len(change.changes) - 6} more)" if len(change.changes) > 6 else ""
+        console.print(
+            f"History of demo-c07: v{change.version} {change.operation.value} by {change.actor}"
+            f" from {change.source!r}: {fields}{more}"
+        )
+    console.print(f"Summary as of {now.isoformat(timespec='seconds')}.")
