@@ -36,6 +36,7 @@ from crmcore.testing._kit import (
     StoreConformance,
     TickingClock,
     UnitOfWorkTests,
+    load_sample_data,
 )
 from crmcore.testing._queries import (
     COMPLAINT_QUERIES,
@@ -64,4 +65,5 @@ __all__ = [
     "TickingClock",
     "UnitOfWorkTests",
     "customer_queries",
+    "load_sample_data",
 ]

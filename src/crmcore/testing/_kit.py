@@ -59,6 +59,7 @@ __all__ = [
     "StoreConformance",
     "TickingClock",
     "UnitOfWorkTests",
+    "load_sample_data",
 ]
 
 T = TypeVar("T")
@@ -150,6 +151,16 @@ def _repo(uow: StoreUnitOfWork, record: Any) -> StoreRepository[Any]:
     if isinstance(record, Complaint):
         return uow.complaints
     return uow.purchases
+
+
+def load_sample_data(store: Store) -> dict[str, list[Any]]:
+    """Add the sample data set to ``store``; returns the stored records by repository name."""
+    return {
+        "customers": _add_all(store, sample_customers()),
+        "interactions": _add_all(store, sample_interactions()),
+        "complaints": _add_all(store, sample_complaints()),
+        "purchases": _add_all(store, sample_purchases()),
+    }
 
 
 def _fresh(record: T) -> T:
@@ -570,12 +581,7 @@ class QueryTests(BackendFixtures):
     @pytest.fixture
     def loaded(self, store: Store) -> dict[str, list[Any]]:
         """Load the sample data set; returns the stored records by repository name."""
-        return {
-            "customers": _add_all(store, sample_customers()),
-            "interactions": _add_all(store, sample_interactions()),
-            "complaints": _add_all(store, sample_complaints()),
-            "purchases": _add_all(store, sample_purchases()),
-        }
+        return load_sample_data(store)
 
     @pytest.mark.parametrize("name", sorted(CUSTOMER_QUERIES))
     def test_customer_query_matches_reference(
