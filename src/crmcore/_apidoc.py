@@ -37,8 +37,8 @@ def _default_text(field: attrs.Attribute[object]) -> str:
     default = field.default
     if default is attrs.NOTHING:
         return "required"
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        factory = default.factory
+    factory = getattr(default, "factory", None)
+    if factory is not None:
         return f"`{getattr(factory, '__name__', 'factory')}()`"
     if isinstance(default, enum.Enum):
         return f"`{default.value!r}`"
@@ -57,9 +57,11 @@ def _render_class(name: str, cls: type) -> list[str]:
         methods = [
             (n, m)
             for n, m in inspect.getmembers(cls)
-            if not n.startswith("_")
-            and n in cls.__dict__
-            and (inspect.isfunction(m) or isinstance(inspect.getattr_static(cls, n), property))
+            if (
+                not n.startswith("_")
+                and n in cls.__dict__
+                and (inspect.isfunction(m) or isinstance(inspect.getattr_static(cls, n), property))
+            )
             or (n in cls.__dict__ and isinstance(cls.__dict__[n], classmethod))
         ]
         if methods:

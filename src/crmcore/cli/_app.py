@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import crmcore
@@ -68,7 +69,7 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
     for outcome in report.rejections():
         console.print(f"  rejected record #{outcome.index} ({outcome.id}):")
         for problem in outcome.problems:
-            console.print(f"    {problem.path}: {problem.message} [{problem.code}]")
+            console.print(escape(f"    {problem.path}: {problem.message} [{problem.code}]"))
     activity = ", ".join(f"{count} {name}" for name, count in result.activity.items())
     console.print(f"Recorded {activity}.")
     console.print(
@@ -112,7 +113,9 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
 
     upcoming = _table("Coming up in the next 30 days", "date", "customer", "occasion")
     for item in summary.upcoming:
-        upcoming.add_row(f"{item.on.isoformat()} (in {item.in_days} d)", item.display_name, item.what)
+        upcoming.add_row(
+            f"{item.on.isoformat()} (in {item.in_days} d)", item.display_name, item.what
+        )
     console.print(upcoming)
 
     for needle, hits in result.searches:

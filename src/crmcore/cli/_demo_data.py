@@ -1,5 +1,7 @@
-"""A small, deterministic customer database for ``crmcore demo``: people and organisations
-from China, Japan, Korea, the US and Europe, with purchases, interactions and complaints.
+"""A small, deterministic customer database for ``crmcore demo``.
+
+People and organisations from China, Japan, Korea, the US and Europe, with purchases,
+interactions and complaints.
 
 Contact details are written as people type them (``010-62345678``, full-width digits,
 ``+1 (650) 253-0000 ext. 123``); the normalisation pipeline brings them to one standard.
@@ -90,7 +92,10 @@ def _person(
 def demo_data(now: dt.datetime) -> DemoData:
     """Build the demo database as of ``now`` (birthdays and deadlines are relative to it)."""
     day = now.date()
-    ago = lambda days: now - dt.timedelta(days=days)  # noqa: E731 - a local shorthand
+
+    def ago(days: float) -> dt.datetime:
+        return now - dt.timedelta(days=days)
+
     soon = day + dt.timedelta(days=9)
     customers: list[Customer | dict[str, Any]] = [
         _person(
@@ -337,14 +342,23 @@ def demo_data(now: dt.datetime) -> DemoData:
         },
     ]
     purchases: list[Purchase] = []
-    plan = {
-        "demo-c01": [("Suite, 3 nights", "lodging", "38600.00", "HKD", 30), ("Spa", "wellness", "5200.00", "HKD", 12)],
-        "demo-c02": [("普洱茶", "tea", "388.00", "CNY", 40), ("茶具", "tea", "1280.00", "CNY", 200)],
+    plan: dict[str, list[tuple[str, str, str, str, int]]] = {
+        "demo-c01": [
+            ("Suite, 3 nights", "lodging", "38600.00", "HKD", 30),
+            ("Spa", "wellness", "5200.00", "HKD", 12),
+        ],
+        "demo-c02": [
+            ("普洱茶", "tea", "388.00", "CNY", 40),
+            ("茶具", "tea", "1280.00", "CNY", 200),
+        ],
         "demo-c03": [("绿茶礼盒", "tea", "268.00", "CNY", 300)],
         "demo-c04": [("Matcha set", "tea", "12800", "JPY", 60)],
         "demo-c06": [("Oolong", "tea", "42.50", "USD", 20), ("Teapot", "tea", "129.00", "USD", 90)],
         "demo-c07": [("Darjeeling", "tea", "18.90", "EUR", 700)],
-        "demo-c09": [("企业茶歇年约", "b2b", "186000.00", "CNY", 100), ("会议茶歇", "b2b", "12400.00", "CNY", 15)],
+        "demo-c09": [
+            ("企业茶歇年约", "b2b", "186000.00", "CNY", 100),
+            ("会议茶歇", "b2b", "12400.00", "CNY", 15),
+        ],
         "demo-c10": [("Office tea, yearly", "b2b", "4800.00", "EUR", 250)],
     }
     for cid, lines in plan.items():

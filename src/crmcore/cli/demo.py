@@ -39,10 +39,7 @@ def run_demo(store: Store, *, now: dt.datetime) -> DemoResult:
     """Load the demo data into ``store`` and read it back into a summary."""
     data = demo_data(now)
     raw_phones = {
-        p.id: p.number
-        for c in data.customers
-        if isinstance(c, Customer)
-        for p in c.phones
+        p.id: p.number for c in data.customers if isinstance(c, Customer) for p in c.phones
     }
     report = store.import_customers(data.customers, actor=ACTOR, source=SOURCE)
     with store.unit_of_work(actor=ACTOR, source=SOURCE) as uow:
@@ -64,7 +61,10 @@ def run_demo(store: Store, *, now: dt.datetime) -> DemoResult:
             "complaints": uow.complaints.count(),
         }
         searches = tuple(
-            (needle, tuple(c.display_name for c in uow.customers.find(Query(where=Search(needle)))))
+            (
+                needle,
+                tuple(c.display_name for c in uow.customers.find(Query(where=Search(text=needle)))),
+            )
             for needle in ("138 0013 8000", "大文", "mueller", "nordwind")
         )
         # A change, to show the history the store keeps.

@@ -1,0 +1,67 @@
+"""Behaviour of the crmcore command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from crmcore.cli import main
+from crmcore.cli._demo_data import demo_data
+from crmcore.cli.demo import run_demo
+from crmcore.storage import connect
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+def test_demo_loads_everything_and_rejects_the_broken_record_whole() -> None:
+    """The demo imports its customers, rejects the malformed one whole, and reads back."""
+    with connect("memory://") as store:
+        result = run_demo(store, now=NOW)
+        data = demo_data(NOW)
+        assert result.report.created == len(data.customers) - 1
+        (rejected,) = result.report.rejections()
+        assert rejected.id == "demo-c11"
+        assert {p.path for p in rejected.problems} == {"$.display_name", "$.person.birthday"}
+        assert result.summary.customers == len(data.customers) - 1
+        assert result.activity == {
+            "purchases": len(data.purchases),
+            "interactions": len(data.interactions),
+            "complaints": len(data.complaints),
+        }
+        with store.unit_of_work() as uow, pytest.raises(LookupError):
+            uow.customers.get("demo-c11")
+
+
+def test_demo_search_and_history_work_on_real_data() -> None:
+    """Phone digits and Chinese characters find their customers; the update is in the history."""
+    with connect("memory://") as store:
+        result = run_demo(store, now=NOW)
+    searches = dict(result.searches)
+    assert searches["138 0013 8000"] == ("张伟",)
+    assert searches["大文"] == ("陈大文",)
+    assert [h.operation.value for h in result.history] == ["created", "updated"]
+    assert {c.path for c in result.history[-1].changes} >= {"$.owner"}
+
+
+def test_demo_command_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    """`crmcore demo --database memory://` exits 0 and prints the summary sections."""
+    assert main(["demo", "--database", "memory://"]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "Imported 11 customer records: 10 created",
+        "[value.blank]",
+        "Customer roster",
+        "Ranking by purchase amount",
+        "Open complaints",
+        "陈大文",
+    ):
+        assert expected in out
+
+
+def test_unknown_storage_url_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A URL no backend handles gives a one-line error and exit code 1, not a traceback."""
+    assert main(["demo", "--database", "nosuch://x"]) == 1
+    err = capsys.readouterr().err
+    assert "storage.unknown_backend" in err
+    assert "Traceback" not in err
