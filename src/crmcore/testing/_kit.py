@@ -67,7 +67,13 @@ T = TypeVar("T")
 KIT_SETTINGS = settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[
+        # the store fixture is shared by a test's examples on purpose (ids are fresh)
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        # each backend's subclass runs the same mixin method; examples are not replayed
+        HealthCheck.differing_executors,
+    ],
     database=None,
 )
 """Hypothesis settings of the kit: few examples, no deadline (real databases are slow)."""
