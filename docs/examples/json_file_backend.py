@@ -134,10 +134,12 @@ class JsonFileTransaction:
     # --8<-- [end:reads]
 
     # --8<-- [start:writes]
-    def _write(self, kind: RecordKind, record_id: str, record: Record | None) -> None:
-        if (kind, record_id) not in self.bases:
-            stored = self._stored(kind).get(record_id)
-            self.bases[kind, record_id] = None if stored is None else stored["version"]
+    def _write(
+        self, kind: RecordKind, record_id: str, record: Record | None, base: int | None
+    ) -> None:
+        # ``base`` is the version this write relies on being stored (None: no record).
+        # Commit checks it again; only the first write of a record sets it.
+        self.bases.setdefault((kind, record_id), base)
         self.writes[kind, record_id] = record
 
     def _check_version(self, kind: RecordKind, record_id: str, expected: int) -> None:
@@ -155,15 +157,15 @@ class JsonFileTransaction:
             if ids.count(record_id) > 1 or self._current(kind, record_id) is not None:
                 raise DuplicateRecord(kind, record_id)
         for record in records:
-            self._write(kind, record.id, record)
+            self._write(kind, record.id, record, None)
 
     def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
         self._check_version(kind, record.id, expected_version)
-        self._write(kind, record.id, record)
+        self._write(kind, record.id, record, expected_version)
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         self._check_version(kind, record_id, expected_version)
-        self._write(kind, record_id, None)
+        self._write(kind, record_id, None, expected_version)
 
     def append_history(self, records: Sequence[ChangeRecord]) -> None:
         self.new_history.extend(records)
