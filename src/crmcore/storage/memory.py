@@ -237,3 +237,13 @@ class MemoryTransaction:
         self._writes = {}
         self._bases = {}
         self._history = []
+
+
+if TYPE_CHECKING:  # static proof that the classes implement the port's protocols
+    from crmcore.storage.ports import Backend, Transaction
+
+    def _is_backend(backend: MemoryBackend) -> Backend:
+        return backend
+
+    def _is_transaction(tx: MemoryTransaction) -> Transaction:
+        return tx

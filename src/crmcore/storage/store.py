@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import attrs
 
@@ -48,7 +48,16 @@ from crmcore.models import (
 from crmcore.models._ids import new_id
 from crmcore.query import Query
 from crmcore.serialization import from_dict, to_dict
-from crmcore.storage.ports import Backend, Capabilities, Record, RecordKind, Transaction
+from crmcore.storage.ports import (
+    Backend,
+    Capabilities,
+    CustomerRepository,
+    Record,
+    RecordKind,
+    Repository,
+    Transaction,
+    UnitOfWork,
+)
 
 __all__ = [
     "Clock",
@@ -866,3 +875,15 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+if TYPE_CHECKING:  # static proof that the classes implement the port's protocols
+
+    def _is_unit_of_work(uow: StoreUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _is_customer_repository(repo: StoreCustomerRepository) -> CustomerRepository:
+        return repo
+
+    def _is_repository(repo: StoreRepository[Purchase]) -> Repository[Purchase]:
+        return repo
