@@ -261,3 +261,19 @@ def test_memory_commit_conflict_changes_nothing() -> None:
     check = backend.begin()
     assert check.get("customer", b.id) == b
     assert check.get("customer", a.id) == attrs.evolve(a, version=2)
+
+
+def test_import_streams_outcomes_to_a_callback(store: Store) -> None:
+    """With on_outcome each outcome goes to the callback; the report keeps counts, rejections."""
+    received: list[ImportStatus] = []
+    records: list[object] = [zhang(id=f"id-{n}") for n in range(5)]
+    records.insert(2, {"kind": "robot"})
+    report = store.import_customers(
+        records,  # type: ignore[arg-type]
+        batch_size=2,
+        on_outcome=lambda outcome: received.append(outcome.status),
+    )
+    assert sorted(received) == sorted([ImportStatus.CREATED] * 5 + [ImportStatus.REJECTED])
+    assert (report.created, report.rejected, report.total) == (5, 1, 6)
+    assert [o.index for o in report.outcomes] == [2]
+    assert report.rejections() == report.outcomes

@@ -329,32 +329,28 @@ class ImportOutcome:
 
 @attrs.frozen(kw_only=True)
 class ImportReport:
-    """One :class:`ImportOutcome` per input record, in input order."""
+    """What an import did: counts by status, and the outcomes.
+
+    Attributes:
+        outcomes: One :class:`ImportOutcome` per input record, in input order; when the
+            import was given ``on_outcome``, only the rejected ones (every outcome went
+            to the callback instead, so memory stays flat however many records there are).
+        created: How many customers were created.
+        updated: How many customers were updated.
+        unchanged: How many records equalled the stored customer and were not written.
+        rejected: How many records were rejected (nothing of them was written).
+    """
 
     outcomes: tuple[ImportOutcome, ...]
-
-    def _count(self, status: ImportStatus) -> int:
-        return sum(1 for o in self.outcomes if o.status is status)
-
-    @property
-    def created(self) -> int:
-        """How many customers were created."""
-        return self._count(ImportStatus.CREATED)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
 
     @property
-    def updated(self) -> int:
-        """How many customers were updated."""
-        return self._count(ImportStatus.UPDATED)
-
-    @property
-    def unchanged(self) -> int:
-        """How many records equalled the stored customer and were not written."""
-        return self._count(ImportStatus.UNCHANGED)
-
-    @property
-    def rejected(self) -> int:
-        """How many records were rejected (nothing of them was written)."""
-        return self._count(ImportStatus.REJECTED)
+    def total(self) -> int:
+        """How many input records there were."""
+        return self.created + self.updated + self.unchanged + self.rejected
 
     @property
     def ok(self) -> bool:
@@ -362,7 +358,7 @@ class ImportReport:
         return self.rejected == 0
 
     def rejections(self) -> tuple[ImportOutcome, ...]:
-        """The rejected outcomes, with their problems."""
+        """Return the rejected outcomes, with their problems."""
         return tuple(o for o in self.outcomes if o.status is ImportStatus.REJECTED)
 
 
@@ -646,6 +642,7 @@ class Store:
         actor: str | None = None,
         source: str | None = None,
         upsert: bool = True,
+        on_outcome: Callable[[ImportOutcome], None] | None = None,
     ) -> ImportReport:
         """Create and update many customers, batched, with one outcome per input record.
 
@@ -661,28 +658,48 @@ class Store:
         A rejected record writes nothing; each batch of accepted records is written
         and committed together, with its history. Problem paths are rooted at the
         input record (``$.phones[0].number``).
+
+        Outcomes are collected in the report, in input order. For very large imports
+        pass ``on_outcome``: each outcome goes to it as soon as its batch is decided
+        (rejections of unreadable records first), and the report keeps only the counts
+        and the rejections, so memory does not grow with the input (apart from the
+        set of ids seen, which detects repeated ids).
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        outcomes: list[ImportOutcome] = []
+        kept: list[ImportOutcome] = []
+        counts = dict.fromkeys(ImportStatus, 0)
+
+        def record(outcomes: Iterable[ImportOutcome]) -> None:
+            for outcome in outcomes:
+                counts[outcome.status] += 1
+                if on_outcome is None or outcome.status is ImportStatus.REJECTED:
+                    kept.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+
         seen: set[str] = set()
         batch: list[tuple[int, Customer]] = []
         for index, item in enumerate(records):
             customer, outcome = self._prepare(index, item, seen)
             if outcome is not None:
-                outcomes.append(outcome)
+                record([outcome])
                 continue
             assert customer is not None
             batch.append((index, customer))
             if len(batch) >= batch_size:
-                outcomes.extend(
-                    self._import_batch(batch, actor=actor, source=source, upsert=upsert)
-                )
+                record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
                 batch = []
         if batch:
-            outcomes.extend(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
-        outcomes.sort(key=lambda o: o.index)
-        return ImportReport(outcomes=tuple(outcomes))
+            record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
+        kept.sort(key=lambda o: o.index)
+        return ImportReport(
+            outcomes=tuple(kept),
+            created=counts[ImportStatus.CREATED],
+            updated=counts[ImportStatus.UPDATED],
+            unchanged=counts[ImportStatus.UNCHANGED],
+            rejected=counts[ImportStatus.REJECTED],
+        )
 
     def _prepare(
         self, index: int, item: Customer | Mapping[str, Any], seen: set[str]
