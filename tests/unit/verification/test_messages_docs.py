@@ -20,7 +20,8 @@ PACKAGE = ROOT / "src" / "crmcore" / "rules" / "verification"
 def test_every_code_has_both_messages_with_same_parameters(code: str) -> None:
     """Every code has an English and a Chinese message using the same parameters."""
     info = CATALOGUE[code]
-    assert info.en.strip() and info.zh.strip()
+    assert info.en.strip()
+    assert info.zh.strip()
     assert info.en != info.zh
     assert placeholders(info.en) == placeholders(info.zh)
     assert info.severity in SEVERITIES
@@ -35,16 +36,26 @@ def test_every_message_formats_in_both_locales(code: str) -> None:
     zh = finding(code, "$.x", locale="zh", **params)
     assert en.code == zh.code == code
     assert en.path == zh.path == "$.x"
-    assert "{" not in en.message and "{" not in zh.message
+    assert "{" not in en.message
+    assert "{" not in zh.message
 
 
 def test_every_emitted_code_is_in_the_catalogue() -> None:
     """Every code string the rules pass to finding() is catalogued, and every one is used."""
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py"))
-    literal = set(re.findall(r'"((?:phone|email|name|address|required|date|age|value|contact|'
-                             r'provenance|quality|verification|conflict)\.[a-z_]+)"', source))
-    parse_codes = {"phone.invalid_country_code", "phone.not_a_number", "phone.too_short",
-                   "phone.too_long"}
+    literal = set(
+        re.findall(
+            r'"((?:phone|email|name|address|required|date|age|value|contact|'
+            r'provenance|quality|verification|conflict)\.[a-z_]+)"',
+            source,
+        )
+    )
+    parse_codes = {
+        "phone.invalid_country_code",
+        "phone.not_a_number",
+        "phone.too_short",
+        "phone.too_long",
+    }
     construction_codes = {"value.blank", "value.not_allowed"}  # model codes raised by specs
     assert literal - construction_codes <= set(CATALOGUE)
     assert set(CATALOGUE) <= literal | parse_codes
@@ -55,7 +66,7 @@ def test_finding_codes_doc_is_in_sync() -> None:
     doc = ROOT / "docs" / "finding-codes.md"
     assert doc.read_text(encoding="utf-8") == render_finding_codes(), (
         "regenerate with: python -c 'from crmcore.rules.verification import "
-        "render_finding_codes as r; print(r(), end=\"\")' > docs/finding-codes.md"
+        'render_finding_codes as r; print(r(), end="")\' > docs/finding-codes.md'
     )
 
 

@@ -42,7 +42,9 @@ def test_compound_surname_alone_is_not_split() -> None:
 
 def test_splitting_can_be_turned_off() -> None:
     """With splitting off, a full name in one field stays where it was typed."""
-    name, _ = normalise_name(PersonName(given="张伟"), policy=NamePolicy(split_cjk_full_names=False))
+    name, _ = normalise_name(
+        PersonName(given="张伟"), policy=NamePolicy(split_cjk_full_names=False)
+    )
     assert (name.family, name.given) == ("", "张伟")
 
 
@@ -65,7 +67,11 @@ def test_cjk_name_order_is_corrected() -> None:
 def test_western_name_keeps_its_order() -> None:
     """A Western name keeps given-first order and is only tidied."""
     name, found = normalise_name(PersonName(family=" Schmidt ", given="Anna\u3000Maria"))
-    assert (name.family, name.given, name.display) == ("Schmidt", "Anna Maria", "Anna Maria Schmidt")
+    assert (name.family, name.given, name.display) == (
+        "Schmidt",
+        "Anna Maria",
+        "Anna Maria Schmidt",
+    )
     assert found == ()
 
 

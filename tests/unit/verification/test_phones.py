@@ -82,7 +82,8 @@ def test_possible_but_invalid_is_a_warning_and_kept() -> None:
     """A number with a possible length but no valid range is kept as entered, with a warning."""
     result = normalise_phone("+1 200 555 0100", region=None)
     assert phonenumbers.is_possible_number(phonenumbers.parse("+1 200 555 0100"))
-    assert not result.valid and result.possible
+    assert not result.valid
+    assert result.possible
     assert [(p.code, p.severity) for p in result.findings] == [("phone.invalid", "warning")]
     assert result.stored == "+1 200 555 0100"
 
@@ -97,12 +98,12 @@ def test_impossible_length_is_an_error() -> None:
 def test_policy_changes_severity() -> None:
     """The phone policy sets the severity of invalid and impossible numbers."""
     policy = PhonePolicy(invalid_severity="error", impossible_severity="warning")
-    assert normalise_phone("+1 200 555 0100", region=None, policy=policy).findings[
-        0
-    ].severity == ("error")
-    assert normalise_phone("+1 650 253 00", region=None, policy=policy).findings[
-        0
-    ].severity == ("warning")
+    assert normalise_phone("+1 200 555 0100", region=None, policy=policy).findings[0].severity == (
+        "error"
+    )
+    assert normalise_phone("+1 650 253 00", region=None, policy=policy).findings[0].severity == (
+        "warning"
+    )
 
 
 def test_phone_point_keeps_invalid_number_and_flags_it() -> None:

@@ -67,8 +67,9 @@ def test_required_fields_per_kind() -> None:
         required=(
             RequiredField(path="person.birthday", customer_kind=CustomerKind.PERSON),
             RequiredField(path="phones"),
-            RequiredField(path="organisation.registration_number",
-                          customer_kind=CustomerKind.ORGANISATION),
+            RequiredField(
+                path="organisation.registration_number", customer_kind=CustomerKind.ORGANISATION
+            ),
             RequiredField(path="facts:preference", severity="warning"),
         )
     )
@@ -90,13 +91,14 @@ def test_blank_required_text_counts_as_missing() -> None:
     """A whitespace-only value does not satisfy a required field."""
     spec = ValidationSpec(required=(RequiredField(path="person.education"),))
     profile = PersonProfile(name=PersonName(family="张", given="伟"), education="  ")
-    found = validate(Customer.person_named(family="张", given="伟", person=profile), spec=spec,
-                     now=NOW)
+    found = validate(
+        Customer.person_named(family="张", given="伟", person=profile), spec=spec, now=NOW
+    )
     assert codes(found) == [("required.missing", "$.person.education")]
 
 
 def test_allowed_values_checks_each_item() -> None:
-    """Allowed values are checked per item for tuple fields (tags are kept sorted) and by enum value."""
+    """Allowed values are checked per item (tags are kept sorted) and by enum value."""
     spec = ValidationSpec(
         allowed=(
             AllowedValues(path="tags", values=("vip", "wholesale")),
@@ -159,8 +161,9 @@ def test_other_future_dates() -> None:
             legal_name="示例有限公司",
             founded_on=dt.date(2027, 1, 1),
             contact_persons=(
-                ContactPerson(name=PersonName(family="李", given="雷"),
-                              birthday=dt.date(2027, 1, 1)),
+                ContactPerson(
+                    name=PersonName(family="李", given="雷"), birthday=dt.date(2027, 1, 1)
+                ),
             ),
         ),
     )

@@ -155,7 +155,8 @@ class PhoneResult:
         number_type: The name of phonenumbers' type (``"MOBILE"``, ``"FIXED_LINE"``,
             ``"FIXED_LINE_OR_MOBILE"``, ...); ``"UNKNOWN"`` when not valid.
         kind: crmcore's kind for ``number_type``.
-        extension: The extension phonenumbers split off, if any.
+        extension: The extension phonenumbers split off, if any, as phonenumbers gives
+            it (digits as written; the :class:`Phone` stores their ASCII form).
         findings: What is wrong, with paths relative to the number (``$``).
     """
 
@@ -318,6 +319,10 @@ def normalise_phone_point(
 def _resolve_extension(
     given: str | None, found: str | None, findings: list[Problem], locale: str
 ) -> str | None:
+    if found is not None:
+        # phonenumbers returns the extension's digits as written (full-width too);
+        # its own normalize_digits_only gives the ASCII digits the model stores.
+        found = phonenumbers.normalize_digits_only(found)
     if given is None:
         return found
     cleaned = _clean_extension(given)

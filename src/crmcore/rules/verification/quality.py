@@ -98,14 +98,14 @@ TRADITIONAL_PROFILE = ProfileTemplate(
     name="traditional_profile",
     customer_kind=CustomerKind.PERSON,
     fields=(
-        _f("name", "person.name", weight=10),
+        _f("name", "person.name", weight=12),
         _f("English name", "person.other_name", weight=3),
         _f("nickname", "person.nickname", weight=2),
         _f("gender", "person.gender", weight=4),
-        _f("birthday", "person.birthday", weight=6),
+        _f("birthday", "person.birthday", weight=8),
         _f("birthplace", "person.birthplace", weight=2),
-        _f("home address", "addresses", weight=6),
-        _f("phone", "phones", weight=8),
+        _f("home address", "addresses", weight=8),
+        _f("phone", "phones", weight=10),
         _f("education", "person.education", weight=3),
         _f("religion", "facts:religion", weight=1),
         _f("job title", "person.job_title", weight=4),
@@ -120,11 +120,11 @@ TRADITIONAL_PROFILE = ProfileTemplate(
         _f("consumption habits", "facts:consumption", weight=3),
         _f("means of transport", "facts:transport", weight=1),
         _f("attitude to the product", "facts:attitude", weight=2),
-        _f("purchase history", "related:purchases", weight=6),
-        _f("customer level", "grade", weight=4),
+        _f("purchase history", "related:purchases", weight=10),
+        _f("customer level", "grade", weight=6),
     ),
 )
-"""The brief's "traditional profile" of a person customer (section 3)."""
+"""The brief's "traditional profile" of a person customer (section 3); weights sum to 100."""
 
 BASIC_TEMPLATE = ProfileTemplate(
     name="template",
@@ -133,7 +133,7 @@ BASIC_TEMPLATE = ProfileTemplate(
         _f("name", "person.name", weight=10),
         _f("gender", "person.gender", weight=5),
         _f("age", "person.birthday", weight=5),
-        _f("contact details", "phones", "emails", weight=10),
+        _f("contact details", "phones", "emails", weight=15),
         _f("address", "addresses", weight=5),
         _f("purchases", "related:purchases", weight=15),
         _f("interactions", "related:interactions", "related:complaints", weight=10),
@@ -146,7 +146,7 @@ BASIC_TEMPLATE = ProfileTemplate(
         _f("family status", "person.family_members", weight=5),
     ),
 )
-"""The brief's "template": basic information, purchases, interactions, preferences, demographics."""
+"""The brief's "template": basics, purchases, interactions, preferences, demographics (100)."""
 
 ORGANISATION_PROFILE = ProfileTemplate(
     name="organisation_profile",
