@@ -4,34 +4,65 @@
 normalisation itself when it happens for every phone, email and customer on every
 write. :func:`replace` gives the same guarantee for less: the unchanged fields were
 checked when the original was constructed, so it checks the changed fields with the
-model's own :func:`crmcore.models._base.field_problems` and then re-runs the class's
+model's own field checks (those :func:`crmcore.models._base.field_problems` runs,
+looked up once per class) and then re-runs the class's
 cross-field invariants, raising :class:`crmcore.errors.ValidationError` exactly as a
 constructor would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import attrs
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Model
-from crmcore.models._base import field_problems
+from crmcore.models._base import _check_field, _FieldSpec, _specs
 
 __all__ = ["replace"]
 
 M = TypeVar("M", bound=Model)
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_SPECS: dict[type, dict[str, _FieldSpec]] = {}
+_COPIERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
 
 
-def _names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = tuple(f.name for f in attrs.fields(cls))
-        _FIELD_NAMES[cls] = names
-    return names
+def _field_specs(cls: type) -> dict[str, _FieldSpec]:
+    specs = _FIELD_SPECS.get(cls)
+    if specs is None:
+        specs = {spec.name: spec for spec in _specs(cls)}
+        _FIELD_SPECS[cls] = specs
+    return specs
+
+
+def _copier(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """Build (once per class) a function copying an instance with some fields replaced.
+
+    The function is generated with one statement per field, which is several times
+    faster than looping over the fields with ``getattr``.
+    """
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        names = [f.name for f in attrs.fields(cls)]
+        for name in names:
+            if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
+                raise TypeError(f"cannot copy field {name!r}")
+        body = "\n".join(
+            f"    set_(new, {name!r}, get(changes, {name!r}, src.{name}))" for name in names
+        )
+        source = f"def copy(src, changes):\n    new = new_(cls)\n{body}\n    return new\n"
+        namespace: dict[str, Any] = {
+            "cls": cls,
+            "new_": object.__new__,
+            "set_": object.__setattr__,
+            "get": dict.get,
+        }
+        exec(compile(source, f"<crmcore copier for {cls.__qualname__}>", "exec"), namespace)
+        copier = namespace["copy"]
+        _COPIERS[cls] = copier
+    return copier
 
 
 def replace(instance: M, **changes: Any) -> M:
@@ -43,13 +74,12 @@ def replace(instance: M, **changes: Any) -> M:
         return instance
     cls = type(instance)
     problems: list[Problem] = []
+    specs = _field_specs(cls)
     for name, value in changes.items():
-        problems.extend(field_problems(cls, name, value))
+        problems.extend(_check_field(specs[name], value))
     if problems:
         raise ValidationError(problems, subject=cls.__name__)
-    new = object.__new__(cls)
-    for name in _names(cls):
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(instance, name))
+    new: M = _copier(cls)(instance, changes)
     invariant_problems = list(new._invariants())
     if invariant_problems:
         raise ValidationError(invariant_problems, subject=cls.__name__)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 import attrs
 import phonenumbers
@@ -140,6 +140,7 @@ def _names() -> Mapping[str, str]:
     return index
 
 
+@lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     """Return the ISO 3166-1 alpha-2 code for a country code or name (``None`` if unknown).
 

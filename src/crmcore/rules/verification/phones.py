@@ -210,41 +210,59 @@ def normalise_phone(
     try:
         number = phonenumbers.parse(raw, used)
     except NumberParseException as error:
-        code = _PARSE_CODES.get(error.error_type, "phone.not_a_number")
-        return PhoneResult(
-            raw=raw,
-            region=used,
-            parsed=None,
-            valid=False,
-            possible=False,
-            e164=None,
-            number_type="UNKNOWN",
-            kind=PhoneKind.UNKNOWN,
-            extension=None,
-            findings=(
-                finding(
-                    code,
-                    locale=locale,
-                    severity=check_severity(policy.unparseable_severity),
-                    raw=raw,
-                ),
+        return _unparseable(raw, used, error, policy, locale)
+    return _judge(raw, used, number, phonenumbers.number_type(number), policy, locale)
+
+
+def _unparseable(
+    raw: str, used: str | None, error: NumberParseException, policy: PhonePolicy, locale: str
+) -> PhoneResult:
+    code = _PARSE_CODES.get(error.error_type, "phone.not_a_number")
+    return PhoneResult(
+        raw=raw,
+        region=used,
+        parsed=None,
+        valid=False,
+        possible=False,
+        e164=None,
+        number_type="UNKNOWN",
+        kind=PhoneKind.UNKNOWN,
+        extension=None,
+        findings=(
+            finding(
+                code,
+                locale=locale,
+                severity=check_severity(policy.unparseable_severity),
+                raw=raw,
             ),
-        )
-    number_type = phonenumbers.number_type(number)
-    reason = phonenumbers.is_possible_number_with_reason(number)
-    possible = reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
+        ),
+    )
+
+
+def _judge(
+    raw: str,
+    used: str | None,
+    number: phonenumbers.PhoneNumber,
+    number_type: int,
+    policy: PhonePolicy,
+    locale: str,
+) -> PhoneResult:
     if number_type != PhoneNumberType.UNKNOWN:
+        # A valid number matched a number type's pattern *and* its possible lengths,
+        # so phonenumbers' is_possible_number holds for it (pinned by a property test).
         return PhoneResult(
             raw=raw,
             region=used,
             parsed=number,
             valid=True,
-            possible=possible,
+            possible=True,
             e164=phonenumbers.format_number(number, _E164),
             number_type=_TYPE_NAMES.get(number_type, "UNKNOWN"),
             kind=kind_for_number_type(number_type),
             extension=number.extension or None,
         )
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    possible = reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
     where = used or phonenumbers.region_code_for_country_code(number.country_code or 0)
     if possible:
         problem = finding(
@@ -291,29 +309,43 @@ def normalise_phone_point(
     The phone's own ``region`` wins over ``region``. Returns the phone unchanged
     (the same object) when it is already in normal form.
     """
-    used = phone.region or region
-    result = normalise_phone(phone.number, region=used, policy=policy, locale=locale)
-    findings = [p.under("$.number") for p in result.findings]
+    used = _region(phone.region or region)
+    try:
+        number = phonenumbers.parse(phone.number, used)
+    except NumberParseException as error:
+        return _keep_as_entered(phone, _unparseable(phone.number, used, error, policy, locale))
+    number_type = phonenumbers.number_type(number)
+    if number_type == PhoneNumberType.UNKNOWN:
+        return _keep_as_entered(
+            phone, _judge(phone.number, used, number, number_type, policy, locale)
+        )
+    # Valid: the same values normalise_phone() gives, without building a PhoneResult.
+    findings: list[Problem] = []
     changes: dict[str, object] = {}
-    if not result.valid:
-        # Kept as entered: record the region it was read with, so that normalising
-        # again reads it the same way whatever the defaults are then.
-        if phone.region is None and result.region is not None:
-            changes["region"] = result.region
-        if not phone.invalid:
-            changes["invalid"] = True
-        return (replace(phone, **changes) if changes else phone), tuple(findings)
-    assert result.e164 is not None
-    if result.e164 != phone.number:
-        changes["number"] = result.e164
-    extension = _resolve_extension(phone.extension, result.extension, findings, locale)
+    e164 = phonenumbers.format_number(number, _E164)
+    if e164 != phone.number:
+        changes["number"] = e164
+    extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
     if extension != phone.extension:
         changes["extension"] = extension
     if policy.fill_kind:
-        kind = _resolve_kind(phone.kind, result, findings, locale)
+        kind = _resolve_kind(phone.kind, number_type, findings, locale)
         if kind is not phone.kind:
             changes["kind"] = kind
     return (replace(phone, **changes) if changes else phone), tuple(findings)
+
+
+def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Problem, ...]]:
+    """Keep a number that is not valid as entered: flag it and record the region used."""
+    changes: dict[str, object] = {}
+    # Recording the region it was read with makes normalising again read it the
+    # same way, whatever the defaults are then.
+    if phone.region is None and result.region is not None:
+        changes["region"] = result.region
+    if not phone.invalid:
+        changes["invalid"] = True
+    findings = tuple(p.under("$.number") for p in result.findings)
+    return (replace(phone, **changes) if changes else phone), findings
 
 
 def _resolve_extension(
@@ -346,9 +378,9 @@ def _resolve_extension(
 
 
 def _resolve_kind(
-    entered: PhoneKind, result: PhoneResult, findings: list[Problem], locale: str
+    entered: PhoneKind, number_type: int, findings: list[Problem], locale: str
 ) -> PhoneKind:
-    library = result.kind
+    library = kind_for_number_type(number_type)
     if library is PhoneKind.UNKNOWN or entered is library:
         return entered
     if entered is PhoneKind.UNKNOWN:
@@ -361,7 +393,7 @@ def _resolve_kind(
             "$.kind",
             locale=locale,
             entered=entered.value,
-            library=result.number_type,
+            library=_TYPE_NAMES.get(number_type, "UNKNOWN"),
             kept=library.value,
         )
     )
