@@ -131,10 +131,11 @@ def test_phone_own_region_wins() -> None:
 
 
 def test_extension_conflict_is_an_error() -> None:
-    """An extension in the number that disagrees with the extension field is an error."""
-    _, found = normalise_phone_point(
+    """Two disagreeing extensions are an error and both are kept as entered."""
+    phone, found = normalise_phone_point(
         Phone(number="+1 650-253-0000 ext. 123", extension="456"), region=None
     )
+    assert (phone.number, phone.extension) == ("+1 650-253-0000 ext. 123", "456")
     assert [(p.code, p.path, p.severity) for p in found] == [
         ("phone.extension_conflict", "$.extension", "error")
     ]

@@ -322,10 +322,13 @@ def normalise_phone_point(
     # Valid: the same values normalise_phone() gives, without building a PhoneResult.
     findings: list[Problem] = []
     changes: dict[str, object] = {}
+    extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
+    if findings and findings[-1].code == "phone.extension_conflict":
+        # Two different extensions: keep both as entered rather than drop one.
+        return phone, tuple(findings)
     e164 = phonenumbers.format_number(number, _E164)
     if e164 != phone.number:
         changes["number"] = e164
-    extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
     if extension != phone.extension:
         changes["extension"] = extension
     if policy.fill_kind:
