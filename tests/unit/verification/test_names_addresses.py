@@ -120,9 +120,9 @@ def test_country_names_and_codes(text: str, code: str) -> None:
 
 
 def test_unknown_country_is_an_error_and_kept() -> None:
-    """An unknown country is an error finding; the entered text is kept."""
+    """An unknown country is an error finding; the entered text is kept exactly."""
     address, found = normalise_address(PostalAddress(country=" Narnia "))
-    assert address.country == "Narnia"
+    assert address.country == " Narnia "
     assert [(p.code, p.path, p.severity) for p in found] == [
         ("address.country_unknown", "$.country", "error")
     ]

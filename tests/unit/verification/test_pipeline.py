@@ -215,3 +215,17 @@ def test_input_customer_is_not_modified() -> None:
     before = attrs.asdict(customer)
     NormalisationPipeline(default_region="CN").check(customer, now=NOW)
     assert attrs.asdict(customer) == before
+
+
+def test_model_refusing_a_normalised_value_is_a_finding_not_a_crash() -> None:
+    """If NFKC makes a value break a model limit, check() reports it and keeps the original."""
+    long_name = "\ufdfa" + "a" * 500  # one character NFKC expands to 18
+    customer = Customer.organisation_named(long_name)
+    result = NormalisationPipeline().check(customer, now=NOW)
+    assert result.customer.organisation is not None
+    assert result.customer.organisation.legal_name == long_name
+    assert ("value.too_long", "$.organisation.legal_name", "error") in {
+        (p.code, p.path, p.severity) for p in result.findings
+    }
+    with pytest.raises(ValidationError):
+        NormalisationPipeline()(customer, now=NOW)

@@ -218,7 +218,7 @@ def normalise_address(
                 country=address.country,
             )
         )
-        country = entered_country or address.country
+        country = address.country  # unknown: kept exactly as entered
     else:
         country = code
     postal_code = _optional(address.postal_code)

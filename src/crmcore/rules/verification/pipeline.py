@@ -30,6 +30,8 @@ claims to describe), which keeps the pipeline a pure function of the customer.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import TypeVar
 
 import attrs
 
@@ -39,6 +41,7 @@ from crmcore.models import (
     Customer,
     Email,
     FamilyMember,
+    Model,
     NameOrder,
     OrganisationProfile,
     PersonName,
@@ -166,7 +169,7 @@ class NormalisationPipeline(Spec):
         display = self._display_name(customer, changes)
         if display != customer.display_name:
             changes["display_name"] = display
-        normalised = replace(customer, **changes) if changes else customer
+        normalised = _rebuild(customer, "$", findings, changes)
         if self.validation is not None:
             findings.extend(
                 validate(
@@ -202,9 +205,12 @@ class NormalisationPipeline(Spec):
         out: list[Phone] = []
         changed = False
         for i, phone in enumerate(phones):
-            new, found = normalise_phone_point(
-                phone, region=region, policy=self.phones, locale=locale
-            )
+            try:
+                new, found = normalise_phone_point(
+                    phone, region=region, policy=self.phones, locale=locale
+                )
+            except ValidationError as error:
+                new, found = phone, error.problems
             findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
             out.append(new)
@@ -218,12 +224,15 @@ class NormalisationPipeline(Spec):
         out: list[Email] = []
         changed = False
         for i, email in enumerate(emails):
-            new, found = normalise_email_point(
-                email,
-                check_deliverability=self.check_deliverability,
-                policy=self.emails,
-                locale=locale,
-            )
+            try:
+                new, found = normalise_email_point(
+                    email,
+                    check_deliverability=self.check_deliverability,
+                    policy=self.emails,
+                    locale=locale,
+                )
+            except ValidationError as error:
+                new, found = email, error.problems
             findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
             out.append(new)
@@ -241,7 +250,10 @@ class NormalisationPipeline(Spec):
         out: list[PostalAddress] = []
         changed = False
         for i, address in enumerate(addresses):
-            new, found = normalise_address(address, policy=self.addresses, locale=locale)
+            try:
+                new, found = normalise_address(address, policy=self.addresses, locale=locale)
+            except ValidationError as error:
+                new, found = address, error.problems
             findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
             out.append(new)
@@ -250,7 +262,10 @@ class NormalisationPipeline(Spec):
     def _name(
         self, name: PersonName, base: str, locale: str, findings: list[Problem]
     ) -> PersonName:
-        new, found = normalise_name(name, policy=self.names, locale=locale)
+        try:
+            new, found = normalise_name(name, policy=self.names, locale=locale)
+        except ValidationError as error:
+            new, found = name, error.problems
         findings.extend(p.under(base) for p in found)
         return new
 
@@ -272,7 +287,7 @@ class NormalisationPipeline(Spec):
         members = self._family(person.family_members, locale, findings)
         if members is not person.family_members:
             changes["family_members"] = members
-        return replace(person, **changes) if changes else person
+        return _rebuild(person, "$.person", findings, changes)
 
     def _family(
         self, members: tuple[FamilyMember, ...], locale: str, findings: list[Problem]
@@ -286,7 +301,9 @@ class NormalisationPipeline(Spec):
                     member.name, f"$.person.family_members[{i}].name", locale, findings
                 )
                 if name is not member.name:
-                    new = replace(member, name=name)
+                    new = _rebuild(
+                        member, f"$.person.family_members[{i}]", findings, {"name": name}
+                    )
             changed = changed or new is not member
             out.append(new)
         return tuple(out) if changed else members
@@ -310,7 +327,7 @@ class NormalisationPipeline(Spec):
             people.append(new)
         if changed:
             changes["contact_persons"] = tuple(people)
-        return replace(org, **changes) if changes else org
+        return _rebuild(org, "$.organisation", findings, changes)
 
     def _contact_person(
         self,
@@ -330,7 +347,7 @@ class NormalisationPipeline(Spec):
         emails = self._emails(person.emails, f"{base}.emails", locale, findings)
         if emails is not person.emails:
             changes["emails"] = emails
-        return replace(person, **changes) if changes else person
+        return _rebuild(person, base, findings, changes)
 
     @staticmethod
     def _display_name(customer: Customer, changes: dict[str, object]) -> str:
@@ -354,6 +371,26 @@ class NormalisationPipeline(Spec):
         ):
             return str(getattr(new_org, "legal_name", display))
         return display
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[str, object]) -> _M:
+    """Apply ``changes``; if the model refuses the normalised values, keep ``original``.
+
+    A normalised value can break a model check the entered one passed (NFKC can
+    lengthen text past a maximum length, for example). The original is then kept
+    unchanged and the model's problems become error findings, so ``check()`` still
+    reports instead of raising, and nothing is lost.
+    """
+    if not changes:
+        return original
+    try:
+        return replace(original, **changes)
+    except ValidationError as error:
+        findings.extend(p.under(base) for p in error.problems)
+        return original
 
 
 def _given_first(name: PersonName) -> str:
