@@ -150,16 +150,52 @@ def _is_homogeneous_tuple(tp: Any) -> bool:
     return typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis
 
 
+def _kind_tags(members: list[Any]) -> dict[str, Any] | None:
+    """Map each member's ``kind`` default to the member, if the union is tagged that way.
+
+    A union is *tagged by kind* when it has two or more members, every member is an
+    attrs class with a ``kind`` field whose default is a string, and the defaults
+    differ. Rule specs are built like this so that JSON can name its own class.
+    """
+    if len(members) < 2:
+        return None
+    tags: dict[str, Any] = {}
+    for member in members:
+        if not (isinstance(member, type) and attrs.has(member)):
+            return None
+        field = getattr(attrs.fields(member), "kind", None)
+        if field is None or not isinstance(field.default, str) or field.default in tags:
+            return None
+        tags[field.default] = member
+    return tags
+
+
 def _make_union_factory(converter: cattrs.Converter) -> Callable[[Any], _Hook]:
     def factory(tp: Any) -> _Hook:
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         optional = len(members) < len(typing.get_args(tp))
+        tags = _kind_tags(members)
+
+        def structure_tagged(value: Any) -> Any:
+            assert tags is not None
+            if not isinstance(value, Mapping):
+                raise _type_error('an object with a "kind"', value)
+            if "kind" not in value:
+                raise _fail("field.required", "is required", "$.kind")
+            kind = value["kind"]
+            member = tags.get(kind) if isinstance(kind, str) else None
+            if member is None:
+                allowed = ", ".join(repr(t) for t in tags)
+                raise _fail("value.not_allowed", f"{kind!r} is not one of {allowed}", "$.kind")
+            return converter.structure(value, member)
 
         def structure(value: Any, _: Any) -> Any:
             if value is None:
                 if optional:
                     return None
                 raise _fail("type.invalid", "must not be null")
+            if tags is not None:
+                return structure_tagged(value)
             last: ValidationError | None = None
             for member in members:
                 try:

@@ -1,0 +1,403 @@
+"""Phone numbers: parse, judge and format them exactly as phonenumbers does.
+
+Every judgement comes from the phonenumbers library (Google's libphonenumber
+metadata); crmcore adds no rules of its own about what a number is:
+
+* the raw text goes to :func:`phonenumbers.parse` unchanged with the region
+  (upper-cased, since ISO 3166 codes are case-insensitive); phonenumbers itself
+  reads full-width digits, ``(0)`` trunk prefixes, ``ext.``/``转`` extensions;
+* a number is *valid* exactly when :func:`phonenumbers.is_valid_number` says so,
+  *possible* exactly when :func:`phonenumbers.is_possible_number` says so;
+* a valid number is stored as :func:`phonenumbers.format_number` in E.164 and its
+  kind comes from :func:`phonenumbers.number_type`.
+
+Validity is read from the number type: phonenumbers' own ``is_valid_number(n)`` is
+``number_type(n) != UNKNOWN`` (both look up the region with
+``region_code_for_number`` and match the national number against that region's
+metadata), so crmcore computes the type once and derives validity from it, rather
+than matching every pattern twice. A property test pins the equivalence.
+
+Policy for what is not valid (:class:`PhonePolicy`, all configurable):
+
+============================  ===================  ================================
+library verdict               finding (default)    stored value
+============================  ===================  ================================
+valid                         none                 E.164, kind, extension split out
+parses, possible, not valid   ``phone.invalid``    as entered, ``invalid=True``
+                              (warning)
+parses, not possible          ``phone.impossible`` as entered, ``invalid=True``
+                              (error)
+does not parse                ``phone.not_a_number``, ``phone.too_short``, ...
+                              (error)              as entered, ``invalid=True``
+============================  ===================  ================================
+
+Nothing is ever dropped: the number entered stays in the record when it cannot be
+normalised, and an error finding makes the pipeline refuse the write instead.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+import attrs
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
+
+from crmcore.errors import Problem
+from crmcore.models import Phone, PhoneKind
+from crmcore.rules.verification._evolve import replace
+from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification.messages import check_severity, finding
+
+__all__ = [
+    "PhonePolicy",
+    "PhoneResult",
+    "kind_for_number_type",
+    "normalise_phone",
+    "normalise_phone_point",
+]
+
+# Keep every compiled metadata pattern: numbers from many regions otherwise keep
+# recompiling patterns that fell out of the re module's small cache. This changes
+# speed only, never a result.
+phonenumbers.enable_pattern_cache()
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+_KINDS: dict[int, PhoneKind] = {
+    PhoneNumberType.FIXED_LINE: PhoneKind.LANDLINE,
+    PhoneNumberType.MOBILE: PhoneKind.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: PhoneKind.UNKNOWN,
+    PhoneNumberType.TOLL_FREE: PhoneKind.TOLL_FREE,
+    PhoneNumberType.PREMIUM_RATE: PhoneKind.OTHER,
+    PhoneNumberType.SHARED_COST: PhoneKind.OTHER,
+    PhoneNumberType.VOIP: PhoneKind.VOIP,
+    PhoneNumberType.PERSONAL_NUMBER: PhoneKind.OTHER,
+    PhoneNumberType.PAGER: PhoneKind.OTHER,
+    PhoneNumberType.UAN: PhoneKind.OTHER,
+    PhoneNumberType.VOICEMAIL: PhoneKind.OTHER,
+    PhoneNumberType.UNKNOWN: PhoneKind.UNKNOWN,
+}
+
+_TYPE_NAMES: dict[int, str] = {
+    value: name
+    for name, value in vars(PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
+
+_PARSE_CODES: dict[int, str] = {
+    NumberParseException.INVALID_COUNTRY_CODE: "phone.invalid_country_code",
+    NumberParseException.NOT_A_NUMBER: "phone.not_a_number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "phone.too_short",
+    NumberParseException.TOO_SHORT_NSN: "phone.too_short",
+    NumberParseException.TOO_LONG: "phone.too_long",
+}
+
+_IMPOSSIBLE_REASONS: dict[int, str] = {
+    ValidationResult.INVALID_COUNTRY_CODE: "invalid country code",
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "invalid length",
+}
+
+
+def kind_for_number_type(number_type: int) -> PhoneKind:
+    """Map a :class:`phonenumbers.PhoneNumberType` to crmcore's :class:`PhoneKind`.
+
+    ``FIXED_LINE_OR_MOBILE`` (common in North America) maps to ``UNKNOWN``: the
+    metadata cannot tell, so a kind the user entered is kept.
+    """
+    return _KINDS.get(number_type, PhoneKind.UNKNOWN)
+
+
+@attrs.frozen(kw_only=True)
+class PhonePolicy(Spec):
+    """How the pipeline treats numbers phonenumbers does not accept.
+
+    Attributes:
+        invalid_severity: Severity of ``phone.invalid`` (parses and has a possible
+            length, but matches no number range of its region).
+        impossible_severity: Severity of ``phone.impossible`` (wrong length for its
+            country).
+        unparseable_severity: Severity of the parse failures (``phone.not_a_number``,
+            ``phone.invalid_country_code``, ``phone.too_short``, ``phone.too_long``).
+        fill_kind: Set the phone's kind from the numbering plan.
+    """
+
+    TAG = "phone_policy"
+    kind: str = "phone_policy"
+    invalid_severity: str = "warning"
+    impossible_severity: str = "error"
+    unparseable_severity: str = "error"
+    fill_kind: bool = True
+
+    def _spec_invariants(self) -> Iterable[Problem]:
+        return severity_problems(
+            self, "invalid_severity", "impossible_severity", "unparseable_severity"
+        )
+
+
+_DEFAULT_POLICY = PhonePolicy()
+
+
+@attrs.frozen(kw_only=True)
+class PhoneResult:
+    """What phonenumbers made of one raw number.
+
+    Attributes:
+        raw: The text as given.
+        region: The region used to read numbers written without a country code.
+        parsed: phonenumbers' parsed number, or ``None`` when it did not parse.
+        valid: ``phonenumbers.is_valid_number``.
+        possible: ``phonenumbers.is_possible_number`` (``False`` when not parsed).
+        e164: The E.164 form when valid, else ``None``.
+        number_type: The name of phonenumbers' type (``"MOBILE"``, ``"FIXED_LINE"``,
+            ``"FIXED_LINE_OR_MOBILE"``, ...); ``"UNKNOWN"`` when not valid.
+        kind: crmcore's kind for ``number_type``.
+        extension: The extension phonenumbers split off, if any, as phonenumbers gives
+            it (digits as written; the :class:`Phone` stores their ASCII form).
+        findings: What is wrong, with paths relative to the number (``$``).
+    """
+
+    raw: str
+    region: str | None
+    parsed: phonenumbers.PhoneNumber | None
+    valid: bool
+    possible: bool
+    e164: str | None
+    number_type: str
+    kind: PhoneKind
+    extension: str | None
+    findings: tuple[Problem, ...] = ()
+
+    @property
+    def number_region(self) -> str | None:
+        """The region the number belongs to (``phonenumbers.region_code_for_number``)."""
+        if self.parsed is None:
+            return None
+        return phonenumbers.region_code_for_number(self.parsed)
+
+    @property
+    def stored(self) -> str:
+        """The value to store: E.164 when valid, else the number as entered."""
+        return self.e164 if self.e164 is not None else self.raw
+
+
+def _region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    region = region.strip().upper()
+    return region or None
+
+
+def normalise_phone(
+    raw: str,
+    *,
+    region: str | None,
+    policy: PhonePolicy = _DEFAULT_POLICY,
+    locale: str = "en",
+) -> PhoneResult:
+    """Parse, judge and format one phone number with phonenumbers.
+
+    >>> normalise_phone("010-62345678", region="CN").e164
+    '+861062345678'
+    >>> r = normalise_phone("+1 650-253-0000 ext. 123", region=None)
+    >>> r.e164, r.extension, r.number_type
+    ('+16502530000', '123', 'FIXED_LINE_OR_MOBILE')
+    """
+    used = _region(region)
+    try:
+        number = phonenumbers.parse(raw, used)
+    except NumberParseException as error:
+        return _unparseable(raw, used, error, policy, locale)
+    return _judge(raw, used, number, phonenumbers.number_type(number), policy, locale)
+
+
+def _unparseable(
+    raw: str, used: str | None, error: NumberParseException, policy: PhonePolicy, locale: str
+) -> PhoneResult:
+    code = _PARSE_CODES.get(error.error_type, "phone.not_a_number")
+    return PhoneResult(
+        raw=raw,
+        region=used,
+        parsed=None,
+        valid=False,
+        possible=False,
+        e164=None,
+        number_type="UNKNOWN",
+        kind=PhoneKind.UNKNOWN,
+        extension=None,
+        findings=(
+            finding(
+                code,
+                locale=locale,
+                severity=check_severity(policy.unparseable_severity),
+                raw=raw,
+            ),
+        ),
+    )
+
+
+def _judge(
+    raw: str,
+    used: str | None,
+    number: phonenumbers.PhoneNumber,
+    number_type: int,
+    policy: PhonePolicy,
+    locale: str,
+) -> PhoneResult:
+    if number_type != PhoneNumberType.UNKNOWN:
+        # A valid number matched a number type's pattern *and* its possible lengths,
+        # so phonenumbers' is_possible_number holds for it (pinned by a property test).
+        return PhoneResult(
+            raw=raw,
+            region=used,
+            parsed=number,
+            valid=True,
+            possible=True,
+            e164=phonenumbers.format_number(number, _E164),
+            number_type=_TYPE_NAMES.get(number_type, "UNKNOWN"),
+            kind=kind_for_number_type(number_type),
+            extension=number.extension or None,
+        )
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    possible = reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
+    where = used or phonenumbers.region_code_for_country_code(number.country_code or 0)
+    if possible:
+        problem = finding(
+            "phone.invalid",
+            locale=locale,
+            severity=check_severity(policy.invalid_severity),
+            region=where,
+        )
+    else:
+        problem = finding(
+            "phone.impossible",
+            locale=locale,
+            severity=check_severity(policy.impossible_severity),
+            region=where,
+            reason=_IMPOSSIBLE_REASONS.get(reason, "impossible"),
+        )
+    return PhoneResult(
+        raw=raw,
+        region=used,
+        parsed=number,
+        valid=False,
+        possible=possible,
+        e164=None,
+        number_type="UNKNOWN",
+        kind=PhoneKind.UNKNOWN,
+        extension=number.extension or None,
+        findings=(problem,),
+    )
+
+
+def _clean_extension(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def normalise_phone_point(
+    phone: Phone,
+    *,
+    region: str | None,
+    policy: PhonePolicy = _DEFAULT_POLICY,
+    locale: str = "en",
+) -> tuple[Phone, tuple[Problem, ...]]:
+    """Normalise a :class:`Phone` contact point; findings have paths below the phone (``$.number``).
+
+    The phone's own ``region`` wins over ``region``. Returns the phone unchanged
+    (the same object) when it is already in normal form.
+    """
+    used = _region(phone.region or region)
+    try:
+        number = phonenumbers.parse(phone.number, used)
+    except NumberParseException as error:
+        return _keep_as_entered(phone, _unparseable(phone.number, used, error, policy, locale))
+    number_type = phonenumbers.number_type(number)
+    if number_type == PhoneNumberType.UNKNOWN:
+        return _keep_as_entered(
+            phone, _judge(phone.number, used, number, number_type, policy, locale)
+        )
+    # Valid: the same values normalise_phone() gives, without building a PhoneResult.
+    findings: list[Problem] = []
+    changes: dict[str, object] = {}
+    extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
+    if findings and findings[-1].code == "phone.extension_conflict":
+        # Two different extensions: keep both as entered rather than drop one.
+        return phone, tuple(findings)
+    e164 = phonenumbers.format_number(number, _E164)
+    if e164 != phone.number:
+        changes["number"] = e164
+    if extension != phone.extension:
+        changes["extension"] = extension
+    if policy.fill_kind:
+        kind = _resolve_kind(phone.kind, number_type, findings, locale)
+        if kind is not phone.kind:
+            changes["kind"] = kind
+    return (replace(phone, **changes) if changes else phone), tuple(findings)
+
+
+def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Problem, ...]]:
+    """Keep a number that is not valid as entered: flag it and record the region used."""
+    changes: dict[str, object] = {}
+    # Recording the region it was read with makes normalising again read it the
+    # same way, whatever the defaults are then.
+    if phone.region is None and result.region is not None:
+        changes["region"] = result.region
+    if not phone.invalid:
+        changes["invalid"] = True
+    findings = tuple(p.under("$.number") for p in result.findings)
+    return (replace(phone, **changes) if changes else phone), findings
+
+
+def _resolve_extension(
+    given: str | None, found: str | None, findings: list[Problem], locale: str
+) -> str | None:
+    if found is not None:
+        # phonenumbers returns the extension's digits as written (full-width too);
+        # its own normalize_digits_only gives the ASCII digits the model stores.
+        found = phonenumbers.normalize_digits_only(found)
+    if given is None:
+        return found
+    cleaned = _clean_extension(given)
+    if found is not None:
+        if cleaned != found:
+            findings.append(
+                finding(
+                    "phone.extension_conflict",
+                    "$.extension",
+                    locale=locale,
+                    found=found,
+                    given=given,
+                )
+            )
+            return given
+        return found
+    if cleaned.isdecimal() and cleaned.isascii():
+        return cleaned
+    findings.append(finding("phone.extension_invalid", "$.extension", locale=locale, given=given))
+    return given
+
+
+def _resolve_kind(
+    entered: PhoneKind, number_type: int, findings: list[Problem], locale: str
+) -> PhoneKind:
+    library = kind_for_number_type(number_type)
+    if library is PhoneKind.UNKNOWN or entered is library:
+        return entered
+    if entered is PhoneKind.UNKNOWN:
+        return library
+    if entered is PhoneKind.FAX and library is PhoneKind.LANDLINE:
+        return entered
+    findings.append(
+        finding(
+            "phone.kind_conflict",
+            "$.kind",
+            locale=locale,
+            entered=entered.value,
+            library=_TYPE_NAMES.get(number_type, "UNKNOWN"),
+            kept=library.value,
+        )
+    )
+    return library

@@ -1,0 +1,399 @@
+"""The one normalisation pipeline every write path runs.
+
+:class:`NormalisationPipeline` turns a customer into its stored form: phones in
+E.164 (phonenumbers), emails in email-validator's normalised form, names and
+addresses tidied, then runs :func:`~crmcore.rules.verification.validation.validate`.
+Constructors from raw input, imports, the storage layer and the CLI all call the
+same pipeline, so the same input always becomes the same stored value.
+
+Two ways to call it:
+
+* ``pipeline(customer)`` returns the normalised customer, or raises
+  :class:`crmcore.errors.ValidationError` carrying every *error* finding (nothing
+  may be written then); warnings and infos are not raised;
+* ``pipeline.check(customer)`` never raises for findings: it returns a
+  :class:`NormalisationResult` with the normalised customer and every finding.
+
+Regions for phone numbers written without a country code come from, in order: the
+phone's own ``region``; the country of the customer's primary address (when
+:attr:`NormalisationPipeline.infer_region_from_address` is on); then
+:attr:`NormalisationPipeline.default_region`. A valid number is stored in E.164,
+which needs no region; a number kept as entered gets the region it was read with
+written into the phone, so normalising again reads it the same way (normalisation
+is idempotent).
+
+Time: the plausibility rules need a "now". The pipeline never reads the clock;
+pass ``now=``, or it uses the customer's own ``updated_at`` (the moment the record
+claims to describe), which keeps the pipeline a pure function of the customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TypeVar
+
+import attrs
+
+from crmcore.errors import Problem, ValidationError
+from crmcore.models import (
+    ContactPerson,
+    Customer,
+    Email,
+    FamilyMember,
+    Model,
+    NameOrder,
+    OrganisationProfile,
+    PersonName,
+    PersonProfile,
+    Phone,
+    PostalAddress,
+)
+from crmcore.models._base import checks, non_blank
+from crmcore.rules.verification._evolve import replace
+from crmcore.rules.verification._spec import Spec
+from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
+from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
+from crmcore.rules.verification.messages import LOCALES
+from crmcore.rules.verification.names import NamePolicy, normalise_name, normalise_text
+from crmcore.rules.verification.phones import PhonePolicy, normalise_phone_point
+from crmcore.rules.verification.validation import ValidationSpec, validate
+
+__all__ = ["NormalisationPipeline", "NormalisationResult"]
+
+
+@attrs.frozen(kw_only=True)
+class NormalisationResult:
+    """A normalised customer and every finding made on the way.
+
+    Attributes:
+        customer: The normalised customer. Values that could not be normalised are
+            kept as entered (and contact points flagged ``invalid``), never dropped.
+        findings: Every finding, errors first in input order, with ``$.paths``.
+    """
+
+    customer: Customer
+    findings: tuple[Problem, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """The findings of severity ``error``: the reasons a write must be refused."""
+        return tuple(p for p in self.findings if p.severity == "error")
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error finding."""
+        return not any(p.severity == "error" for p in self.findings)
+
+    def raise_for_errors(self) -> Customer:
+        """Return the customer, or raise :class:`ValidationError` with every error finding."""
+        errors = self.errors
+        if errors:
+            raise ValidationError(errors, subject="Customer")
+        return self.customer
+
+
+def _locale_ok(value: object) -> Problem | None:
+    if value not in LOCALES:
+        return Problem(code="value.not_allowed", message=f"must be one of {', '.join(LOCALES)}")
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class NormalisationPipeline(Spec):
+    """The normalisation pipeline, configured; a frozen, JSON-serialisable spec.
+
+    Attributes:
+        default_region: Region (ISO 3166 alpha-2) for numbers written without a
+            country code when neither the phone nor the customer's address gives one.
+        infer_region_from_address: Use the primary address's country as the region.
+        check_deliverability: Ask DNS whether email domains accept mail (I/O; off).
+        locale: Locale of the findings' messages (``"en"`` or ``"zh"``).
+        phones: :class:`PhonePolicy`.
+        emails: :class:`EmailPolicy`.
+        names: :class:`NamePolicy`.
+        addresses: :class:`AddressPolicy`.
+        validation: The :class:`ValidationSpec` run after normalising, or ``None``.
+
+    >>> from crmcore.models import Phone
+    >>> pipeline = NormalisationPipeline(default_region="CN")
+    >>> phone = Phone(number="１３８００１３８０００")
+    >>> c = Customer.person_named(family="张", given="伟", phones=(phone,))
+    >>> pipeline(c).phones[0].number
+    '+8613800138000'
+    """
+
+    TAG = "normalisation_pipeline"
+    kind: str = "normalisation_pipeline"
+    default_region: str | None = None
+    infer_region_from_address: bool = True
+    check_deliverability: bool = False
+    locale: str = attrs.field(default="en", metadata=checks(non_blank, _locale_ok))
+    phones: PhonePolicy = attrs.field(factory=PhonePolicy)
+    emails: EmailPolicy = attrs.field(factory=EmailPolicy)
+    names: NamePolicy = attrs.field(factory=NamePolicy)
+    addresses: AddressPolicy = attrs.field(factory=AddressPolicy)
+    validation: ValidationSpec | None = attrs.field(factory=ValidationSpec)
+
+    def __call__(
+        self, customer: Customer, *, now: dt.datetime | None = None, locale: str | None = None
+    ) -> Customer:
+        """Return the normalised customer; raise :class:`ValidationError` on error findings."""
+        return self.check(customer, now=now, locale=locale).raise_for_errors()
+
+    def check(
+        self, customer: Customer, *, now: dt.datetime | None = None, locale: str | None = None
+    ) -> NormalisationResult:
+        """Normalise ``customer`` and report every finding; never raises for findings."""
+        loc = locale or self.locale
+        findings: list[Problem] = []
+        changes: dict[str, object] = {}
+        addresses = self._addresses(customer.addresses, "$.addresses", loc, findings)
+        if addresses is not customer.addresses:
+            changes["addresses"] = addresses
+        region = self._region_for(addresses)
+        phones = self._phones(customer.phones, region, "$.phones", loc, findings)
+        if phones is not customer.phones:
+            changes["phones"] = phones
+        emails = self._emails(customer.emails, "$.emails", loc, findings)
+        if emails is not customer.emails:
+            changes["emails"] = emails
+        if customer.person is not None:
+            person = self._person(customer, loc, findings)
+            if person is not customer.person:
+                changes["person"] = person
+        if customer.organisation is not None:
+            organisation = self._organisation(customer, region, loc, findings)
+            if organisation is not customer.organisation:
+                changes["organisation"] = organisation
+        display = self._display_name(customer, changes)
+        if display != customer.display_name:
+            changes["display_name"] = display
+        normalised = _rebuild(customer, "$", findings, changes)
+        if self.validation is not None:
+            findings.extend(
+                validate(
+                    normalised,
+                    spec=self.validation,
+                    now=customer.updated_at if now is None else now,
+                    locale=loc,
+                )
+            )
+        ordered = sorted(findings, key=lambda p: p.severity != "error")
+        return NormalisationResult(customer=normalised, findings=tuple(ordered))
+
+    # ------------------------------------------------------------------ parts
+
+    def _region_for(self, addresses: tuple[PostalAddress, ...]) -> str | None:
+        if self.infer_region_from_address and addresses:
+            primary = next((a for a in addresses if a.primary), addresses[0])
+            code = country_code(primary.country)
+            if code is not None:
+                return code
+        return self.default_region
+
+    def _phones(
+        self,
+        phones: tuple[Phone, ...],
+        region: str | None,
+        base: str,
+        locale: str,
+        findings: list[Problem],
+    ) -> tuple[Phone, ...]:
+        if not phones:
+            return phones
+        out: list[Phone] = []
+        changed = False
+        for i, phone in enumerate(phones):
+            try:
+                new, found = normalise_phone_point(
+                    phone, region=region, policy=self.phones, locale=locale
+                )
+            except ValidationError as error:
+                new, found = phone, error.problems
+            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            changed = changed or new is not phone
+            out.append(new)
+        return tuple(out) if changed else phones
+
+    def _emails(
+        self, emails: tuple[Email, ...], base: str, locale: str, findings: list[Problem]
+    ) -> tuple[Email, ...]:
+        if not emails:
+            return emails
+        out: list[Email] = []
+        changed = False
+        for i, email in enumerate(emails):
+            try:
+                new, found = normalise_email_point(
+                    email,
+                    check_deliverability=self.check_deliverability,
+                    policy=self.emails,
+                    locale=locale,
+                )
+            except ValidationError as error:
+                new, found = email, error.problems
+            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            changed = changed or new is not email
+            out.append(new)
+        return tuple(out) if changed else emails
+
+    def _addresses(
+        self,
+        addresses: tuple[PostalAddress, ...],
+        base: str,
+        locale: str,
+        findings: list[Problem],
+    ) -> tuple[PostalAddress, ...]:
+        if not addresses:
+            return addresses
+        out: list[PostalAddress] = []
+        changed = False
+        for i, address in enumerate(addresses):
+            try:
+                new, found = normalise_address(address, policy=self.addresses, locale=locale)
+            except ValidationError as error:
+                new, found = address, error.problems
+            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            changed = changed or new is not address
+            out.append(new)
+        return tuple(out) if changed else addresses
+
+    def _name(
+        self, name: PersonName, base: str, locale: str, findings: list[Problem]
+    ) -> PersonName:
+        try:
+            new, found = normalise_name(name, policy=self.names, locale=locale)
+        except ValidationError as error:
+            new, found = name, error.problems
+        findings.extend(p.under(base) for p in found)
+        return new
+
+    def _person(self, customer: Customer, locale: str, findings: list[Problem]) -> PersonProfile:
+        person = customer.person
+        assert person is not None
+        changes: dict[str, object] = {}
+        name = self._name(person.name, "$.person.name", locale, findings)
+        if name is not person.name:
+            changes["name"] = name
+        if person.other_name is not None:
+            other = self._name(person.other_name, "$.person.other_name", locale, findings)
+            if other is not person.other_name:
+                changes["other_name"] = other
+        for field in ("nickname", "birthplace", "education", "occupation", "job_title"):
+            value = getattr(person, field)
+            if value is not None and normalise_text(value) != value and normalise_text(value):
+                changes[field] = normalise_text(value)
+        members = self._family(person.family_members, locale, findings)
+        if members is not person.family_members:
+            changes["family_members"] = members
+        return _rebuild(person, "$.person", findings, changes)
+
+    def _family(
+        self, members: tuple[FamilyMember, ...], locale: str, findings: list[Problem]
+    ) -> tuple[FamilyMember, ...]:
+        out: list[FamilyMember] = []
+        changed = False
+        for i, member in enumerate(members):
+            new = member
+            if member.name is not None:
+                name = self._name(
+                    member.name, f"$.person.family_members[{i}].name", locale, findings
+                )
+                if name is not member.name:
+                    new = _rebuild(
+                        member, f"$.person.family_members[{i}]", findings, {"name": name}
+                    )
+            changed = changed or new is not member
+            out.append(new)
+        return tuple(out) if changed else members
+
+    def _organisation(
+        self, customer: Customer, region: str | None, locale: str, findings: list[Problem]
+    ) -> OrganisationProfile:
+        org = customer.organisation
+        assert org is not None
+        changes: dict[str, object] = {}
+        legal_name = normalise_text(org.legal_name)
+        if legal_name != org.legal_name:
+            changes["legal_name"] = legal_name
+        people: list[ContactPerson] = []
+        changed = False
+        for i, person in enumerate(org.contact_persons):
+            new = self._contact_person(
+                person, region, f"$.organisation.contact_persons[{i}]", locale, findings
+            )
+            changed = changed or new is not person
+            people.append(new)
+        if changed:
+            changes["contact_persons"] = tuple(people)
+        return _rebuild(org, "$.organisation", findings, changes)
+
+    def _contact_person(
+        self,
+        person: ContactPerson,
+        region: str | None,
+        base: str,
+        locale: str,
+        findings: list[Problem],
+    ) -> ContactPerson:
+        changes: dict[str, object] = {}
+        name = self._name(person.name, f"{base}.name", locale, findings)
+        if name is not person.name:
+            changes["name"] = name
+        phones = self._phones(person.phones, region, f"{base}.phones", locale, findings)
+        if phones is not person.phones:
+            changes["phones"] = phones
+        emails = self._emails(person.emails, f"{base}.emails", locale, findings)
+        if emails is not person.emails:
+            changes["emails"] = emails
+        return _rebuild(person, base, findings, changes)
+
+    @staticmethod
+    def _display_name(customer: Customer, changes: dict[str, object]) -> str:
+        display = normalise_text(customer.display_name) or customer.display_name
+        person = customer.person
+        new_person = changes.get("person")
+        if person is not None and new_person is not None and new_person is not person:
+            old_name = person.name
+            new_name = getattr(new_person, "name", old_name)
+            if new_name is not old_name and display in (
+                normalise_text(old_name.display),
+                normalise_text(_given_first(old_name)),
+            ):
+                return str(new_name.display)
+        organisation = customer.organisation
+        new_org = changes.get("organisation")
+        if (
+            organisation is not None
+            and new_org is not None
+            and display == normalise_text(organisation.legal_name)
+        ):
+            return str(getattr(new_org, "legal_name", display))
+        return display
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[str, object]) -> _M:
+    """Apply ``changes``; if the model refuses the normalised values, keep ``original``.
+
+    A normalised value can break a model check the entered one passed (NFKC can
+    lengthen text past a maximum length, for example). The original is then kept
+    unchanged and the model's problems become error findings, so ``check()`` still
+    reports instead of raising, and nothing is lost.
+    """
+    if not changes:
+        return original
+    try:
+        return replace(original, **changes)
+    except ValidationError as error:
+        findings.extend(p.under(base) for p in error.problems)
+        return original
+
+
+def _given_first(name: PersonName) -> str:
+    if name.order is NameOrder.GIVEN_FIRST:
+        return name.display
+    return " ".join(p for p in (name.given.strip(), name.family.strip()) if p)
