@@ -158,7 +158,7 @@ def test_versions_are_rebuilt_from_updates_and_removal(store: Store) -> None:
 @given(versions=st.lists(cst.customers(), min_size=2, max_size=4))
 def test_any_sequence_of_versions_is_rebuilt(versions: list[Customer]) -> None:
     """For any sequence of updates, history rebuilds every version exactly."""
-    store = Store(MemoryBackend(), clock=TickingClock())
+    store = Store(MemoryBackend(), clock=TickingClock(), normaliser=None)
     with store.unit_of_work() as uow:
         current = uow.customers.add(versions[0])
         written = [current]
@@ -179,7 +179,7 @@ def test_any_sequence_of_versions_is_rebuilt(versions: list[Customer]) -> None:
 def test_history_timestamps_come_from_the_clock() -> None:
     """Change records carry the store clock's time."""
     start = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
-    store = Store(MemoryBackend(), clock=TickingClock(start))
+    store = Store(MemoryBackend(), clock=TickingClock(start), normaliser=None)
     with store.unit_of_work(actor="ops") as uow:
         added = uow.customers.add(zhang())
         uow.commit()
@@ -191,7 +191,7 @@ def test_history_timestamps_come_from_the_clock() -> None:
 
 def test_store_without_history_records_none() -> None:
     """history=False skips change records (for benchmarks and migrations)."""
-    store = Store(MemoryBackend(), history=False)
+    store = Store(MemoryBackend(), history=False, normaliser=None)
     store.import_customers([zhang()])
     with store.unit_of_work() as uow:
         added = uow.customers.add(zhang())
@@ -225,7 +225,7 @@ def test_import_reports_every_record_of_an_empty_or_large_input(store: Store) ->
 
 def test_store_is_a_context_manager_that_closes_the_backend() -> None:
     """Leaving a store's with-block closes its backend."""
-    with Store(MemoryBackend()) as store:
+    with Store(MemoryBackend(), normaliser=None) as store:
         pass
     with pytest.raises(StorageError), store.unit_of_work() as uow:
         uow.customers.count()
@@ -246,7 +246,7 @@ def test_finished_memory_transactions_refuse_work() -> None:
 def test_memory_commit_conflict_changes_nothing() -> None:
     """A memory commit whose base version moved on raises and applies none of its writes."""
     backend = MemoryBackend()
-    store = Store(backend)
+    store = Store(backend, normaliser=None)
     with store.unit_of_work() as uow:
         a = uow.customers.add(zhang())
         b = uow.customers.add(zhang())

@@ -24,7 +24,7 @@ from typing import Any
 
 from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 from crmcore.storage.ports import Backend
-from crmcore.storage.store import Clock, Normaliser, Store
+from crmcore.storage.store import DEFAULT_NORMALISER, Clock, Normaliser, Store
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -134,11 +134,15 @@ def create_backend(url: str, **options: Any) -> Backend:
 def connect(
     url: str,
     *,
-    normaliser: Normaliser | None = None,
+    normaliser: Normaliser | None = DEFAULT_NORMALISER,
     clock: Clock | None = None,
     **options: Any,
 ) -> Store:
     """Open a :class:`Store` on the backend for ``url``; ``options`` go to the backend.
+
+    Every customer written through the store passes ``normaliser``, by default the
+    verification rules' :class:`~crmcore.rules.verification.NormalisationPipeline`;
+    see :class:`Store`.
 
     >>> store = connect("memory://")
     >>> store.capabilities.persistent

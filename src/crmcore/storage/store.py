@@ -48,6 +48,7 @@ from crmcore.models import (
 )
 from crmcore.models._ids import new_id
 from crmcore.query import Query
+from crmcore.rules.verification import NormalisationPipeline
 from crmcore.serialization import from_dict, to_dict
 from crmcore.storage.ports import (
     Backend,
@@ -582,14 +583,23 @@ class StoreUnitOfWork:
 # --------------------------------------------------------------------------- store
 
 
+DEFAULT_NORMALISER = NormalisationPipeline()
+"""The normaliser a store runs unless told otherwise: the verification rules' default pipeline."""
+
+
 class Store:
     """crmcore's storage API over any backend.
 
     Args:
         backend: The backend holding the data.
         normaliser: Applied to every customer on every write path (add, update,
-            import); may raise :class:`ValidationError` to reject it. Use
-            :class:`crmcore.rules.verification.NormalisationPipeline`, or ``None``.
+            import); may raise :class:`ValidationError` to reject it. Defaults to
+            :data:`DEFAULT_NORMALISER`, the one
+            :class:`crmcore.rules.verification.NormalisationPipeline` (phones to
+            E.164, emails, names and addresses to their normal form). Pass a
+            configured pipeline (``NormalisationPipeline(default_region="CN")``), or
+            ``None`` to store customers exactly as given (for storage tests and
+            benchmarks; nothing is then normalised).
         clock: Returns the current aware datetime; used for timestamps and history.
         history: Record change history (default). Turning it off is for
             benchmarks and one-off migrations only.
@@ -599,7 +609,7 @@ class Store:
         self,
         backend: Backend,
         *,
-        normaliser: Normaliser | None = None,
+        normaliser: Normaliser | None = DEFAULT_NORMALISER,
         clock: Clock | None = None,
         history: bool = True,
     ) -> None:
