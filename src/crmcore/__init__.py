@@ -7,6 +7,7 @@ The most used names are re-exported here; each lives in its own module:
 * serialisation: :mod:`crmcore.serialization` (``to_json``, ``from_json``, ...)
 * queries: :mod:`crmcore.query` (``Query``, ``Field``, ``Search``)
 * storage: :mod:`crmcore.storage` (``connect``, ``Store``, ...)
+* rules: :mod:`crmcore.rules.verification` (``NormalisationPipeline``, ...)
 
 >>> import crmcore
 >>> store = crmcore.connect("memory://")
@@ -40,6 +41,7 @@ from crmcore.models import (
     Purchase,
 )
 from crmcore.query import Field, Query, Search
+from crmcore.rules.verification import NormalisationPipeline
 from crmcore.serialization import from_dict, from_json, make_converter, to_dict, to_json
 from crmcore.storage import Capabilities, ImportReport, ImportStatus, Store, connect
 
@@ -60,6 +62,7 @@ __all__ = [
     "Interaction",
     "InvalidTransition",
     "Money",
+    "NormalisationPipeline",
     "NotFound",
     "PersonName",
     "Phone",
