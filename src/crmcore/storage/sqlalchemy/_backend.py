@@ -1,0 +1,460 @@
+"""The SQLAlchemy backend: crmcore's Backend/Transaction SPI over SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
+from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
+from crmcore.storage.sqlalchemy import _codec
+from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
+from sqlalchemy import Engine, Table, and_, bindparam, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+if TYPE_CHECKING:
+    from crmcore.query import Query
+
+__all__ = ["COPY_THRESHOLD", "SqlBackend", "SqlTransaction", "record_row"]
+
+COPY_THRESHOLD = 100
+"""On PostgreSQL, batches of at least this many records are written with ``COPY``."""
+
+_IN_CHUNK = 500
+
+
+def _customer_row(r: Customer) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.kind.value,
+        r.display_name,
+        r.lifecycle_stage.value,
+        utc_key(r.created_at),
+        utc_key(r.updated_at),
+        None if r.acquired_on is None else date_key(r.acquired_on),
+        _codec.encode(r),
+    )
+
+
+def _interaction_row(r: Interaction) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.channel.value,
+        r.direction.value,
+        utc_key(r.occurred_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+def _complaint_row(r: Complaint) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.state.value,
+        r.severity.value,
+        utc_key(r.received_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+def _purchase_row(r: Purchase) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        utc_key(r.purchased_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+_ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "customer": _customer_row,
+    "interaction": _interaction_row,
+    "complaint": _complaint_row,
+    "purchase": _purchase_row,
+}
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns) for kind, table in TABLES.items()
+}
+
+
+def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
+    """Return the table row (column name to value) a record is stored as."""
+    return dict(zip(_COLUMNS[kind], _ROWS[kind](record), strict=True))
+
+
+def _table(kind: str) -> Table:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise StorageError(f"unknown record kind {kind!r}") from None
+
+
+def _capabilities(engine: Engine) -> Capabilities:
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        in_memory = database in ("", ":memory:") or "mode=memory" in database
+        # One shared connection in memory: transactions are not isolated from each other.
+        return Capabilities(
+            persistent=not in_memory, concurrent_writers=not in_memory, bulk_insert=True
+        )
+    return Capabilities(persistent=True, concurrent_writers=True, bulk_insert=True)
+
+
+class SqlBackend:
+    """A crmcore storage backend over a SQLAlchemy engine.
+
+    Build it with :func:`crmcore.storage.sqlalchemy.create_backend` (which also creates
+    or upgrades the schema), or directly from an engine made by
+    :func:`~crmcore.storage.sqlalchemy.make_engine` on a database already migrated.
+
+    Attributes:
+        engine: The SQLAlchemy engine.
+        capabilities: What this database supports (see :class:`Capabilities`).
+    """
+
+    def __init__(self, engine: Engine, *, owns_engine: bool = True) -> None:
+        self.engine = engine
+        self.capabilities = _capabilities(engine)
+        self._owns_engine = owns_engine
+        self._closed = False
+        # In-memory SQLite shares one connection: serialise transactions on it.
+        self._shared_lock = (
+            threading.RLock()
+            if engine.dialect.name == "sqlite" and not self.capabilities.persistent
+            else None
+        )
+
+    @property
+    def dialect(self) -> str:
+        """Return the database's dialect name: ``"sqlite"``, ``"postgresql"`` or ``"mysql"``."""
+        return self.engine.dialect.name
+
+    def begin(self) -> SqlTransaction:
+        """Start a new transaction."""
+        if self._closed:
+            raise StorageError("the storage backend is closed")
+        return SqlTransaction(self)
+
+    def close(self) -> None:
+        """Release every connection; the backend is unusable afterwards."""
+        self._closed = True
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+class SqlTransaction:
+    """One database transaction of a :class:`SqlBackend`.
+
+    A connection is taken from the pool on first use and given back on :meth:`commit`
+    or :meth:`rollback`; using the transaction again afterwards starts a new one.
+    """
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self._backend = backend
+        self._engine = backend.engine
+        self._sqlite = self._engine.dialect.name == "sqlite"
+        self._postgres = self._engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+        self._writing = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _connection(self) -> Connection:
+        conn = self._conn
+        if conn is None:
+            conn = self._engine.connect()
+            self._conn = conn
+            conn.begin()
+        return conn
+
+    def _writer(self) -> Connection:
+        conn = self._connection()
+        if self._sqlite and not self._writing:
+            # Take SQLite's write lock now (waiting up to busy_timeout for other writers),
+            # so every read from here on sees the newest committed data.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        self._writing = True
+        return conn
+
+    def _finish(self, commit: bool) -> None:
+        conn, self._conn = self._conn, None
+        self._writing = False
+        if conn is None:
+            return
+        try:
+            with _translated():
+                if commit:
+                    conn.commit()
+                else:
+                    conn.rollback()
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, kind: RecordKind, record_id: str) -> Record | None:
+        """Return the stored record of ``kind`` with ``record_id``, or ``None``."""
+        table = _table(kind)
+        with _translated():
+            doc = (
+                self._connection()
+                .execute(select(table.c.doc).where(table.c.id == record_id))
+                .scalar_one_or_none()
+            )
+        return None if doc is None else _decode(kind, doc)
+
+    def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
+        """Return the stored records among ``record_ids``, by id (missing ids are absent)."""
+        table = _table(kind)
+        found: dict[str, Record] = {}
+        ids = list(dict.fromkeys(record_ids))
+        with _translated():
+            conn = self._connection()
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                rows = conn.execute(select(table.c.id, table.c.doc).where(table.c.id.in_(chunk)))
+                for record_id, doc in rows:
+                    found[record_id] = _decode(kind, doc)
+        return found
+
+    def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
+        """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        for _record_id, doc in self._scan_docs(kind, batch_size):
+            yield _decode(kind, doc)
+
+    def _scan_docs(self, kind: str, batch_size: int) -> Iterator[tuple[str, str]]:
+        table = _table(kind)
+        first = select(table.c.id, table.c.doc).order_by(table.c.id).limit(batch_size)
+        after = first.where(table.c.id > bindparam("after"))
+        last: str | None = None
+        while True:
+            with _translated():
+                conn = self._connection()
+                if last is None:
+                    rows = conn.execute(first).all()
+                else:
+                    rows = conn.execute(after, {"after": last}).all()
+            yield from ((row[0], row[1]) for row in rows)
+            if len(rows) < batch_size:
+                return
+            last = rows[-1][0]
+
+    def query(self, kind: RecordKind, query: Query) -> list[Record]:
+        """Return one page of records matching ``query``, exactly as ``query.apply`` would."""
+        _table(kind)
+        return list(query.apply(list(self.scan(kind, batch_size=1000))))
+
+    def count(self, kind: RecordKind, query: Query) -> int:
+        """Count the records matching ``query``'s filter."""
+        _table(kind)
+        return sum(1 for record in self.scan(kind, batch_size=1000) if query.matches(record))
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""
+        with _translated():
+            docs = (
+                self._connection()
+                .execute(
+                    select(HISTORY.c.doc)
+                    .where(HISTORY.c.customer_id == customer_id)
+                    .order_by(HISTORY.c.at, HISTORY.c.version, HISTORY.c.seq)
+                )
+                .scalars()
+                .all()
+            )
+        return [_codec.decode(doc, ChangeRecord) for doc in docs]
+
+    # ------------------------------------------------------------------ writes
+
+    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
+        """Insert new records, all or none; :class:`DuplicateRecord` if an id exists."""
+        table = _table(kind)
+        if not records:
+            return
+        rows = [_ROWS[kind](record) for record in records]
+        with _translated():
+            conn = self._writer()
+            savepoint = conn.begin_nested()
+            try:
+                if self._postgres and len(rows) >= COPY_THRESHOLD:
+                    self._copy(conn, table, rows)
+                else:
+                    columns = _COLUMNS[kind]
+                    conn.execute(
+                        table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+                    )
+            except _INTEGRITY_ERRORS as error:
+                savepoint.rollback()
+                raise self._duplicate(conn, kind, [row[0] for row in rows]) from error
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+
+    def _copy(self, conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        preparer = conn.dialect.identifier_preparer
+        columns = ", ".join(preparer.quote(c.name) for c in table.columns)
+        statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _duplicate(self, conn: Connection, kind: str, ids: list[str]) -> StorageError:
+        table = _table(kind)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            existing = conn.execute(
+                select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id).limit(1)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return DuplicateRecord(kind, existing)
+        seen: set[str] = set()
+        for record_id in ids:
+            if record_id in seen:
+                return DuplicateRecord(kind, record_id)
+            seen.add(record_id)
+        return StorageError(f"could not insert {kind} records: integrity error")
+
+    def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
+        """Replace a record whose stored version is ``expected_version``.
+
+        Raises:
+            ConcurrencyConflict: The stored version differs; nothing was changed.
+            NotFound: No record of ``kind`` has this id.
+        """
+        table = _table(kind)
+        row = record_row(kind, record)
+        del row["id"]
+        with _translated():
+            conn = self._writer()
+            result = conn.execute(
+                table.update()
+                .where(and_(table.c.id == record.id, table.c.version == expected_version))
+                .values(**row)
+            )
+            if result.rowcount != 1:
+                raise self._missed(conn, kind, record.id, expected_version)
+
+    def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
+        """Delete a record whose stored version is ``expected_version``.
+
+        Raises:
+            ConcurrencyConflict: The stored version differs; nothing was changed.
+            NotFound: No record of ``kind`` has this id.
+        """
+        table = _table(kind)
+        with _translated():
+            conn = self._writer()
+            result = conn.execute(
+                table.delete().where(
+                    and_(table.c.id == record_id, table.c.version == expected_version)
+                )
+            )
+            if result.rowcount != 1:
+                raise self._missed(conn, kind, record_id, expected_version)
+
+    def _missed(
+        self, conn: Connection, kind: str, record_id: str, expected_version: int
+    ) -> NotFound | ConcurrencyConflict:
+        table = _table(kind)
+        actual = conn.execute(
+            select(table.c.version).where(table.c.id == record_id)
+        ).scalar_one_or_none()
+        if actual is None:
+            return NotFound(kind, record_id)
+        return ConcurrencyConflict(
+            kind, record_id, expected_version=expected_version, actual_version=actual
+        )
+
+    def append_history(self, records: Sequence[ChangeRecord]) -> None:
+        """Append change records; they commit or roll back with the transaction."""
+        if not records:
+            return
+        rows = [
+            {
+                "id": r.id,
+                "customer_id": r.customer_id,
+                "at": utc_key(r.at),
+                "version": r.version,
+                "doc": _codec.encode(r),
+            }
+            for r in records
+        ]
+        with _translated():
+            conn = self._writer()
+            savepoint = conn.begin_nested()
+            try:
+                conn.execute(HISTORY.insert(), rows)
+            except IntegrityError as error:
+                savepoint.rollback()
+                raise StorageError(
+                    f"change record ids already recorded: {[r.id for r in records]}"
+                ) from error
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+
+    # ------------------------------------------------------------------ end
+
+    def commit(self) -> None:
+        """Make every change in this transaction durable and visible, all or nothing."""
+        self._finish(commit=True)
+
+    def rollback(self) -> None:
+        """Discard every change in this transaction."""
+        self._finish(commit=False)
+
+
+def _decode(kind: str, doc: str) -> Record:
+    return _codec.decode(doc, RECORD_TYPES[cast(RecordKind, kind)])
+
+
+def _integrity_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is optional
+        return (IntegrityError,)
+    return (IntegrityError, psycopg.errors.IntegrityError)
+
+
+_INTEGRITY_ERRORS = _integrity_errors()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn driver and SQLAlchemy errors into crmcore's StorageError, chained."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except DBAPIError as error:
+        raise StorageError(f"database error: {error.orig!r}") from error
+    except SQLAlchemyError as error:
+        raise StorageError(f"database error: {error}") from error
+    except Exception as error:
+        if type(error).__module__.startswith(("psycopg", "pymysql", "sqlite3")):
+            raise StorageError(f"database error: {error!r}") from error
+        raise
