@@ -181,6 +181,6 @@ class UnknownBackend(StorageError, ValueError):
 
 
 class BackendUnavailable(StorageError, ImportError):
-    """The backend for a URL needs a driver that is not installed; the message says what to install."""
+    """The backend for a URL needs a driver that is not installed; the message says what to do."""
 
     code: ClassVar[str] = "storage.backend_unavailable"

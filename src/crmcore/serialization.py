@@ -82,7 +82,7 @@ def _structure_bool(value: Any, _: type) -> bool:
 
 def _structure_decimal(value: Any, _: type) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise _type_error("a decimal number as a string such as \"19.90\"", value)
+        raise _type_error('a decimal number as a string such as "19.90"', value)
     try:
         number = Decimal(value)
     except InvalidOperation:
@@ -99,9 +99,7 @@ def _structure_datetime(value: Any, _: type) -> dt.datetime:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise _fail(
-                "datetime.invalid", f"{value!r} is not an ISO 8601 date and time"
-            ) from None
+            raise _fail("datetime.invalid", f"{value!r} is not an ISO 8601 date and time") from None
     else:
         raise _type_error("an ISO 8601 date-time string", value)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -230,7 +228,7 @@ def _make_attrs_factory(converter: cattrs.Converter) -> Callable[[Any], _Hook]:
                 if key not in names
             ]
             kwargs: dict[str, Any] = {}
-            for name, alias, tp, required in fields:
+            for _name, alias, tp, required in fields:
                 if alias in data:
                     try:
                         kwargs[alias] = converter.structure(data[alias], tp)
@@ -288,9 +286,7 @@ def make_converter() -> cattrs.Converter:
     for base in (enum.Enum, enum.StrEnum, enum.IntEnum):
         converter.register_unstructure_hook(base, _unstructure_enum)
     converter.register_structure_hook_factory(_is_union, _make_union_factory(converter))
-    converter.register_structure_hook_factory(
-        _is_homogeneous_tuple, _make_tuple_factory(converter)
-    )
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, _make_tuple_factory(converter))
     converter.register_structure_hook_factory(attrs.has, _make_attrs_factory(converter))
     return converter
 

@@ -95,9 +95,7 @@ def in_range(low: int, high: int) -> Check:
 
     def check(value: object) -> Problem | None:
         if isinstance(value, int) and not low <= value <= high:
-            return Problem(
-                code="value.out_of_range", message=f"must be between {low} and {high}"
-            )
+            return Problem(code="value.out_of_range", message=f"must be between {low} and {high}")
         return None
 
     return check

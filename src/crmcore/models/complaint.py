@@ -132,7 +132,8 @@ class Complaint(Model):
             )
         previous = ComplaintState.RECEIVED
         for index, step in enumerate(self.transitions):
-            if step.from_state is not previous or step.to_state not in ALLOWED_TRANSITIONS[previous]:
+            allowed = ALLOWED_TRANSITIONS[previous]
+            if step.from_state is not previous or step.to_state not in allowed:
                 yield Problem(
                     code="complaint.transition_invalid",
                     path=f"$.transitions[{index}]",
@@ -166,7 +167,7 @@ class Complaint(Model):
                 allowed=(s.value for s in ALLOWED_TRANSITIONS[self.state]),
             )
         step = ComplaintTransition(from_state=self.state, to_state=to, at=at, by=by, note=note)
-        return attrs.evolve(self, state=to, transitions=(*self.transitions, step), **changes)  # type: ignore[misc]
+        return attrs.evolve(self, state=to, transitions=(*self.transitions, step), **changes)  # type: ignore[arg-type]
 
     def acknowledge(self, *, by: str, at: dt.datetime, note: str | None = None) -> Complaint:
         """Confirm to the customer that the complaint was received (received -> acknowledged)."""
@@ -199,7 +200,7 @@ class Complaint(Model):
         satisfaction: int | None = None,
         note: str | None = None,
     ) -> Complaint:
-        """Close a resolved complaint, recording the customer's satisfaction (resolved -> closed)."""
+        """Close a resolved complaint with the customer's satisfaction (resolved -> closed)."""
         changes: dict[str, object] = {}
         if satisfaction is not None:
             changes["satisfaction"] = satisfaction
@@ -210,7 +211,7 @@ class Complaint(Model):
         return self._move(ComplaintState.REOPENED, by=by, at=at, note=note)
 
     def reject(self, *, by: str, at: dt.datetime, note: str) -> Complaint:
-        """Reject an unfounded complaint, saying why (received, acknowledged, investigating -> rejected)."""
+        """Reject an unfounded complaint, saying why (received, acknowledged, investigating)."""
         return self._move(ComplaintState.REJECTED, by=by, at=at, note=note)
 
     # ------------------------------------------------------------------ SLA

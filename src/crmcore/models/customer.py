@@ -12,8 +12,14 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models._base import Model, checks, max_length, non_blank, non_negative, unique
 from crmcore.models._ids import new_id
-from crmcore.models.contact import ContactPerson, ContactPoint, Email, Phone, PostalAddress
-from crmcore.models.contact import SocialHandle
+from crmcore.models.contact import (
+    ContactPerson,
+    ContactPoint,
+    Email,
+    Phone,
+    PostalAddress,
+    SocialHandle,
+)
 from crmcore.models.provenance import Provenance, SourceChannel
 from crmcore.models.values import Identifier, Money, PersonName
 
@@ -369,4 +375,3 @@ def _primary(points: tuple[_P, ...]) -> _P | None:
         if not point.invalid:
             return point
     return None
-

@@ -10,7 +10,7 @@ import attrs
 from crmcore.models._base import Model, checks, max_length, non_blank
 from crmcore.models._ids import new_id
 
-__all__ = ["ChangeRecord", "ChangeOperation", "FieldChange"]
+__all__ = ["ChangeOperation", "ChangeRecord", "FieldChange"]
 
 
 class ChangeOperation(enum.StrEnum):

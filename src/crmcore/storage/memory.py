@@ -1,0 +1,238 @@
+"""The in-memory reference backend: fast, thread-safe, not persistent.
+
+Committed state is a dictionary of immutable records per kind, guarded by one lock.
+A :class:`MemoryTransaction` buffers its writes; each write is checked against the
+version the transaction sees (its own writes, else the committed state), and at
+commit every written record is checked again, under the lock, against the committed
+version it was based on. A stale write therefore raises
+:class:`~crmcore.errors.ConcurrencyConflict` either when it is made or at commit,
+and a conflicting commit changes nothing. Reads see committed data plus the
+transaction's own writes (read committed).
+
+Queries are answered by :meth:`crmcore.query.Query.apply` itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
+from crmcore.models import ChangeRecord
+from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
+
+if TYPE_CHECKING:
+    from crmcore.query import Query
+
+__all__ = ["MemoryBackend", "MemoryTransaction"]
+
+_DELETED = None
+
+
+class MemoryBackend:
+    """An in-memory :class:`~crmcore.storage.ports.Backend`; everything is lost on close.
+
+    >>> from crmcore.storage import Store
+    >>> store = Store(MemoryBackend())
+    """
+
+    capabilities = Capabilities(persistent=False, concurrent_writers=True, bulk_insert=True)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._records: dict[RecordKind, dict[str, Record]] = {kind: {} for kind in RECORD_TYPES}
+        self._history: dict[str, list[ChangeRecord]] = {}
+        self._closed = False
+
+    def begin(self) -> MemoryTransaction:
+        """Start a transaction."""
+        if self._closed:
+            raise StorageError("the memory backend is closed")
+        return MemoryTransaction(self)
+
+    def close(self) -> None:
+        """Drop every record; the backend is unusable afterwards."""
+        with self._lock:
+            self._closed = True
+            self._records = {kind: {} for kind in RECORD_TYPES}
+            self._history = {}
+
+
+class MemoryTransaction:
+    """A transaction of :class:`MemoryBackend` (see the module documentation)."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self._backend = backend
+        # (kind, id) -> record written, or None for a deletion
+        self._writes: dict[tuple[RecordKind, str], Record | None] = {}
+        # (kind, id) -> committed version the first write was based on (None: absent)
+        self._bases: dict[tuple[RecordKind, str], int | None] = {}
+        self._history: list[ChangeRecord] = []
+        self._done = False
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise StorageError("this transaction has already been committed or rolled back")
+
+    def _committed(self, kind: RecordKind, record_id: str) -> Record | None:
+        return self._backend._records[kind].get(record_id)
+
+    def _view(self, kind: RecordKind, record_id: str) -> Record | None:
+        key = (kind, record_id)
+        if key in self._writes:
+            return self._writes[key]
+        return self._committed(kind, record_id)
+
+    def _write(self, kind: RecordKind, record_id: str, record: Record | None) -> None:
+        key = (kind, record_id)
+        if key not in self._bases:
+            committed = self._committed(kind, record_id)
+            self._bases[key] = None if committed is None else committed.version
+        self._writes[key] = record
+
+    def _all(self, kind: RecordKind) -> list[Record]:
+        with self._backend._lock:
+            merged = dict(self._backend._records[kind])
+        for (k, record_id), record in self._writes.items():
+            if k != kind:
+                continue
+            if record is None:
+                merged.pop(record_id, None)
+            else:
+                merged[record_id] = record
+        return list(merged.values())
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, kind: RecordKind, record_id: str) -> Record | None:
+        """The record as this transaction sees it, or ``None``."""
+        self._check_open()
+        with self._backend._lock:
+            return self._view(kind, record_id)
+
+    def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The records among ``record_ids`` that exist, by id."""
+        self._check_open()
+        found: dict[str, Record] = {}
+        with self._backend._lock:
+            for record_id in record_ids:
+                record = self._view(kind, record_id)
+                if record is not None:
+                    found[record_id] = record
+        return found
+
+    def query(self, kind: RecordKind, query: Query) -> list[Record]:
+        """Exactly :meth:`Query.apply` over the records this transaction sees."""
+        self._check_open()
+        return query.compile(RECORD_TYPES[kind]).apply(self._all(kind))
+
+    def count(self, kind: RecordKind, query: Query) -> int:
+        """How many records pass ``query``'s filter."""
+        self._check_open()
+        predicate = query.compile(RECORD_TYPES[kind]).predicate
+        return sum(1 for record in self._all(kind) if predicate(record))
+
+    def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
+        """Every record ordered by id, looked up ``batch_size`` ids at a time."""
+        self._check_open()
+        ids = sorted(record.id for record in self._all(kind))
+        for start in range(0, len(ids), max(1, batch_size)):
+            batch = self.get_many(kind, ids[start : start + batch_size])
+            for record_id in ids[start : start + batch_size]:
+                if record_id in batch:
+                    yield batch[record_id]
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Committed and own change records of one customer, oldest first."""
+        self._check_open()
+        with self._backend._lock:
+            records = list(self._backend._history.get(customer_id, ()))
+        records += [r for r in self._history if r.customer_id == customer_id]
+        return sorted(records, key=lambda r: (r.at, r.version))
+
+    # ------------------------------------------------------------------ writes
+
+    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
+        """Buffer new records; a duplicate id (stored or in the batch) changes nothing."""
+        self._check_open()
+        with self._backend._lock:
+            seen: set[str] = set()
+            for record in records:
+                if record.id in seen or self._view(kind, record.id) is not None:
+                    raise DuplicateRecord(kind, record.id)
+                seen.add(record.id)
+            for record in records:
+                self._write(kind, record.id, record)
+
+    def _check_version(self, kind: RecordKind, record_id: str, expected_version: int) -> None:
+        current = self._view(kind, record_id)
+        if current is None:
+            raise NotFound(kind, record_id)
+        if current.version != expected_version:
+            raise ConcurrencyConflict(
+                kind,
+                record_id,
+                expected_version=expected_version,
+                actual_version=current.version,
+            )
+
+    def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
+        """Buffer a replacement of a record stored at ``expected_version``."""
+        self._check_open()
+        with self._backend._lock:
+            self._check_version(kind, record.id, expected_version)
+            self._write(kind, record.id, record)
+
+    def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
+        """Buffer the deletion of a record stored at ``expected_version``."""
+        self._check_open()
+        with self._backend._lock:
+            self._check_version(kind, record_id, expected_version)
+            self._write(kind, record_id, _DELETED)
+
+    def append_history(self, records: Sequence[ChangeRecord]) -> None:
+        """Buffer change records."""
+        self._check_open()
+        self._history.extend(records)
+
+    # ------------------------------------------------------------------ end
+
+    def commit(self) -> None:
+        """Check every write against the committed state, then apply all or nothing."""
+        self._check_open()
+        backend = self._backend
+        with backend._lock:
+            try:
+                if backend._closed:
+                    raise StorageError("the memory backend is closed")
+                for (kind, record_id), base in self._bases.items():
+                    committed = backend._records[kind].get(record_id)
+                    actual = None if committed is None else committed.version
+                    if actual != base:
+                        if base is None:
+                            raise DuplicateRecord(kind, record_id)
+                        raise ConcurrencyConflict(
+                            kind, record_id, expected_version=base, actual_version=actual
+                        )
+                for (kind, record_id), record in self._writes.items():
+                    if record is None:
+                        backend._records[kind].pop(record_id, None)
+                    else:
+                        backend._records[kind][record_id] = record
+                for change in self._history:
+                    backend._history.setdefault(change.customer_id, []).append(change)
+            finally:
+                self._finish()
+
+    def rollback(self) -> None:
+        """Discard every buffered write (a no-op once finished)."""
+        self._finish()
+
+    def _finish(self) -> None:
+        self._done = True
+        self._writes = {}
+        self._bases = {}
+        self._history = []

@@ -1,0 +1,719 @@
+"""The application API, implemented once on top of any backend.
+
+:class:`Store` wraps a :class:`~crmcore.storage.ports.Backend` and gives every
+backend the same behaviour: units of work that roll back unless committed,
+version checks, timestamps from an injectable clock, the customer normalisation
+pipeline on every write path, change history, and bulk import with a report.
+
+>>> from crmcore.models import Customer
+>>> from crmcore.storage import connect
+>>> with connect("memory://") as store:
+...     with store.unit_of_work(actor="docs") as uow:
+...         saved = uow.customers.add(Customer.person_named(family="张", given="伟"))
+...         uow.commit()
+...     with store.unit_of_work() as uow:
+...         uow.customers.get(saved.id).version
+1
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+import attrs
+
+from crmcore.errors import (
+    ConcurrencyConflict,
+    DuplicateRecord,
+    NotFound,
+    Problem,
+    ValidationError,
+)
+from crmcore.models import (
+    ChangeOperation,
+    ChangeRecord,
+    Complaint,
+    Customer,
+    FieldChange,
+    Interaction,
+    Purchase,
+    utc_now,
+)
+from crmcore.query import Query
+from crmcore.serialization import from_dict, to_dict
+from crmcore.storage.ports import Backend, Capabilities, Record, RecordKind, Transaction
+
+__all__ = [
+    "Clock",
+    "ImportOutcome",
+    "ImportReport",
+    "ImportStatus",
+    "Normaliser",
+    "Store",
+    "StoreCustomerRepository",
+    "StoreRepository",
+    "StoreUnitOfWork",
+    "diff_customers",
+    "history_changes",
+]
+
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+
+Normaliser = Callable[[Customer], Customer]
+"""Turns a customer into its normal form; raises :class:`ValidationError` to reject it."""
+
+Clock = Callable[[], Any]
+"""Returns the current time as an aware :class:`datetime.datetime`."""
+
+_BOOKKEEPING = frozenset({"$.version", "$.created_at", "$.updated_at"})
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(item, f"{path}.{key}", out)
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            _flatten(item, f"{path}[{index}]", out)
+    else:
+        out[path] = value
+
+
+def _leaves(customer: Customer | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if customer is not None:
+        _flatten(to_dict(customer), "$", out)
+    for key in _BOOKKEEPING:
+        out.pop(key, None)
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def diff_customers(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
+    """The changed leaf values between two versions of a customer, ordered by path.
+
+    Paths are JSONPath-like into the serialised form (:func:`crmcore.serialization.to_dict`),
+    one per leaf value: ``$.display_name``, ``$.person.name.family``,
+    ``$.phones[0].number``; an empty list or object is itself a leaf (``[]``, ``{}``).
+    ``old`` and ``new`` are JSON text, ``None`` where the path does not exist on that
+    side (all ``old`` for a creation). ``version``, ``created_at`` and ``updated_at``
+    are bookkeeping and not diffed. Tuples are compared by position.
+    """
+    before, after = _leaves(old), _leaves(new)
+    changes = []
+    for path in sorted(before.keys() | after.keys()):
+        a = _json(before[path]) if path in before else None
+        b = _json(after[path]) if path in after else None
+        if a != b:
+            changes.append(FieldChange(path=path, old=a, new=b))
+    return tuple(changes)
+
+
+def history_changes(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
+    """The changes a :class:`ChangeRecord` holds for one write.
+
+    A creation is one change at ``$`` whose ``new`` is the whole customer as JSON
+    (:func:`crmcore.serialization.to_json`); a removal is one change at ``$`` whose
+    ``old`` is the whole customer; an update is :func:`diff_customers` (one change per
+    changed leaf). From a customer's history every version can be rebuilt.
+    """
+    if old is None and new is not None:
+        return (FieldChange(path="$", old=None, new=_json(to_dict(new))),)
+    if new is None and old is not None:
+        return (FieldChange(path="$", old=_json(to_dict(old)), new=None),)
+    return diff_customers(old, new)
+
+
+# --------------------------------------------------------------------------- import report
+
+
+class ImportStatus(enum.StrEnum):
+    """What an import did with one input record."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(kw_only=True)
+class ImportOutcome:
+    """What happened to one input record.
+
+    Attributes:
+        index: Position of the record in the input (0-based).
+        id: The customer id, when the input had a usable one.
+        status: Created, updated, unchanged or rejected.
+        version: The stored version after the import (``None`` if rejected).
+        problems: Why it was rejected (paths into the input record).
+    """
+
+    index: int
+    id: str | None
+    status: ImportStatus
+    version: int | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ImportReport:
+    """One :class:`ImportOutcome` per input record, in input order."""
+
+    outcomes: tuple[ImportOutcome, ...]
+
+    def _count(self, status: ImportStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status is status)
+
+    @property
+    def created(self) -> int:
+        """How many customers were created."""
+        return self._count(ImportStatus.CREATED)
+
+    @property
+    def updated(self) -> int:
+        """How many customers were updated."""
+        return self._count(ImportStatus.UPDATED)
+
+    @property
+    def unchanged(self) -> int:
+        """How many records equalled the stored customer and were not written."""
+        return self._count(ImportStatus.UNCHANGED)
+
+    @property
+    def rejected(self) -> int:
+        """How many records were rejected (nothing of them was written)."""
+        return self._count(ImportStatus.REJECTED)
+
+    @property
+    def ok(self) -> bool:
+        """True when no record was rejected."""
+        return self.rejected == 0
+
+    def rejections(self) -> tuple[ImportOutcome, ...]:
+        """The rejected outcomes, with their problems."""
+        return tuple(o for o in self.outcomes if o.status is ImportStatus.REJECTED)
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class StoreRepository(Generic[R]):
+    """A repository of one kind of record inside a :class:`StoreUnitOfWork`."""
+
+    def __init__(self, uow: StoreUnitOfWork, kind: RecordKind, model: type[R]) -> None:
+        self._uow = uow
+        self._kind = kind
+        self._model: type[R] = model
+
+    def _check(self, record: R) -> None:
+        if not isinstance(record, self._model):
+            raise TypeError(f"expected a {self._model.__name__}, got {type(record).__name__}")
+
+    def get(self, record_id: str) -> R:
+        """The record with ``record_id``; raises :class:`NotFound`."""
+        record = self._uow._tx.get(self._kind, record_id)
+        if record is None:
+            raise NotFound(self._kind, record_id)
+        return cast(R, record)
+
+    def _stamp_new(self, record: R) -> R:
+        now = self._uow._store._now()
+        plain: Record = record
+        if isinstance(plain, Customer):
+            stamped: Record = attrs.evolve(plain, version=1, created_at=now, updated_at=now)
+        else:
+            stamped = attrs.evolve(plain, version=1, created_at=now)
+        return cast(R, stamped)
+
+    def add(self, record: R) -> R:
+        """Add a new record (version 0); returns it as stored, with version 1."""
+        self._check(record)
+        if record.version != 0:
+            raise ValidationError(
+                [
+                    Problem(
+                        code="record.not_new",
+                        path="$.version",
+                        message=f"a new record has version 0, not {record.version}; "
+                        "use update() to save a stored record",
+                    )
+                ],
+                subject=self._model.__name__,
+            )
+        stored = self._stamp_new(record)
+        self._uow._tx.insert(self._kind, [stored])
+        return stored
+
+    def update(self, record: R) -> R:
+        """Save a record read at ``record.version``; returns it with version + 1."""
+        self._check(record)
+        stored = attrs.evolve(record, version=record.version + 1)
+        self._uow._tx.update(self._kind, stored, expected_version=record.version)
+        return stored
+
+    def remove(self, record: R) -> None:
+        """Remove a record read at ``record.version``."""
+        self._check(record)
+        self._uow._tx.delete(self._kind, record.id, expected_version=record.version)
+
+    def find(self, query: Query) -> list[R]:
+        """One page of records matching ``query`` (checked against the model first)."""
+        query.validate(self._model)
+        return cast(list[R], self._uow._tx.query(self._kind, query))
+
+    def count(self, query: Query | None = None) -> int:
+        """How many records match ``query``'s filter (all when ``None``)."""
+        query = query if query is not None else Query()
+        query.validate(self._model)
+        return self._uow._tx.count(self._kind, query)
+
+    def stream(self, *, batch_size: int = 1000) -> Iterator[R]:
+        """Every record, ordered by id, fetched ``batch_size`` at a time."""
+        return cast(Iterator[R], self._uow._tx.scan(self._kind, batch_size=batch_size))
+
+
+class StoreCustomerRepository(StoreRepository[Customer]):
+    """Customers: normalised on every write, with their change history."""
+
+    def _history(
+        self, operation: ChangeOperation, old: Customer | None, new: Customer | None, version: int
+    ) -> None:
+        store = self._uow._store
+        if not store._record_history:
+            return
+        subject = new if new is not None else old
+        assert subject is not None
+        change = ChangeRecord(
+            customer_id=subject.id,
+            operation=operation,
+            at=store._now(),
+            version=version,
+            actor=self._uow.actor,
+            source=self._uow.source,
+            changes=history_changes(old, new),
+        )
+        self._uow._tx.append_history([change])
+
+    def add(self, record: Customer) -> Customer:
+        """Normalise and add a new customer; returns it as stored, with version 1."""
+        self._check(record)
+        stored = super().add(self._uow._store._normalise(record))
+        self._history(ChangeOperation.CREATED, None, stored, stored.version)
+        return stored
+
+    def update(self, record: Customer) -> Customer:
+        """Normalise and save a customer read at ``record.version``; returns version + 1."""
+        self._check(record)
+        tx = self._uow._tx
+        old = tx.get("customer", record.id)
+        if old is None:
+            raise NotFound("customer", record.id)
+        if old.version != record.version:
+            raise ConcurrencyConflict(
+                "customer",
+                record.id,
+                expected_version=record.version,
+                actual_version=old.version,
+            )
+        normal = self._uow._store._normalise(record)
+        now = self._uow._store._now()
+        stored = attrs.evolve(
+            normal,
+            version=record.version + 1,
+            created_at=old.created_at,
+            updated_at=max(now, old.created_at),
+        )
+        tx.update("customer", stored, expected_version=record.version)
+        self._history(ChangeOperation.UPDATED, cast(Customer, old), stored, stored.version)
+        return stored
+
+    def remove(self, record: Customer) -> None:
+        """Remove a customer read at ``record.version``; its history is kept."""
+        self._check(record)
+        tx = self._uow._tx
+        old = tx.get("customer", record.id)
+        super().remove(record)
+        self._history(
+            ChangeOperation.REMOVED, cast(Customer, old) or record, None, record.version + 1
+        )
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Every recorded change to a customer, oldest first (empty if none)."""
+        return self._uow._tx.history(customer_id)
+
+
+# --------------------------------------------------------------------------- unit of work
+
+
+class StoreUnitOfWork:
+    """A business transaction across all repositories (a :class:`~crmcore.storage.UnitOfWork`).
+
+    The backend transaction starts on first use; :meth:`commit` ends it and the next
+    use starts a new one. Leaving the ``with`` block rolls back whatever was not
+    committed, also on an exception.
+
+    Attributes:
+        actor: Who makes the changes (recorded in history).
+        source: Where the data comes from (recorded in history).
+    """
+
+    def __init__(self, store: Store, *, actor: str | None, source: str | None) -> None:
+        self._store = store
+        self.actor = actor
+        self.source = source
+        self._current: Transaction | None = None
+        self.customers = StoreCustomerRepository(self, "customer", Customer)
+        self.interactions: StoreRepository[Interaction] = StoreRepository(
+            self, "interaction", Interaction
+        )
+        self.complaints: StoreRepository[Complaint] = StoreRepository(self, "complaint", Complaint)
+        self.purchases: StoreRepository[Purchase] = StoreRepository(self, "purchase", Purchase)
+
+    @property
+    def _tx(self) -> Transaction:
+        if self._current is None:
+            self._current = self._store._backend.begin()
+        return self._current
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        """Save every change made since the last commit, atomically."""
+        if self._current is None:
+            return
+        tx, self._current = self._current, None
+        tx.commit()
+
+    def rollback(self) -> None:
+        """Discard every uncommitted change."""
+        if self._current is None:
+            return
+        tx, self._current = self._current, None
+        tx.rollback()
+
+
+# --------------------------------------------------------------------------- store
+
+
+class Store:
+    """crmcore's storage API over any backend.
+
+    Args:
+        backend: The backend holding the data.
+        normaliser: Applied to every customer on every write path (add, update,
+            import); may raise :class:`ValidationError` to reject it. Use
+            :class:`crmcore.rules.verification.NormalisationPipeline`, or ``None``.
+        clock: Returns the current aware datetime; used for timestamps and history.
+        history: Record change history (default). Turning it off is for
+            benchmarks and one-off migrations only.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        normaliser: Normaliser | None = None,
+        clock: Clock | None = None,
+        history: bool = True,
+    ) -> None:
+        self._backend = backend
+        self._normaliser = normaliser
+        self._clock: Clock = clock if clock is not None else utc_now
+        self._record_history = history
+
+    @property
+    def backend(self) -> Backend:
+        """The backend this store runs on."""
+        return self._backend
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The backend's capabilities."""
+        return self._backend.capabilities
+
+    def _now(self) -> Any:
+        return self._clock()
+
+    def _normalise(self, customer: Customer) -> Customer:
+        if self._normaliser is None:
+            return customer
+        result = self._normaliser(customer)
+        if not isinstance(result, Customer):
+            raise TypeError(f"the normaliser returned a {type(result).__name__}, not a Customer")
+        return result
+
+    def unit_of_work(
+        self, *, actor: str | None = None, source: str | None = None
+    ) -> StoreUnitOfWork:
+        """A new unit of work; use it as a context manager and call ``commit()``."""
+        return StoreUnitOfWork(self, actor=actor, source=source)
+
+    def stream_customers(self, *, batch_size: int = 1000) -> Iterator[Customer]:
+        """Every customer, ordered by id, ``batch_size`` at a time, in one read transaction."""
+        tx = self._backend.begin()
+        try:
+            for record in tx.scan("customer", batch_size=batch_size):
+                yield cast(Customer, record)
+        finally:
+            tx.rollback()
+
+    def import_customers(
+        self,
+        records: Iterable[Customer | Mapping[str, Any]],
+        *,
+        batch_size: int = 1000,
+        actor: str | None = None,
+        source: str | None = None,
+        upsert: bool = True,
+    ) -> ImportReport:
+        """Create and update many customers, batched, with one outcome per input record.
+
+        Mappings are structured with :func:`crmcore.serialization.from_dict`; every
+        customer goes through the normaliser. A customer whose id is not stored is
+        created (version 1). One whose id is stored is updated when ``upsert`` (the
+        default), or left ``unchanged`` when it equals the stored one apart from
+        version and timestamps; an input with ``version`` > 0 claims to be based on that
+        version and is rejected (``storage.conflict``) when the stored one differs;
+        with ``upsert=False`` a stored id is rejected (``storage.duplicate``). An id
+        repeated in the input is rejected (``import.duplicate_id``).
+
+        A rejected record writes nothing; each batch of accepted records is written
+        and committed together, with its history. Problem paths are rooted at the
+        input record (``$.phones[0].number``).
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        outcomes: list[ImportOutcome] = []
+        seen: set[str] = set()
+        batch: list[tuple[int, Customer]] = []
+        for index, item in enumerate(records):
+            customer, outcome = self._prepare(index, item, seen)
+            if outcome is not None:
+                outcomes.append(outcome)
+                continue
+            assert customer is not None
+            batch.append((index, customer))
+            if len(batch) >= batch_size:
+                outcomes.extend(
+                    self._import_batch(batch, actor=actor, source=source, upsert=upsert)
+                )
+                batch = []
+        if batch:
+            outcomes.extend(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
+        outcomes.sort(key=lambda o: o.index)
+        return ImportReport(outcomes=tuple(outcomes))
+
+    def _prepare(
+        self, index: int, item: Customer | Mapping[str, Any], seen: set[str]
+    ) -> tuple[Customer | None, ImportOutcome | None]:
+        raw_id = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+        record_id = raw_id if isinstance(raw_id, str) else None
+
+        def rejected(problems: Iterable[Problem]) -> tuple[None, ImportOutcome]:
+            return None, ImportOutcome(
+                index=index, id=record_id, status=ImportStatus.REJECTED, problems=tuple(problems)
+            )
+
+        try:
+            if isinstance(item, Customer):
+                customer = item
+            elif isinstance(item, Mapping):
+                customer = from_dict(item, Customer)
+            else:
+                return rejected(
+                    [
+                        Problem(
+                            code="type.invalid",
+                            message=f"expected a Customer or a mapping, got {type(item).__name__}",
+                        )
+                    ]
+                )
+            customer = self._normalise(customer)
+        except ValidationError as error:
+            return rejected(error.problems)
+        record_id = customer.id
+        if customer.id in seen:
+            return rejected(
+                [
+                    Problem(
+                        code="import.duplicate_id",
+                        path="$.id",
+                        message="this id appears earlier in the same import",
+                    )
+                ]
+            )
+        seen.add(customer.id)
+        return customer, None
+
+    def _import_batch(
+        self,
+        batch: list[tuple[int, Customer]],
+        *,
+        actor: str | None,
+        source: str | None,
+        upsert: bool,
+    ) -> list[ImportOutcome]:
+        """Write one batch in one transaction; retried when a concurrent writer interferes."""
+        for _attempt in range(5):
+            try:
+                return self._write_batch(batch, actor, source, upsert)
+            except (ConcurrencyConflict, DuplicateRecord):
+                continue  # someone wrote the same customers meanwhile: read them again
+        problem = Problem(
+            code="storage.conflict",
+            path="$",
+            message="kept conflicting with concurrent writers; nothing was written, try again",
+        )
+        return [
+            ImportOutcome(index=i, id=c.id, status=ImportStatus.REJECTED, problems=(problem,))
+            for i, c in batch
+        ]
+
+    def _write_batch(
+        self,
+        batch: list[tuple[int, Customer]],
+        actor: str | None,
+        source: str | None,
+        upsert: bool,
+    ) -> list[ImportOutcome]:
+        tx = self._backend.begin()
+        try:
+            existing = tx.get_many("customer", [c.id for _, c in batch])
+            now = self._now()
+            inserts: list[Record] = []
+            changes: list[ChangeRecord] = []
+            outcomes: list[ImportOutcome] = []
+            updates: list[tuple[int, Customer, Customer]] = []
+            for index, customer in batch:
+                old = cast(Customer | None, existing.get(customer.id))
+                if old is None:
+                    stored = attrs.evolve(customer, version=1, created_at=now, updated_at=now)
+                    inserts.append(stored)
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index, id=stored.id, status=ImportStatus.CREATED, version=1
+                        )
+                    )
+                    changes.append(
+                        self._change(ChangeOperation.CREATED, None, stored, actor, source, now)
+                    )
+                    continue
+                problem = None
+                if not upsert:
+                    problem = Problem(
+                        code="storage.duplicate",
+                        path="$.id",
+                        message="a customer with this id already exists (upsert=False)",
+                    )
+                elif customer.version not in (0, old.version):
+                    problem = Problem(
+                        code="storage.conflict",
+                        path="$.version",
+                        message=f"based on version {customer.version}, "
+                        f"but the stored version is {old.version}",
+                    )
+                if problem is not None:
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index,
+                            id=customer.id,
+                            status=ImportStatus.REJECTED,
+                            problems=(problem,),
+                        )
+                    )
+                    continue
+                candidate = attrs.evolve(
+                    customer,
+                    version=old.version,
+                    created_at=old.created_at,
+                    updated_at=old.updated_at,
+                )
+                if candidate == old:
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index,
+                            id=old.id,
+                            status=ImportStatus.UNCHANGED,
+                            version=old.version,
+                        )
+                    )
+                    continue
+                stored = attrs.evolve(
+                    candidate, version=old.version + 1, updated_at=max(now, old.created_at)
+                )
+                updates.append((index, old, stored))
+            if inserts:
+                tx.insert("customer", inserts)
+            for index, old, stored in updates:
+                tx.update("customer", stored, expected_version=old.version)
+                outcomes.append(
+                    ImportOutcome(
+                        index=index,
+                        id=stored.id,
+                        status=ImportStatus.UPDATED,
+                        version=stored.version,
+                    )
+                )
+                changes.append(
+                    self._change(ChangeOperation.UPDATED, old, stored, actor, source, now)
+                )
+            if changes and self._record_history:
+                tx.append_history(changes)
+            tx.commit()
+            return outcomes
+        except BaseException:
+            tx.rollback()
+            raise
+
+    def _change(
+        self,
+        operation: ChangeOperation,
+        old: Customer | None,
+        new: Customer,
+        actor: str | None,
+        source: str | None,
+        at: Any,
+    ) -> ChangeRecord:
+        return ChangeRecord(
+            customer_id=new.id,
+            operation=operation,
+            at=at,
+            version=new.version,
+            actor=actor,
+            source=source,
+            changes=history_changes(old, new),
+        )
+
+    def close(self) -> None:
+        """Close the backend."""
+        self._backend.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
