@@ -139,7 +139,7 @@ SQL_DIALECTS = [
 """Parameters for tests that run on every SQL dialect (``sqlite``, ``postgresql``, ``mysql``)."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fresh_sql_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], str]:
@@ -154,7 +154,7 @@ def fresh_sql_url(
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sql_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], str]:

@@ -7,14 +7,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _codec
+from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
-from sqlalchemy import Engine, Table, and_, bindparam, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -240,9 +241,13 @@ class SqlTransaction:
         for _record_id, doc in self._scan_docs(kind, batch_size):
             yield _decode(kind, doc)
 
-    def _scan_docs(self, kind: str, batch_size: int) -> Iterator[tuple[str, str]]:
+    def _scan_docs(
+        self, kind: str, batch_size: int, where: ColumnElement[bool] | None = None
+    ) -> Iterator[tuple[str, str]]:
         table = _table(kind)
         first = select(table.c.id, table.c.doc).order_by(table.c.id).limit(batch_size)
+        if where is not None:
+            first = first.where(where)
         after = first.where(table.c.id > bindparam("after"))
         last: str | None = None
         while True:
@@ -258,14 +263,59 @@ class SqlTransaction:
             last = rows[-1][0]
 
     def query(self, kind: RecordKind, query: Query) -> list[Record]:
-        """Return one page of records matching ``query``, exactly as ``query.apply`` would."""
-        _table(kind)
-        return list(query.apply(list(self.scan(kind, batch_size=1000))))
+        """Return one page of records matching ``query``, exactly as ``query.apply`` would.
+
+        Filters and orderings on key columns run in SQL; the rest is checked with the
+        reference predicate in Python while fetching in order (see ``_query``).
+        """
+        table = _table(kind)
+        compiled = query.compile(RECORD_TYPES[kind])
+        sql = _query.plan(compiled, table)
+        limit = query.limit
+        if sql.order is None:
+            # Ordered by a path inside the document: sort the candidates in Python.
+            candidates = (_decode(kind, doc) for _, doc in self._scan_docs(kind, 1000, sql.where))
+            return compiled.apply(candidates)
+        columns = [key.column for key in sql.order]
+        base = select(*columns, table.c.doc).order_by(*sql.order_by())
+        if sql.where is not None:
+            base = base.where(sql.where)
+        if sql.exact and limit is not None:
+            chunk = limit
+        else:
+            chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
+        found: list[Record] = []
+        last = sql.start
+        width = len(columns)
+        while True:
+            statement = base if last is None else base.where(sql.after(last))
+            with _translated():
+                rows = self._connection().execute(statement.limit(chunk)).all()
+            for row in rows:
+                record = _decode(kind, row[width])
+                if sql.exact or compiled.predicate(record):
+                    found.append(record)
+                    if limit is not None and len(found) >= limit:
+                        return found
+            if len(rows) < chunk:
+                return found
+            last = tuple(rows[-1][:width])
 
     def count(self, kind: RecordKind, query: Query) -> int:
-        """Count the records matching ``query``'s filter."""
-        _table(kind)
-        return sum(1 for record in self.scan(kind, batch_size=1000) if query.matches(record))
+        """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
+        table = _table(kind)
+        compiled = query.compile(RECORD_TYPES[kind])
+        sql = _query.plan(compiled, table)
+        if sql.exact:
+            statement = select(func.count()).select_from(table)
+            if sql.where is not None:
+                statement = statement.where(sql.where)
+            with _translated():
+                return int(self._connection().execute(statement).scalar_one())
+        predicate = compiled.predicate
+        return sum(
+            1 for _, doc in self._scan_docs(kind, 1000, sql.where) if predicate(_decode(kind, doc))
+        )
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
+
+from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalise_url"]
 

@@ -10,11 +10,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-from crmcore.errors import StorageError
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+
+from crmcore.errors import StorageError
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
 
