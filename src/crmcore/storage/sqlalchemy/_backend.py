@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -89,6 +89,21 @@ _ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
 _COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns) for kind, table in TABLES.items()
 }
+
+
+_POSITIONAL: dict[tuple[str, str], str] = {}
+
+
+def _positional_insert(conn: Connection, kind: str) -> str:
+    """The dialect's ``INSERT`` of every column of ``kind``'s table, positional, in table order."""
+    key = (conn.dialect.name, kind)
+    sql = _POSITIONAL.get(key)
+    if sql is None:
+        compiled = TABLES[kind].insert().compile(dialect=conn.dialect, column_keys=_COLUMNS[kind])
+        if tuple(compiled.positiontup or ()) != _COLUMNS[kind]:  # pragma: no cover
+            raise StorageError(f"unexpected parameter order in {compiled}")
+        sql = _POSITIONAL[key] = str(compiled)
+    return sql
 
 
 def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
@@ -339,28 +354,35 @@ class SqlTransaction:
         table = _table(kind)
         if not records:
             return
-        rows = [_ROWS[kind](record) for record in records]
+        to_row = _ROWS[kind]
         with _translated():
             conn = self._writer()
             savepoint = conn.begin_nested()
             try:
-                if self._postgres and len(rows) >= COPY_THRESHOLD:
-                    self._copy(conn, table, rows)
+                if self._postgres and len(records) >= COPY_THRESHOLD:
+                    # Rows are serialised while COPY streams: the server indexes one
+                    # chunk while Python prepares the next.
+                    self._copy(conn, table, (to_row(record) for record in records))
+                elif self._sqlite:
+                    # Core's INSERT, compiled once, executemany'd with positional tuples.
+                    rows = [to_row(record) for record in records]
+                    conn.exec_driver_sql(_positional_insert(conn, kind), rows)
                 else:
                     columns = _COLUMNS[kind]
                     conn.execute(
-                        table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+                        table.insert(),
+                        [dict(zip(columns, to_row(record), strict=True)) for record in records],
                     )
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
-                raise self._duplicate(conn, kind, [row[0] for row in rows]) from error
+                raise self._duplicate(conn, kind, [record.id for record in records]) from error
             except BaseException:
                 if savepoint.is_active:
                     savepoint.rollback()
                 raise
             savepoint.commit()
 
-    def _copy(self, conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    def _copy(self, conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
         driver = conn.connection.driver_connection
         assert driver is not None
         preparer = conn.dialect.identifier_preparer

@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 _FUNCS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+_BUILDING: set[type] = set()
 
 
 def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
@@ -58,7 +59,7 @@ def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
         return f"[{inner} for _x in {var}]"
     if isinstance(tp, type) and attrs.has(tp):
         name = f"_u_{tp.__name__}"
-        env[name] = _lazy(tp)
+        env[name] = _lazy(tp) if tp in _BUILDING else _function(tp)
         return f"{name}({var})"
     return f"_any({var})"
 
@@ -74,6 +75,16 @@ def _function(cls: type) -> Callable[[Any], dict[str, Any]]:
     func = _FUNCS.get(cls)
     if func is not None:
         return func
+    _BUILDING.add(cls)
+    try:
+        func = _generate(cls)
+    finally:
+        _BUILDING.discard(cls)
+    _FUNCS[cls] = func
+    return func
+
+
+def _generate(cls: type) -> Callable[[Any], dict[str, Any]]:
     hints = typing.get_type_hints(cls)
     env: dict[str, Any] = {"_any": unstructure}
     lines = ["def unstructure(o):", "    d = {}"]
@@ -92,18 +103,19 @@ def _function(cls: type) -> Callable[[Any], dict[str, Any]]:
             condition = "v is not None"
         elif default == ():
             condition = "v"
+        elif isinstance(default, bool | enum.Enum):
+            env[f"_d{index}"] = default
+            condition = f"v is not _d{index}"
         else:
             env[f"_d{index}"] = default
-            condition = f"not (v is _d{index} or v == _d{index})"
+            condition = f"v != _d{index}"
             if _optional(tp) and value != "v":
                 value = f"(None if v is None else {value})"
         lines.append(f"    if {condition}:")
         lines.append(f"        d[{field.name!r}] = {value}")
     lines.append("    return d")
     exec("\n".join(lines), env)
-    func = typing.cast(Callable[[Any], dict[str, Any]], env["unstructure"])
-    _FUNCS[cls] = func
-    return func
+    return typing.cast(Callable[[Any], dict[str, Any]], env["unstructure"])
 
 
 def _optional(tp: Any) -> bool:
