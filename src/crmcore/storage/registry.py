@@ -22,7 +22,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from crmcore.errors import BackendUnavailable, UnknownBackend
+from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 from crmcore.storage.ports import Backend
 from crmcore.storage.store import Clock, Normaliser, Store
 
@@ -57,7 +57,7 @@ def _memory(url: str, **options: Any) -> Backend:
     from crmcore.storage.memory import MemoryBackend
 
     if options:
-        raise TypeError(f"memory:// takes no options, got {', '.join(sorted(options))}")
+        raise StorageError(f"memory:// takes no options, got {', '.join(sorted(options))}")
     return MemoryBackend()
 
 

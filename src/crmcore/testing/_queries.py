@@ -1,0 +1,271 @@
+"""Named queries over the sample data set, and a strategy of random queries.
+
+Every operator appears, on scalar and tuple-crossing paths, with unicode,
+``None`` values, ties in ordering keys, datetimes in several offsets and decimals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from crmcore.query import And, AnyFilter, Field, Not, Or, Order, Query, Search
+
+__all__ = [
+    "COMPLAINT_QUERIES",
+    "CUSTOMER_QUERIES",
+    "INTERACTION_QUERIES",
+    "PAGINATION_ORDERS",
+    "PURCHASE_QUERIES",
+    "customer_queries",
+]
+
+_CN = dt.timezone(dt.timedelta(hours=8))
+_NY = dt.timezone(dt.timedelta(hours=-5))
+
+F = Field
+
+CUSTOMER_QUERIES: dict[str, Query] = {
+    "all": Query(),
+    "eq display_name": Query(where=F("display_name") == "王芳"),
+    "eq display_name latin": Query(where=F("display_name") == "Anna Schmidt"),
+    "ne grade": Query(where=F("grade") != "A"),
+    "lt display_name": Query(where=F("display_name") < "Zoë"),
+    "le display_name": Query(where=F("display_name") <= "张伟"),
+    "gt display_name unicode": Query(where=F("display_name") > "Z"),
+    "ge display_name": Query(where=F("display_name") >= "张"),
+    "starts_with display_name": Query(where=F("display_name").starts_with("张")),
+    "starts_with case sensitive": Query(where=F("display_name").starts_with("anna")),
+    "starts_with wildcard chars": Query(where=F("display_name").starts_with("100%")),
+    "starts_with underscore": Query(where=F("tags").starts_with("a_")),
+    "in lifecycle": Query(where=F("lifecycle_stage").in_(["repeat", "client"])),
+    "in grade": Query(where=F("grade").in_(["A", "a"])),
+    "is_null grade": Query(where=F("grade").is_null()),
+    "not null grade": Query(where=F("grade").is_not_null()),
+    "eq None": Query(where=F("acquired_on") == None),  # noqa: E711
+    "ne None": Query(where=F("acquired_on") != None),  # noqa: E711
+    "tag eq": Query(where=F("tags") == "vip"),
+    "tag contains": Query(where=F("tags").contains("重点客户")),
+    "tag not": Query(where=~(F("tags") == "vip")),
+    "tag ne": Query(where=F("tags") != "vip"),
+    "tags empty": Query(where=F("tags").is_null()),
+    "phone number": Query(where=F("phones.number") == "+8613800138000"),
+    "phone verified": Query(where=F("phones.verified") == True),  # noqa: E712
+    "phones empty": Query(where=F("phones").is_null()),
+    "phone opt-out contains": Query(where=F("phones.opt_outs").contains("sms")),
+    "address country": Query(where=F("addresses.country").in_(["CN", "DE"])),
+    "address street": Query(where=F("addresses.street_lines").starts_with("中关村")),
+    "address invalid": Query(where=F("addresses.invalid") == True),  # noqa: E712
+    "family name": Query(where=F("person.name.family") == "张"),
+    "person null": Query(where=F("person").is_null()),
+    "nickname not null": Query(where=~F("person.nickname").is_null()),
+    "birthday before": Query(where=F("person.birthday") < dt.date(1990, 1, 1)),
+    "birthday eq": Query(where=F("person.birthday") == dt.date(1985, 6, 1)),
+    "gender": Query(where=F("person.gender") == "female"),
+    "contact role": Query(where=F("organisation.contact_persons.role") == "decision_maker"),
+    "contact names": Query(where=F("organisation.contact_persons.name.family") == "孙"),
+    "contact persons none": Query(where=F("organisation.contact_persons").is_null()),
+    "employees gt": Query(where=F("organisation.employee_count") > 100),
+    "employees le zero": Query(where=F("organisation.employee_count") <= 0),
+    "capital ge": Query(where=F("organisation.registered_capital.amount") >= Decimal("10000000")),
+    "capital eq decimal": Query(
+        where=F("organisation.registered_capital.amount") == Decimal("25000.00")
+    ),
+    "credit enum lt": Query(where=F("organisation.credit_standing") < "good"),
+    "acquired between": Query(
+        where=(F("acquired_on") >= dt.date(2019, 3, 1)) & (F("acquired_on") < dt.date(2021, 1, 1))
+    ),
+    "observed instant": Query(
+        where=F("provenance.observed_at") > dt.datetime(2024, 1, 1, 9, 0, tzinfo=_CN)
+    ),
+    "observed instant eq": Query(
+        where=F("provenance.observed_at") == dt.datetime(2024, 1, 1, 5, 30, tzinfo=dt.UTC)
+    ),
+    "observed as string": Query(where=F("provenance.observed_at") <= "2024-01-01T00:00:00+00:00"),
+    "provenance channel": Query(where=F("provenance.channel") == "trade_fair"),
+    "key date label": Query(where=F("key_dates.label") == "結婚記念日"),
+    "notes not null": Query(where=F("notes") != None),  # noqa: E711
+    "owner ne": Query(where=F("owner") != "sales-1"),
+    "kind": Query(where=F("kind") == "organisation"),
+    "and": Query(where=(F("tags") == "vip") & (F("grade") == "A")),
+    "or": Query(where=(F("grade") == "C") | (F("person.name.family") == "王")),
+    "not and": Query(where=~((F("tags") == "vip") & (F("kind") == "person"))),
+    "nested": Query(
+        where=Or(
+            filters=(
+                And(filters=(F("grade") == "B", Not(filter=F("acquired_on").is_null()))),
+                F("lifecycle_stage") == "partner",
+            )
+        )
+    ),
+    "empty and": Query(where=And()),
+    "empty or": Query(where=Or()),
+    "search cjk": Query(where=Search(text="张伟")),
+    "search cjk subsequence": Query(where=Search(text="张明")),
+    "search cjk single": Query(where=Search(text="娜")),
+    "search phone spaced": Query(where=Search(text="138 0013 8000")),
+    "search phone fullwidth": Query(where=Search(text="１３８００１３８０００")),
+    "search phone dashes": Query(where=Search(text="138-0013-8001")),
+    "search phone contact person": Query(where=Search(text="139 0000 1111")),
+    "search latin casefold": Query(where=Search(text="ANNA")),
+    "search email": Query(where=Search(text="example.de")),
+    "search fullwidth letters": Query(where=Search(text="acme")),
+    "search nickname": Query(where=Search(text="小明")),
+    "search other name": Query(where=Search(text="ouyang")),
+    "search contact person": Query(where=Search(text="赵磊")),
+    "search spaced name": Query(where=Search(text="anna schmidt")),
+    "search none": Query(where=Search(text="不存在的人")),
+    "search and filter": Query(where=Search(text="张") & (F("grade") == "A")),
+    "order display_name": Query(order_by=("display_name",)),
+    "order display_name desc": Query(order_by=("-display_name",)),
+    "order grade nulls": Query(order_by=("grade",)),
+    "order grade desc nulls": Query(order_by=("-grade",)),
+    "order acquired desc then name": Query(order_by=("-acquired_on", "display_name")),
+    "order lifecycle": Query(order_by=("lifecycle_stage", "-grade")),
+    "order employees": Query(order_by=("organisation.employee_count",)),
+    "order capital": Query(order_by=("-organisation.registered_capital.amount",)),
+    "order observed instant": Query(order_by=("provenance.observed_at",)),
+    "order birthday": Query(order_by=(Order(path="person.birthday", descending=True),)),
+    "order family name": Query(order_by=("person.name.family", "person.name.given")),
+    "filter order limit": Query(
+        where=F("lifecycle_stage").in_(["repeat", "client", "prospect"]),
+        order_by=("grade", "-acquired_on"),
+        limit=4,
+    ),
+    "limit only": Query(limit=3),
+}
+"""Named customer queries every backend must answer exactly like :meth:`Query.apply`."""
+
+INTERACTION_QUERIES: dict[str, Query] = {
+    "by customer": Query(where=F("customer_id") == "c01", order_by=("occurred_at",)),
+    "inbound": Query(where=F("direction") == "inbound", order_by=("-occurred_at",)),
+    "occurred after": Query(where=F("occurred_at") >= dt.datetime(2024, 3, 1, 1, tzinfo=dt.UTC)),
+    "major": Query(where=F("major_event") == True, order_by=("subject",)),  # noqa: E712
+    "order ties": Query(order_by=("occurred_at", "channel")),
+}
+"""Named interaction queries."""
+
+COMPLAINT_QUERIES: dict[str, Query] = {
+    "open states": Query(where=F("state").in_(["received", "acknowledged"])),
+    "severity order": Query(order_by=("-severity", "received_at")),
+    "transition by": Query(where=F("transitions.by") == "agent-1"),
+    "satisfaction null": Query(where=F("satisfaction").is_null()),
+}
+"""Named complaint queries."""
+
+PURCHASE_QUERIES: dict[str, Query] = {
+    "refunds": Query(where=F("amount.amount") < 0),
+    "amount order": Query(order_by=("-amount.amount",)),
+    "currency": Query(where=F("amount.currency") == "EUR", order_by=("purchased_at",)),
+    "quantity": Query(where=F("quantity") >= Decimal("1.5")),
+    "cost unknown": Query(where=F("cost").is_null(), order_by=("product",)),
+    "equal amounts": Query(where=F("amount.amount") == Decimal("19.9")),
+}
+"""Named purchase queries."""
+
+PAGINATION_ORDERS: dict[str, tuple[str, ...]] = {
+    "id": (),
+    "display_name": ("display_name",),
+    "display_name desc": ("-display_name",),
+    "grade nulls then name desc": ("grade", "-display_name"),
+    "grade desc": ("-grade",),
+    "acquired_on": ("acquired_on",),
+    "lifecycle and acquired desc": ("lifecycle_stage", "-acquired_on"),
+    "employees desc": ("-organisation.employee_count",),
+    "observed instant": ("provenance.observed_at",),
+}
+"""Orderings the pagination tests page through (ties and ``None`` on purpose)."""
+
+
+# --------------------------------------------------------------------------- random queries
+
+_VALUES: dict[str, list[Any]] = {
+    "display_name": ["王芳", "张伟", "Anna Schmidt", "Z", "张", "Émile Zola", "ACME GmbH", "a"],
+    "grade": ["A", "B", "a", "C", ""],
+    "lifecycle_stage": ["repeat", "client", "prospect", "lost", "partner"],
+    "tags": ["vip", "重点客户", "newsletter", "a_b"],
+    "acquired_on": [dt.date(2019, 3, 1), dt.date(2020, 7, 15), dt.date(2018, 1, 1)],
+    "person.name.family": ["张", "王", "Schmidt", "schmidt", "Müller"],
+    "person.birthday": [dt.date(1985, 6, 1), dt.date(1990, 12, 31)],
+    "phones.number": ["+8613800138000", "+49 30 1234567"],
+    "phones.verified": [True, False],
+    "addresses.country": ["CN", "DE", "US"],
+    "organisation.employee_count": [0, 45, 320, 1200],
+    "organisation.registered_capital.amount": [Decimal("25000"), Decimal("10000000.00")],
+    "organisation.contact_persons.role": ["decision_maker", "buyer", "influencer"],
+    "provenance.observed_at": [
+        dt.datetime(2024, 1, 1, 5, 30, tzinfo=dt.UTC),
+        dt.datetime(2024, 1, 1, 9, 0, tzinfo=_CN),
+        dt.datetime(2024, 1, 1, 0, 30, tzinfo=_NY),
+    ],
+    "owner": ["sales-1", "sales-2"],
+}
+
+_STRING_PATHS = ["display_name", "grade", "tags", "person.name.family", "phones.number"]
+_ORDER_PATHS = [
+    "display_name",
+    "grade",
+    "lifecycle_stage",
+    "acquired_on",
+    "person.birthday",
+    "organisation.employee_count",
+    "organisation.registered_capital.amount",
+    "provenance.observed_at",
+    "owner",
+]
+
+
+@st.composite
+def _leaf(draw: st.DrawFn) -> AnyFilter:
+    path = draw(st.sampled_from(sorted(_VALUES)))
+    value = draw(st.sampled_from(_VALUES[path]))
+    kind = draw(st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge", "in", "null", "starts"]))
+    field = Field(path)
+    if kind == "null":
+        return field.is_null()
+    if kind == "in":
+        return field.in_(draw(st.lists(st.sampled_from(_VALUES[path]), min_size=1, max_size=3)))
+    if kind == "starts" and path in _STRING_PATHS:
+        return field.starts_with(str(value)[:1])
+    ops = {
+        "eq": field.__eq__,
+        "ne": field.__ne__,
+        "lt": field.__lt__,
+        "le": field.__le__,
+        "gt": field.__gt__,
+        "ge": field.__ge__,
+    }
+    return ops.get(kind, field.__eq__)(value)
+
+
+def _filters() -> st.SearchStrategy[AnyFilter]:
+    searches = st.sampled_from(["张", "娜", "138 0013", "anna", "example", "acme", "赵磊"]).map(
+        lambda t: Search(text=t)
+    )
+    return st.recursive(
+        st.one_of(_leaf(), searches),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3).map(lambda fs: And(filters=tuple(fs))),
+            st.lists(inner, max_size=3).map(lambda fs: Or(filters=tuple(fs))),
+            inner.map(lambda f: Not(filter=f)),
+        ),
+        max_leaves=6,
+    )
+
+
+def customer_queries() -> st.SearchStrategy[Query]:
+    """Random filters, orderings and limits over the sample customers' fields."""
+    orders = st.lists(
+        st.builds(Order, path=st.sampled_from(_ORDER_PATHS), descending=st.booleans()),
+        max_size=2,
+        unique_by=lambda o: o.path,
+    ).map(tuple)
+    return st.builds(
+        Query,
+        where=st.none() | _filters(),
+        order_by=orders,
+        limit=st.none() | st.integers(min_value=1, max_value=8),
+    )
