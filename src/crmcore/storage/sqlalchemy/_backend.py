@@ -16,6 +16,7 @@ from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purch
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
+from crmcore.storage.sqlalchemy._search import search_columns
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -39,6 +40,7 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
         utc_key(r.updated_at),
         None if r.acquired_on is None else date_key(r.acquired_on),
         _codec.encode(r),
+        *search_columns(r),
     )
 
 

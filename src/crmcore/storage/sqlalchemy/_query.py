@@ -52,10 +52,10 @@ from crmcore.query import (
     Or,
     Search,
     coerce_value,
-    normalise_text,
     resolve_path,
 )
 from crmcore.storage.sqlalchemy._schema import date_key, utc_key
+from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
 
 __all__ = ["SqlPlan", "plan"]
 
@@ -125,10 +125,6 @@ def _compare(op: Op, column: _Column[Any], operand: Any) -> Condition:
     return cast(Condition, result)
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class _Translator:
     def __init__(self, table: Table, model: type) -> None:
         self.table = table
@@ -193,16 +189,13 @@ class _Translator:
             return _NOTHING
         texts, digits = self.table.c.search_text, self.table.c.search_digits
         tests: list[Condition] = []
-        needle = normalise_text(node.text)
+        needle = node.needle
         if needle:
-            if node.cjk:
-                pattern = "%" + "%".join(_like_escape(c) for c in needle) + "%"
-            else:
-                pattern = f"%{_like_escape(needle)}%"
-            tests.append(texts.like(pattern, escape="\\"))
+            pattern = like_pattern(needle, subsequence=node.cjk)
+            tests.append(texts.like(pattern, escape=LIKE_ESCAPE))
         phone = node.phone_digits
         if phone:
-            tests.append(digits.like(f"%{phone}%", escape="\\"))
+            tests.append(digits.like(like_pattern(phone, subsequence=False), escape=LIKE_ESCAPE))
         if not tests:
             return _Translated(false(), False)
         # Rows written before the search columns existed hold NULL: always candidates.

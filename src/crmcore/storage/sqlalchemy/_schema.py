@@ -111,6 +111,9 @@ customers = Table(
     _ts("updated_at"),
     Column("acquired_on", CodePointString(10), nullable=True),
     Column("doc", DocumentText, nullable=False),
+    # Revision 0002: text search (see _search); NULL in rows not yet backfilled.
+    Column("search_text", DocumentText, nullable=True),
+    Column("search_digits", DocumentText, nullable=True),
     Index("ix_crm_customer_display_name", "display_name", "id"),
     Index("ix_crm_customer_created_at", "created_at", "id"),
     Index("ix_crm_customer_updated_at", "updated_at", "id"),
@@ -189,4 +192,4 @@ TABLES: dict[str, Table] = {
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()
 }
-"""The key columns (every column but ``doc``) of each record kind, in table order."""
+"""The columns besides ``doc`` of each record kind, in table order."""
