@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -124,7 +123,8 @@ def _capabilities(engine: Engine) -> Capabilities:
     if engine.dialect.name == "sqlite":
         database = engine.url.database or ""
         in_memory = database in ("", ":memory:") or "mode=memory" in database
-        # One shared connection in memory: transactions are not isolated from each other.
+        # One shared connection in memory: transactions are not isolated from each other
+        # (use a file, or memory://, for anything concurrent).
         return Capabilities(
             persistent=not in_memory, concurrent_writers=not in_memory, bulk_insert=True
         )
@@ -148,12 +148,6 @@ class SqlBackend:
         self.capabilities = _capabilities(engine)
         self._owns_engine = owns_engine
         self._closed = False
-        # In-memory SQLite shares one connection: serialise transactions on it.
-        self._shared_lock = (
-            threading.RLock()
-            if engine.dialect.name == "sqlite" and not self.capabilities.persistent
-            else None
-        )
 
     @property
     def dialect(self) -> str:

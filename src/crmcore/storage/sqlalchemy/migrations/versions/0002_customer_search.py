@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from crmcore.storage.sqlalchemy._schema import DocumentText
 
@@ -25,7 +25,10 @@ BATCH = 1000
 def upgrade() -> None:
     op.add_column("crm_customer", sa.Column("search_text", DocumentText, nullable=True))
     op.add_column("crm_customer", sa.Column("search_digits", DocumentText, nullable=True))
-    _backfill()
+    if not context.is_offline_mode():
+        # Offline (SQL script) upgrades leave the columns NULL: such rows stay search
+        # candidates, so results are still right, only not pre-filtered.
+        _backfill()
 
 
 def _backfill() -> None:
