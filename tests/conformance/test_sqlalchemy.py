@@ -12,7 +12,6 @@ from crmcore.storage.ports import Backend
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend
 from crmcore.testing import StoreConformance
 
-
 C = TypeVar("C", bound=type)
 
 
