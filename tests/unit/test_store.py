@@ -7,19 +7,23 @@ import json
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcore.errors import ConcurrencyConflict, Problem, StorageError, ValidationError
-from crmcore.models import ChangeOperation, Customer, Phone
+from crmcore.models import ChangeOperation, Customer, CustomerKind, OrganisationProfile, Phone
 from crmcore.query import Field, Query
-from crmcore.serialization import from_json
+from crmcore.serialization import to_dict
 from crmcore.storage import (
     ImportStatus,
     MemoryBackend,
     Store,
+    customer_versions,
     diff_customers,
     history_changes,
 )
 from crmcore.testing import TickingClock
+from crmcore.testing import strategies as cst
 
 
 def normalise_phones(customer: Customer) -> Customer:
@@ -109,17 +113,67 @@ def test_diff_customers_lists_changed_leaves() -> None:
     assert diff_customers(old, old) == ()
 
 
-def test_creation_history_holds_the_whole_customer() -> None:
-    """A creation's single change at $ is the customer's JSON; it reads back as the customer."""
+def test_creation_history_is_small_and_removal_keeps_everything() -> None:
+    """A creation records no values; a removal records the whole customer at $."""
     customer = zhang(phones=(Phone(number="+8613800138000"),))
-    [change] = history_changes(None, customer)
-    assert change.path == "$"
-    assert change.old is None
-    assert change.new is not None
-    assert from_json(change.new, Customer) == customer
+    assert history_changes(None, customer) == ()
     [removal] = history_changes(customer, None)
+    assert removal.path == "$"
     assert removal.new is None
-    assert json.loads(removal.old or "")["id"] == customer.id
+    data = json.loads(removal.old or "")
+    assert data["id"] == customer.id
+    assert "version" not in data
+
+
+def test_versions_are_rebuilt_from_updates_and_removal(store: Store) -> None:
+    """customer_versions undoes updates (lists growing and shrinking) back to version 1."""
+    with store.unit_of_work(actor="a") as uow:
+        v1 = uow.customers.add(zhang(tags=("vip",)))
+        uow.commit()
+    edits = [
+        {"phones": (Phone(id="p1", number="+8613800138000"),), "tags": ()},
+        {"phones": (Phone(id="p1", number="+1"), Phone(id="p2", number="+2")), "grade": "A"},
+        {"phones": (), "person": None, "kind": CustomerKind.ORGANISATION,
+         "organisation": OrganisationProfile(legal_name="张伟有限公司")},
+    ]  # fmt: skip
+    written = [v1]
+    for edit in edits:
+        with store.unit_of_work() as uow:
+            written.append(uow.customers.update(attrs.evolve(written[-1], **edit)))
+            uow.commit()
+    with store.unit_of_work() as uow:
+        uow.customers.remove(written[-1])
+        uow.commit()
+        history = uow.customers.history(v1.id)
+    versions = customer_versions(None, history)
+    assert sorted(versions) == [1, 2, 3, 4]
+    for record in written:
+        expected = to_dict(record)
+        for key in ("version", "created_at", "updated_at"):
+            del expected[key]
+        assert versions[record.version] == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(versions=st.lists(cst.customers(), min_size=2, max_size=4))
+def test_any_sequence_of_versions_is_rebuilt(versions: list[Customer]) -> None:
+    """For any sequence of updates, history rebuilds every version exactly."""
+    store = Store(MemoryBackend(), clock=TickingClock())
+    with store.unit_of_work() as uow:
+        current = uow.customers.add(versions[0])
+        written = [current]
+        for later in versions[1:]:
+            current = uow.customers.update(
+                attrs.evolve(later, id=current.id, version=current.version)
+            )
+            written.append(current)
+        uow.commit()
+        rebuilt = customer_versions(current, uow.customers.history(current.id))
+    for record in written:
+        expected = to_dict(record)
+        for key in ("version", "created_at", "updated_at"):
+            del expected[key]
+        assert rebuilt[record.version] == expected
 
 
 def test_history_timestamps_come_from_the_clock() -> None:
@@ -207,3 +261,19 @@ def test_memory_commit_conflict_changes_nothing() -> None:
     check = backend.begin()
     assert check.get("customer", b.id) == b
     assert check.get("customer", a.id) == attrs.evolve(a, version=2)
+
+
+def test_import_streams_outcomes_to_a_callback(store: Store) -> None:
+    """With on_outcome each outcome goes to the callback; the report keeps counts, rejections."""
+    received: list[ImportStatus] = []
+    records: list[object] = [zhang(id=f"id-{n}") for n in range(5)]
+    records.insert(2, {"kind": "robot"})
+    report = store.import_customers(
+        records,  # type: ignore[arg-type]
+        batch_size=2,
+        on_outcome=lambda outcome: received.append(outcome.status),
+    )
+    assert sorted(received) == sorted([ImportStatus.CREATED] * 5 + [ImportStatus.REJECTED])
+    assert (report.created, report.rejected, report.total) == (5, 1, 6)
+    assert [o.index for o in report.outcomes] == [2]
+    assert report.rejections() == report.outcomes

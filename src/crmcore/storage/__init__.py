@@ -37,6 +37,7 @@ from crmcore.storage.store import (
     StoreCustomerRepository,
     StoreRepository,
     StoreUnitOfWork,
+    customer_versions,
     diff_customers,
     history_changes,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "UnitOfWork",
     "connect",
     "create_backend",
+    "customer_versions",
     "diff_customers",
     "history_changes",
     "known_schemes",

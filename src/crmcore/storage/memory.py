@@ -86,12 +86,13 @@ class MemoryTransaction:
             return self._writes[key]
         return self._committed(kind, record_id)
 
-    def _write(self, kind: RecordKind, record_id: str, record: Record | None) -> None:
-        key = (kind, record_id)
-        if key not in self._bases:
-            committed = self._committed(kind, record_id)
-            self._bases[key] = None if committed is None else committed.version
-        self._writes[key] = record
+    def _write(
+        self, kind: RecordKind, record_id: str, record: Record | None, base: int | None
+    ) -> None:
+        # ``base``: the version the first write of this record relied on (None: absent);
+        # commit checks that the committed state still has it.
+        self._bases.setdefault((kind, record_id), base)
+        self._writes[kind, record_id] = record
 
     def _all(self, kind: RecordKind) -> list[Record]:
         with self._backend._lock:
@@ -165,7 +166,7 @@ class MemoryTransaction:
                     raise DuplicateRecord(kind, record.id)
                 seen.add(record.id)
             for record in records:
-                self._write(kind, record.id, record)
+                self._write(kind, record.id, record, None)
 
     def _check_version(self, kind: RecordKind, record_id: str, expected_version: int) -> None:
         current = self._view(kind, record_id)
@@ -184,14 +185,14 @@ class MemoryTransaction:
         self._check_open()
         with self._backend._lock:
             self._check_version(kind, record.id, expected_version)
-            self._write(kind, record.id, record)
+            self._write(kind, record.id, record, expected_version)
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         """Buffer the deletion of a record stored at ``expected_version``."""
         self._check_open()
         with self._backend._lock:
             self._check_version(kind, record_id, expected_version)
-            self._write(kind, record_id, _DELETED)
+            self._write(kind, record_id, _DELETED, expected_version)
 
     def append_history(self, records: Sequence[ChangeRecord]) -> None:
         """Buffer change records."""
@@ -236,3 +237,13 @@ class MemoryTransaction:
         self._writes = {}
         self._bases = {}
         self._history = []
+
+
+if TYPE_CHECKING:  # static proof that the classes implement the port's protocols
+    from crmcore.storage.ports import Backend, Transaction
+
+    def _is_backend(backend: MemoryBackend) -> Backend:
+        return backend
+
+    def _is_transaction(tx: MemoryTransaction) -> Transaction:
+        return tx

@@ -204,10 +204,25 @@ class UnitOfWork(Protocol):
     all-or-nothing across repositories.
     """
 
-    customers: CustomerRepository
-    interactions: Repository[Interaction]
-    complaints: Repository[Complaint]
-    purchases: Repository[Purchase]
+    @property
+    def customers(self) -> CustomerRepository:
+        """Customers, with their contact points, persons and change history."""
+        ...
+
+    @property
+    def interactions(self) -> Repository[Interaction]:
+        """Interactions with customers."""
+        ...
+
+    @property
+    def complaints(self) -> Repository[Complaint]:
+        """Complaints."""
+        ...
+
+    @property
+    def purchases(self) -> Repository[Purchase]:
+        """Purchases."""
+        ...
 
     def __enter__(self) -> Self:
         """Begin the unit of work."""

@@ -19,10 +19,12 @@ pipeline on every write path, change history, and bulk import with a report.
 from __future__ import annotations
 
 import enum
+import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import attrs
 
@@ -43,9 +45,19 @@ from crmcore.models import (
     Purchase,
     utc_now,
 )
+from crmcore.models._ids import new_id
 from crmcore.query import Query
 from crmcore.serialization import from_dict, to_dict
-from crmcore.storage.ports import Backend, Capabilities, Record, RecordKind, Transaction
+from crmcore.storage.ports import (
+    Backend,
+    Capabilities,
+    CustomerRepository,
+    Record,
+    RecordKind,
+    Repository,
+    Transaction,
+    UnitOfWork,
+)
 
 __all__ = [
     "Clock",
@@ -57,6 +69,7 @@ __all__ = [
     "StoreCustomerRepository",
     "StoreRepository",
     "StoreUnitOfWork",
+    "customer_versions",
     "diff_customers",
     "history_changes",
 ]
@@ -86,52 +99,201 @@ def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
         out[path] = value
 
 
-def _leaves(customer: Customer | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if customer is not None:
-        _flatten(to_dict(customer), "$", out)
-    for key in _BOOKKEEPING:
-        out.pop(key, None)
-    return out
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_CUSTOMER_FIELDS = tuple(
+    f.name for f in attrs.fields(Customer) if f"$.{f.name}" not in _BOOKKEEPING
+)
+
+
 def diff_customers(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
-    """The changed leaf values between two versions of a customer, ordered by path.
+    """Return the changed leaf values between two versions of a customer, ordered by path.
 
     Paths are JSONPath-like into the serialised form (:func:`crmcore.serialization.to_dict`),
     one per leaf value: ``$.display_name``, ``$.person.name.family``,
     ``$.phones[0].number``; an empty list or object is itself a leaf (``[]``, ``{}``).
     ``old`` and ``new`` are JSON text, ``None`` where the path does not exist on that
-    side (all ``old`` for a creation). ``version``, ``created_at`` and ``updated_at``
-    are bookkeeping and not diffed. Tuples are compared by position.
+    side. ``version``, ``created_at`` and ``updated_at`` are bookkeeping and not
+    diffed. Tuples are compared by position.
     """
-    before, after = _leaves(old), _leaves(new)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in _CUSTOMER_FIELDS:
+        a = getattr(old, name) if old is not None else _ABSENT
+        b = getattr(new, name) if new is not None else _ABSENT
+        if a is b or a == b:
+            continue
+        if a is not _ABSENT:
+            _flatten(to_dict(a), f"$.{name}", before)
+        if b is not _ABSENT:
+            _flatten(to_dict(b), f"$.{name}", after)
     changes = []
     for path in sorted(before.keys() | after.keys()):
-        a = _json(before[path]) if path in before else None
-        b = _json(after[path]) if path in after else None
-        if a != b:
-            changes.append(FieldChange(path=path, old=a, new=b))
+        a_text = _json(before[path]) if path in before else None
+        b_text = _json(after[path]) if path in after else None
+        if a_text != b_text:
+            changes.append(FieldChange(path=path, old=a_text, new=b_text))
     return tuple(changes)
 
 
-def history_changes(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
-    """The changes a :class:`ChangeRecord` holds for one write.
+_ABSENT: Any = object()
 
-    A creation is one change at ``$`` whose ``new`` is the whole customer as JSON
-    (:func:`crmcore.serialization.to_json`); a removal is one change at ``$`` whose
-    ``old`` is the whole customer; an update is :func:`diff_customers` (one change per
-    changed leaf). From a customer's history every version can be rebuilt.
+
+def history_changes(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
+    """Return the changes a :class:`ChangeRecord` holds for one write.
+
+    * An update holds :func:`diff_customers`: one change per changed leaf, with the
+      old and the new value.
+    * A removal holds one change at ``$`` whose ``old`` is the whole customer as JSON
+      (without ``version``, ``created_at`` and ``updated_at``), so nothing is lost.
+    * A creation holds no changes: the values it created are those of version 1, which
+      :func:`customer_versions` rebuilds from the current customer (or the removal)
+      by undoing the recorded updates. Keeping creations small keeps bulk imports fast.
     """
-    if old is None and new is not None:
-        return (FieldChange(path="$", old=None, new=_json(to_dict(new))),)
     if new is None and old is not None:
-        return (FieldChange(path="$", old=_json(to_dict(old)), new=None),)
+        return (FieldChange(path="$", old=_json(_serialised(old)), new=None),)
+    if old is None:
+        return ()
     return diff_customers(old, new)
+
+
+def _serialised(customer: Customer) -> dict[str, Any]:
+    data: dict[str, Any] = to_dict(customer)
+    for key in ("version", "created_at", "updated_at"):
+        data.pop(key, None)
+    return data
+
+
+_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _tokens(path: str) -> list[str | int]:
+    if not path.startswith("$"):
+        raise ValueError(f"not a history path: {path!r}")
+    tokens: list[str | int] = []
+    position = 1
+    while position < len(path):
+        match = _PATH_TOKEN.match(path, position)
+        if match is None:
+            raise ValueError(f"not a history path: {path!r}")
+        tokens.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        position = match.end()
+    return tokens
+
+
+def _token_key(path: str) -> list[tuple[bool, str, int]]:
+    return [(True, "", t) if isinstance(t, int) else (False, t, 0) for t in _tokens(path)]
+
+
+def _delete(root: Any, tokens: list[str | int]) -> None:
+    """Delete the value at ``tokens``, then every container the deletion left empty."""
+    chain: list[tuple[Any, str | int]] = []
+    node = root
+    for token in tokens:
+        chain.append((node, token))
+        try:
+            node = node[token]
+        except (KeyError, IndexError, TypeError):
+            return
+    for container, token in reversed(chain):
+        if isinstance(container, dict):
+            container.pop(token, None)
+        elif isinstance(container, list) and isinstance(token, int) and token < len(container):
+            del container[token]
+        if container or container is root:
+            return
+
+
+def _set(root: Any, tokens: list[str | int], value: Any) -> None:
+    node = root
+    for token, following in itertools.pairwise(tokens):
+        fresh: Any = [] if isinstance(following, int) else {}
+        if isinstance(node, list):
+            assert isinstance(token, int)
+            while len(node) <= token:
+                node.append(None)
+            if not isinstance(node[token], list | dict):
+                node[token] = fresh
+        elif not isinstance(node.get(token), list | dict):
+            node[token] = fresh
+        node = node[token]
+    last = tokens[-1]
+    if isinstance(node, list):
+        assert isinstance(last, int)
+        while len(node) <= last:
+            node.append(None)
+    node[last] = value
+
+
+def _undo(state: dict[str, Any], changes: tuple[FieldChange, ...]) -> dict[str, Any]:
+    """Return the state before ``changes`` were applied to ``state``."""
+    before: dict[str, Any] = json.loads(_json(state))
+    removed = [c for c in changes if c.old is None]
+    # deepest and highest indexes first, so deleting list elements keeps others in place
+    for change in sorted(removed, key=lambda c: _token_key(c.path), reverse=True):
+        _delete(before, _tokens(change.path))
+    restored = [c for c in changes if c.old is not None]
+    for change in sorted(restored, key=lambda c: _token_key(c.path)):
+        _set(before, _tokens(change.path), json.loads(change.old or "null"))
+    return before
+
+
+def customer_versions(
+    current: Customer | None, history: Sequence[ChangeRecord]
+) -> dict[int, dict[str, Any]]:
+    """Rebuild every version of a customer from its history.
+
+    Returns the serialised form (:func:`crmcore.serialization.to_dict`, without
+    ``version``, ``created_at`` and ``updated_at``) of each version, by version number.
+    ``current`` is the stored customer, or ``None`` when it was removed (the removal's
+    record holds its last state). Undoing each update's old values, newest first, gives
+    the earlier versions down to version 1, the values it was created with.
+    """
+    ordered = sorted(history, key=lambda c: (c.version, c.at))
+    versions: dict[int, dict[str, Any]] = {}
+    state: dict[str, Any] | None = None
+    if current is not None:
+        state = _serialised(current)
+        versions[current.version] = state
+    for change in reversed(ordered):
+        if change.operation is ChangeOperation.REMOVED:
+            whole = next((c for c in change.changes if c.path == "$"), None)
+            if whole is not None and whole.old is not None:
+                state = json.loads(whole.old)
+                versions[change.version - 1] = state
+        elif change.operation is ChangeOperation.UPDATED and state is not None:
+            versions.setdefault(change.version, state)
+            state = _undo(state, change.changes)
+            versions[change.version - 1] = state
+        elif change.operation is ChangeOperation.CREATED and state is not None:
+            versions.setdefault(change.version, state)
+    return dict(sorted(versions.items()))
+
+
+# --------------------------------------------------------------------------- trusted copies
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+M = TypeVar("M")
+
+
+def _clone(record: M, **changes: Any) -> M:
+    """Copy a model replacing fields with values the caller has already checked.
+
+    ``attrs.evolve`` re-runs every model check; bulk import only changes bookkeeping
+    fields (version, timestamps, ids) to values checked once per batch, so it copies
+    the slots directly. Never use it with unchecked values.
+    """
+    cls = type(record)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cast(Any, cls)))
+    copy = object.__new__(cls)
+    for name in names:
+        object.__setattr__(copy, name, changes[name] if name in changes else getattr(record, name))
+    return copy
 
 
 # --------------------------------------------------------------------------- import report
@@ -167,32 +329,28 @@ class ImportOutcome:
 
 @attrs.frozen(kw_only=True)
 class ImportReport:
-    """One :class:`ImportOutcome` per input record, in input order."""
+    """What an import did: counts by status, and the outcomes.
+
+    Attributes:
+        outcomes: One :class:`ImportOutcome` per input record, in input order; when the
+            import was given ``on_outcome``, only the rejected ones (every outcome went
+            to the callback instead, so memory stays flat however many records there are).
+        created: How many customers were created.
+        updated: How many customers were updated.
+        unchanged: How many records equalled the stored customer and were not written.
+        rejected: How many records were rejected (nothing of them was written).
+    """
 
     outcomes: tuple[ImportOutcome, ...]
-
-    def _count(self, status: ImportStatus) -> int:
-        return sum(1 for o in self.outcomes if o.status is status)
-
-    @property
-    def created(self) -> int:
-        """How many customers were created."""
-        return self._count(ImportStatus.CREATED)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
 
     @property
-    def updated(self) -> int:
-        """How many customers were updated."""
-        return self._count(ImportStatus.UPDATED)
-
-    @property
-    def unchanged(self) -> int:
-        """How many records equalled the stored customer and were not written."""
-        return self._count(ImportStatus.UNCHANGED)
-
-    @property
-    def rejected(self) -> int:
-        """How many records were rejected (nothing of them was written)."""
-        return self._count(ImportStatus.REJECTED)
+    def total(self) -> int:
+        """How many input records there were."""
+        return self.created + self.updated + self.unchanged + self.rejected
 
     @property
     def ok(self) -> bool:
@@ -200,7 +358,7 @@ class ImportReport:
         return self.rejected == 0
 
     def rejections(self) -> tuple[ImportOutcome, ...]:
-        """The rejected outcomes, with their problems."""
+        """Return the rejected outcomes, with their problems."""
         return tuple(o for o in self.outcomes if o.status is ImportStatus.REJECTED)
 
 
@@ -484,6 +642,7 @@ class Store:
         actor: str | None = None,
         source: str | None = None,
         upsert: bool = True,
+        on_outcome: Callable[[ImportOutcome], None] | None = None,
     ) -> ImportReport:
         """Create and update many customers, batched, with one outcome per input record.
 
@@ -499,28 +658,48 @@ class Store:
         A rejected record writes nothing; each batch of accepted records is written
         and committed together, with its history. Problem paths are rooted at the
         input record (``$.phones[0].number``).
+
+        Outcomes are collected in the report, in input order. For very large imports
+        pass ``on_outcome``: each outcome goes to it as soon as its batch is decided
+        (rejections of unreadable records first), and the report keeps only the counts
+        and the rejections, so memory does not grow with the input (apart from the
+        set of ids seen, which detects repeated ids).
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        outcomes: list[ImportOutcome] = []
+        kept: list[ImportOutcome] = []
+        counts = dict.fromkeys(ImportStatus, 0)
+
+        def record(outcomes: Iterable[ImportOutcome]) -> None:
+            for outcome in outcomes:
+                counts[outcome.status] += 1
+                if on_outcome is None or outcome.status is ImportStatus.REJECTED:
+                    kept.append(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+
         seen: set[str] = set()
         batch: list[tuple[int, Customer]] = []
         for index, item in enumerate(records):
             customer, outcome = self._prepare(index, item, seen)
             if outcome is not None:
-                outcomes.append(outcome)
+                record([outcome])
                 continue
             assert customer is not None
             batch.append((index, customer))
             if len(batch) >= batch_size:
-                outcomes.extend(
-                    self._import_batch(batch, actor=actor, source=source, upsert=upsert)
-                )
+                record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
                 batch = []
         if batch:
-            outcomes.extend(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
-        outcomes.sort(key=lambda o: o.index)
-        return ImportReport(outcomes=tuple(outcomes))
+            record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
+        kept.sort(key=lambda o: o.index)
+        return ImportReport(
+            outcomes=tuple(kept),
+            created=counts[ImportStatus.CREATED],
+            updated=counts[ImportStatus.UPDATED],
+            unchanged=counts[ImportStatus.UNCHANGED],
+            rejected=counts[ImportStatus.REJECTED],
+        )
 
     def _prepare(
         self, index: int, item: Customer | Mapping[str, Any], seen: set[str]
@@ -599,6 +778,16 @@ class Store:
         try:
             existing = tx.get_many("customer", [c.id for _, c in batch])
             now = self._now()
+            # one checked change record per batch: it validates the clock's time, the
+            # actor and the source once; the batch's records are copies of it
+            template = ChangeRecord(
+                customer_id="-",
+                operation=ChangeOperation.CREATED,
+                at=now,
+                version=1,
+                actor=actor,
+                source=source,
+            )
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []
             outcomes: list[ImportOutcome] = []
@@ -606,16 +795,14 @@ class Store:
             for index, customer in batch:
                 old = cast(Customer | None, existing.get(customer.id))
                 if old is None:
-                    stored = attrs.evolve(customer, version=1, created_at=now, updated_at=now)
+                    stored = _clone(customer, version=1, created_at=now, updated_at=now)
                     inserts.append(stored)
                     outcomes.append(
                         ImportOutcome(
                             index=index, id=stored.id, status=ImportStatus.CREATED, version=1
                         )
                     )
-                    changes.append(
-                        self._change(ChangeOperation.CREATED, None, stored, actor, source, now)
-                    )
+                    changes.append(_clone(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = None
                 if not upsert:
@@ -641,7 +828,7 @@ class Store:
                         )
                     )
                     continue
-                candidate = attrs.evolve(
+                candidate = _clone(
                     customer,
                     version=old.version,
                     created_at=old.created_at,
@@ -657,7 +844,7 @@ class Store:
                         )
                     )
                     continue
-                stored = attrs.evolve(
+                stored = _clone(
                     candidate, version=old.version + 1, updated_at=max(now, old.created_at)
                 )
                 updates.append((index, old, stored))
@@ -674,7 +861,14 @@ class Store:
                     )
                 )
                 changes.append(
-                    self._change(ChangeOperation.UPDATED, old, stored, actor, source, now)
+                    _clone(
+                        template,
+                        customer_id=stored.id,
+                        id=new_id(),
+                        operation=ChangeOperation.UPDATED,
+                        version=stored.version,
+                        changes=history_changes(old, stored),
+                    )
                 )
             if changes and self._record_history:
                 tx.append_history(changes)
@@ -683,25 +877,6 @@ class Store:
         except BaseException:
             tx.rollback()
             raise
-
-    def _change(
-        self,
-        operation: ChangeOperation,
-        old: Customer | None,
-        new: Customer,
-        actor: str | None,
-        source: str | None,
-        at: Any,
-    ) -> ChangeRecord:
-        return ChangeRecord(
-            customer_id=new.id,
-            operation=operation,
-            at=at,
-            version=new.version,
-            actor=actor,
-            source=source,
-            changes=history_changes(old, new),
-        )
 
     def close(self) -> None:
         """Close the backend."""
@@ -717,3 +892,15 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+if TYPE_CHECKING:  # static proof that the classes implement the port's protocols
+
+    def _is_unit_of_work(uow: StoreUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _is_customer_repository(repo: StoreCustomerRepository) -> CustomerRepository:
+        return repo
+
+    def _is_repository(repo: StoreRepository[Purchase]) -> Repository[Purchase]:
+        return repo

@@ -32,6 +32,12 @@ CUSTOMER_QUERIES: dict[str, Query] = {
     "all": Query(),
     "eq display_name": Query(where=F("display_name") == "王芳"),
     "eq display_name latin": Query(where=F("display_name") == "Anna Schmidt"),
+    "eq without trailing space": Query(where=F("grade") == "A"),
+    "eq with trailing space": Query(where=F("display_name") == "王芳 "),
+    "eq phone trailing space": Query(where=F("phones.number") == "+86 138 0013 8000"),
+    "gt beyond the BMP": Query(where=F("display_name") > "\uffef"),
+    "lt beyond the BMP": Query(where=F("display_name") < "𠮷"),
+    "tag case": Query(where=F("tags") == "VIP"),
     "ne grade": Query(where=F("grade") != "A"),
     "lt display_name": Query(where=F("display_name") < "Zoë"),
     "le display_name": Query(where=F("display_name") <= "张伟"),
@@ -121,6 +127,9 @@ CUSTOMER_QUERIES: dict[str, Query] = {
     "search and filter": Query(where=Search(text="张") & (F("grade") == "A")),
     "order display_name": Query(order_by=("display_name",)),
     "order display_name desc": Query(order_by=("-display_name",)),
+    "order grade with trailing space": Query(
+        where=F("grade").starts_with("A"), order_by=("-grade", "display_name")
+    ),
     "order grade nulls": Query(order_by=("grade",)),
     "order grade desc nulls": Query(order_by=("-grade",)),
     "order acquired desc then name": Query(order_by=("-acquired_on", "display_name")),

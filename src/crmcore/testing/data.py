@@ -89,7 +89,13 @@ def _person(
 
 
 def sample_customers() -> list[Customer]:
-    """About thirty customers (version 0, ids ``c01``..), person and organisation."""
+    """About thirty customers (version 0, ids ``c01``..), person and organisation.
+
+    Traps for backends: trailing spaces (``"王芳 "``, ``"A "``; a PAD SPACE collation
+    makes them equal to ``"王芳"`` and ``"A"``), a character outside the Basic
+    Multilingual Plane (``"𠮷野家"``; UTF-16 order puts it before ``"ｱｲｳ商店"``, code-point
+    order after), case (``"VIP"`` against ``"vip"``), ``%`` and ``_`` (LIKE wildcards).
+    """
     return [
         _person(
             "c01",
@@ -396,6 +402,26 @@ def sample_customers() -> list[Customer]:
             lifecycle_stage=LifecycleStage.PROSPECT,
             owner="sales-2",
             tags=("a_b", "a%b"),
+        ),
+        _person(
+            "c26",
+            "王",
+            "芳",
+            display="王芳 ",
+            lifecycle_stage=LifecycleStage.PROSPECT,
+            grade="A ",
+        ),
+        Customer.organisation_named(
+            "𠮷野家",
+            id="c27",
+            lifecycle_stage=LifecycleStage.CLIENT,
+            grade="B",
+        ),
+        Customer.organisation_named(
+            "ｱｲｳ商店",
+            id="c28",
+            lifecycle_stage=LifecycleStage.PROSPECT,
+            tags=("VIP",),
         ),
     ]
 
