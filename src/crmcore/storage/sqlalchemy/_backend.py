@@ -20,12 +20,19 @@ from crmcore.storage.sqlalchemy._search import search_columns
 if TYPE_CHECKING:
     from crmcore.query import Query
 
-__all__ = ["COPY_THRESHOLD", "SqlBackend", "SqlTransaction", "record_row"]
+__all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
 
 COPY_THRESHOLD = 100
 """On PostgreSQL, batches of at least this many records are written with ``COPY``."""
 
 _IN_CHUNK = 500
+
+SORT_BATCHES = True
+"""Insert each batch in id order (B-tree locality for random ids such as UUIDs)."""
+
+
+def _by_id(record: Record) -> str:
+    return record.id
 
 
 def _customer_row(r: Customer) -> tuple[Any, ...]:
@@ -351,6 +358,9 @@ class SqlTransaction:
         if not records:
             return
         to_row = _ROWS[kind]
+        if SORT_BATCHES and len(records) > 1:
+            # Writing in key order keeps the primary-key B-tree inserts local.
+            records = sorted(records, key=_by_id)
         with _translated():
             conn = self._writer()
             savepoint = conn.begin_nested()

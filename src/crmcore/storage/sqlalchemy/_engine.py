@@ -11,10 +11,13 @@ from sqlalchemy.pool import StaticPool
 
 from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalise_url"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SQLITE_CACHE_KIB", "make_engine", "normalise_url"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
+
+SQLITE_CACHE_KIB = 65_536
+"""SQLite's page cache per connection, in KiB (SQLite's default is 2 MiB)."""
 
 _DRIVERS = {
     "postgresql": "psycopg",
@@ -106,5 +109,6 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
