@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import itertools
 import json
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -274,7 +275,8 @@ def customer_versions(
 
 # --------------------------------------------------------------------------- trusted copies
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_Setter = Callable[[Any, Any], None]
+_FIELDS: dict[type, tuple[dict[str, _Setter], tuple[_Setter, ...], Callable[[Any], Any]]] = {}
 
 M = TypeVar("M")
 
@@ -287,12 +289,20 @@ def _clone(record: M, **changes: Any) -> M:
     the slots directly. Never use it with unchecked values.
     """
     cls = type(record)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in attrs.fields(cast(Any, cls)))
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(f.name for f in attrs.fields(cast(Any, cls)))
+        by_name = {name: getattr(cls, name).__set__ for name in names}
+        known = _FIELDS[cls] = (by_name, tuple(by_name.values()), operator.attrgetter(*names))
+    by_name, setters, getter = known
     copy = object.__new__(cls)
-    for name in names:
-        object.__setattr__(copy, name, changes[name] if name in changes else getattr(record, name))
+    values = getter(record)
+    if len(setters) == 1:
+        values = (values,)  # attrgetter of one name returns the value itself
+    for put, value in zip(setters, values, strict=True):
+        put(copy, value)
+    for name, value in changes.items():
+        by_name[name](copy, value)
     return copy
 
 
@@ -802,7 +812,8 @@ class Store:
                             index=index, id=stored.id, status=ImportStatus.CREATED, version=1
                         )
                     )
-                    changes.append(_clone(template, customer_id=stored.id, id=new_id()))
+                    if self._record_history:
+                        changes.append(_clone(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = None
                 if not upsert:
@@ -860,6 +871,8 @@ class Store:
                         version=stored.version,
                     )
                 )
+                if not self._record_history:
+                    continue
                 changes.append(
                     _clone(
                         template,
