@@ -1,0 +1,538 @@
+"""The SQLAlchemy backend: crmcore's Backend/Transaction SPI over SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
+from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
+from crmcore.storage.sqlalchemy import _codec, _query
+from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
+from crmcore.storage.sqlalchemy._search import search_columns
+
+if TYPE_CHECKING:
+    from crmcore.query import Query
+
+__all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
+
+COPY_THRESHOLD = 100
+"""On PostgreSQL, batches of at least this many records are written with ``COPY``."""
+
+_IN_CHUNK = 500
+
+SORT_BATCHES = True
+"""Insert each batch in id order (B-tree locality for random ids such as UUIDs)."""
+
+
+def _by_id(record: Record) -> str:
+    return record.id
+
+
+def _customer_row(r: Customer) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.kind.value,
+        r.display_name,
+        r.lifecycle_stage.value,
+        utc_key(r.created_at),
+        utc_key(r.updated_at),
+        None if r.acquired_on is None else date_key(r.acquired_on),
+        _codec.encode(r),
+        *search_columns(r),
+    )
+
+
+def _interaction_row(r: Interaction) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.channel.value,
+        r.direction.value,
+        utc_key(r.occurred_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+def _complaint_row(r: Complaint) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.state.value,
+        r.severity.value,
+        utc_key(r.received_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+def _purchase_row(r: Purchase) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        utc_key(r.purchased_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+    )
+
+
+_ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "customer": _customer_row,
+    "interaction": _interaction_row,
+    "complaint": _complaint_row,
+    "purchase": _purchase_row,
+}
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns) for kind, table in TABLES.items()
+}
+
+
+_POSITIONAL: dict[tuple[str, str], str] = {}
+
+
+def _positional_insert(conn: Connection, kind: str) -> str:
+    """The dialect's ``INSERT`` of every column of ``kind``'s table, positional, in table order."""
+    key = (conn.dialect.name, kind)
+    sql = _POSITIONAL.get(key)
+    if sql is None:
+        compiled = TABLES[kind].insert().compile(dialect=conn.dialect, column_keys=_COLUMNS[kind])
+        if tuple(compiled.positiontup or ()) != _COLUMNS[kind]:  # pragma: no cover
+            raise StorageError(f"unexpected parameter order in {compiled}")
+        sql = _POSITIONAL[key] = str(compiled)
+    return sql
+
+
+def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
+    """Return the table row (column name to value) a record is stored as."""
+    return dict(zip(_COLUMNS[kind], _ROWS[kind](record), strict=True))
+
+
+def _table(kind: str) -> Table:
+    try:
+        return TABLES[kind]
+    except KeyError:
+        raise StorageError(f"unknown record kind {kind!r}") from None
+
+
+def _capabilities(engine: Engine) -> Capabilities:
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database or ""
+        in_memory = database in ("", ":memory:") or "mode=memory" in database
+        # One shared connection in memory: transactions are not isolated from each other
+        # (use a file, or memory://, for anything concurrent).
+        return Capabilities(
+            persistent=not in_memory, concurrent_writers=not in_memory, bulk_insert=True
+        )
+    return Capabilities(persistent=True, concurrent_writers=True, bulk_insert=True)
+
+
+class SqlBackend:
+    """A crmcore storage backend over a SQLAlchemy engine.
+
+    Build it with :func:`crmcore.storage.sqlalchemy.create_backend` (which also creates
+    or upgrades the schema), or directly from an engine made by
+    :func:`~crmcore.storage.sqlalchemy.make_engine` on a database already migrated.
+
+    Attributes:
+        engine: The SQLAlchemy engine.
+        capabilities: What this database supports (see :class:`Capabilities`).
+    """
+
+    def __init__(self, engine: Engine, *, owns_engine: bool = True) -> None:
+        self.engine = engine
+        self.capabilities = _capabilities(engine)
+        self._owns_engine = owns_engine
+        self._closed = False
+
+    @property
+    def dialect(self) -> str:
+        """Return the database's dialect name: ``"sqlite"``, ``"postgresql"`` or ``"mysql"``."""
+        return self.engine.dialect.name
+
+    def begin(self) -> SqlTransaction:
+        """Start a new transaction."""
+        if self._closed:
+            raise StorageError("the storage backend is closed")
+        return SqlTransaction(self)
+
+    def close(self) -> None:
+        """Release every connection; the backend is unusable afterwards."""
+        self._closed = True
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+class SqlTransaction:
+    """One database transaction of a :class:`SqlBackend`.
+
+    A connection is taken from the pool on first use and given back on :meth:`commit`
+    or :meth:`rollback`; using the transaction again afterwards starts a new one.
+    """
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self._backend = backend
+        self._engine = backend.engine
+        self._sqlite = self._engine.dialect.name == "sqlite"
+        self._postgres = self._engine.dialect.name == "postgresql"
+        self._conn: Connection | None = None
+        self._writing = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _connection(self) -> Connection:
+        conn = self._conn
+        if conn is None:
+            conn = self._engine.connect()
+            self._conn = conn
+            conn.begin()
+        return conn
+
+    def _writer(self) -> Connection:
+        conn = self._connection()
+        if self._sqlite and not self._writing:
+            # Take SQLite's write lock now (waiting up to busy_timeout for other writers),
+            # so every read from here on sees the newest committed data.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        self._writing = True
+        return conn
+
+    def _finish(self, commit: bool) -> None:
+        conn, self._conn = self._conn, None
+        self._writing = False
+        if conn is None:
+            return
+        try:
+            with _translated():
+                if commit:
+                    conn.commit()
+                else:
+                    conn.rollback()
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, kind: RecordKind, record_id: str) -> Record | None:
+        """Return the stored record of ``kind`` with ``record_id``, or ``None``."""
+        table = _table(kind)
+        with _translated():
+            doc = (
+                self._connection()
+                .execute(select(table.c.doc).where(table.c.id == record_id))
+                .scalar_one_or_none()
+            )
+        return None if doc is None else _decode(kind, doc)
+
+    def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
+        """Return the stored records among ``record_ids``, by id (missing ids are absent)."""
+        table = _table(kind)
+        found: dict[str, Record] = {}
+        ids = list(dict.fromkeys(record_ids))
+        with _translated():
+            conn = self._connection()
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                rows = conn.execute(select(table.c.id, table.c.doc).where(table.c.id.in_(chunk)))
+                for record_id, doc in rows:
+                    found[record_id] = _decode(kind, doc)
+        return found
+
+    def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
+        """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        for _record_id, doc in self._scan_docs(kind, batch_size):
+            yield _decode(kind, doc)
+
+    def _scan_docs(
+        self, kind: str, batch_size: int, where: ColumnElement[bool] | None = None
+    ) -> Iterator[tuple[str, str]]:
+        table = _table(kind)
+        first = select(table.c.id, table.c.doc).order_by(table.c.id).limit(batch_size)
+        if where is not None:
+            first = first.where(where)
+        after = first.where(table.c.id > bindparam("after"))
+        last: str | None = None
+        while True:
+            with _translated():
+                conn = self._connection()
+                if last is None:
+                    rows = conn.execute(first).all()
+                else:
+                    rows = conn.execute(after, {"after": last}).all()
+            yield from ((row[0], row[1]) for row in rows)
+            if len(rows) < batch_size:
+                return
+            last = rows[-1][0]
+
+    def query(self, kind: RecordKind, query: Query) -> list[Record]:
+        """Return one page of records matching ``query``, exactly as ``query.apply`` would.
+
+        Filters and orderings on key columns run in SQL; the rest is checked with the
+        reference predicate in Python while fetching in order (see ``_query``).
+        """
+        table = _table(kind)
+        compiled = query.compile(RECORD_TYPES[kind])
+        sql = _query.plan(compiled, table)
+        limit = query.limit
+        if sql.order is None:
+            # Ordered by a path inside the document: sort the candidates in Python.
+            candidates = (_decode(kind, doc) for _, doc in self._scan_docs(kind, 1000, sql.where))
+            return compiled.apply(candidates)
+        columns = [key.column for key in sql.order]
+        base = select(*columns, table.c.doc).order_by(*sql.order_by())
+        if sql.where is not None:
+            base = base.where(sql.where)
+        if sql.exact and limit is not None:
+            chunk = limit
+        else:
+            chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
+        found: list[Record] = []
+        last = sql.start
+        width = len(columns)
+        while True:
+            statement = base if last is None else base.where(sql.after(last))
+            with _translated():
+                rows = self._connection().execute(statement.limit(chunk)).all()
+            for row in rows:
+                record = _decode(kind, row[width])
+                if sql.exact or compiled.predicate(record):
+                    found.append(record)
+                    if limit is not None and len(found) >= limit:
+                        return found
+            if len(rows) < chunk:
+                return found
+            last = tuple(rows[-1][:width])
+
+    def count(self, kind: RecordKind, query: Query) -> int:
+        """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
+        table = _table(kind)
+        compiled = query.compile(RECORD_TYPES[kind])
+        sql = _query.plan(compiled, table)
+        if sql.exact:
+            statement = select(func.count()).select_from(table)
+            if sql.where is not None:
+                statement = statement.where(sql.where)
+            with _translated():
+                return int(self._connection().execute(statement).scalar_one())
+        predicate = compiled.predicate
+        return sum(
+            1 for _, doc in self._scan_docs(kind, 1000, sql.where) if predicate(_decode(kind, doc))
+        )
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""
+        with _translated():
+            docs = (
+                self._connection()
+                .execute(
+                    select(HISTORY.c.doc)
+                    .where(HISTORY.c.customer_id == customer_id)
+                    .order_by(HISTORY.c.at, HISTORY.c.version, HISTORY.c.seq)
+                )
+                .scalars()
+                .all()
+            )
+        return [_codec.decode(doc, ChangeRecord) for doc in docs]
+
+    # ------------------------------------------------------------------ writes
+
+    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
+        """Insert new records, all or none; :class:`DuplicateRecord` if an id exists."""
+        table = _table(kind)
+        if not records:
+            return
+        to_row = _ROWS[kind]
+        if SORT_BATCHES and len(records) > 1:
+            # Writing in key order keeps the primary-key B-tree inserts local.
+            records = sorted(records, key=_by_id)
+        with _translated():
+            conn = self._writer()
+            savepoint = conn.begin_nested()
+            try:
+                if self._postgres and len(records) >= COPY_THRESHOLD:
+                    # Rows are serialised while COPY streams: the server indexes one
+                    # chunk while Python prepares the next.
+                    self._copy(conn, table, (to_row(record) for record in records))
+                elif self._sqlite:
+                    # Core's INSERT, compiled once, executemany'd with positional tuples.
+                    rows = [to_row(record) for record in records]
+                    conn.exec_driver_sql(_positional_insert(conn, kind), rows)
+                else:
+                    columns = _COLUMNS[kind]
+                    conn.execute(
+                        table.insert(),
+                        [dict(zip(columns, to_row(record), strict=True)) for record in records],
+                    )
+            except _INTEGRITY_ERRORS as error:
+                savepoint.rollback()
+                raise self._duplicate(conn, kind, [record.id for record in records]) from error
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+
+    def _copy(self, conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        preparer = conn.dialect.identifier_preparer
+        columns = ", ".join(preparer.quote(c.name) for c in table.columns)
+        statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _duplicate(self, conn: Connection, kind: str, ids: list[str]) -> StorageError:
+        table = _table(kind)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            existing = conn.execute(
+                select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id).limit(1)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return DuplicateRecord(kind, existing)
+        seen: set[str] = set()
+        for record_id in ids:
+            if record_id in seen:
+                return DuplicateRecord(kind, record_id)
+            seen.add(record_id)
+        return StorageError(f"could not insert {kind} records: integrity error")
+
+    def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
+        """Replace a record whose stored version is ``expected_version``.
+
+        Raises:
+            ConcurrencyConflict: The stored version differs; nothing was changed.
+            NotFound: No record of ``kind`` has this id.
+        """
+        table = _table(kind)
+        row = record_row(kind, record)
+        del row["id"]
+        with _translated():
+            conn = self._writer()
+            result = conn.execute(
+                table.update()
+                .where(and_(table.c.id == record.id, table.c.version == expected_version))
+                .values(**row)
+            )
+            if result.rowcount != 1:
+                raise self._missed(conn, kind, record.id, expected_version)
+
+    def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
+        """Delete a record whose stored version is ``expected_version``.
+
+        Raises:
+            ConcurrencyConflict: The stored version differs; nothing was changed.
+            NotFound: No record of ``kind`` has this id.
+        """
+        table = _table(kind)
+        with _translated():
+            conn = self._writer()
+            result = conn.execute(
+                table.delete().where(
+                    and_(table.c.id == record_id, table.c.version == expected_version)
+                )
+            )
+            if result.rowcount != 1:
+                raise self._missed(conn, kind, record_id, expected_version)
+
+    def _missed(
+        self, conn: Connection, kind: str, record_id: str, expected_version: int
+    ) -> NotFound | ConcurrencyConflict:
+        table = _table(kind)
+        actual = conn.execute(
+            select(table.c.version).where(table.c.id == record_id)
+        ).scalar_one_or_none()
+        if actual is None:
+            return NotFound(kind, record_id)
+        return ConcurrencyConflict(
+            kind, record_id, expected_version=expected_version, actual_version=actual
+        )
+
+    def append_history(self, records: Sequence[ChangeRecord]) -> None:
+        """Append change records; they commit or roll back with the transaction."""
+        if not records:
+            return
+        rows = [
+            {
+                "id": r.id,
+                "customer_id": r.customer_id,
+                "at": utc_key(r.at),
+                "version": r.version,
+                "doc": _codec.encode(r),
+            }
+            for r in records
+        ]
+        with _translated():
+            conn = self._writer()
+            savepoint = conn.begin_nested()
+            try:
+                conn.execute(HISTORY.insert(), rows)
+            except IntegrityError as error:
+                savepoint.rollback()
+                raise StorageError(
+                    f"change record ids already recorded: {[r.id for r in records]}"
+                ) from error
+            except BaseException:
+                if savepoint.is_active:
+                    savepoint.rollback()
+                raise
+            savepoint.commit()
+
+    # ------------------------------------------------------------------ end
+
+    def commit(self) -> None:
+        """Make every change in this transaction durable and visible, all or nothing."""
+        self._finish(commit=True)
+
+    def rollback(self) -> None:
+        """Discard every change in this transaction."""
+        self._finish(commit=False)
+
+
+def _decode(kind: str, doc: str) -> Record:
+    return _codec.decode(doc, RECORD_TYPES[cast(RecordKind, kind)])
+
+
+def _integrity_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is optional
+        return (IntegrityError,)
+    return (IntegrityError, psycopg.errors.IntegrityError)
+
+
+_INTEGRITY_ERRORS = _integrity_errors()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn driver and SQLAlchemy errors into crmcore's StorageError, chained."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except DBAPIError as error:
+        raise StorageError(f"database error: {error.orig!r}") from error
+    except SQLAlchemyError as error:
+        raise StorageError(f"database error: {error}") from error
+    except Exception as error:
+        if type(error).__module__.startswith(("psycopg", "pymysql", "sqlite3")):
+            raise StorageError(f"database error: {error!r}") from error
+        raise

@@ -1,0 +1,114 @@
+"""Engines for crmcore: URL normalisation, drivers, and per-dialect connection settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SQLITE_CACHE_KIB", "make_engine", "normalise_url"]
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another writer's lock before giving up."""
+
+SQLITE_CACHE_KIB = 65_536
+"""SQLite's page cache per connection, in KiB (SQLite's default is 2 MiB)."""
+
+_DRIVERS = {
+    "postgresql": "psycopg",
+    "postgres": "psycopg",
+    "mysql": "pymysql",
+    "mariadb": "pymysql",
+}
+
+_HINTS = {
+    "psycopg": "pip install 'crmcore[postgres]' (psycopg 3)",
+    "pymysql": "pip install 'crmcore[mysql]' (PyMySQL)",
+}
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Return the URL crmcore connects with: ``postgresql://`` uses psycopg 3, ``mysql://`` PyMySQL.
+
+    MariaDB/MySQL URLs get ``charset=utf8mb4`` unless they name a charset.
+
+    Raises:
+        UnknownBackend: The URL is not a SQLAlchemy database URL.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise UnknownBackend(f"not a database URL: {url!r}") from error
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":
+        backend = "postgresql"
+    if not driver and backend in _DRIVERS:
+        parsed = parsed.set(drivername=f"{backend}+{_DRIVERS[backend]}")
+    elif backend != parsed.drivername.partition("+")[0]:
+        parsed = parsed.set(drivername=f"{backend}+{driver}")
+    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
+def make_engine(url: str | URL, **options: Any) -> Engine:
+    """Create a SQLAlchemy engine configured as crmcore needs it.
+
+    * SQLite: WAL journal, ``busy_timeout``, ``foreign_keys`` on; the driver runs in
+      autocommit mode and crmcore takes the write lock itself (``BEGIN IMMEDIATE``)
+      before a transaction's first write, so stale writers see the newest version.
+      ``sqlite://`` (in memory) shares one connection.
+    * MariaDB/MySQL: ``READ COMMITTED`` (as PostgreSQL's default), ``utf8mb4``.
+
+    Raises:
+        BackendUnavailable: The URL's driver is not installed; the message says what to install.
+        UnknownBackend: No SQLAlchemy dialect handles the URL.
+    """
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        options.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        if _is_memory_sqlite(parsed):
+            options.setdefault("poolclass", StaticPool)
+    elif backend in ("mysql", "mariadb"):
+        options.setdefault("isolation_level", "READ COMMITTED")
+        options.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_engine(parsed, **options)
+    except NoSuchModuleError as error:
+        raise UnknownBackend(f"no SQLAlchemy dialect for {parsed.drivername!r}") from error
+    except ModuleNotFoundError as error:
+        driver = parsed.get_driver_name()
+        hint = _HINTS.get(driver, f"install the {driver!r} driver")
+        raise BackendUnavailable(
+            f"the {driver!r} driver for {backend} is not installed: {hint}"
+        ) from error
+    except (ArgumentError, TypeError) as error:
+        raise StorageError(f"cannot create an engine for {parsed!r}: {error}") from error
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Driver autocommit: pysqlite no longer issues its own BEGIN; crmcore does.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    finally:
+        cursor.close()

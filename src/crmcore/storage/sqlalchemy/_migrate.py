@@ -1,0 +1,91 @@
+"""Creating and upgrading a crmcore database with the Alembic migrations shipped in the package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from crmcore.errors import StorageError
+
+__all__ = ["MIGRATIONS", "VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+"""The directory of crmcore's Alembic environment (``env.py`` and ``versions/``)."""
+
+VERSION_TABLE = "crmcore_alembic_version"
+"""The table in which Alembic records crmcore's schema revision."""
+
+
+def alembic_config() -> Config:
+    """Return an Alembic configuration for crmcore's migrations; no ``alembic.ini`` needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    """Return the newest schema revision this version of crmcore ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+@contextmanager
+def _connection(target: str | Engine) -> Iterator[Connection]:
+    from crmcore.storage.sqlalchemy._engine import make_engine
+
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def upgrade(target: str | Engine, *, revision: str = "head") -> None:
+    """Create crmcore's tables in a database, or bring them up to ``revision``.
+
+    Idempotent: upgrading a database that is already at the head changes nothing.
+    ``target`` is a database URL or a SQLAlchemy :class:`~sqlalchemy.Engine`.
+
+    Raises:
+        StorageError: The database could not be reached or migrated.
+    """
+    try:
+        with _connection(target) as connection:
+            if connection.dialect.name == "sqlite":
+                # The engine runs pysqlite in driver autocommit mode; take the write lock
+                # explicitly so the whole upgrade is one transaction.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    except SQLAlchemyError as error:
+        raise StorageError(f"could not migrate the database: {error}") from error
+
+
+def current_revision(target: str | Engine) -> str | None:
+    """Return the database's crmcore schema revision (``None``: no crmcore tables yet).
+
+    Raises:
+        StorageError: The database could not be reached.
+    """
+    try:
+        with _connection(target) as connection:
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    except SQLAlchemyError as error:
+        raise StorageError(f"could not read the schema revision: {error}") from error

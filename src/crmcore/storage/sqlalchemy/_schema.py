@@ -1,0 +1,195 @@
+"""The SQL schema: one table per record kind, the change history, and their indexes.
+
+Each record table holds the whole record as a JSON document (``doc``, see
+:mod:`crmcore.storage.sqlalchemy._codec`), so a customer with all its contact points,
+persons and facts is one row and one read (no N+1), plus a few scalar *key columns*
+copied out of the record for ordering, filtering and keyset pagination in SQL.
+
+Every text key column compares by Unicode code point on every dialect
+(:class:`CodePointString`), so SQL orders strings exactly as Python does. Timestamps
+are kept as fixed-width UTC ISO 8601 text (:func:`utc_key`), which sorts in time
+order under that collation on every dialect and never loses an offset or a microsecond.
+
+The migrations in ``migrations/versions`` create exactly these tables; a test compares
+the two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import TypeCompiler
+
+__all__ = [
+    "HISTORY",
+    "KEY_COLUMNS",
+    "SEQ_TYPE",
+    "TABLES",
+    "CodePointString",
+    "DocumentText",
+    "date_key",
+    "metadata",
+    "utc_key",
+]
+
+metadata = MetaData()
+"""The SQLAlchemy metadata of every crmcore table."""
+
+
+class CodePointString(String):
+    """A ``VARCHAR`` that compares and sorts by Unicode code point, as Python does.
+
+    PostgreSQL: ``COLLATE "C"``; MariaDB: ``utf8mb4_nopad_bin`` (MySQL 8:
+    ``utf8mb4_0900_bin``), both byte order on UTF-8 without trailing-space padding;
+    SQLite: its default ``BINARY`` collation.
+    """
+
+    cache_ok = True
+
+
+@compiles(CodePointString, "postgresql")
+def _cp_postgresql(type_: CodePointString, compiler: TypeCompiler, **kw: Any) -> str:
+    return f'VARCHAR({type_.length}) COLLATE "C"'
+
+
+@compiles(CodePointString, "mysql")
+@compiles(CodePointString, "mariadb")
+def _cp_mysql(type_: CodePointString, compiler: TypeCompiler, **kw: Any) -> str:
+    dialect = compiler.dialect
+    collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+    return f"VARCHAR({type_.length}) CHARACTER SET utf8mb4 COLLATE {collation}"
+
+
+SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+"""The history's insertion counter (``INTEGER PRIMARY KEY`` on SQLite, a rowid alias)."""
+
+DocumentText = Text().with_variant(
+    mysql.LONGTEXT(charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+"""The column type of a record's JSON document (``LONGTEXT`` on MariaDB/MySQL)."""
+
+
+def utc_key(value: dt.datetime) -> str:
+    """Return the sortable text of an aware datetime: UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def date_key(value: dt.date) -> str:
+    """Return the sortable text of a date: ``YYYY-MM-DD``."""
+    return value.isoformat()
+
+
+_TABLE_OPTIONS: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mariadb_engine": "InnoDB",
+    "mariadb_charset": "utf8mb4",
+}
+
+
+def _id() -> Column[str]:
+    return Column("id", CodePointString(64), primary_key=True, autoincrement=False)
+
+
+def _ts(name: str, *, nullable: bool = False) -> Column[str]:
+    return Column(name, CodePointString(32), nullable=nullable)
+
+
+customers = Table(
+    "crm_customer",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("kind", CodePointString(16), nullable=False),
+    Column("display_name", CodePointString(512), nullable=False),
+    Column("lifecycle_stage", CodePointString(32), nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Column("acquired_on", CodePointString(10), nullable=True),
+    Column("doc", DocumentText, nullable=False),
+    # Revision 0002: text search (see _search); NULL in rows not yet backfilled.
+    Column("search_text", DocumentText, nullable=True),
+    Column("search_digits", DocumentText, nullable=True),
+    Index("ix_crm_customer_display_name", "display_name", "id"),
+    Index("ix_crm_customer_created_at", "created_at", "id"),
+    Index("ix_crm_customer_updated_at", "updated_at", "id"),
+    Index("ix_crm_customer_lifecycle_stage", "lifecycle_stage", "id"),
+    **_TABLE_OPTIONS,
+)
+
+interactions = Table(
+    "crm_interaction",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", CodePointString(64), nullable=False),
+    Column("channel", CodePointString(32), nullable=False),
+    Column("direction", CodePointString(16), nullable=False),
+    _ts("occurred_at"),
+    _ts("created_at"),
+    Column("doc", DocumentText, nullable=False),
+    Index("ix_crm_interaction_customer", "customer_id", "occurred_at", "id"),
+    Index("ix_crm_interaction_occurred_at", "occurred_at", "id"),
+    **_TABLE_OPTIONS,
+)
+
+complaints = Table(
+    "crm_complaint",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", CodePointString(64), nullable=False),
+    Column("state", CodePointString(32), nullable=False),
+    Column("severity", CodePointString(16), nullable=False),
+    _ts("received_at"),
+    _ts("created_at"),
+    Column("doc", DocumentText, nullable=False),
+    Index("ix_crm_complaint_customer", "customer_id", "received_at", "id"),
+    Index("ix_crm_complaint_state", "state", "id"),
+    **_TABLE_OPTIONS,
+)
+
+purchases = Table(
+    "crm_purchase",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", CodePointString(64), nullable=False),
+    _ts("purchased_at"),
+    _ts("created_at"),
+    Column("doc", DocumentText, nullable=False),
+    Index("ix_crm_purchase_customer", "customer_id", "purchased_at", "id"),
+    Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
+    **_TABLE_OPTIONS,
+)
+
+HISTORY = Table(
+    "crm_history",
+    metadata,
+    Column("seq", SEQ_TYPE, primary_key=True, autoincrement=True),
+    Column("id", CodePointString(64), nullable=False, unique=True),
+    Column("customer_id", CodePointString(64), nullable=False),
+    _ts("at"),
+    Column("version", Integer, nullable=False),
+    Column("doc", DocumentText, nullable=False),
+    Index("ix_crm_history_customer", "customer_id", "at", "version", "seq"),
+    **_TABLE_OPTIONS,
+)
+"""The append-only change history of customers."""
+
+TABLES: dict[str, Table] = {
+    "customer": customers,
+    "interaction": interactions,
+    "complaint": complaints,
+    "purchase": purchases,
+}
+"""The table of each record kind."""
+
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()
+}
+"""The columns besides ``doc`` of each record kind, in table order."""
