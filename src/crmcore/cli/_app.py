@@ -121,7 +121,7 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
     for needle, hits in result.searches:
         console.print(f"Search {needle!r}: {', '.join(hits) or 'no match'}")
     for change in result.history:
-        fields = ", ".join(c.path for c in change.changes[:6])
+        fields = ", ".join(c.path for c in change.changes[:6]) or "the whole record"
         more = f" (+{len(change.changes) - 6} more)" if len(change.changes) > 6 else ""
         console.print(
             f"History of demo-c07: v{change.version} {change.operation.value} by {change.actor}"

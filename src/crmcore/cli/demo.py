@@ -74,7 +74,11 @@ def run_demo(store: Store, *, now: dt.datetime) -> DemoResult:
     with store.unit_of_work() as uow:
         history = tuple(uow.customers.history("demo-c07"))
     phones = tuple(
-        (c.display_name, raw_phones.get(p.id, p.number), p.number)
+        (
+            c.display_name,
+            raw_phones.get(p.id, p.number),
+            p.number + (f" ext. {p.extension}" if p.extension else ""),
+        )
         for c in customers
         for p in c.phones
     )
