@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,31 @@ def test_unknown_storage_url_is_a_clean_error(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert "storage.unknown_backend" in err
     assert "Traceback" not in err
+
+
+def test_db_upgrade_creates_then_reports_nothing_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`crmcore db upgrade` creates the schema once; `db status` then says it is current."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    assert main(["db", "status", url]) == 0
+    assert "none (no crmcore tables)" in capsys.readouterr().out
+    assert main(["db", "upgrade", url]) == 0
+    assert "upgraded from an empty database" in capsys.readouterr().out
+    assert main(["db", "upgrade", url]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["db", "status", url]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_demo_default_builds_a_fresh_sqlite_file_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain `crmcore demo` writes ./crmcore-demo.db, and a second run starts afresh."""
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["demo"]) == 0
+        out = capsys.readouterr().out
+        assert "10 created, 0 updated" in out
+        assert "+8613800138000" in out
+    assert (tmp_path / "crmcore-demo.db").exists()

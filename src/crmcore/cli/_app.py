@@ -51,6 +51,44 @@ def demo(url: str | None) -> None:
     _render(console, url, now, result)
 
 
+@app.group()
+def db() -> None:
+    """Create, upgrade and inspect a SQL customer database."""
+
+
+@db.command("status")
+@click.argument("url")
+def db_status(url: str) -> None:
+    """Show the crmcore schema revision of the database at URL."""
+    from crmcore.storage.sqlalchemy import current_revision, head_revision
+
+    try:
+        current = current_revision(url)
+    except CrmError as error:
+        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+    head = head_revision()
+    state = "up to date" if current == head else "needs `crmcore db upgrade`"
+    click.echo(f"schema revision: {current or 'none (no crmcore tables)'}; newest: {head}; {state}")
+
+
+@db.command("upgrade")
+@click.argument("url")
+def db_upgrade(url: str) -> None:
+    """Create crmcore's tables at URL, or upgrade them to the newest revision."""
+    from crmcore.storage.sqlalchemy import current_revision, upgrade
+
+    try:
+        before = current_revision(url)
+        upgrade(url)
+        after = current_revision(url)
+    except CrmError as error:
+        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+    if before == after:
+        click.echo(f"already at revision {after}; nothing to do")
+    else:
+        click.echo(f"upgraded from {before or 'an empty database'} to revision {after}")
+
+
 def _table(title: str, *columns: str) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold")
     for column in columns:
