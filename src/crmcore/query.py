@@ -75,7 +75,7 @@ import attrs
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer
-from crmcore.models._base import Model, checks, non_blank, positive
+from crmcore.models._base import INT_MAX, INT_MIN, Model, checks, non_blank, positive
 
 __all__ = [
     "And",
@@ -185,6 +185,12 @@ def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> An
     if leaf is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
+        if not INT_MIN <= value <= INT_MAX:
+            raise _problem(
+                "query.value_invalid",
+                where,
+                f"{value} is outside the range of integer fields ({INT_MIN} to {INT_MAX})",
+            )
         return value
     if leaf is Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int):
@@ -205,7 +211,12 @@ def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> An
             raise bad("an ISO 8601 date-time") from None
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             raise _problem("datetime.naive", where, "a datetime operand must carry an offset")
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise _problem(
+                "datetime.out_of_range", where, "must be an instant between years 1 and 9999 in UTC"
+            ) from None
     if leaf is dt.date:
         if not isinstance(value, str):
             raise bad("an ISO 8601 date")

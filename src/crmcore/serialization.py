@@ -353,4 +353,6 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise _fail("json.invalid", f"not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise _fail("json.invalid", "not valid JSON: nested too deeply") from error
     return from_dict(data, cls)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -16,6 +18,7 @@ from crmcore.testing import (
     ConcurrencyTests,
     PaginationTests,
     QueryTests,
+    RoundTripTests,
     TickingClock,
     load_sample_data,
 )
@@ -53,8 +56,35 @@ class IgnoresDescendingBackend(MemoryBackend):
         return IgnoresDescendingTransaction(self)
 
 
+def _in_utc(record: Record) -> Record:
+    """The record with every top-level instant moved to UTC (same instant, offset lost)."""
+    changes = {
+        f.name: getattr(record, f.name).astimezone(dt.UTC)
+        for f in attrs.fields(type(record))
+        if isinstance(getattr(record, f.name), dt.datetime)
+    }
+    return attrs.evolve(record, **changes)
+
+
+class UtcOnlyTransaction(MemoryTransaction):
+    """Stores instants in UTC, as a backend writing plain timestamptz columns would."""
+
+    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
+        super().insert(kind, [_in_utc(r) for r in records])
+
+    def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
+        super().update(kind, _in_utc(record), expected_version=expected_version)
+
+
+class UtcOnlyBackend(MemoryBackend):
+    """A memory backend that loses the UTC offsets of the instants it stores."""
+
+    def begin(self) -> MemoryTransaction:
+        return UtcOnlyTransaction(self)
+
+
 def _store(backend: MemoryBackend) -> Store:
-    return Store(backend, clock=TickingClock())
+    return Store(backend, clock=TickingClock(), normaliser=None)
 
 
 def test_reference_backend_passes_the_race_test() -> None:
@@ -66,6 +96,13 @@ def test_kit_catches_a_lost_concurrent_write() -> None:
     """A backend that lets a stale commit overwrite a concurrent one fails the race test."""
     with pytest.raises(AssertionError):
         ConcurrencyTests().test_two_writers_race_exactly_one_wins(_store(LostWriteBackend()))
+
+
+def test_kit_catches_lost_utc_offsets() -> None:
+    """A backend that keeps the instant but drops its UTC offset fails the round trips."""
+    RoundTripTests().test_sample_data_round_trips(_store(MemoryBackend()))
+    with pytest.raises(AssertionError):
+        RoundTripTests().test_sample_data_round_trips(_store(UtcOnlyBackend()))
 
 
 def test_kit_catches_a_wrong_query_order() -> None:

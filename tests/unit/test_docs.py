@@ -31,15 +31,21 @@ def test_every_exception_and_its_code_is_documented() -> None:
             assert f"`{obj.code}`" in page
 
 
-def test_every_model_and_converter_problem_code_is_documented() -> None:
-    """Each problem code written in the models or the converter has a row in docs/errors.md."""
+def test_every_model_query_storage_and_converter_code_is_documented() -> None:
+    """Each problem code the models, queries, storage or converter write is in docs/errors.md."""
     page = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
-    sources = [*sorted((SRC / "models").glob("*.py")), SRC / "serialization.py"]
+    sources = [
+        *sorted((SRC / "models").glob("*.py")),
+        *sorted((SRC / "storage").rglob("*.py")),
+        SRC / "serialization.py",
+        SRC / "query.py",
+    ]
     codes: set[str] = set()
     for source in sources:
         text = source.read_text(encoding="utf-8")
         codes.update(re.findall(r'code="([a-z_]+\.[a-z_.]+)"', text))
         codes.update(re.findall(r'_fail\(\s*"([a-z_]+\.[a-z_.]+)"', text))
+        codes.update(re.findall(r'_problem\(\s*"([a-z_]+\.[a-z_.]+)"', text))
     assert len(codes) > 20
     missing = sorted(code for code in codes if f"| `{code}` |" not in page)
     assert not missing, f"document these codes in docs/errors.md: {missing}"

@@ -230,7 +230,12 @@ aware_datetimes = st.datetimes(
 finite_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=4)
 
 
-@given(amount=finite_decimals, when=aware_datetimes, text=st.text(min_size=1).filter(str.strip))
+storable_text = st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=64
+).filter(str.strip)
+
+
+@given(amount=finite_decimals, when=aware_datetimes, text=storable_text)
 def test_values_round_trip_exactly(amount: Decimal, when: dt.datetime, text: str) -> None:
     """Any finite amount, aware datetime and non-blank Unicode text survives JSON."""
     purchase = Purchase(
@@ -250,3 +255,18 @@ def test_values_round_trip_exactly(amount: Decimal, when: dt.datetime, text: str
 def test_every_enum_value_round_trips(channel: InteractionChannel) -> None:
     """Enum members travel as their values and come back as members."""
     assert make_converter().structure(channel.value, InteractionChannel) is channel
+
+
+@given(
+    text=st.text(max_size=10),
+    bad=st.sampled_from(["\x00", "\ud800", "\udfff"]),
+    at=st.integers(min_value=0, max_value=10),
+)
+def test_text_no_database_can_store_is_refused(text: str, bad: str, at: int) -> None:
+    """NUL and unpaired surrogates anywhere in any text field are refused with a coded problem."""
+    poisoned = text[:at] + bad + text[at:]
+    with pytest.raises(ValidationError) as info:
+        from_dict({"kind": "person", "display_name": poisoned}, Customer)
+    assert ("text.invalid_character", "$.display_name") in {
+        (p.code, p.path) for p in info.value.problems
+    }

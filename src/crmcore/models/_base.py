@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +31,8 @@ from crmcore.errors import Problem, ValidationError
 
 __all__ = [
     "CHECKS_KEY",
+    "INT_MAX",
+    "INT_MIN",
     "Check",
     "Model",
     "checks",
@@ -162,6 +165,45 @@ def _check_datetime(value: Any, path: str) -> Iterator[Problem]:
             path=path,
             message="must be timezone-aware (attach tzinfo, e.g. datetime.UTC)",
         )
+    else:
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            yield Problem(
+                code="datetime.out_of_range",
+                path=path,
+                message="must be an instant between years 1 and 9999 in UTC",
+            )
+
+
+# NUL and lone surrogates: no database stores them, and UTF-8 cannot encode surrogates.
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_str(value: Any, path: str) -> Iterator[Problem]:
+    if not isinstance(value, str):
+        yield _wrong("str", value, path)
+    elif _BAD_TEXT.search(value) is not None:
+        yield Problem(
+            code="text.invalid_character",
+            path=path,
+            message="must not contain NUL characters or unpaired surrogates",
+        )
+
+
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""The range of every integer field: what every supported database stores as an INTEGER."""
+
+
+def _check_int(value: Any, path: str) -> Iterator[Problem]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        yield _wrong("int", value, path)
+    elif not INT_MIN <= value <= INT_MAX:
+        yield Problem(
+            code="value.out_of_range",
+            path=path,
+            message=f"must be between {INT_MIN} and {INT_MAX}",
+        )
 
 
 def _check_date(value: Any, path: str) -> Iterator[Problem]:
@@ -170,8 +212,8 @@ def _check_date(value: Any, path: str) -> Iterator[Problem]:
 
 
 _ATOMS: dict[Any, TypeCheck] = {
-    str: _simple(lambda v: isinstance(v, str), "str"),
-    int: _simple(lambda v: isinstance(v, int) and not isinstance(v, bool), "int"),
+    str: _check_str,
+    int: _check_int,
     bool: _simple(lambda v: isinstance(v, bool), "bool"),
     Decimal: _check_decimal,
     dt.datetime: _check_datetime,

@@ -43,9 +43,13 @@ BackendFactory = Callable[..., Backend]
 
 _SQL_EXTRA = {
     "sqlite": None,
+    "sqlite+pysqlite": None,
+    "postgres": "postgres",
     "postgresql": "postgres",
     "postgresql+psycopg": "postgres",
+    "mysql": "mysql",
     "mysql+pymysql": "mysql",
+    "mariadb": "mysql",
     "mariadb+pymysql": "mysql",
 }
 _DRIVER_EXTRA = {"psycopg": "postgres", "psycopg_binary": "postgres", "pymysql": "mysql"}

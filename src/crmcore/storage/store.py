@@ -19,13 +19,14 @@ pipeline on every write path, change history, and bulk import with a report.
 from __future__ import annotations
 
 import enum
+import inspect
 import itertools
 import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, cast
 
 import attrs
 
@@ -390,6 +391,17 @@ class StoreRepository(Generic[R]):
 
     def get(self, record_id: str) -> R:
         """The record with ``record_id``; raises :class:`NotFound`."""
+        if not isinstance(record_id, str):
+            raise ValidationError(
+                [
+                    Problem(
+                        code="type.invalid",
+                        path="$.id",
+                        message=f"expected a string id, got {type(record_id).__name__}",
+                    )
+                ],
+                subject=self._model.__name__,
+            )
         record = self._uow._tx.get(self._kind, record_id)
         if record is None:
             raise NotFound(self._kind, record_id)
@@ -448,6 +460,7 @@ class StoreRepository(Generic[R]):
 
     def stream(self, *, batch_size: int = 1000) -> Iterator[R]:
         """Every record, ordered by id, fetched ``batch_size`` at a time."""
+        _check_batch_size(batch_size)
         return cast(Iterator[R], self._uow._tx.scan(self._kind, batch_size=batch_size))
 
 
@@ -583,6 +596,72 @@ class StoreUnitOfWork:
 # --------------------------------------------------------------------------- store
 
 
+def _check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+
+
+def _takes_now(normaliser: Normaliser) -> bool:
+    """Whether ``normaliser`` accepts the write time as a ``now=`` keyword."""
+    try:
+        parameters = inspect.signature(normaliser).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == "now" and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_ITEM = TypeVar("_ITEM", bound=_Identified)
+_ITEM_LISTS = ("phones", "emails", "addresses", "social_handles", "facts")
+
+
+def _adopt(stored: tuple[_ITEM, ...], incoming: tuple[_ITEM, ...]) -> tuple[_ITEM, ...] | None:
+    """Give incoming items that equal a stored item apart from their id the stored id."""
+    stored_ids = {item.id for item in stored}
+    incoming_ids = {item.id for item in incoming}
+    free = [item for item in stored if item.id not in incoming_ids]
+    adopted: list[_ITEM] = []
+    changed = False
+    for item in incoming:
+        if item.id not in stored_ids:
+            for candidate in free:
+                if attrs.evolve(item, id=candidate.id) == candidate:  # type: ignore[misc]
+                    item = candidate
+                    free.remove(candidate)
+                    changed = True
+                    break
+        adopted.append(item)
+    return tuple(adopted) if changed else None
+
+
+def _adopt_ids(old: Customer, new: Customer) -> Customer:
+    """Keep the stored ids of contact points, facts and contact persons an import repeats.
+
+    Imported data rarely carries the ids crmcore gave its contact points, so each import
+    would otherwise mint new ones and every re-import of the same data would look like a
+    change. A contact point (fact, contact person) equal to a stored one in everything
+    but its id *is* that one, and keeps its id.
+    """
+    changes: dict[str, Any] = {}
+    for name in _ITEM_LISTS:
+        adopted = _adopt(getattr(old, name), getattr(new, name))
+        if adopted is not None:
+            changes[name] = adopted
+    if old.organisation is not None and new.organisation is not None:
+        persons = _adopt(old.organisation.contact_persons, new.organisation.contact_persons)
+        if persons is not None:
+            changes["organisation"] = attrs.evolve(new.organisation, contact_persons=persons)
+    return attrs.evolve(new, **changes) if changes else new
+
+
 DEFAULT_NORMALISER = NormalisationPipeline()
 """The normaliser a store runs unless told otherwise: the verification rules' default pipeline."""
 
@@ -615,6 +694,7 @@ class Store:
     ) -> None:
         self._backend = backend
         self._normaliser = normaliser
+        self._normaliser_takes_now = normaliser is not None and _takes_now(normaliser)
         self._clock: Clock = clock if clock is not None else utc_now
         self._record_history = history
 
@@ -634,7 +714,11 @@ class Store:
     def _normalise(self, customer: Customer) -> Customer:
         if self._normaliser is None:
             return customer
-        result = self._normaliser(customer)
+        if self._normaliser_takes_now:
+            # the store's clock, so plausibility rules judge the write's own time
+            result = self._normaliser(customer, now=self._now())  # type: ignore[call-arg]
+        else:
+            result = self._normaliser(customer)
         if not isinstance(result, Customer):
             raise TypeError(f"the normaliser returned a {type(result).__name__}, not a Customer")
         return result
@@ -647,6 +731,7 @@ class Store:
 
     def stream_customers(self, *, batch_size: int = 1000) -> Iterator[Customer]:
         """Every customer, ordered by id, ``batch_size`` at a time, in one read transaction."""
+        _check_batch_size(batch_size)
         tx = self._backend.begin()
         try:
             for record in tx.scan("customer", batch_size=batch_size):
@@ -850,7 +935,7 @@ class Store:
                     )
                     continue
                 candidate = _clone(
-                    customer,
+                    _adopt_ids(old, customer),
                     version=old.version,
                     created_at=old.created_at,
                     updated_at=old.updated_at,

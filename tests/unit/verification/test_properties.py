@@ -31,6 +31,7 @@ from crmcore.rules.verification import (
 )
 from crmcore.rules.verification.schedule import FactKind
 from crmcore.serialization import from_json, to_json
+from crmcore.testing.strategies import texts
 
 REGIONS = ["CN", "US", "DE", "FR", "GB", "JP", "HK", "TW", "IT", "ES", "NL", "IN", "BR", "CA"]
 FORMATS = [
@@ -261,7 +262,7 @@ SPECS = st.one_of(
             st.builds(
                 AllowedValues,
                 path=st.just("tags"),
-                values=st.lists(st.text(min_size=1, max_size=5), max_size=3).map(tuple),
+                values=st.lists(texts(max_size=5), max_size=3).map(tuple),
             ),
             max_size=2,
         ).map(tuple),

@@ -42,7 +42,7 @@ def normalise_url(url: str | URL) -> URL:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as error:
+    except (ArgumentError, ValueError) as error:  # ValueError: a port that is not a number
         raise UnknownBackend(f"not a database URL: {url!r}") from error
     backend, _, driver = parsed.drivername.partition("+")
     if backend == "postgres":
