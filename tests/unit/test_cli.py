@@ -74,7 +74,8 @@ def test_db_upgrade_creates_then_reports_nothing_to_do(
     """`crmcore db upgrade` creates the schema once; `db status` then says it is current."""
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     assert main(["db", "status", url]) == 0
-    assert "none (no crmcore tables)" in capsys.readouterr().out
+    assert "no database file" in capsys.readouterr().out
+    assert not (tmp_path / "crm.db").exists(), "status must not create the file"
     assert main(["db", "upgrade", url]) == 0
     assert "upgraded from an empty database" in capsys.readouterr().out
     assert main(["db", "upgrade", url]) == 0

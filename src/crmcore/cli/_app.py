@@ -60,9 +60,15 @@ def db() -> None:
 @click.argument("url")
 def db_status(url: str) -> None:
     """Show the crmcore schema revision of the database at URL."""
-    from crmcore.storage.sqlalchemy import current_revision, head_revision
+    from crmcore.storage.sqlalchemy import current_revision, head_revision, normalise_url
 
     try:
+        parsed = normalise_url(url)
+        database = parsed.database or ""
+        is_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        if is_file and not Path(database).exists():  # connecting would create an empty file
+            click.echo(f"no database file at {database}; `crmcore db upgrade` creates one")
+            return
         current = current_revision(url)
     except CrmError as error:
         raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
