@@ -321,14 +321,21 @@ def run_dialect(
         results["store_import"] = timed("store import", n, store_import)
         store.close()
 
+    print_ratios(results)
+    return results
+
+
+def print_ratios(results: dict[str, float], *, values: bool = False) -> None:
     floor_in, floor_out = results["floor_insert"], results["floor_read"]
+    steps = ("floor_insert", "backend_insert", "store_import", "floor_read", "backend_scan")
+    for key in steps if values else ():
+        print(f"    {key.replace('_', ' '):<16} {results[key]:>10,.0f} rows/s", flush=True)
     print(
         f"    ratios vs floor: backend insert {results['backend_insert'] / floor_in:.2f}x, "
         f"store import {results['store_import'] / floor_in:.2f}x, "
         f"backend scan {results['backend_scan'] / floor_out:.2f}x",
         flush=True,
     )
-    return results
 
 
 def memory_child(dialect: str, server_url: str | None, count: int, batch: int) -> None:
@@ -419,6 +426,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument(
+        "--repeat", type=int, default=1, help="run each dialect N times, report the best"
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"),
         help="PostgreSQL URL (default: $CRMCORE_TEST_POSTGRES_URL); omitted: SQLite only",
@@ -444,7 +454,12 @@ def main() -> None:
     summary: dict[str, Any] = {}
     for dialect in dialects:
         server = args.postgres if dialect == "postgresql" else None
-        summary[dialect] = run_dialect(dialect, server, items, args.batch)
+        runs = [run_dialect(dialect, server, items, args.batch) for _ in range(args.repeat)]
+        best = {key: max(run[key] for run in runs) for key in runs[0]}
+        if args.repeat > 1:
+            print(f"  {dialect}: best of {args.repeat} runs (as timeit does)", flush=True)
+            print_ratios(best, values=True)
+        summary[dialect] = best
     del items
     gc.collect()
     if not args.no_memory:
