@@ -26,7 +26,7 @@ import attrs
 
 from crmcore.serialization import from_dict
 
-__all__ = ["decode", "encode", "unstructure"]
+__all__ = ["decode", "encode", "structure", "unstructure"]
 
 T = TypeVar("T")
 
@@ -144,6 +144,139 @@ def encode(record: Any) -> str:
     return _ENCODER.encode(_function(type(record))(record))
 
 
+# --------------------------------------------------------------------------- reading
+#
+# Reading is on the streaming hot path too. A generated structuring function per class
+# turns each JSON value into its field type (enums, dates, decimals, nested models)
+# and calls the class, whose own construction checks every type, value and invariant.
+# Anything unexpected (an unknown key, a float where a decimal string belongs, a
+# check failing) falls back to crmcore.serialization.from_dict, which either builds
+# the same object or raises its ValidationError with every problem and full $.paths.
+
+
+class _Fallback(Exception):
+    """The fast path met something it does not handle; use from_dict."""
+
+
+def _fail() -> Any:
+    raise _Fallback
+
+
+def _decimal(value: Any) -> Decimal:
+    if type(value) is not str:
+        raise _Fallback
+    return Decimal(value)
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if type(value) is not str:
+        raise _Fallback
+    return dt.datetime.fromisoformat(value)
+
+
+def _date(value: Any) -> dt.date:
+    if type(value) is not str:
+        raise _Fallback
+    return dt.date.fromisoformat(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise _Fallback
+    return value
+
+
+_READERS: dict[type, Callable[[Any], Any]] = {}
+_READING: set[type] = set()
+
+
+def _read_expr(tp: Any, var: str, env: dict[str, Any]) -> str:
+    """Python expression turning JSON data ``var`` (never None) into a value of ``tp``."""
+    if tp in (str, int, bool):
+        return var  # the model's own type check rejects anything else
+    if tp is dt.datetime:
+        return f"_datetime({var})"
+    if tp is dt.date:
+        return f"_date({var})"
+    if tp is Decimal:
+        return f"_decimal({var})"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        name = f"_e_{tp.__name__}"
+        env[name] = tp
+        return f"{name}({var})"
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(members) == 1:
+            inner = _read_expr(members[0], var, env)
+            return f"(None if {var} is None else {inner})"
+        return "_fail()"
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        inner = _read_expr(item, "_x", env)
+        return f"tuple([{inner} for _x in _list({var})])"
+    if isinstance(tp, type) and attrs.has(tp):
+        name = f"_r_{tp.__name__}"
+        env[name] = _lazy_reader(tp) if tp in _READING else _reader(tp)
+        return f"{name}({var})"
+    return "_fail()"
+
+
+def _lazy_reader(cls: type) -> Callable[[Any], Any]:
+    def call(data: Any) -> Any:
+        return _reader(cls)(data)
+
+    return call
+
+
+def _reader(cls: type) -> Callable[[Any], Any]:
+    func = _READERS.get(cls)
+    if func is not None:
+        return func
+    _READING.add(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+        env: dict[str, Any] = {
+            "_cls": cls,
+            "_fail": _fail,
+            "_Fallback": _Fallback,
+            "_datetime": _datetime,
+            "_date": _date,
+            "_decimal": _decimal,
+            "_list": _list,
+            "_names": frozenset(f.alias or f.name for f in attrs.fields(cls) if f.init),
+        }
+        lines = [
+            "def read(d):",
+            "    if type(d) is not dict or not _names.issuperset(d):",
+            "        raise _Fallback",
+            "    k = {}",
+        ]
+        for field in attrs.fields(cls):
+            if not field.init:
+                continue
+            key = field.alias or field.name
+            value = _read_expr(hints[field.name], "v", env)
+            lines.append(f"    v = d.get({key!r}, d)")
+            lines.append("    if v is not d:")
+            lines.append(f"        k[{key!r}] = {value}")
+        lines.append("    return _cls(**k)")
+        exec("\n".join(lines), env)
+        func = typing.cast(Callable[[Any], Any], env["read"])
+    finally:
+        _READING.discard(cls)
+    _READERS[cls] = func
+    return func
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build ``cls`` from stored JSON data, checking every value (as ``from_dict`` does)."""
+    try:
+        return typing.cast(T, _reader(cls)(data))
+    except Exception:
+        return from_dict(data, cls)
+
+
 def decode(text: str | bytes, cls: type[T]) -> T:
     """Read a stored JSON document back into ``cls``, checking every value."""
-    return from_dict(json.loads(text), cls)
+    return structure(json.loads(text), cls)
