@@ -310,7 +310,7 @@ def run_dialect(
     with Database(dialect, server_url) as url:
         from crmcore.storage import Store
 
-        store = Store(create_backend(url), history=False)
+        store = Store(create_backend(url), history=False, normaliser=None)
 
         def store_import() -> None:
             report = store.import_customers(items, batch_size=batch)
@@ -357,7 +357,7 @@ def memory_child(dialect: str, server_url: str | None, count: int, batch: int) -
         backend.close()
 
     with Database(dialect, server_url) as url:
-        store = Store(create_backend(url), history=False)
+        store = Store(create_backend(url), history=False, normaliser=None)
         gc.collect()
         reset_peak()
         base = vm_hwm_mb()

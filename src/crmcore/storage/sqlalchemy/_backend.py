@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
@@ -155,6 +157,28 @@ class SqlBackend:
         self.capabilities = _capabilities(engine)
         self._owns_engine = owns_engine
         self._closed = False
+        # ``sqlite://`` (in memory) has one connection shared by everyone: transactions
+        # on it take turns, or they would see and commit each other's writes.
+        self._shared: threading.Lock | None = (
+            threading.Lock() if isinstance(engine.pool, StaticPool) else None
+        )
+        self._shared_owner: int | None = None
+
+    def _take_shared(self) -> None:
+        if self._shared is None:
+            return
+        if self._shared_owner == threading.get_ident():
+            raise StorageError(
+                "an in-memory SQLite database (sqlite://) runs one transaction at a time, "
+                "and this thread already has one open; commit or roll it back first"
+            )
+        self._shared.acquire()
+        self._shared_owner = threading.get_ident()
+
+    def _release_shared(self) -> None:
+        if self._shared is not None and self._shared_owner == threading.get_ident():
+            self._shared_owner = None
+            self._shared.release()
 
     @property
     def dialect(self) -> str:
@@ -197,9 +221,15 @@ class SqlTransaction:
     def _connection(self) -> Connection:
         conn = self._conn
         if conn is None:
-            conn = self._engine.connect()
+            self._backend._take_shared()
+            try:
+                with _translated():
+                    conn = self._engine.connect()
+                    conn.begin()
+            except BaseException:
+                self._backend._release_shared()
+                raise
             self._conn = conn
-            conn.begin()
         return conn
 
     def _writer(self) -> Connection:
@@ -224,6 +254,7 @@ class SqlTransaction:
                     conn.rollback()
         finally:
             conn.close()
+            self._backend._release_shared()
 
     # ------------------------------------------------------------------ reads
 
@@ -532,6 +563,8 @@ def _translated() -> Iterator[None]:
         raise StorageError(f"database error: {error.orig!r}") from error
     except SQLAlchemyError as error:
         raise StorageError(f"database error: {error}") from error
+    except (UnicodeError, OverflowError) as error:  # a driver refusing a value
+        raise StorageError(f"the database driver refused a value: {error!r}") from error
     except Exception as error:
         if type(error).__module__.startswith(("psycopg", "pymysql", "sqlite3")):
             raise StorageError(f"database error: {error!r}") from error
