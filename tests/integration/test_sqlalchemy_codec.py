@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -66,3 +67,17 @@ def test_a_float_where_a_decimal_belongs_is_refused() -> None:
     data["amount"]["amount"] = 19.9
     with pytest.raises(ValidationError):
         decode(json.dumps(data), Purchase)
+
+
+@pytest.mark.parametrize("quantity", ["1", "1.0", "1.000", "2"])
+def test_a_decimal_equal_to_its_default_keeps_its_scale(quantity: str) -> None:
+    """Decimal("1.0") == Decimal(1), yet its scale is data: the stored document keeps it."""
+    purchase = Purchase(
+        customer_id="c1",
+        purchased_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        amount=Money.of("1", "CNY"),
+        product="茶",
+        quantity=Decimal(quantity),
+    )
+    back = decode(encode(purchase), Purchase)
+    assert str(back.quantity) == quantity

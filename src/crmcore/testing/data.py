@@ -501,6 +501,8 @@ def sample_purchases() -> list[Purchase]:
         ("u04", "c18", _at(2023, 12, 31, 20, tz=_NY), "58900.00", "CNY", "年度服务", "1", None),
         ("u05", "c13", _at(2024, 1, 1, 1, tz=dt.UTC), "19.9", "USD", "Coffee", "1.5", "5"),
         ("u06", "c19", _at(2024, 1, 1, tz=dt.UTC), "4820", "EUR", "Beratung", "10", None),
+        # equal to the default quantity, Decimal(1), but with a scale a backend must keep
+        ("u07", "c07", _at(2024, 3, 8, tz=dt.UTC), "12.50", "EUR", "Tee, lose", "1.00", "6.10"),
     ]
     return [
         Purchase(

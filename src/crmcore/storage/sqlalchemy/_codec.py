@@ -106,6 +106,11 @@ def _generate(cls: type) -> Callable[[Any], dict[str, Any]]:
         elif isinstance(default, bool | enum.Enum):
             env[f"_d{index}"] = default
             condition = f"v is not _d{index}"
+        elif isinstance(default, Decimal):
+            # Decimal("1.0") == Decimal(1), but its scale is data: leave out only the exact form
+            condition = f"v is None or str(v) != {str(default)!r}"
+            if _optional(tp) and value != "v":
+                value = f"(None if v is None else {value})"
         else:
             env[f"_d{index}"] = default
             condition = f"v != _d{index}"
