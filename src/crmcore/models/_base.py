@@ -22,7 +22,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -39,6 +39,8 @@ __all__ = [
     "non_blank",
     "non_negative",
     "positive",
+    "replace",
+    "type_accepts",
     "type_checker",
     "unique",
 ]
@@ -226,13 +228,62 @@ def type_checker(tp: Any) -> TypeCheck:
     raise TypeError(f"crmcore models cannot check fields of type {tp!r}")
 
 
+def _is_aware(value: Any) -> bool:
+    return isinstance(value, dt.datetime) and (
+        value.tzinfo is not None and value.utcoffset() is not None
+    )
+
+
+_ATOM_ACCEPTS: dict[Any, Callable[[Any], bool]] = {
+    str: lambda v: isinstance(v, str),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    bool: lambda v: isinstance(v, bool),
+    Decimal: lambda v: isinstance(v, Decimal) and v.is_finite(),
+    dt.datetime: _is_aware,
+    dt.date: lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime),
+}
+
+
+def type_accepts(tp: Any) -> Callable[[Any], bool]:
+    """Return a predicate that is true exactly when :func:`type_checker` finds no problem.
+
+    The checks run on every model construction; the predicate answers the common
+    case (a well-typed value) without building paths or problems.
+    """
+    if tp in _ATOM_ACCEPTS:
+        return _ATOM_ACCEPTS[tp]
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(members) < len(typing.get_args(tp))
+        inner = [type_accepts(m) for m in members]
+        if len(inner) == 1:
+            only = inner[0]
+            if optional:
+                return lambda v: v is None or only(v)
+            return only
+        return lambda v: optional if v is None else any(member(v) for member in inner)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = type_accepts(args[0])
+            return lambda v: isinstance(v, tuple) and all(map(item, v))
+    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or attrs.has(tp)):
+        return lambda v: isinstance(v, tp)
+    if tp is Any or tp is object:
+        return lambda v: True
+    raise TypeError(f"crmcore models cannot check fields of type {tp!r}")
+
+
 # --------------------------------------------------------------------------- models
 
 
 @attrs.frozen
 class _FieldSpec:
     name: str
+    path: str
     type_check: TypeCheck
+    accepts: Callable[[Any], bool]
     value_checks: tuple[Check, ...]
 
 
@@ -246,7 +297,9 @@ def _specs(cls: type) -> tuple[_FieldSpec, ...]:
         specs = tuple(
             _FieldSpec(
                 name=f.name,
+                path=f"$.{f.name}",
                 type_check=type_checker(hints[f.name]),
+                accepts=type_accepts(hints[f.name]),
                 value_checks=tuple(f.metadata.get(CHECKS_KEY, ())),
             )
             for f in attrs.fields(cls)
@@ -264,14 +317,13 @@ def field_problems(cls: type, name: str, value: Any) -> list[Problem]:
 
 
 def _check_field(spec: _FieldSpec, value: Any) -> list[Problem]:
-    path = f"$.{spec.name}"
-    found = list(spec.type_check(value, path))
-    if found:
-        return found
+    if not spec.accepts(value):
+        return list(spec.type_check(value, spec.path))
+    found: list[Problem] = []
     for check in spec.value_checks:
         problem = check(value)
         if problem is not None:
-            found.append(problem.under(path))
+            found.append(problem.under(spec.path))
     return found
 
 
@@ -279,7 +331,8 @@ class Model:
     """Base of every crmcore model: checks types, values and invariants on construction.
 
     Subclasses are ``@attrs.frozen(kw_only=True)`` classes; change them with
-    :func:`attrs.evolve`, which re-runs every check.
+    :func:`replace` (checks the changed fields and the invariants) or
+    :func:`attrs.evolve` (checks everything again).
     """
 
     __slots__ = ()
@@ -289,7 +342,10 @@ class Model:
     def __attrs_post_init__(self) -> None:
         found: list[Problem] = []
         for spec in _specs(type(self)):
-            found.extend(_check_field(spec, getattr(self, spec.name)))
+            value = getattr(self, spec.name)
+            if spec.accepts(value) and not spec.value_checks:
+                continue
+            found.extend(_check_field(spec, value))
         if not found:
             found.extend(self._invariants())
         if found:
@@ -298,3 +354,152 @@ class Model:
     def _invariants(self) -> Iterable[Problem]:
         """Yield cross-field problems; called only when every field passed its own checks."""
         return ()
+
+
+# --------------------------------------------------------------------------- replace
+
+Copier = Callable[[Any, dict[str, Any]], Any]
+
+
+@attrs.frozen
+class _ReplacePlan:
+    """How :func:`replace` changes instances of one class (built once per class)."""
+
+    fields: dict[str, tuple[int, _FieldSpec, Callable[[Any], Any] | None]]
+    names: tuple[str, ...]
+    has_invariants: bool
+    copiers: dict[tuple[str, ...], Copier]
+
+
+_PLANS: dict[type, _ReplacePlan | None] = {}
+M = TypeVar("M", bound=Model)
+_MAX_COPIERS = 256
+
+
+def _plain_converter(field: attrs.Attribute[Any]) -> tuple[bool, Callable[[Any], Any] | None]:
+    """``(supported, converter)``: a converter taking only the value is supported."""
+    converter = field.converter
+    if converter is None:
+        return True, None
+    if isinstance(converter, attrs.Converter):
+        # attrs' stubs do not declare these attributes of Converter
+        if getattr(converter, "takes_self", True) or getattr(converter, "takes_field", True):
+            return False, None
+        plain: Callable[[Any], Any] = getattr(converter, "converter")  # noqa: B009
+        return True, plain
+    return True, converter
+
+
+def _plan(cls: type) -> _ReplacePlan | None:
+    """The replace plan of ``cls``, or ``None`` when only :func:`attrs.evolve` is exact.
+
+    That is the case for classes whose construction does more than :class:`Model`
+    checks (attrs validators, their own post-init or pre-init hooks), fields that
+    are not plain keyword arguments, or converters that need the instance.
+    """
+    if cls in _PLANS:
+        return _PLANS[cls]
+    plan: _ReplacePlan | None = None
+    fields = attrs.fields(cls)
+    supported = (
+        getattr(cls, "__attrs_post_init__", None) is Model.__attrs_post_init__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and all(f.init and f.alias == f.name and f.validator is None for f in fields)
+    )
+    converters = [_plain_converter(f) for f in fields]
+    if supported and all(ok for ok, _ in converters):
+        specs = _specs(cls)
+        plan = _ReplacePlan(
+            fields={
+                spec.name: (index, spec, converter)
+                for index, (spec, (_, converter)) in enumerate(zip(specs, converters, strict=True))
+            },
+            names=tuple(f.name for f in fields),
+            has_invariants=getattr(cls, "_invariants", None) is not Model._invariants,
+            copiers={},
+        )
+    _PLANS[cls] = plan
+    return plan
+
+
+def _make_copier(cls: type, names: tuple[str, ...], changed: tuple[str, ...]) -> Copier:
+    """Generate a function copying an instance of ``cls`` with the ``changed`` fields replaced.
+
+    One statement per field, several times faster than looping over the fields.
+    """
+    for name in names:
+        if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
+            raise TypeError(f"cannot copy field {name!r}")
+    lines = [
+        f"    set_(new, {name!r}, changes[{name!r}])"
+        if name in changed
+        else f"    set_(new, {name!r}, src.{name})"
+        for name in names
+    ]
+    source = "def copy(src, changes):\n    new = new_(cls)\n" + "\n".join(lines)
+    source += "\n    return new\n"
+    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__, "set_": object.__setattr__}
+    exec(compile(source, f"<crmcore copier for {cls.__qualname__}>", "exec"), namespace)
+    copier: Copier = namespace["copy"]
+    return copier
+
+
+def replace(instance: M, /, **changes: Any) -> M:
+    """Return a copy of ``instance`` with ``changes``, checked as the constructor would.
+
+    The result equals ``attrs.evolve(instance, **changes)``, and so does the
+    :class:`ValidationError` raised for a bad value, but only the changed fields are
+    checked (types, value checks, converters such as ``Customer.tags``'s) before the
+    class's invariants run on the new instance: the unchanged fields passed when
+    ``instance`` was constructed. Classes whose construction does more than
+    :class:`Model`'s checks go through :func:`attrs.evolve` itself. With no changes,
+    ``instance`` itself is returned.
+
+    >>> from crmcore.models import Customer
+    >>> c = Customer.person_named(family="张", given="伟")
+    >>> replace(c, tags=("vip", "beijing", "vip")).tags
+    ('beijing', 'vip')
+    >>> try:
+    ...     replace(c, display_name=" ")
+    ... except ValidationError as error:
+    ...     print(error.codes)
+    ('value.blank',)
+    """
+    if not changes:
+        return instance
+    cls = type(instance)
+    plan = _PLANS[cls] if cls in _PLANS else _plan(cls)
+    if plan is None:
+        evolved: M = attrs.evolve(cast(Any, instance), **changes)
+        return evolved
+    fields = plan.fields
+    bad: list[tuple[int, list[Problem]]] = []
+    for name in changes:
+        entry = fields.get(name)
+        if entry is None:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        index, spec, converter = entry
+        if converter is not None:
+            changes[name] = converter(changes[name])
+        value = changes[name]
+        if spec.accepts(value) and not spec.value_checks:
+            continue
+        found = _check_field(spec, value)
+        if found:
+            bad.append((index, found))
+    if bad:
+        # every problem at once, in field order as the constructor reports them
+        bad.sort(key=lambda item: item[0])
+        raise ValidationError([p for _, found in bad for p in found], subject=cls.__name__)
+    key = tuple(changes)
+    copier = plan.copiers.get(key)
+    if copier is None:
+        copier = _make_copier(cls, plan.names, key)
+        if len(plan.copiers) < _MAX_COPIERS:
+            plan.copiers[key] = copier
+    new: M = copier(instance, changes)
+    if plan.has_invariants:
+        invariant_problems = list(new._invariants())
+        if invariant_problems:
+            raise ValidationError(invariant_problems, subject=cls.__name__)
+    return new

@@ -26,8 +26,7 @@ import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
 
 from crmcore.errors import Problem
-from crmcore.models import PostalAddress
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import PostalAddress, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 from crmcore.rules.verification.names import normalise_text

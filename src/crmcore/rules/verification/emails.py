@@ -21,8 +21,7 @@ import attrs
 import email_validator
 
 from crmcore.errors import Problem
-from crmcore.models import Email
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import Email, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 

@@ -24,8 +24,7 @@ import unicodedata
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models import NameOrder, PersonName, is_cjk
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import NameOrder, PersonName, is_cjk, replace
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
 

@@ -48,9 +48,9 @@ from crmcore.models import (
     PersonProfile,
     Phone,
     PostalAddress,
+    replace,
 )
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.verification._evolve import replace
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
