@@ -422,23 +422,32 @@ def _plan(cls: type) -> _ReplacePlan | None:
     return plan
 
 
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The slot descriptor's setter for field ``name`` (bypasses the frozen ``__setattr__``)."""
+    for klass in cls.__mro__:
+        descriptor = vars(klass).get(name)
+        if isinstance(descriptor, types.MemberDescriptorType):
+            setter: Callable[[Any, Any], None] = descriptor.__set__
+            return setter
+    return lambda instance, value: object.__setattr__(instance, name, value)
+
+
 def _make_copier(cls: type, names: tuple[str, ...], changed: tuple[str, ...]) -> Copier:
     """Generate a function copying an instance of ``cls`` with the ``changed`` fields replaced.
 
-    One statement per field, several times faster than looping over the fields.
+    One statement per field, calling the field's slot setter directly: several times
+    faster than looping over the fields with ``getattr`` and ``object.__setattr__``.
     """
-    for name in names:
+    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__}
+    lines = []
+    for index, name in enumerate(names):
         if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
             raise TypeError(f"cannot copy field {name!r}")
-    lines = [
-        f"    set_(new, {name!r}, changes[{name!r}])"
-        if name in changed
-        else f"    set_(new, {name!r}, src.{name})"
-        for name in names
-    ]
+        namespace[f"set_{index}"] = _slot_setter(cls, name)
+        value = f"changes[{name!r}]" if name in changed else f"src.{name}"
+        lines.append(f"    set_{index}(new, {value})")
     source = "def copy(src, changes):\n    new = new_(cls)\n" + "\n".join(lines)
     source += "\n    return new\n"
-    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__, "set_": object.__setattr__}
     exec(compile(source, f"<crmcore copier for {cls.__qualname__}>", "exec"), namespace)
     copier: Copier = namespace["copy"]
     return copier

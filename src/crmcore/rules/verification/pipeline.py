@@ -179,6 +179,8 @@ class NormalisationPipeline(Spec):
                     locale=loc,
                 )
             )
+        if not findings:
+            return NormalisationResult(customer=normalised)
         ordered = sorted(findings, key=lambda p: p.severity != "error")
         return NormalisationResult(customer=normalised, findings=tuple(ordered))
 
@@ -211,7 +213,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = phone, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
             out.append(new)
         return tuple(out) if changed else phones
@@ -233,7 +236,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = email, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
             out.append(new)
         return tuple(out) if changed else emails
@@ -254,7 +258,8 @@ class NormalisationPipeline(Spec):
                 new, found = normalise_address(address, policy=self.addresses, locale=locale)
             except ValidationError as error:
                 new, found = address, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
             out.append(new)
         return tuple(out) if changed else addresses
@@ -266,7 +271,8 @@ class NormalisationPipeline(Spec):
             new, found = normalise_name(name, policy=self.names, locale=locale)
         except ValidationError as error:
             new, found = name, error.problems
-        findings.extend(p.under(base) for p in found)
+        if found:
+            findings.extend(p.under(base) for p in found)
         return new
 
     def _person(self, customer: Customer, locale: str, findings: list[Problem]) -> PersonProfile:
