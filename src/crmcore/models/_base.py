@@ -358,7 +358,7 @@ class Model:
 
 # --------------------------------------------------------------------------- replace
 
-Copier = Callable[[Any, dict[str, Any]], Any]
+Replacer = Callable[[Any, dict[str, Any]], Any]
 
 
 @attrs.frozen
@@ -368,12 +368,13 @@ class _ReplacePlan:
     fields: dict[str, tuple[int, _FieldSpec, Callable[[Any], Any] | None]]
     names: tuple[str, ...]
     has_invariants: bool
-    copiers: dict[tuple[str, ...], Copier]
+    replacers: dict[tuple[str, ...], Replacer]
 
 
 _PLANS: dict[type, _ReplacePlan | None] = {}
 M = TypeVar("M", bound=Model)
-_MAX_COPIERS = 256
+_MAX_REPLACERS = 256
+_REFUSED = object()
 
 
 def _plain_converter(field: attrs.Attribute[Any]) -> tuple[bool, Callable[[Any], Any] | None]:
@@ -416,7 +417,7 @@ def _plan(cls: type) -> _ReplacePlan | None:
             },
             names=tuple(f.name for f in fields),
             has_invariants=getattr(cls, "_invariants", None) is not Model._invariants,
-            copiers={},
+            replacers={},
         )
     _PLANS[cls] = plan
     return plan
@@ -432,25 +433,59 @@ def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     return lambda instance, value: object.__setattr__(instance, name, value)
 
 
-def _make_copier(cls: type, names: tuple[str, ...], changed: tuple[str, ...]) -> Copier:
-    """Generate a function copying an instance of ``cls`` with the ``changed`` fields replaced.
+def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> Replacer:
+    """Generate the function replacing the ``changed`` fields of instances of ``cls``.
 
-    One statement per field, calling the field's slot setter directly: several times
-    faster than looping over the fields with ``getattr`` and ``object.__setattr__``.
+    It applies the changed fields' converters (writing the converted values back into
+    ``changes``), runs their type and value checks, and returns :data:`_REFUSED` at
+    the first failure (:func:`replace` then collects every problem the slow way);
+    otherwise it copies the instance with one slot-setter call per field, several
+    times faster than looping over the fields with ``getattr`` and ``setattr``.
     """
-    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__}
-    lines = []
-    for index, name in enumerate(names):
+    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__, "REFUSED": _REFUSED}
+    lines = ["def replace(src, changes):"]
+    tests: list[str] = []
+    for position, name in enumerate(changed):
+        if name not in plan.fields:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        _, spec, converter = plan.fields[name]
+        if converter is not None:
+            namespace[f"convert_{position}"] = converter
+            lines.append(f"    v{position} = convert_{position}(changes[{name!r}])")
+            lines.append(f"    changes[{name!r}] = v{position}")
+        else:
+            lines.append(f"    v{position} = changes[{name!r}]")
+        namespace[f"accepts_{position}"] = spec.accepts
+        tests.append(f"accepts_{position}(v{position})")
+        for number, check in enumerate(spec.value_checks):
+            namespace[f"check_{position}_{number}"] = check
+            tests.append(f"check_{position}_{number}(v{position}) is None")
+    lines.append(f"    if not ({' and '.join(tests)}):")
+    lines.append("        return REFUSED")
+    lines.append("    new = new_(cls)")
+    for index, name in enumerate(plan.names):
         if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
             raise TypeError(f"cannot copy field {name!r}")
         namespace[f"set_{index}"] = _slot_setter(cls, name)
-        value = f"changes[{name!r}]" if name in changed else f"src.{name}"
+        value = f"v{changed.index(name)}" if name in changed else f"src.{name}"
         lines.append(f"    set_{index}(new, {value})")
-    source = "def copy(src, changes):\n    new = new_(cls)\n" + "\n".join(lines)
-    source += "\n    return new\n"
-    exec(compile(source, f"<crmcore copier for {cls.__qualname__}>", "exec"), namespace)
-    copier: Copier = namespace["copy"]
-    return copier
+    lines.append("    return new")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<crmcore replace for {cls.__qualname__}>", "exec"), namespace)
+    replacer: Replacer = namespace["replace"]
+    return replacer
+
+
+def _refusal(cls: type, plan: _ReplacePlan, changes: dict[str, Any]) -> ValidationError:
+    """Every problem of the changed values, in field order as the constructor reports them."""
+    bad: list[tuple[int, list[Problem]]] = []
+    for name, value in changes.items():
+        index, spec, _ = plan.fields[name]
+        found = _check_field(spec, value)
+        if found:
+            bad.append((index, found))
+    bad.sort(key=lambda item: item[0])
+    return ValidationError([p for _, found in bad for p in found], subject=cls.__name__)
 
 
 def replace(instance: M, /, **changes: Any) -> M:
@@ -481,32 +516,15 @@ def replace(instance: M, /, **changes: Any) -> M:
     if plan is None:
         evolved: M = attrs.evolve(cast(Any, instance), **changes)
         return evolved
-    fields = plan.fields
-    bad: list[tuple[int, list[Problem]]] = []
-    for name in changes:
-        entry = fields.get(name)
-        if entry is None:
-            raise TypeError(f"{cls.__name__} has no field {name!r}")
-        index, spec, converter = entry
-        if converter is not None:
-            changes[name] = converter(changes[name])
-        value = changes[name]
-        if spec.accepts(value) and not spec.value_checks:
-            continue
-        found = _check_field(spec, value)
-        if found:
-            bad.append((index, found))
-    if bad:
-        # every problem at once, in field order as the constructor reports them
-        bad.sort(key=lambda item: item[0])
-        raise ValidationError([p for _, found in bad for p in found], subject=cls.__name__)
     key = tuple(changes)
-    copier = plan.copiers.get(key)
-    if copier is None:
-        copier = _make_copier(cls, plan.names, key)
-        if len(plan.copiers) < _MAX_COPIERS:
-            plan.copiers[key] = copier
-    new: M = copier(instance, changes)
+    replacer = plan.replacers.get(key)
+    if replacer is None:
+        replacer = _make_replacer(cls, plan, key)
+        if len(plan.replacers) < _MAX_REPLACERS:
+            plan.replacers[key] = replacer
+    new: M = replacer(instance, changes)
+    if new is _REFUSED:
+        raise _refusal(cls, plan, changes)
     if plan.has_invariants:
         invariant_problems = list(new._invariants())
         if invariant_problems:
