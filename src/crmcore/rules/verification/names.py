@@ -147,7 +147,13 @@ def normalise_name(
             findings.append(
                 finding("name.split", locale=locale, full=full, family=family, given=given)
             )
-    if policy.correct_cjk_order and order is not NameOrder.FAMILY_FIRST and is_cjk(family + given):
+    full_text = family + given
+    if (
+        policy.correct_cjk_order
+        and order is not NameOrder.FAMILY_FIRST
+        and not full_text.isascii()  # ASCII letters are never CJK
+        and is_cjk(full_text)
+    ):
         order = NameOrder.FAMILY_FIRST
         findings.append(finding("name.order_corrected", "$.order", locale=locale))
     changes: dict[str, object] = {}

@@ -188,7 +188,11 @@ class NormalisationPipeline(Spec):
 
     def _region_for(self, addresses: tuple[PostalAddress, ...]) -> str | None:
         if self.infer_region_from_address and addresses:
-            primary = next((a for a in addresses if a.primary), addresses[0])
+            primary = addresses[0]
+            for address in addresses:
+                if address.primary:
+                    primary = address
+                    break
             code = country_code(primary.country)
             if code is not None:
                 return code

@@ -195,16 +195,22 @@ def _required(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable
 def _dates(
     customer: Customer, spec: ValidationSpec, now: dt.datetime, locale: str
 ) -> Iterable[Problem]:
+    person = customer.person
+    org = customer.organisation
+    if (
+        customer.acquired_on is None
+        and (person is None or (person.birthday is None and not person.family_members))
+        and (org is None or (org.founded_on is None and not org.contact_persons))
+    ):
+        return  # no date to judge
     today = _today(now)
     dated: list[tuple[str, dt.date | None]] = [("$.acquired_on", customer.acquired_on)]
-    person = customer.person
     if person is not None:
         dated.append(("$.person.birthday", person.birthday))
         dated.extend(
             (f"$.person.family_members[{i}].birthday", m.birthday)
             for i, m in enumerate(person.family_members)
         )
-    org = customer.organisation
     if org is not None:
         dated.append(("$.organisation.founded_on", org.founded_on))
         dated.extend(
