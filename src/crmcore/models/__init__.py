@@ -2,10 +2,12 @@
 
 Every model checks its field types, field values and cross-field invariants when it
 is constructed (including through :func:`attrs.evolve`) and raises one
-:class:`crmcore.errors.ValidationError` listing every problem found.
+:class:`crmcore.errors.ValidationError` listing every problem found. :func:`replace`
+changes fields with the same guarantee, checking only the changed fields and the
+invariants.
 """
 
-from crmcore.models._base import Model
+from crmcore.models._base import Model, replace
 from crmcore.models.complaint import (
     ALLOWED_TRANSITIONS,
     Complaint,
@@ -90,5 +92,6 @@ __all__ = [
     "SocialHandle",
     "SourceChannel",
     "is_cjk",
+    "replace",
     "utc_now",
 ]

@@ -23,7 +23,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -42,6 +42,8 @@ __all__ = [
     "non_blank",
     "non_negative",
     "positive",
+    "replace",
+    "type_accepts",
     "type_checker",
     "unique",
 ]
@@ -268,13 +270,69 @@ def type_checker(tp: Any) -> TypeCheck:
     raise TypeError(f"crmcore models cannot check fields of type {tp!r}")
 
 
+def _accepts_datetime(value: Any) -> bool:
+    if not (
+        isinstance(value, dt.datetime)
+        and value.tzinfo is not None
+        and value.utcoffset() is not None
+    ):
+        return False
+    if 1 < value.year < 9999:  # only the first and last year can fall outside UTC's range
+        return True
+    return not any(_check_datetime(value, "$"))
+
+
+# Each predicate must accept exactly what the matching check in _ATOMS passes.
+_ATOM_ACCEPTS: dict[Any, Callable[[Any], bool]] = {
+    str: lambda v: isinstance(v, str) and _BAD_TEXT.search(v) is None,
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX,
+    bool: lambda v: isinstance(v, bool),
+    Decimal: lambda v: isinstance(v, Decimal) and v.is_finite(),
+    dt.datetime: _accepts_datetime,
+    dt.date: lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime),
+}
+
+
+def type_accepts(tp: Any) -> Callable[[Any], bool]:
+    """Return a predicate that is true exactly when :func:`type_checker` finds no problem.
+
+    The checks run on every model construction; the predicate answers the common
+    case (a well-typed value) without building paths or problems.
+    """
+    if tp in _ATOM_ACCEPTS:
+        return _ATOM_ACCEPTS[tp]
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        optional = len(members) < len(typing.get_args(tp))
+        inner = [type_accepts(m) for m in members]
+        if len(inner) == 1:
+            only = inner[0]
+            if optional:
+                return lambda v: v is None or only(v)
+            return only
+        return lambda v: optional if v is None else any(member(v) for member in inner)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = type_accepts(args[0])
+            return lambda v: isinstance(v, tuple) and all(map(item, v))
+    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or attrs.has(tp)):
+        return lambda v: isinstance(v, tp)
+    if tp is Any or tp is object:
+        return lambda v: True
+    raise TypeError(f"crmcore models cannot check fields of type {tp!r}")
+
+
 # --------------------------------------------------------------------------- models
 
 
 @attrs.frozen
 class _FieldSpec:
     name: str
+    path: str
     type_check: TypeCheck
+    accepts: Callable[[Any], bool]
     value_checks: tuple[Check, ...]
 
 
@@ -288,7 +346,9 @@ def _specs(cls: type) -> tuple[_FieldSpec, ...]:
         specs = tuple(
             _FieldSpec(
                 name=f.name,
+                path=f"$.{f.name}",
                 type_check=type_checker(hints[f.name]),
+                accepts=type_accepts(hints[f.name]),
                 value_checks=tuple(f.metadata.get(CHECKS_KEY, ())),
             )
             for f in attrs.fields(cls)
@@ -306,14 +366,13 @@ def field_problems(cls: type, name: str, value: Any) -> list[Problem]:
 
 
 def _check_field(spec: _FieldSpec, value: Any) -> list[Problem]:
-    path = f"$.{spec.name}"
-    found = list(spec.type_check(value, path))
-    if found:
-        return found
+    if not spec.accepts(value):
+        return list(spec.type_check(value, spec.path))
+    found: list[Problem] = []
     for check in spec.value_checks:
         problem = check(value)
         if problem is not None:
-            found.append(problem.under(path))
+            found.append(problem.under(spec.path))
     return found
 
 
@@ -321,7 +380,8 @@ class Model:
     """Base of every crmcore model: checks types, values and invariants on construction.
 
     Subclasses are ``@attrs.frozen(kw_only=True)`` classes; change them with
-    :func:`attrs.evolve`, which re-runs every check.
+    :func:`replace` (checks the changed fields and the invariants) or
+    :func:`attrs.evolve` (checks everything again).
     """
 
     __slots__ = ()
@@ -331,7 +391,10 @@ class Model:
     def __attrs_post_init__(self) -> None:
         found: list[Problem] = []
         for spec in _specs(type(self)):
-            found.extend(_check_field(spec, getattr(self, spec.name)))
+            value = getattr(self, spec.name)
+            if spec.accepts(value) and not spec.value_checks:
+                continue
+            found.extend(_check_field(spec, value))
         if not found:
             found.extend(self._invariants())
         if found:
@@ -340,3 +403,179 @@ class Model:
     def _invariants(self) -> Iterable[Problem]:
         """Yield cross-field problems; called only when every field passed its own checks."""
         return ()
+
+
+# --------------------------------------------------------------------------- replace
+
+Replacer = Callable[[Any, dict[str, Any]], Any]
+
+
+@attrs.frozen
+class _ReplacePlan:
+    """How :func:`replace` changes instances of one class (built once per class)."""
+
+    fields: dict[str, tuple[int, _FieldSpec, Callable[[Any], Any] | None]]
+    names: tuple[str, ...]
+    has_invariants: bool
+    replacers: dict[tuple[str, ...], Replacer]
+
+
+_PLANS: dict[type, _ReplacePlan | None] = {}
+M = TypeVar("M", bound=Model)
+_MAX_REPLACERS = 256
+_REFUSED = object()
+
+
+def _plain_converter(field: attrs.Attribute[Any]) -> tuple[bool, Callable[[Any], Any] | None]:
+    """``(supported, converter)``: a converter taking only the value is supported."""
+    converter = field.converter
+    if converter is None:
+        return True, None
+    if isinstance(converter, attrs.Converter):
+        # attrs' stubs do not declare these attributes of Converter
+        if getattr(converter, "takes_self", True) or getattr(converter, "takes_field", True):
+            return False, None
+        plain: Callable[[Any], Any] = getattr(converter, "converter")  # noqa: B009
+        return True, plain
+    return True, converter
+
+
+def _plan(cls: type) -> _ReplacePlan | None:
+    """The replace plan of ``cls``, or ``None`` when only :func:`attrs.evolve` is exact.
+
+    That is the case for classes whose construction does more than :class:`Model`
+    checks (attrs validators, their own post-init or pre-init hooks), fields that
+    are not plain keyword arguments, or converters that need the instance.
+    """
+    if cls in _PLANS:
+        return _PLANS[cls]
+    plan: _ReplacePlan | None = None
+    fields = attrs.fields(cls)
+    supported = (
+        getattr(cls, "__attrs_post_init__", None) is Model.__attrs_post_init__
+        and not hasattr(cls, "__attrs_pre_init__")
+        and all(f.init and f.alias == f.name and f.validator is None for f in fields)
+    )
+    converters = [_plain_converter(f) for f in fields]
+    if supported and all(ok for ok, _ in converters):
+        specs = _specs(cls)
+        plan = _ReplacePlan(
+            fields={
+                spec.name: (index, spec, converter)
+                for index, (spec, (_, converter)) in enumerate(zip(specs, converters, strict=True))
+            },
+            names=tuple(f.name for f in fields),
+            has_invariants=getattr(cls, "_invariants", None) is not Model._invariants,
+            replacers={},
+        )
+    _PLANS[cls] = plan
+    return plan
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The slot descriptor's setter for field ``name`` (bypasses the frozen ``__setattr__``)."""
+    for klass in cls.__mro__:
+        descriptor = vars(klass).get(name)
+        if isinstance(descriptor, types.MemberDescriptorType):
+            setter: Callable[[Any, Any], None] = descriptor.__set__
+            return setter
+    return lambda instance, value: object.__setattr__(instance, name, value)
+
+
+def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> Replacer:
+    """Generate the function replacing the ``changed`` fields of instances of ``cls``.
+
+    It applies the changed fields' converters (writing the converted values back into
+    ``changes``), runs their type and value checks, and returns :data:`_REFUSED` at
+    the first failure (:func:`replace` then collects every problem the slow way);
+    otherwise it copies the instance with one slot-setter call per field, several
+    times faster than looping over the fields with ``getattr`` and ``setattr``.
+    """
+    namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__, "REFUSED": _REFUSED}
+    lines = ["def replace(src, changes):"]
+    tests: list[str] = []
+    for position, name in enumerate(changed):
+        if name not in plan.fields:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        _, spec, converter = plan.fields[name]
+        if converter is not None:
+            namespace[f"convert_{position}"] = converter
+            lines.append(f"    v{position} = convert_{position}(changes[{name!r}])")
+            lines.append(f"    changes[{name!r}] = v{position}")
+        else:
+            lines.append(f"    v{position} = changes[{name!r}]")
+        namespace[f"accepts_{position}"] = spec.accepts
+        tests.append(f"accepts_{position}(v{position})")
+        for number, check in enumerate(spec.value_checks):
+            namespace[f"check_{position}_{number}"] = check
+            tests.append(f"check_{position}_{number}(v{position}) is None")
+    lines.append(f"    if not ({' and '.join(tests)}):")
+    lines.append("        return REFUSED")
+    lines.append("    new = new_(cls)")
+    for index, name in enumerate(plan.names):
+        if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
+            raise TypeError(f"cannot copy field {name!r}")
+        namespace[f"set_{index}"] = _slot_setter(cls, name)
+        value = f"v{changed.index(name)}" if name in changed else f"src.{name}"
+        lines.append(f"    set_{index}(new, {value})")
+    lines.append("    return new")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<crmcore replace for {cls.__qualname__}>", "exec"), namespace)
+    replacer: Replacer = namespace["replace"]
+    return replacer
+
+
+def _refusal(cls: type, plan: _ReplacePlan, changes: dict[str, Any]) -> ValidationError:
+    """Every problem of the changed values, in field order as the constructor reports them."""
+    bad: list[tuple[int, list[Problem]]] = []
+    for name, value in changes.items():
+        index, spec, _ = plan.fields[name]
+        found = _check_field(spec, value)
+        if found:
+            bad.append((index, found))
+    bad.sort(key=lambda item: item[0])
+    return ValidationError([p for _, found in bad for p in found], subject=cls.__name__)
+
+
+def replace(instance: M, /, **changes: Any) -> M:
+    """Return a copy of ``instance`` with ``changes``, checked as the constructor would.
+
+    The result equals ``attrs.evolve(instance, **changes)``, and so does the
+    :class:`ValidationError` raised for a bad value, but only the changed fields are
+    checked (types, value checks, converters such as ``Customer.tags``'s) before the
+    class's invariants run on the new instance: the unchanged fields passed when
+    ``instance`` was constructed. Classes whose construction does more than
+    :class:`Model`'s checks go through :func:`attrs.evolve` itself. With no changes,
+    ``instance`` itself is returned.
+
+    >>> from crmcore.models import Customer
+    >>> c = Customer.person_named(family="张", given="伟")
+    >>> replace(c, tags=("vip", "beijing", "vip")).tags
+    ('beijing', 'vip')
+    >>> try:
+    ...     replace(c, display_name=" ")
+    ... except ValidationError as error:
+    ...     print(error.codes)
+    ('value.blank',)
+    """
+    if not changes:
+        return instance
+    cls = type(instance)
+    plan = _PLANS[cls] if cls in _PLANS else _plan(cls)
+    if plan is None:
+        evolved: M = attrs.evolve(cast(Any, instance), **changes)
+        return evolved
+    key = tuple(changes)
+    replacer = plan.replacers.get(key)
+    if replacer is None:
+        replacer = _make_replacer(cls, plan, key)
+        if len(plan.replacers) < _MAX_REPLACERS:
+            plan.replacers[key] = replacer
+    new: M = replacer(instance, changes)
+    if new is _REFUSED:
+        raise _refusal(cls, plan, changes)
+    if plan.has_invariants:
+        invariant_problems = list(new._invariants())
+        if invariant_problems:
+            raise ValidationError(invariant_problems, subject=cls.__name__)
+    return new

@@ -169,7 +169,11 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 @st.composite
 def customers(draw: st.DrawFn) -> Customer:
     phones = tuple(
-        Phone(number=draw(phone_text()), region=draw(REGION_OR_NONE), primary=i == 0)
+        Phone(
+            number=draw(phone_text().filter(str.strip)),  # a Phone needs a non-blank number
+            region=draw(REGION_OR_NONE),
+            primary=i == 0,
+        )
         for i in range(draw(st.integers(0, 3)))
     )
     emails = tuple(

@@ -26,8 +26,7 @@ import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
 
 from crmcore.errors import Problem
-from crmcore.models import PostalAddress
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import PostalAddress, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 from crmcore.rules.verification.names import normalise_text
@@ -195,6 +194,9 @@ def _optional(text: str | None) -> str | None:
     return normalise_text(text) or None
 
 
+_OPTIONAL_PARTS = ("region", "city", "district", "recipient")
+
+
 def normalise_address(
     address: PostalAddress,
     *,
@@ -206,8 +208,8 @@ def normalise_address(
     Returns the same object when the address is already in normal form.
     """
     findings: list[Problem] = []
-    entered_country = normalise_text(address.country)
-    code = country_code(entered_country)
+    changes: dict[str, object] = {}
+    code = country_code(address.country)
     if code is None:
         findings.append(
             finding(
@@ -217,34 +219,33 @@ def normalise_address(
                 severity=check_severity(policy.unknown_country_severity),
                 country=address.country,
             )
-        )
-        country = address.country  # unknown: kept exactly as entered
-    else:
-        country = code
-    postal_code = _optional(address.postal_code)
-    if postal_code is not None:
-        postal_code = postal_code.upper()
-        if code is not None and postal_code_matches(code, postal_code) is False:
-            findings.append(
-                finding(
-                    "address.postal_code_shape",
-                    "$.postal_code",
-                    locale=locale,
-                    severity=check_severity(policy.postal_code_severity),
-                    postal_code=postal_code,
-                    country=code,
-                    expected=POSTAL_CODE_PATTERNS[code][1],
+        )  # unknown: kept exactly as entered
+    elif code != address.country:
+        changes["country"] = code
+    for part in _OPTIONAL_PARTS:
+        value = getattr(address, part)
+        if value is not None and (new := _optional(value)) != value:
+            changes[part] = new
+    if address.street_lines:
+        street_lines = tuple(line for line in map(normalise_text, address.street_lines) if line)
+        if street_lines != address.street_lines:
+            changes["street_lines"] = street_lines
+    if address.postal_code is not None:
+        postal_code = _optional(address.postal_code)
+        if postal_code is not None:
+            postal_code = postal_code.upper()
+            if code is not None and postal_code_matches(code, postal_code) is False:
+                findings.append(
+                    finding(
+                        "address.postal_code_shape",
+                        "$.postal_code",
+                        locale=locale,
+                        severity=check_severity(policy.postal_code_severity),
+                        postal_code=postal_code,
+                        country=code,
+                        expected=POSTAL_CODE_PATTERNS[code][1],
+                    )
                 )
-            )
-    street_lines = tuple(line for line in map(normalise_text, address.street_lines) if line)
-    candidate = {
-        "country": country,
-        "region": _optional(address.region),
-        "city": _optional(address.city),
-        "district": _optional(address.district),
-        "street_lines": street_lines,
-        "postal_code": postal_code,
-        "recipient": _optional(address.recipient),
-    }
-    changes = {k: v for k, v in candidate.items() if v != getattr(address, k)}
+        if postal_code != address.postal_code:
+            changes["postal_code"] = postal_code
     return (replace(address, **changes) if changes else address), tuple(findings)

@@ -21,8 +21,7 @@ import attrs
 import email_validator
 
 from crmcore.errors import Problem
-from crmcore.models import Email
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import Email, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 
@@ -96,38 +95,9 @@ def normalise_email(
     >>> normalise_email("a..b@example.com").findings[0].code
     'email.invalid'
     """
-    try:
-        info = email_validator.validate_email(
-            raw, check_deliverability=check_deliverability or policy.check_deliverability
-        )
-    except email_validator.EmailUndeliverableError as error:
-        return EmailResult(
-            raw=raw,
-            valid=False,
-            normalized=None,
-            findings=(
-                finding(
-                    "email.undeliverable",
-                    locale=locale,
-                    severity=check_severity(policy.undeliverable_severity),
-                    reason=str(error),
-                ),
-            ),
-        )
-    except email_validator.EmailNotValidError as error:
-        return EmailResult(
-            raw=raw,
-            valid=False,
-            normalized=None,
-            findings=(
-                finding(
-                    "email.invalid",
-                    locale=locale,
-                    severity=check_severity(policy.invalid_severity),
-                    reason=str(error),
-                ),
-            ),
-        )
+    info = _validate(raw, check_deliverability or policy.check_deliverability, policy, locale)
+    if isinstance(info, Problem):
+        return EmailResult(raw=raw, valid=False, normalized=None, findings=(info,))
     return EmailResult(
         raw=raw,
         valid=True,
@@ -135,6 +105,28 @@ def normalise_email(
         ascii_email=info.ascii_email,
         smtputf8=bool(info.smtputf8),
     )
+
+
+def _validate(
+    raw: str, check_deliverability: bool, policy: EmailPolicy, locale: str
+) -> email_validator.ValidatedEmail | Problem:
+    """email-validator's verdict: the validated address, or the finding saying why not."""
+    try:
+        return email_validator.validate_email(raw, check_deliverability=check_deliverability)
+    except email_validator.EmailUndeliverableError as error:
+        return finding(
+            "email.undeliverable",
+            locale=locale,
+            severity=check_severity(policy.undeliverable_severity),
+            reason=str(error),
+        )
+    except email_validator.EmailNotValidError as error:
+        return finding(
+            "email.invalid",
+            locale=locale,
+            severity=check_severity(policy.invalid_severity),
+            reason=str(error),
+        )
 
 
 def normalise_email_point(
@@ -148,14 +140,14 @@ def normalise_email_point(
 
     Returns the same object when the address is already in normal form.
     """
-    result = normalise_email(
-        email.address, check_deliverability=check_deliverability, policy=policy, locale=locale
+    info = _validate(
+        email.address, check_deliverability or policy.check_deliverability, policy, locale
     )
-    findings = tuple(p.under("$.address") for p in result.findings)
-    if result.valid:
-        if result.normalized != email.address:
-            return replace(email, address=result.normalized), findings
-        return email, findings
+    if not isinstance(info, Problem):
+        if info.normalized != email.address:
+            return replace(email, address=info.normalized), ()
+        return email, ()
+    findings = (info.under("$.address"),)
     if not email.invalid:
         return replace(email, invalid=True), findings
     return email, findings

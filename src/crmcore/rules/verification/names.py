@@ -24,8 +24,7 @@ import unicodedata
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models import NameOrder, PersonName, is_cjk
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import NameOrder, PersonName, is_cjk, replace
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
 
@@ -148,7 +147,13 @@ def normalise_name(
             findings.append(
                 finding("name.split", locale=locale, full=full, family=family, given=given)
             )
-    if policy.correct_cjk_order and order is not NameOrder.FAMILY_FIRST and is_cjk(family + given):
+    full_text = family + given
+    if (
+        policy.correct_cjk_order
+        and order is not NameOrder.FAMILY_FIRST
+        and not full_text.isascii()  # ASCII letters are never CJK
+        and is_cjk(full_text)
+    ):
         order = NameOrder.FAMILY_FIRST
         findings.append(finding("name.order_corrected", "$.order", locale=locale))
     changes: dict[str, object] = {}

@@ -45,8 +45,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from crmcore.errors import Problem
-from crmcore.models import Phone, PhoneKind
-from crmcore.rules.verification._evolve import replace
+from crmcore.models import Phone, PhoneKind, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 

@@ -48,9 +48,9 @@ from crmcore.models import (
     PersonProfile,
     Phone,
     PostalAddress,
+    replace,
 )
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.verification._evolve import replace
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
@@ -179,6 +179,8 @@ class NormalisationPipeline(Spec):
                     locale=loc,
                 )
             )
+        if not findings:
+            return NormalisationResult(customer=normalised)
         ordered = sorted(findings, key=lambda p: p.severity != "error")
         return NormalisationResult(customer=normalised, findings=tuple(ordered))
 
@@ -186,7 +188,11 @@ class NormalisationPipeline(Spec):
 
     def _region_for(self, addresses: tuple[PostalAddress, ...]) -> str | None:
         if self.infer_region_from_address and addresses:
-            primary = next((a for a in addresses if a.primary), addresses[0])
+            primary = addresses[0]
+            for address in addresses:
+                if address.primary:
+                    primary = address
+                    break
             code = country_code(primary.country)
             if code is not None:
                 return code
@@ -211,7 +217,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = phone, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
             out.append(new)
         return tuple(out) if changed else phones
@@ -233,7 +240,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = email, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
             out.append(new)
         return tuple(out) if changed else emails
@@ -254,7 +262,8 @@ class NormalisationPipeline(Spec):
                 new, found = normalise_address(address, policy=self.addresses, locale=locale)
             except ValidationError as error:
                 new, found = address, error.problems
-            findings.extend(p.under(f"{base}[{i}]") for p in found)
+            if found:
+                findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
             out.append(new)
         return tuple(out) if changed else addresses
@@ -266,7 +275,8 @@ class NormalisationPipeline(Spec):
             new, found = normalise_name(name, policy=self.names, locale=locale)
         except ValidationError as error:
             new, found = name, error.problems
-        findings.extend(p.under(base) for p in found)
+        if found:
+            findings.extend(p.under(base) for p in found)
         return new
 
     def _person(self, customer: Customer, locale: str, findings: list[Problem]) -> PersonProfile:

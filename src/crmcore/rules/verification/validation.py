@@ -165,15 +165,19 @@ def validate(
     ['date.in_future']
     """
     found: list[Problem] = []
-    found.extend(_required(customer, spec, locale))
+    if spec.required:
+        found.extend(_required(customer, spec, locale))
     found.extend(_dates(customer, spec, now, locale))
-    found.extend(_allowed(customer, spec, locale))
+    if spec.allowed:
+        found.extend(_allowed(customer, spec, locale))
     found.extend(_primaries(customer, spec, locale))
     found.extend(_provenance(customer, spec, now, locale))
     return tuple(found)
 
 
 def _required(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable[Problem]:
+    if not spec.required:
+        return
     kind_word = _KIND_WORDS.get(locale, _KIND_WORDS["en"])[customer.kind.value]
     for rule in spec.required:
         if rule.customer_kind is not None and rule.customer_kind is not customer.kind:
@@ -191,16 +195,22 @@ def _required(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable
 def _dates(
     customer: Customer, spec: ValidationSpec, now: dt.datetime, locale: str
 ) -> Iterable[Problem]:
+    person = customer.person
+    org = customer.organisation
+    if (
+        customer.acquired_on is None
+        and (person is None or (person.birthday is None and not person.family_members))
+        and (org is None or (org.founded_on is None and not org.contact_persons))
+    ):
+        return  # no date to judge
     today = _today(now)
     dated: list[tuple[str, dt.date | None]] = [("$.acquired_on", customer.acquired_on)]
-    person = customer.person
     if person is not None:
         dated.append(("$.person.birthday", person.birthday))
         dated.extend(
             (f"$.person.family_members[{i}].birthday", m.birthday)
             for i, m in enumerate(person.family_members)
         )
-    org = customer.organisation
     if org is not None:
         dated.append(("$.organisation.founded_on", org.founded_on))
         dated.extend(
@@ -266,13 +276,17 @@ def _allowed(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable[
 
 
 def _primaries(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable[Problem]:
-    words = _POINT_WORDS.get(locale, _POINT_WORDS["en"])
+    words: dict[str, tuple[str, str]] | None = None
     for field in ("phones", "emails", "addresses", "social_handles"):
         points: tuple[ContactPoint, ...] = getattr(customer, field)
         if not points:
             continue
-        plural, singular = words[field]
         primary = [i for i, p in enumerate(points) if p.primary]
+        if len(primary) == 1 and not points[primary[0]].invalid:
+            continue  # the common case: nothing to report
+        if words is None:
+            words = _POINT_WORDS.get(locale, _POINT_WORDS["en"])
+        plural, singular = words[field]
         if not primary and spec.primary_missing_severity != "off":
             yield finding(
                 "contact.primary_missing",
