@@ -32,8 +32,8 @@ change_records = st.builds(
         st.builds(
             FieldChange,
             path=crm.texts(),
-            old=st.none() | st.text(),
-            new=st.none() | st.text(),
+            old=st.none() | crm.texts(min_size=0, max_size=40),
+            new=st.none() | crm.texts(min_size=0, max_size=40),
         ),
         max_size=4,
     ).map(tuple),

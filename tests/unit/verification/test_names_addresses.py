@@ -119,13 +119,38 @@ def test_country_names_and_codes(text: str, code: str) -> None:
     assert country_code(text) == code
 
 
-def test_unknown_country_is_an_error_and_kept() -> None:
-    """An unknown country is an error finding; the entered text is kept exactly."""
+def test_unknown_country_is_a_warning_and_kept() -> None:
+    """An unknown country is a warning (the customer is still stored); the text is kept exactly."""
     address, found = normalise_address(PostalAddress(country=" Narnia "))
     assert address.country == " Narnia "
     assert [(p.code, p.path, p.severity) for p in found] == [
-        ("address.country_unknown", "$.country", "error")
+        ("address.country_unknown", "$.country", "warning")
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("United States of America", "US"),
+        ("Russian Federation", "RU"),
+        ("Viet Nam", "VN"),
+        ("Republic of Korea", "KR"),
+        ("Czechia", "CZ"),
+        ("The Netherlands", "NL"),
+        ("UAE", "AE"),
+        ("Ivory Coast", "CI"),
+        ("Burma", "MM"),
+        ("Eswatini", "SZ"),
+        ("People's Republic of China", "CN"),
+        ("澳门", "MO"),
+        ("臺灣", "TW"),
+        ("日本国", "JP"),
+        ("大韩民国", "KR"),
+    ],
+)
+def test_official_and_chinese_country_names_are_recognised(name: str, code: str) -> None:
+    """ISO and UN official names and the Chinese names people write map to their codes."""
+    assert country_code(name) == code
 
 
 def test_chinese_address_is_tidied() -> None:

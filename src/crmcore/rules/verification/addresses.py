@@ -9,7 +9,8 @@
   an alpha-2 code in any case, an alpha-3 code for the common countries, or a
   country name in any language phonenumbers' locale data knows (``"China"``,
   ``"中国"``, ``"Deutschland"``, ``"Allemagne"``); an unknown country is
-  ``address.country_unknown`` (error) and is kept as entered;
+  ``address.country_unknown`` (a warning: the customer is still stored, with the
+  country kept as entered, so nothing is lost for want of a table entry);
 * upper-cases the postal code and checks its shape against the country's pattern
   where crmcore knows one (:data:`POSTAL_CODE_PATTERNS`); a mismatch is
   ``address.postal_code_shape`` (warning), kept as entered.
@@ -74,6 +75,66 @@ _ALIASES: Mapping[str, str] = {
     "中国大陆": "CN",
     "美國": "US",
     "美利坚合众国": "US",
+    # ISO 3166 and UN short and official names that differ from the common ones
+    "united states of america": "US",
+    "people's republic of china": "CN",
+    "russian federation": "RU",
+    "viet nam": "VN",
+    "republic of korea": "KR",
+    "korea, republic of": "KR",
+    "south korea": "KR",
+    "democratic people's republic of korea": "KP",
+    "north korea": "KP",
+    "czechia": "CZ",
+    "czech republic": "CZ",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "uae": "AE",
+    "u.a.e.": "AE",
+    "ivory coast": "CI",
+    "cote d'ivoire": "CI",
+    "côte d'ivoire": "CI",
+    "burma": "MM",
+    "eswatini": "SZ",
+    "swaziland": "SZ",
+    "türkiye": "TR",
+    "turkiye": "TR",
+    "macao": "MO",
+    "macau": "MO",
+    "hong kong sar": "HK",
+    "taiwan, province of china": "TW",
+    "iran, islamic republic of": "IR",
+    "syrian arab republic": "SY",
+    "lao people's democratic republic": "LA",
+    "bolivia, plurinational state of": "BO",
+    "venezuela, bolivarian republic of": "VE",
+    "tanzania, united republic of": "TZ",
+    "moldova, republic of": "MD",
+    # Chinese names as people write them
+    "澳门": "MO",
+    "澳門": "MO",
+    "中国澳门": "MO",
+    "香港": "HK",
+    "中国香港": "HK",
+    "台湾": "TW",
+    "臺灣": "TW",
+    "台灣": "TW",
+    "中国台湾": "TW",
+    "日本国": "JP",
+    "大韩民国": "KR",
+    "大韓民國": "KR",
+    "南韩": "KR",
+    "朝鲜": "KP",
+    "俄罗斯联邦": "RU",
+    "英国": "GB",
+    "德国": "DE",
+    "法国": "FR",
+    "新加坡": "SG",
+    "马来西亚": "MY",
+    "泰国": "TH",
+    "越南": "VN",
+    "澳大利亚": "AU",
+    "加拿大": "CA",
 }
 
 
@@ -178,7 +239,7 @@ class AddressPolicy(Spec):
 
     TAG = "address_policy"
     kind: str = "address_policy"
-    unknown_country_severity: str = "error"
+    unknown_country_severity: str = "warning"
     postal_code_severity: str = "warning"
 
     def _spec_invariants(self) -> Iterable[Problem]:

@@ -19,7 +19,7 @@ from typing import Literal, get_args
 
 import attrs
 
-from crmcore.errors import Problem, Severity
+from crmcore.errors import Problem, Severity, ValidationError
 
 __all__ = [
     "CATALOGUE",
@@ -174,7 +174,7 @@ _CODES = (
     # ------------------------------------------------------------- addresses
     _info(
         "address.country_unknown",
-        "error",
+        "warning",
         "addresses",
         "{country!r} is not a known country; use an ISO 3166 code such as CN, US or DE",
         "{country!r} 不是已知的国家或地区；请使用 ISO 3166 代码，如 CN、US、DE",
@@ -326,12 +326,17 @@ CATALOGUE: Mapping[str, CodeInfo] = {info.code: info for info in _CODES}
 
 
 def check_locale(locale: str) -> Locale:
-    """Return ``locale`` if it is supported, else raise ``ValueError``."""
+    """Return ``locale`` if it is supported, else raise :class:`ValidationError` (a ValueError)."""
     if locale == "en":
         return "en"
     if locale == "zh":
         return "zh"
-    raise ValueError(f"unsupported locale {locale!r}; use one of {', '.join(LOCALES)}")
+    problem = Problem(
+        code="value.not_allowed",
+        path="$.locale",
+        message=f"unsupported locale {locale!r}; use one of {', '.join(LOCALES)}",
+    )
+    raise ValidationError([problem], subject="locale")
 
 
 def check_severity(severity: str) -> Severity:

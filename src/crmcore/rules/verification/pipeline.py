@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 import attrs
+import phonenumbers
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import (
@@ -51,6 +52,7 @@ from crmcore.models import (
     replace,
 )
 from crmcore.models._base import checks, non_blank
+from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
@@ -93,6 +95,15 @@ class NormalisationResult:
         return self.customer
 
 
+def _region_ok(value: object) -> Problem | None:
+    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+        return Problem(
+            code="value.not_allowed",
+            message=f"{value!r} is not a region phonenumbers knows (an ISO 3166 code such as CN)",
+        )
+    return None
+
+
 def _locale_ok(value: object) -> Problem | None:
     if value not in LOCALES:
         return Problem(code="value.not_allowed", message=f"must be one of {', '.join(LOCALES)}")
@@ -125,7 +136,7 @@ class NormalisationPipeline(Spec):
 
     TAG = "normalisation_pipeline"
     kind: str = "normalisation_pipeline"
-    default_region: str | None = None
+    default_region: str | None = attrs.field(default=None, metadata=checks(_region_ok))
     infer_region_from_address: bool = True
     check_deliverability: bool = False
     locale: str = attrs.field(default="en", metadata=checks(non_blank, _locale_ok))
@@ -144,8 +155,14 @@ class NormalisationPipeline(Spec):
     def check(
         self, customer: Customer, *, now: dt.datetime | None = None, locale: str | None = None
     ) -> NormalisationResult:
-        """Normalise ``customer`` and report every finding; never raises for findings."""
-        loc = locale or self.locale
+        """Normalise ``customer`` and report every finding; never raises for findings.
+
+        Raises :class:`ValidationError` only for bad arguments: a naive ``now`` or an
+        unsupported ``locale``.
+        """
+        if now is not None:
+            now = require_now(now)
+        loc = require_locale(locale) if locale is not None else self.locale
         findings: list[Problem] = []
         changes: dict[str, object] = {}
         addresses = self._addresses(customer.addresses, "$.addresses", loc, findings)

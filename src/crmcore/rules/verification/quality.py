@@ -29,6 +29,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank, non_negative, positive
+from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._paths import is_present, resolve
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
@@ -250,6 +251,8 @@ def score_quality(
     ``related`` gives counts of records held outside the customer, by the names the
     template uses (``{"purchases": 12, "interactions": 3}``).
     """
+    now = require_now(now)
+    require_locale(locale)
     spec = spec or _DEFAULT_SPEC
     pipeline = pipeline or _DEFAULT_PIPELINE
     template = spec.template

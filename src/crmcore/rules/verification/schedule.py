@@ -23,6 +23,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Customer, Model, Provenance
 from crmcore.models._base import checks, positive, unique
+from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
 
@@ -211,6 +212,8 @@ def due_items(
     locale: str = "en",
 ) -> tuple[DueItem, ...]:
     """Return the facts of one customer due at ``now``, in document order."""
+    now = require_now(now)
+    require_locale(locale)
     due: list[DueItem] = []
     for item in verification_items(customer):
         max_days = policy.max_age_days(item.fact)
@@ -247,6 +250,7 @@ def due_for_reverification(
 
     Ties are broken by customer id and path, so the order is fully determined.
     """
+    now = require_now(now)
     due = [
         d
         for customer in customers

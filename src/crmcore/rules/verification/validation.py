@@ -25,6 +25,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import ContactPoint, Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank
+from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
@@ -164,6 +165,8 @@ def validate(
     >>> [p.code for p in validate(c, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))]
     ['date.in_future']
     """
+    now = require_now(now)
+    require_locale(locale)
     found: list[Problem] = []
     if spec.required:
         found.extend(_required(customer, spec, locale))

@@ -27,6 +27,7 @@ import attrs
 
 from crmcore.models import Customer
 from crmcore.models._base import checks, non_negative
+from crmcore.rules.verification._arguments import require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import country_code
 from crmcore.rules.verification.emails import normalise_email
@@ -333,6 +334,7 @@ def evaluate_vendor(
         reference: Our own data held outside the customer records, by customer id
             and element (``{"c1": {"home_value": 350000}}`` from mortgage data).
     """
+    now = require_now(now)
     by_id: dict[str, VendorRecord] = {}
     known = {c.id for c in ours}
     unknown = 0
