@@ -277,15 +277,3 @@ def test_import_streams_outcomes_to_a_callback(store: Store) -> None:
     assert (report.created, report.rejected, report.total) == (5, 1, 6)
     assert [o.index for o in report.outcomes] == [2]
     assert report.rejections() == report.outcomes
-
-
-@settings(max_examples=50, deadline=None)
-@given(customer=cst.customers())
-def test_bulk_stamping_equals_a_checked_evolve(customer: Customer) -> None:
-    """The import's unchecked copy gives exactly what attrs.evolve (with checks) gives."""
-    from crmcore.storage.store import _clone
-
-    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    fast = _clone(customer, version=1, created_at=now, updated_at=now)
-    assert fast == attrs.evolve(customer, version=1, created_at=now, updated_at=now)
-    assert customer.version == 0  # the input is untouched

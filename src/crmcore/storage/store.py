@@ -22,7 +22,6 @@ import enum
 import inspect
 import itertools
 import json
-import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -45,6 +44,7 @@ from crmcore.models import (
     FieldChange,
     Interaction,
     Purchase,
+    replace,
     utc_now,
 )
 from crmcore.models._ids import new_id
@@ -273,39 +273,6 @@ def customer_versions(
         elif change.operation is ChangeOperation.CREATED and state is not None:
             versions.setdefault(change.version, state)
     return dict(sorted(versions.items()))
-
-
-# --------------------------------------------------------------------------- trusted copies
-
-_Setter = Callable[[Any, Any], None]
-_FIELDS: dict[type, tuple[dict[str, _Setter], tuple[_Setter, ...], Callable[[Any], Any]]] = {}
-
-M = TypeVar("M")
-
-
-def _clone(record: M, **changes: Any) -> M:
-    """Copy a model replacing fields with values the caller has already checked.
-
-    ``attrs.evolve`` re-runs every model check; bulk import only changes bookkeeping
-    fields (version, timestamps, ids) to values checked once per batch, so it copies
-    the slots directly. Never use it with unchecked values.
-    """
-    cls = type(record)
-    known = _FIELDS.get(cls)
-    if known is None:
-        names = tuple(f.name for f in attrs.fields(cast(Any, cls)))
-        by_name = {name: getattr(cls, name).__set__ for name in names}
-        known = _FIELDS[cls] = (by_name, tuple(by_name.values()), operator.attrgetter(*names))
-    by_name, setters, getter = known
-    copy = object.__new__(cls)
-    values = getter(record)
-    if len(setters) == 1:
-        values = (values,)  # attrgetter of one name returns the value itself
-    for put, value in zip(setters, values, strict=True):
-        put(copy, value)
-    for name, value in changes.items():
-        by_name[name](copy, value)
-    return copy
 
 
 # --------------------------------------------------------------------------- import report
@@ -900,7 +867,7 @@ class Store:
             for index, customer in batch:
                 old = cast(Customer | None, existing.get(customer.id))
                 if old is None:
-                    stored = _clone(customer, version=1, created_at=now, updated_at=now)
+                    stored = replace(customer, version=1, created_at=now, updated_at=now)
                     inserts.append(stored)
                     outcomes.append(
                         ImportOutcome(
@@ -908,7 +875,7 @@ class Store:
                         )
                     )
                     if self._record_history:
-                        changes.append(_clone(template, customer_id=stored.id, id=new_id()))
+                        changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = None
                 if not upsert:
@@ -934,7 +901,7 @@ class Store:
                         )
                     )
                     continue
-                candidate = _clone(
+                candidate = replace(
                     _adopt_ids(old, customer),
                     version=old.version,
                     created_at=old.created_at,
@@ -950,7 +917,7 @@ class Store:
                         )
                     )
                     continue
-                stored = _clone(
+                stored = replace(
                     candidate, version=old.version + 1, updated_at=max(now, old.created_at)
                 )
                 updates.append((index, old, stored))
@@ -969,7 +936,7 @@ class Store:
                 if not self._record_history:
                     continue
                 changes.append(
-                    _clone(
+                    replace(
                         template,
                         customer_id=stored.id,
                         id=new_id(),
