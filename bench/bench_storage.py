@@ -307,37 +307,25 @@ def run_dialect(
         results["backend_scan"] = timed("backend scan", n, backend_scan)
         backend.close()
 
-    with Database(dialect, server_url) as url:
-        from crmcore.storage import Store
+    # The store imports twice: with a commit per batch of `batch` rows, and as one batch
+    # with one transaction and one commit, as the floor and the backend insert above make.
+    for key, label, batch_size in (
+        ("store_import", "store import", batch),
+        ("store_import_one_commit", "store import (1 commit)", n),
+    ):
+        with Database(dialect, server_url) as url:
+            from crmcore.storage import Store
 
-        store = Store(create_backend(url), history=False, normaliser=None)
+            store = Store(create_backend(url), history=False, normaliser=None)
 
-        def store_import() -> None:
-            report = store.import_customers(items, batch_size=batch)
-            assert report.created == n, report.created
+            def store_import(store: Store = store, batch_size: int = batch_size) -> None:
+                report = store.import_customers(items, batch_size=batch_size)
+                assert report.created == n, report.created
 
-        assert isinstance(store.backend, SqlBackend)
-        settle(store.backend)
-        results["store_import"] = timed("store import", n, store_import)
-        store.close()
-
-    # The same import as one batch: one transaction and one commit, as the floor and the
-    # backend insert above make; the run before pays a commit per batch of `batch` rows.
-    with Database(dialect, server_url) as url:
-        from crmcore.storage import Store
-
-        store = Store(create_backend(url), history=False, normaliser=None)
-
-        def store_import_one_commit() -> None:
-            report = store.import_customers(items, batch_size=n)
-            assert report.created == n, report.created
-
-        assert isinstance(store.backend, SqlBackend)
-        settle(store.backend)
-        results["store_import_one_commit"] = timed(
-            "store import (1 commit)", n, store_import_one_commit
-        )
-        store.close()
+            assert isinstance(store.backend, SqlBackend)
+            settle(store.backend)
+            results[key] = timed(label, n, store_import)
+            store.close()
 
     print_ratios(results)
     return results

@@ -21,6 +21,11 @@ __all__ = ["app"]
 DEFAULT_DEMO_FILE = "crmcore-demo.db"
 
 
+def _click_error(error: CrmError) -> click.ClickException:
+    """One line for the terminal: the exception's class, its stable code and its message."""
+    return click.ClickException(f"{type(error).__name__} [{error.code}]: {error}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(crmcore.__version__, prog_name="crmcore")
 def app() -> None:
@@ -47,7 +52,7 @@ def demo(url: str | None) -> None:
         with connect(url) as store:
             result = run_demo(store, now=now)
     except CrmError as error:
-        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+        raise _click_error(error) from error
     _render(console, url, now, result)
 
 
@@ -71,7 +76,7 @@ def db_status(url: str) -> None:
             return
         current = current_revision(url)
     except CrmError as error:
-        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+        raise _click_error(error) from error
     head = head_revision()
     state = "up to date" if current == head else "needs `crmcore db upgrade`"
     click.echo(f"schema revision: {current or 'none (no crmcore tables)'}; newest: {head}; {state}")
@@ -88,7 +93,7 @@ def db_upgrade(url: str) -> None:
         upgrade(url)
         after = current_revision(url)
     except CrmError as error:
-        raise click.ClickException(f"{type(error).__name__} [{error.code}]: {error}") from error
+        raise _click_error(error) from error
     if before == after:
         click.echo(f"already at revision {after}; nothing to do")
     else:
