@@ -54,9 +54,10 @@ class Problem:
 
     def under(self, prefix: str) -> Problem:
         """Return this problem re-rooted below ``prefix`` (a path such as ``$.phones[0]``)."""
-        if self.path == "$":
-            return attrs.evolve(self, path=prefix)
-        return attrs.evolve(self, path=prefix + self.path[1:])
+        path = prefix if self.path == "$" else prefix + self.path[1:]
+        if type(self) is not Problem:
+            return attrs.evolve(self, path=path)
+        return Problem(code=self.code, path=path, message=self.message, severity=self.severity)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message} [{self.code}]"

@@ -24,6 +24,7 @@ from crmcore.models import (
     PhoneKind,
     PostalAddress,
     replace,
+    replace_each,
 )
 from crmcore.models._base import _specs, type_accepts, type_checker
 from crmcore.testing import strategies as cst
@@ -228,3 +229,64 @@ def test_type_accepts_refuses_what_it_cannot_check() -> None:
         type_accepts(list[int])
     with pytest.raises(TypeError):
         type_checker(list[int])
+
+
+def _one_by_one(customers: list[Customer], changes: dict[str, Any]) -> tuple[str, Any]:
+    """What replace gives one instance at a time: every result, or the first refusal."""
+    results = []
+    for customer in customers:
+        kind, value = _outcome(replace, customer, dict(changes))
+        if kind != "ok":
+            return kind, value
+        results.append(value)
+    return "ok", results
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    customers=st.lists(cst.customers(), min_size=1, max_size=4),
+    changes=st.dictionaries(st.sampled_from(_FIELD_NAMES), _VALUES, min_size=1, max_size=3),
+)
+def test_replace_each_agrees_with_replace_one_by_one(
+    customers: list[Customer], changes: dict[str, Any]
+) -> None:
+    """replace_each gives what replace gives per instance, or the first refusal it meets."""
+    assert _outcome(replace_each, customers, dict(changes)) == _one_by_one(customers, dict(changes))
+
+
+def test_replace_each_runs_each_instances_invariants() -> None:
+    """The new values are checked once, but invariants run per instance: the second
+    customer here was created later than the new updated_at, so it alone is refused."""
+    early = _customer()
+    late = replace(
+        _customer(), created_at=T0 + dt.timedelta(days=2), updated_at=T0 + dt.timedelta(days=2)
+    )
+    changes = {"updated_at": T0 + dt.timedelta(days=1)}
+    assert replace_each([early], **changes)[0].updated_at == changes["updated_at"]
+    with pytest.raises(ValidationError) as info:
+        replace_each([early, late], **changes)
+    assert info.value.codes == ("customer.updated_before_created",)
+
+
+def test_replace_each_applies_converters_to_every_instance() -> None:
+    """Converted values (sorted, unique tags) reach every copy, not only the first."""
+    customers = [_customer(), replace(_customer(), id="second")]
+    tagged = replace_each(customers, tags=("vip", "b2b", "vip"))
+    assert [c.tags for c in tagged] == [("b2b", "vip"), ("b2b", "vip")]
+    assert [c.id for c in tagged] == [customers[0].id, "second"]
+
+
+def test_replace_each_of_nothing() -> None:
+    """No instances or no changes: the instances themselves, in a new list."""
+    customer = _customer()
+    assert replace_each([], version=1) == []
+    assert replace_each([customer])[0] is customer
+
+
+def test_replace_each_with_mixed_classes_goes_one_by_one() -> None:
+    """Instances of different classes each get their own class's checks."""
+    phone = Phone(number="+8613800138000")
+    email = Email(address="zhang@example.cn")
+    labelled = replace_each([phone, email], label="work")
+    assert [type(x) for x in labelled] == [Phone, Email]
+    assert all(x.label == "work" for x in labelled)

@@ -4,10 +4,11 @@ Every model checks its field types, field values and cross-field invariants when
 is constructed (including through :func:`attrs.evolve`) and raises one
 :class:`crmcore.errors.ValidationError` listing every problem found. :func:`replace`
 changes fields with the same guarantee, checking only the changed fields and the
-invariants.
+invariants; :func:`replace_each` makes the same change to many instances, checking
+the new values once.
 """
 
-from crmcore.models._base import Model, replace
+from crmcore.models._base import Model, replace, replace_each
 from crmcore.models.complaint import (
     ALLOWED_TRANSITIONS,
     Complaint,
@@ -93,5 +94,6 @@ __all__ = [
     "SourceChannel",
     "is_cjk",
     "replace",
+    "replace_each",
     "utc_now",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "non_negative",
     "positive",
     "replace",
+    "replace_each",
     "type_accepts",
     "type_checker",
     "unique",
@@ -110,7 +111,7 @@ def unique(key: Callable[[Any], object] = lambda item: item) -> Check:
     """Reject a tuple whose items (by ``key``) repeat."""
 
     def check(value: object) -> Problem | None:
-        if isinstance(value, tuple):
+        if isinstance(value, tuple) and len(value) > 1:
             seen: set[object] = set()
             for index, item in enumerate(value):
                 k = key(item)
@@ -284,7 +285,10 @@ def _accepts_datetime(value: Any) -> bool:
 
 # Each predicate must accept exactly what the matching check in _ATOMS passes.
 _ATOM_ACCEPTS: dict[Any, Callable[[Any], bool]] = {
-    str: lambda v: isinstance(v, str) and _BAD_TEXT.search(v) is None,
+    # ASCII text cannot hold a surrogate; "in" and isascii() are much cheaper than a search
+    str: lambda v: (
+        isinstance(v, str) and ("\x00" not in v if v.isascii() else _BAD_TEXT.search(v) is None)
+    ),
     int: lambda v: isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX,
     bool: lambda v: isinstance(v, bool),
     Decimal: lambda v: isinstance(v, Decimal) and v.is_finite(),
@@ -418,12 +422,14 @@ class _ReplacePlan:
     names: tuple[str, ...]
     has_invariants: bool
     replacers: dict[tuple[str, ...], Replacer]
+    copiers: dict[tuple[str, ...], Replacer] = attrs.field(factory=dict)
 
 
 _PLANS: dict[type, _ReplacePlan | None] = {}
 M = TypeVar("M", bound=Model)
 _MAX_REPLACERS = 256
 _REFUSED = object()
+_UNPLANNED: Any = object()
 
 
 def _plain_converter(field: attrs.Attribute[Any]) -> tuple[bool, Callable[[Any], Any] | None]:
@@ -482,7 +488,9 @@ def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     return lambda instance, value: object.__setattr__(instance, name, value)
 
 
-def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> Replacer:
+def _make_replacer(
+    cls: type, plan: _ReplacePlan, changed: tuple[str, ...], *, checked: bool = True
+) -> Replacer:
     """Generate the function replacing the ``changed`` fields of instances of ``cls``.
 
     It applies the changed fields' converters (writing the converted values back into
@@ -490,6 +498,8 @@ def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> R
     the first failure (:func:`replace` then collects every problem the slow way);
     otherwise it copies the instance with one slot-setter call per field, several
     times faster than looping over the fields with ``getattr`` and ``setattr``.
+    With ``checked=False`` it only copies: the values must be ones a checked
+    replacer has already converted and accepted (see :func:`replace_each`).
     """
     namespace: dict[str, Any] = {"cls": cls, "new_": object.__new__, "REFUSED": _REFUSED}
     lines = ["def replace(src, changes):"]
@@ -498,6 +508,9 @@ def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> R
         if name not in plan.fields:
             raise TypeError(f"{cls.__name__} has no field {name!r}")
         _, spec, converter = plan.fields[name]
+        if not checked:
+            lines.append(f"    v{position} = changes[{name!r}]")
+            continue
         if converter is not None:
             namespace[f"convert_{position}"] = converter
             lines.append(f"    v{position} = convert_{position}(changes[{name!r}])")
@@ -509,8 +522,9 @@ def _make_replacer(cls: type, plan: _ReplacePlan, changed: tuple[str, ...]) -> R
         for number, check in enumerate(spec.value_checks):
             namespace[f"check_{position}_{number}"] = check
             tests.append(f"check_{position}_{number}(v{position}) is None")
-    lines.append(f"    if not ({' and '.join(tests)}):")
-    lines.append("        return REFUSED")
+    if tests:
+        lines.append(f"    if not ({' and '.join(tests)}):")
+        lines.append("        return REFUSED")
     lines.append("    new = new_(cls)")
     for index, name in enumerate(plan.names):
         if not name.isidentifier():  # pragma: no cover - attrs field names are identifiers
@@ -561,10 +575,17 @@ def replace(instance: M, /, **changes: Any) -> M:
     if not changes:
         return instance
     cls = type(instance)
-    plan = _PLANS[cls] if cls in _PLANS else _plan(cls)
+    plan = _PLANS.get(cls, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _plan(cls)
     if plan is None:
         evolved: M = attrs.evolve(cast(Any, instance), **changes)
         return evolved
+    return _replace_planned(instance, cls, plan, changes)
+
+
+def _replace_planned(instance: M, cls: type, plan: _ReplacePlan, changes: dict[str, Any]) -> M:
+    """:func:`replace` for a class with a plan; converted values are written into ``changes``."""
     key = tuple(changes)
     replacer = plan.replacers.get(key)
     if replacer is None:
@@ -575,7 +596,50 @@ def replace(instance: M, /, **changes: Any) -> M:
     if new is _REFUSED:
         raise _refusal(cls, plan, changes)
     if plan.has_invariants:
-        invariant_problems = list(new._invariants())
-        if invariant_problems:
-            raise ValidationError(invariant_problems, subject=cls.__name__)
+        _check_invariants(new, cls)
     return new
+
+
+def _check_invariants(new: Model, cls: type) -> None:
+    invariant_problems = list(new._invariants())
+    if invariant_problems:
+        raise ValidationError(invariant_problems, subject=cls.__name__)
+
+
+def replace_each(instances: Iterable[M], /, **changes: Any) -> list[M]:
+    """Return ``[replace(i, **changes) for i in instances]``, checking the changes once.
+
+    The same values go into every instance, so their types, value checks and
+    converters are run once, on the first; each copy still runs its class's
+    invariants (which may depend on the fields left unchanged). The results, and
+    the first :class:`ValidationError` raised, are those of :func:`replace` one by one.
+
+    >>> from crmcore.models import Customer
+    >>> people = [Customer.person_named(family=f) for f in ("张", "李")]
+    >>> [c.tags for c in replace_each(people, tags=("vip",))]
+    [('vip',), ('vip',)]
+    """
+    items = list(instances)
+    if not changes or not items:
+        return items
+    cls = type(items[0])
+    plan = _PLANS.get(cls, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _plan(cls)
+    if plan is None or any(type(item) is not cls for item in items):
+        return [replace(item, **changes) for item in items]
+    values = dict(changes)
+    out = [_replace_planned(items[0], cls, plan, values)]  # checks; converts into values
+    key = tuple(values)
+    copier = plan.copiers.get(key)
+    if copier is None:
+        copier = _make_replacer(cls, plan, key, checked=False)
+        if len(plan.copiers) < _MAX_REPLACERS:
+            plan.copiers[key] = copier
+    invariants = plan.has_invariants
+    for item in items[1:]:
+        new: M = copier(item, values)
+        if invariants:
+            _check_invariants(new, cls)
+        out.append(new)
+    return out

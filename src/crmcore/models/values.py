@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 
 import attrs
 
@@ -20,12 +21,15 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 def is_cjk(text: str) -> bool:
     """True when ``text`` has letters and all of them are Chinese, Japanese or Korean."""
+    if text.isascii():
+        return False  # no ASCII letter is CJK
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return False
-    return all(_is_cjk_char(c) for c in letters)
+    return all(map(_is_cjk_char, letters))
 
 
+@lru_cache(maxsize=8192)
 def _is_cjk_char(char: str) -> bool:
     name = unicodedata.name(char, "")
     return name.startswith(("CJK ", "HIRAGANA", "KATAKANA", "HANGUL"))
