@@ -153,6 +153,38 @@ def test_organisation_contact_persons_are_normalised() -> None:
     assert "$.organisation.contact_persons[0].name" in {p.path for p in result.findings}
 
 
+def test_a_mixed_batch_matches_customer_by_customer() -> None:
+    """Organisations with contact persons, people, refused and clean customers in one
+    batch: check_many gives each the result check gives it alone, in input order."""
+    contact = ContactPerson(
+        name=PersonName(given="李雷"),
+        phones=(Phone(number="139 1234 5678"), Phone(number="12")),
+        emails=(Email(address="LiLei@Example.CN"),),
+    )
+    organisation = Customer.organisation_named(
+        "北京示例科技有限公司",
+        organisation=OrganisationProfile(
+            legal_name="北京示例科技有限公司", contact_persons=(contact,)
+        ),
+        addresses=(PostalAddress(country="中国", primary=True),),
+    )
+    batch = [
+        organisation,
+        person(phones=(Phone(number="010-62345678"),)),
+        person(emails=(Email(address="not an email"),)),
+        person(
+            phones=(Phone(number="(650) 253-0000"),),
+            addresses=(PostalAddress(country="USA", postal_code=" 94043 ", primary=True),),
+        ),
+    ]
+    pipeline = NormalisationPipeline(default_region="CN")
+    results = pipeline.check_many(batch, now=NOW)
+    assert results == [pipeline.check(c, now=NOW) for c in batch]
+    assert [r.ok for r in results] == [False, True, False, True]
+    assert results[3].customer.phones[0].number == "+16502530000"
+    assert pipeline.check_many([], now=NOW) == []
+
+
 def test_normal_customer_is_returned_unchanged() -> None:
     """A customer already in normal form comes back as the same object, without findings."""
     customer = person(

@@ -216,6 +216,19 @@ def test_pipeline_is_idempotent_and_deterministic(customer: Customer, region: st
     ] == [p for p in once.findings if p.code.startswith(("phone.invalid", "phone.imp", "email"))]
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(customers(), max_size=6), region=REGION_OR_NONE)
+def test_a_batch_gives_what_each_customer_gives_alone(
+    batch: list[Customer], region: str | None
+) -> None:
+    """check_many works a stage at a time across the batch; no customer's result (its
+    normalised form, findings, their order and paths) depends on the others."""
+    pipeline = NormalisationPipeline(default_region=region)
+    alone = [pipeline.check(customer, now=NOW) for customer in batch]
+    assert pipeline.check_many(batch, now=NOW) == alone
+    assert pipeline.check_many(reversed(batch), now=NOW) == alone[::-1]
+
+
 @settings(max_examples=150, deadline=None)
 @given(customer=customers(), region=REGION_OR_NONE)
 def test_pipeline_phones_agree_with_phonenumbers(customer: Customer, region: str | None) -> None:

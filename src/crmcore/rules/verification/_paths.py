@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 
-from crmcore.models import Customer, Provenance
+from crmcore.models import ContactPoint, Customer, ProfileFact, Provenance
 
 __all__ = ["as_text", "is_present", "provenances", "resolve"]
 
@@ -75,8 +75,15 @@ def provenances(customer: Customer) -> Iterator[tuple[str, Provenance]]:
     """Every provenance record on a customer, with its ``$.path``."""
     if customer.provenance is not None:
         yield "$.provenance", customer.provenance
-    for field in ("phones", "emails", "addresses", "social_handles", "facts"):
-        for i, item in enumerate(getattr(customer, field)):
+    lists: tuple[tuple[str, tuple[ContactPoint | ProfileFact, ...]], ...] = (
+        ("phones", customer.phones),
+        ("emails", customer.emails),
+        ("addresses", customer.addresses),
+        ("social_handles", customer.social_handles),
+        ("facts", customer.facts),
+    )
+    for field, items in lists:
+        for i, item in enumerate(items):
             if item.provenance is not None:
                 yield f"$.{field}[{i}].provenance", item.provenance
     if customer.organisation is not None:

@@ -184,10 +184,13 @@ class PhoneResult:
 
 
 def _region(region: str | None) -> str | None:
-    if region is None:
-        return None
+    if region is None or region in _REGION_CODES:
+        return region
     region = region.strip().upper()
     return region or None
+
+
+_REGION_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def normalise_phone(
@@ -321,20 +324,23 @@ def normalise_phone_point(
     # Valid: the same values normalise_phone() gives, without building a PhoneResult.
     findings: list[Problem] = []
     changes: dict[str, object] = {}
-    extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
-    if findings and findings[-1].code == "phone.extension_conflict":
-        # Two different extensions: keep both as entered rather than drop one.
-        return phone, tuple(findings)
+    if phone.extension is not None or number.extension:
+        extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
+        if findings and findings[-1].code == "phone.extension_conflict":
+            # Two different extensions: keep both as entered rather than drop one.
+            return phone, tuple(findings)
+        if extension != phone.extension:
+            changes["extension"] = extension
     e164 = phonenumbers.format_number(number, _E164)
     if e164 != phone.number:
         changes["number"] = e164
-    if extension != phone.extension:
-        changes["extension"] = extension
     if policy.fill_kind:
         kind = _resolve_kind(phone.kind, number_type, findings, locale)
         if kind is not phone.kind:
             changes["kind"] = kind
-    return (replace(phone, **changes) if changes else phone), tuple(findings)
+    if not changes:
+        return phone, tuple(findings)
+    return replace(phone, **changes), tuple(findings)
 
 
 def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Problem, ...]]:

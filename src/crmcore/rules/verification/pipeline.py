@@ -30,7 +30,7 @@ claims to describe), which keeps the pipeline a pure function of the customer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 import attrs
@@ -59,7 +59,7 @@ from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
 from crmcore.rules.verification.messages import LOCALES
 from crmcore.rules.verification.names import NamePolicy, normalise_name, normalise_text
 from crmcore.rules.verification.phones import PhonePolicy, normalise_phone_point
-from crmcore.rules.verification.validation import ValidationSpec, validate
+from crmcore.rules.verification.validation import ValidationSpec, _findings
 
 __all__ = ["NormalisationPipeline", "NormalisationResult"]
 
@@ -160,27 +160,55 @@ class NormalisationPipeline(Spec):
         Raises :class:`ValidationError` only for bad arguments: a naive ``now`` or an
         unsupported ``locale``.
         """
+        return self.check_many((customer,), now=now, locale=locale)[0]
+
+    def check_many(
+        self,
+        customers: Iterable[Customer],
+        *,
+        now: dt.datetime | None = None,
+        locale: str | None = None,
+    ) -> list[NormalisationResult]:
+        """:meth:`check` every customer; the results, in order, equal ``check``'s one by one.
+
+        Faster for a batch: the work is done a stage at a time across the batch
+        (every address, then every phone, then every email, then names and
+        validation), so each library's tables stay in the CPU caches from one
+        customer to the next instead of being evicted by the other stages. Imports
+        use it; hand it batches of a few hundred to a few thousand customers.
+        """
         if now is not None:
             now = require_now(now)
         loc = require_locale(locale) if locale is not None else self.locale
-        findings: list[Problem] = []
-        changes: dict[str, object] = {}
-        addresses = self._addresses(customer.addresses, "$.addresses", loc, findings)
-        if addresses is not customer.addresses:
-            changes["addresses"] = addresses
-        region = self._region_for(addresses)
-        phones = self._phones(customer.phones, region, "$.phones", loc, findings)
-        if phones is not customer.phones:
-            changes["phones"] = phones
-        emails = self._emails(customer.emails, "$.emails", loc, findings)
-        if emails is not customer.emails:
-            changes["emails"] = emails
+        batch = list(customers)
+        stages = [_Stage(customer) for customer in batch]
+        for stage in stages:
+            customer = stage.customer
+            addresses = self._addresses(customer.addresses, "$.addresses", loc, stage.findings)
+            if addresses is not customer.addresses:
+                stage.changes["addresses"] = addresses
+            stage.region = self._region_for(addresses)
+        for stage in stages:
+            customer = stage.customer
+            phones = self._phones(customer.phones, stage.region, "$.phones", loc, stage.findings)
+            if phones is not customer.phones:
+                stage.changes["phones"] = phones
+        for stage in stages:
+            customer = stage.customer
+            emails = self._emails(customer.emails, "$.emails", loc, stage.findings)
+            if emails is not customer.emails:
+                stage.changes["emails"] = emails
+        return [self._finish(stage, now, loc) for stage in stages]
+
+    def _finish(self, stage: _Stage, now: dt.datetime | None, locale: str) -> NormalisationResult:
+        """The stages after phones and emails: names, profiles, the rebuild, validation."""
+        customer, findings, changes = stage.customer, stage.findings, stage.changes
         if customer.person is not None:
-            person = self._person(customer, loc, findings)
+            person = self._person(customer, locale, findings)
             if person is not customer.person:
                 changes["person"] = person
         if customer.organisation is not None:
-            organisation = self._organisation(customer, region, loc, findings)
+            organisation = self._organisation(customer, stage.region, locale, findings)
             if organisation is not customer.organisation:
                 changes["organisation"] = organisation
         display = self._display_name(customer, changes)
@@ -188,14 +216,9 @@ class NormalisationPipeline(Spec):
             changes["display_name"] = display
         normalised = _rebuild(customer, "$", findings, changes)
         if self.validation is not None:
-            findings.extend(
-                validate(
-                    normalised,
-                    spec=self.validation,
-                    now=customer.updated_at if now is None else now,
-                    locale=loc,
-                )
-            )
+            # now and locale were checked by check_many(); updated_at by the model
+            when = customer.updated_at if now is None else now
+            findings.extend(_findings(normalised, self.validation, when, locale))
         if not findings:
             return NormalisationResult(customer=normalised)
         ordered = sorted(findings, key=lambda p: p.severity != "error")
@@ -309,11 +332,14 @@ class NormalisationPipeline(Spec):
                 changes["other_name"] = other
         for field in ("nickname", "birthplace", "education", "occupation", "job_title"):
             value = getattr(person, field)
-            if value is not None and normalise_text(value) != value and normalise_text(value):
-                changes[field] = normalise_text(value)
-        members = self._family(person.family_members, locale, findings)
-        if members is not person.family_members:
-            changes["family_members"] = members
+            if value is not None:
+                text = normalise_text(value)
+                if text != value and text:
+                    changes[field] = text
+        if person.family_members:
+            members = self._family(person.family_members, locale, findings)
+            if members is not person.family_members:
+                changes["family_members"] = members
         return _rebuild(person, "$.person", findings, changes)
 
     def _family(
@@ -398,6 +424,18 @@ class NormalisationPipeline(Spec):
         ):
             return str(getattr(new_org, "legal_name", display))
         return display
+
+
+class _Stage:
+    """One customer's work in progress through :meth:`NormalisationPipeline.check_many`."""
+
+    __slots__ = ("changes", "customer", "findings", "region")
+
+    def __init__(self, customer: Customer) -> None:
+        self.customer = customer
+        self.findings: list[Problem] = []
+        self.changes: dict[str, object] = {}
+        self.region: str | None = None
 
 
 _M = TypeVar("_M", bound=Model)

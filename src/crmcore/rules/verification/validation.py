@@ -165,8 +165,13 @@ def validate(
     >>> [p.code for p in validate(c, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))]
     ['date.in_future']
     """
-    now = require_now(now)
-    require_locale(locale)
+    return _findings(customer, spec, require_now(now), require_locale(locale))
+
+
+def _findings(
+    customer: Customer, spec: ValidationSpec, now: dt.datetime, locale: str
+) -> tuple[Problem, ...]:
+    """:func:`validate` for callers that have checked ``now`` and ``locale`` already."""
     found: list[Problem] = []
     if spec.required:
         found.extend(_required(customer, spec, locale))
@@ -282,8 +287,8 @@ def _primaries(customer: Customer, spec: ValidationSpec, locale: str) -> Iterabl
     words: dict[str, tuple[str, str]] | None = None
     for field in ("phones", "emails", "addresses", "social_handles"):
         points: tuple[ContactPoint, ...] = getattr(customer, field)
-        if not points:
-            continue
+        if not points or (len(points) == 1 and points[0].primary and not points[0].invalid):
+            continue  # the common case: nothing to report
         primary = [i for i, p in enumerate(points) if p.primary]
         if len(primary) == 1 and not points[primary[0]].invalid:
             continue  # the common case: nothing to report
@@ -325,7 +330,7 @@ def _provenance(
 ) -> Iterable[Problem]:
     if spec.future_provenance_severity == "off":
         return
-    severity = check_severity(spec.future_provenance_severity)
+    severity = spec.future_provenance_severity
     for path, prov in provenances(customer):
         for name in ("observed_at", "verified_at"):
             value: dt.datetime | None = getattr(prov, name)
@@ -334,7 +339,7 @@ def _provenance(
                     "provenance.in_future",
                     f"{path}.{name}",
                     locale=locale,
-                    severity=severity,
+                    severity=check_severity(severity),
                     field=name,
                     value=value.isoformat(),
                     now=now.isoformat(),
