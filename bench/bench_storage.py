@@ -247,6 +247,10 @@ def run_dialect(
     dialect: str, server_url: str | None, items: list[Customer], batch: int
 ) -> dict[str, float]:
     rows = [record_row("customer", c) for c in items]
+    # Like the customers (see main), the floor's prepared rows live through every step:
+    # without this, the cyclic GC would rescan their 200,000 dicts on each collection,
+    # taxing whichever step allocates most (the store's import, with its report).
+    gc.freeze()
     n = len(items)
     results: dict[str, float] = {}
     print(f"  {dialect}: {n:,} customers, batches of {batch:,}", flush=True)

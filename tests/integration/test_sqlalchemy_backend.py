@@ -51,6 +51,7 @@ from crmcore.storage.sqlalchemy import (
     normalise_url,
     upgrade,
 )
+from crmcore.storage.sqlalchemy import _backend as _backend_module
 
 SQL_DIALECTS = [
     "sqlite",
@@ -225,6 +226,25 @@ def test_get_many_reads_more_ids_than_one_in_clause_holds(tx: Transaction) -> No
     found = tx.get_many("customer", [c.id for c in customers])
     assert len(found) == 1200
     assert found["c00042"] == customers[42]
+
+
+def test_id_lookups_across_many_chunks_find_every_record(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With lookups split into chunks of 7 ids (an IN list, or one array on PostgreSQL),
+    get_many finds every stored id and the duplicate a refused insert names is the
+    first stored one in id order."""
+    monkeypatch.setattr(_backend_module, "_IN_CHUNK", 7)
+    monkeypatch.setattr(_backend_module, "_ANY_CHUNK", 7)
+    stored = [zhang_wei(id=f"s{i:03d}") for i in range(0, 60, 3)]
+    committed(backend, lambda t: t.insert("customer", stored))
+    wanted = [f"s{i:03d}" for i in range(60)]
+    t = backend.begin()
+    assert t.get_many("customer", wanted) == {c.id: c for c in stored}
+    with pytest.raises(DuplicateRecord) as caught:
+        t.insert("customer", [zhang_wei(id=f"s{i:03d}") for i in range(40, 50)])
+    assert caught.value.record_id == "s042"
+    t.rollback()
 
 
 def test_a_large_batch_round_trips(backend: Backend) -> None:

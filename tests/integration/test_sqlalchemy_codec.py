@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from crmcore.errors import ValidationError
 from crmcore.models import Complaint, Customer, Interaction, Money, Purchase
 from crmcore.serialization import from_dict, to_dict
-from crmcore.storage.sqlalchemy._codec import decode, encode, structure
+from crmcore.storage.sqlalchemy._codec import _isoformat, decode, encode, structure, unstructure
+from crmcore.storage.sqlalchemy._schema import utc_key
 from crmcore.testing import strategies as cst
 
 RECORDS = st.one_of(cst.customers(), cst.interactions(), cst.complaints(), cst.purchases())
@@ -81,3 +82,34 @@ def test_a_decimal_equal_to_its_default_keeps_its_scale(quantity: str) -> None:
     )
     back = decode(encode(purchase), Purchase)
     assert str(back.quantity) == quantity
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    moments=st.lists(cst.aware_datetimes(), min_size=1, max_size=5),
+    picks=st.lists(st.integers(0, 4), max_size=12),
+)
+def test_remembered_datetime_texts_are_the_texts_of_the_datetime_given(
+    moments: list[dt.datetime], picks: list[int]
+) -> None:
+    """utc_key and the documents' datetimes remember the last object formatted; whatever
+    the order of repeats and of equal instants in other offsets, each call answers for
+    the object it is given."""
+    sequence = [moments[i % len(moments)] for i in picks] + moments
+    sequence += [m.astimezone(dt.timezone(dt.timedelta(hours=8))) for m in moments]
+    for moment in sequence:
+        assert utc_key(moment) == moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(
+            timespec="microseconds"
+        )
+        assert _isoformat(moment) == moment.isoformat()
+
+
+@settings(max_examples=300, deadline=None)
+@given(record=RECORDS)
+def test_the_generated_json_writer_matches_the_json_module(
+    record: Customer | Interaction | Complaint | Purchase,
+) -> None:
+    """encode() writes JSON text directly; it is exactly what the json module makes of
+    the record's document (compact separators, non-ASCII kept)."""
+    expected = json.dumps(unstructure(record), ensure_ascii=False, separators=(",", ":"))
+    assert encode(record) == expected

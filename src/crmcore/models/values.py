@@ -78,10 +78,11 @@ class PersonName(Model):
     def display(self) -> str:
         """The name as it is usually written: ``张伟``, ``Zhang Wei``, ``Anna Schmidt``."""
         family, given = self.family.strip(), self.given.strip()
+        if not family or not given:
+            return family or given
         if self.order is NameOrder.FAMILY_FIRST:
-            sep = "" if is_cjk(family + given) else " "
-            return sep.join(p for p in (family, given) if p)
-        return " ".join(p for p in (given, family) if p)
+            return family + ("" if is_cjk(family + given) else " ") + given
+        return given + " " + family
 
     @property
     def sort_key(self) -> tuple[str, str]:

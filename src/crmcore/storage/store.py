@@ -45,6 +45,7 @@ from crmcore.models import (
     Interaction,
     Purchase,
     replace,
+    replace_each,
     utc_now,
 )
 from crmcore.models._ids import new_id
@@ -581,6 +582,33 @@ def _takes_now(normaliser: Normaliser) -> bool:
     )
 
 
+def _runs_batches(normaliser: Normaliser) -> bool:
+    """Whether ``normaliser`` is a pipeline whose ``check_many`` does what calling it does."""
+    if not isinstance(normaliser, NormalisationPipeline):
+        return False
+    cls = type(normaliser)
+    return (
+        cls.__call__ is NormalisationPipeline.__call__
+        and cls.check is NormalisationPipeline.check
+        and cls.check_many is NormalisationPipeline.check_many
+    )
+
+
+def _rejected(index: int, record_id: str | None, problems: Iterable[Problem]) -> ImportOutcome:
+    return ImportOutcome(
+        index=index, id=record_id, status=ImportStatus.REJECTED, problems=tuple(problems)
+    )
+
+
+class _ImportState:
+    """What one import call has learnt so far."""
+
+    __slots__ = ("optimistic",)
+
+    def __init__(self) -> None:
+        self.optimistic = True
+
+
 class _Identified(Protocol):
     @property
     def id(self) -> str: ...
@@ -729,7 +757,11 @@ class Store:
 
         A rejected record writes nothing; each batch of accepted records is written
         and committed together, with its history. Problem paths are rooted at the
-        input record (``$.phones[0].number``).
+        input record (``$.phones[0].number``). A batch is normalised together (with
+        ``check_many`` when the normaliser is a
+        :class:`~crmcore.rules.verification.NormalisationPipeline`), and inserted
+        without looking its ids up until the import meets a stored id (the
+        backend's insert refuses stored ids; docs/storage.md, "Bulk import").
 
         Outcomes are collected in the report, in input order. For very large imports
         pass ``on_outcome``: each outcome goes to it as soon as its batch is decided
@@ -751,19 +783,22 @@ class Store:
                     on_outcome(outcome)
 
         seen: set[str] = set()
-        batch: list[tuple[int, Customer]] = []
+        pending: list[tuple[int, Customer]] = []
+        # Until a batch meets a stored id, batches are inserted without looking their
+        # ids up first (the insert itself refuses a stored id; see _import_batch).
+        state = _ImportState()
         for index, item in enumerate(records):
-            customer, outcome = self._prepare(index, item, seen)
+            customer, outcome = self._read(index, item)
             if outcome is not None:
                 record([outcome])
                 continue
             assert customer is not None
-            batch.append((index, customer))
-            if len(batch) >= batch_size:
-                record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
-                batch = []
-        if batch:
-            record(self._import_batch(batch, actor=actor, source=source, upsert=upsert))
+            pending.append((index, customer))
+            if len(pending) >= batch_size:
+                record(self._import_pending(pending, seen, state, actor, source, upsert))
+                pending = []
+        if pending:
+            record(self._import_pending(pending, seen, state, actor, source, upsert))
         kept.sort(key=lambda o: o.index)
         return ImportReport(
             outcomes=tuple(kept),
@@ -773,70 +808,150 @@ class Store:
             rejected=counts[ImportStatus.REJECTED],
         )
 
-    def _prepare(
-        self, index: int, item: Customer | Mapping[str, Any], seen: set[str]
+    def _read(
+        self, index: int, item: Customer | Mapping[str, Any]
     ) -> tuple[Customer | None, ImportOutcome | None]:
+        """The input record as a customer, or its rejection."""
+        if isinstance(item, Customer):
+            return item, None
         raw_id = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
         record_id = raw_id if isinstance(raw_id, str) else None
-
-        def rejected(problems: Iterable[Problem]) -> tuple[None, ImportOutcome]:
-            return None, ImportOutcome(
-                index=index, id=record_id, status=ImportStatus.REJECTED, problems=tuple(problems)
+        if not isinstance(item, Mapping):
+            problem = Problem(
+                code="type.invalid",
+                message=f"expected a Customer or a mapping, got {type(item).__name__}",
             )
-
+            return None, _rejected(index, record_id, (problem,))
         try:
-            if isinstance(item, Customer):
-                customer = item
-            elif isinstance(item, Mapping):
-                customer = from_dict(item, Customer)
-            else:
-                return rejected(
-                    [
-                        Problem(
-                            code="type.invalid",
-                            message=f"expected a Customer or a mapping, got {type(item).__name__}",
-                        )
-                    ]
-                )
-            customer = self._normalise(customer)
+            return from_dict(item, Customer), None
         except ValidationError as error:
-            return rejected(error.problems)
-        record_id = customer.id
-        if customer.id in seen:
-            return rejected(
-                [
-                    Problem(
-                        code="import.duplicate_id",
-                        path="$.id",
-                        message="this id appears earlier in the same import",
-                    )
-                ]
-            )
-        seen.add(customer.id)
-        return customer, None
+            return None, _rejected(index, record_id, error.problems)
+
+    def _normalise_many(self, customers: list[Customer]) -> list[Customer | ValidationError]:
+        """Each customer normalised, or the error refusing it."""
+        normaliser = self._normaliser
+        if normaliser is None:
+            return list(customers)
+        if _runs_batches(normaliser):
+            assert isinstance(normaliser, NormalisationPipeline)
+            results = normaliser.check_many(customers, now=self._now())
+            return [
+                r.customer if r.ok else ValidationError(r.errors, subject="Customer")
+                for r in results
+            ]
+        out: list[Customer | ValidationError] = []
+        for customer in customers:
+            try:
+                out.append(self._normalise(customer))
+            except ValidationError as error:
+                out.append(error)
+        return out
+
+    def _import_pending(
+        self,
+        pending: list[tuple[int, Customer]],
+        seen: set[str],
+        state: _ImportState,
+        actor: str | None,
+        source: str | None,
+        upsert: bool,
+    ) -> list[ImportOutcome]:
+        """Normalise a batch of read records, refuse repeated ids, write the rest."""
+        outcomes: list[ImportOutcome] = []
+        batch: list[tuple[int, Customer]] = []
+        normalised = self._normalise_many([customer for _, customer in pending])
+        for (index, read), customer in zip(pending, normalised, strict=True):
+            if isinstance(customer, ValidationError):
+                outcomes.append(_rejected(index, read.id, customer.problems))
+            elif customer.id in seen:
+                problem = Problem(
+                    code="import.duplicate_id",
+                    path="$.id",
+                    message="this id appears earlier in the same import",
+                )
+                outcomes.append(_rejected(index, customer.id, (problem,)))
+            else:
+                seen.add(customer.id)
+                batch.append((index, customer))
+        if batch:
+            outcomes += self._import_batch(batch, state, actor=actor, source=source, upsert=upsert)
+        return outcomes
 
     def _import_batch(
         self,
         batch: list[tuple[int, Customer]],
+        state: _ImportState,
         *,
         actor: str | None,
         source: str | None,
         upsert: bool,
     ) -> list[ImportOutcome]:
-        """Write one batch in one transaction; retried when a concurrent writer interferes."""
+        """Write one batch in one transaction; retried when a concurrent writer interferes.
+
+        While no stored id has been met, the batch is first inserted as it is: a fresh
+        import then needs no lookup of its ids. The backend's insert refuses any
+        stored id (:class:`DuplicateRecord`, part of the backend contract); the
+        transaction is then rolled back, and this batch and the next ones look their
+        ids up first, until a batch finds none of its ids stored.
+        """
+        if state.optimistic:
+            try:
+                return self._create_batch(batch, actor, source)
+            except (DuplicateRecord, ConcurrencyConflict):
+                # a stored id (or a concurrent writer's, found at commit): go carefully
+                state.optimistic = False
         for _attempt in range(5):
             try:
-                return self._write_batch(batch, actor, source, upsert)
+                outcomes = self._write_batch(batch, actor, source, upsert)
             except (ConcurrencyConflict, DuplicateRecord):
                 continue  # someone wrote the same customers meanwhile: read them again
+            state.optimistic = all(o.status is ImportStatus.CREATED for o in outcomes)
+            return outcomes
         problem = Problem(
             code="storage.conflict",
             path="$",
             message="kept conflicting with concurrent writers; nothing was written, try again",
         )
+        return [_rejected(i, c.id, (problem,)) for i, c in batch]
+
+    def _change_template(self, now: Any, actor: str | None, source: str | None) -> ChangeRecord:
+        """One checked change record per batch, copied for each of its customers.
+
+        Building it checks the clock's time, the actor and the source once.
+        """
+        return ChangeRecord(
+            customer_id="-",
+            operation=ChangeOperation.CREATED,
+            at=now,
+            version=1,
+            actor=actor,
+            source=source,
+        )
+
+    def _create_batch(
+        self, batch: list[tuple[int, Customer]], actor: str | None, source: str | None
+    ) -> list[ImportOutcome]:
+        """Insert a batch of customers none of which is stored; DuplicateRecord if one is."""
+        tx = self._backend.begin()
+        try:
+            now = self._now()
+            template = self._change_template(now, actor, source)
+            stored = replace_each(
+                [customer for _, customer in batch], version=1, created_at=now, updated_at=now
+            )
+            tx.insert("customer", stored)
+            if self._record_history:
+                tx.append_history(
+                    [replace(template, customer_id=c.id, id=new_id()) for c in stored]
+                )
+            tx.commit()
+        except BaseException:
+            tx.rollback()
+            raise
+        created = ImportStatus.CREATED
         return [
-            ImportOutcome(index=i, id=c.id, status=ImportStatus.REJECTED, problems=(problem,))
-            for i, c in batch
+            ImportOutcome(index=index, id=customer.id, status=created, version=1)
+            for (index, _), customer in zip(batch, stored, strict=True)
         ]
 
     def _write_batch(
@@ -850,16 +965,7 @@ class Store:
         try:
             existing = tx.get_many("customer", [c.id for _, c in batch])
             now = self._now()
-            # one checked change record per batch: it validates the clock's time, the
-            # actor and the source once; the batch's records are copies of it
-            template = ChangeRecord(
-                customer_id="-",
-                operation=ChangeOperation.CREATED,
-                at=now,
-                version=1,
-                actor=actor,
-                source=source,
-            )
+            template = self._change_template(now, actor, source)
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []
             outcomes: list[ImportOutcome] = []
@@ -892,14 +998,7 @@ class Store:
                         f"but the stored version is {old.version}",
                     )
                 if problem is not None:
-                    outcomes.append(
-                        ImportOutcome(
-                            index=index,
-                            id=customer.id,
-                            status=ImportStatus.REJECTED,
-                            problems=(problem,),
-                        )
-                    )
+                    outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
                 candidate = replace(
                     _adopt_ids(old, customer),

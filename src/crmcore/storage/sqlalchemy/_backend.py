@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Engine, String, Table, and_, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -28,6 +29,8 @@ COPY_THRESHOLD = 100
 """On PostgreSQL, batches of at least this many records are written with ``COPY``."""
 
 _IN_CHUNK = 500
+_ANY_CHUNK = 10_000
+_ID_ARRAY = bindparam("ids", type_=postgresql.ARRAY(String()))
 
 SORT_BATCHES = True
 """Insert each batch in id order (B-tree locality for random ids such as UUIDs)."""
@@ -38,14 +41,15 @@ def _by_id(record: Record) -> str:
 
 
 def _customer_row(r: Customer) -> tuple[Any, ...]:
+    created = utc_key(r.created_at)
     return (
         r.id,
         r.version,
-        r.kind.value,
+        r.kind._value_,
         r.display_name,
-        r.lifecycle_stage.value,
-        utc_key(r.created_at),
-        utc_key(r.updated_at),
+        r.lifecycle_stage._value_,
+        created,
+        created if r.updated_at is r.created_at else utc_key(r.updated_at),
         None if r.acquired_on is None else date_key(r.acquired_on),
         _codec.encode(r),
         *search_columns(r),
@@ -57,8 +61,8 @@ def _interaction_row(r: Interaction) -> tuple[Any, ...]:
         r.id,
         r.version,
         r.customer_id,
-        r.channel.value,
-        r.direction.value,
+        r.channel._value_,
+        r.direction._value_,
         utc_key(r.occurred_at),
         utc_key(r.created_at),
         _codec.encode(r),
@@ -70,8 +74,8 @@ def _complaint_row(r: Complaint) -> tuple[Any, ...]:
         r.id,
         r.version,
         r.customer_id,
-        r.state.value,
-        r.severity.value,
+        r.state._value_,
+        r.severity._value_,
         utc_key(r.received_at),
         utc_key(r.created_at),
         _codec.encode(r),
@@ -276,12 +280,28 @@ class SqlTransaction:
         ids = list(dict.fromkeys(record_ids))
         with _translated():
             conn = self._connection()
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
-                rows = conn.execute(select(table.c.id, table.c.doc).where(table.c.id.in_(chunk)))
+            for chunk, where in self._id_filters(table, ids):
+                rows = conn.execute(select(table.c.id, table.c.doc).where(where), chunk)
                 for record_id, doc in rows:
                     found[record_id] = _decode(kind, doc)
         return found
+
+    def _id_filters(
+        self, table: Table, ids: list[str]
+    ) -> Iterator[tuple[dict[str, Any], ColumnElement[bool]]]:
+        """``(parameters, condition)`` pairs selecting rows of ``table`` whose id is in ``ids``.
+
+        PostgreSQL takes the ids as one array (``id = ANY(:ids)``): one short statement
+        whatever their number, which its planner and psycopg's prepared statements
+        handle far better than an ``IN`` list of hundreds of parameters. Elsewhere the
+        ids go in ``IN`` lists of at most 500.
+        """
+        if self._postgres:
+            for start in range(0, len(ids), _ANY_CHUNK):
+                yield {"ids": ids[start : start + _ANY_CHUNK]}, table.c.id == any_(_ID_ARRAY)
+            return
+        for start in range(0, len(ids), _IN_CHUNK):
+            yield {}, table.c.id.in_(ids[start : start + _IN_CHUNK])
 
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
@@ -431,10 +451,9 @@ class SqlTransaction:
 
     def _duplicate(self, conn: Connection, kind: str, ids: list[str]) -> StorageError:
         table = _table(kind)
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
+        for chunk, where in self._id_filters(table, ids):
             existing = conn.execute(
-                select(table.c.id).where(table.c.id.in_(chunk)).order_by(table.c.id).limit(1)
+                select(table.c.id).where(where).order_by(table.c.id).limit(1), chunk
             ).scalar_one_or_none()
             if existing is not None:
                 return DuplicateRecord(kind, existing)

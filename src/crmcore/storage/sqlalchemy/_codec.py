@@ -20,7 +20,8 @@ import types
 import typing
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from json.encoder import encode_basestring
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -31,20 +32,22 @@ __all__ = ["decode", "encode", "structure", "unstructure"]
 T = TypeVar("T")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_FUNCS: dict[type, Callable[[Any], dict[str, Any]]] = {}
-_BUILDING: set[type] = set()
+W = TypeVar("W")
 
 
 def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
     """Python expression turning ``var`` (a value of type ``tp``, never None) into JSON data."""
     if tp in (str, int, bool):
         return var
-    if tp in (dt.datetime, dt.date):
+    if tp is dt.datetime:
+        return f"_iso({var})"
+    if tp is dt.date:
         return f"{var}.isoformat()"
     if tp is Decimal:
         return f"str({var})"
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return f"{var}.value"
+        # _value_ is the member's value as a plain attribute; .value is a slower descriptor
+        return f"{var}._value_"
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -59,68 +62,177 @@ def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
         return f"[{inner} for _x in {var}]"
     if isinstance(tp, type) and attrs.has(tp):
         name = f"_u_{tp.__name__}"
-        env[name] = _lazy(tp) if tp in _BUILDING else _function(tp)
+        env[name] = _function.reference(tp)
         return f"{name}({var})"
     return f"_any({var})"
 
 
-def _lazy(cls: type) -> Callable[[Any], dict[str, Any]]:
-    def call(obj: Any) -> dict[str, Any]:
-        return _function(cls)(obj)
-
-    return call
+_LAST_ISO: tuple[dt.datetime | None, str] = (None, "")
 
 
-def _function(cls: type) -> Callable[[Any], dict[str, Any]]:
-    func = _FUNCS.get(cls)
-    if func is not None:
+def _isoformat(value: dt.datetime) -> str:
+    """``value.isoformat()``, remembered for the last datetime object seen.
+
+    A record's ``created_at`` and ``updated_at`` are often one object, and an import
+    stamps a whole batch with one "now": each is then formatted once.
+    """
+    global _LAST_ISO
+    last = _LAST_ISO  # one read: another thread may replace it meanwhile
+    if value is last[0]:
+        return last[1]
+    text = value.isoformat()
+    _LAST_ISO = (value, text)
+    return text
+
+
+class _Writers(Generic[W]):
+    """The generated writers of one form (documents as dicts, or as JSON text), per class.
+
+    A class being generated refers to itself (a nested field of its own type) through
+    a lazy call, resolved once its writer exists.
+    """
+
+    def __init__(self, generate: Callable[[type], Callable[[Any], W]]) -> None:
+        self._generate = generate
+        self._made: dict[type, Callable[[Any], W]] = {}
+        self._building: set[type] = set()
+
+    def __call__(self, cls: type) -> Callable[[Any], W]:
+        func = self._made.get(cls)
+        if func is not None:
+            return func
+        self._building.add(cls)
+        try:
+            func = self._generate(cls)
+        finally:
+            self._building.discard(cls)
+        self._made[cls] = func
         return func
-    _BUILDING.add(cls)
-    try:
-        func = _generate(cls)
-    finally:
-        _BUILDING.discard(cls)
-    _FUNCS[cls] = func
-    return func
+
+    def reference(self, cls: type) -> Callable[[Any], W]:
+        """The writer of ``cls``, or a call that finds it later if it is being generated."""
+        if cls not in self._building:
+            return self(cls)
+
+        def call(obj: Any) -> W:
+            return self(cls)(obj)
+
+        return call
+
+
+def _omitted_when(field: attrs.Attribute[Any], index: int, env: dict[str, Any]) -> str | None:
+    """The condition (on ``v``) under which a field is written, or None: always written.
+
+    A field holding its default value is left out of the document.
+    """
+    default = field.default
+    if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return None
+    if default is None:
+        return "v is not None"
+    if default == ():
+        return "v"
+    if isinstance(default, bool | enum.Enum):
+        env[f"_d{index}"] = default
+        return f"v is not _d{index}"
+    if isinstance(default, Decimal):
+        # Decimal("1.0") == Decimal(1), but its scale is data: leave out only the exact form
+        return f"v is None or str(v) != {str(default)!r}"
+    env[f"_d{index}"] = default
+    return f"v != _d{index}"
 
 
 def _generate(cls: type) -> Callable[[Any], dict[str, Any]]:
     hints = typing.get_type_hints(cls)
-    env: dict[str, Any] = {"_any": unstructure}
+    env: dict[str, Any] = {"_any": unstructure, "_iso": _isoformat}
     lines = ["def unstructure(o):", "    d = {}"]
     for index, field in enumerate(attrs.fields(cls)):
         tp = hints[field.name]
         value = _expr(tp, "v", env)
-        default = field.default
+        if value != "v" and _optional(tp):
+            value = f"(None if v is None else {value})"
         lines.append(f"    v = o.{field.name}")
-        if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            if value != "v" and _optional(tp):
-                lines.append(f"    d[{field.name!r}] = None if v is None else {value}")
-            else:
-                lines.append(f"    d[{field.name!r}] = {value}")
-            continue
-        if default is None:
-            condition = "v is not None"
-        elif default == ():
-            condition = "v"
-        elif isinstance(default, bool | enum.Enum):
-            env[f"_d{index}"] = default
-            condition = f"v is not _d{index}"
-        elif isinstance(default, Decimal):
-            # Decimal("1.0") == Decimal(1), but its scale is data: leave out only the exact form
-            condition = f"v is None or str(v) != {str(default)!r}"
-            if _optional(tp) and value != "v":
-                value = f"(None if v is None else {value})"
+        condition = _omitted_when(field, index, env)
+        if condition is None:
+            lines.append(f"    d[{field.name!r}] = {value}")
         else:
-            env[f"_d{index}"] = default
-            condition = f"v != _d{index}"
-            if _optional(tp) and value != "v":
-                value = f"(None if v is None else {value})"
-        lines.append(f"    if {condition}:")
-        lines.append(f"        d[{field.name!r}] = {value}")
+            lines.append(f"    if {condition}:")
+            lines.append(f"        d[{field.name!r}] = {value}")
     lines.append("    return d")
     exec("\n".join(lines), env)
     return typing.cast(Callable[[Any], dict[str, Any]], env["unstructure"])
+
+
+# --------------------------------------------------------------------------- JSON text
+#
+# The documents are written straight to JSON text by a generated function per class:
+# exactly the text json.JSONEncoder(ensure_ascii=False, separators=(",", ":")) makes
+# of the unstructured dict above (a property test compares them), without building
+# the dict first. Strings go through the json module's own C string encoder.
+
+
+def _json_expr(tp: Any, var: str, env: dict[str, Any]) -> str:
+    """Python expression giving the JSON text of ``var`` (a value of type ``tp``, not None)."""
+    if tp is str:
+        return f"_s({var})"
+    if tp is int:
+        return f"_int({var})"
+    if tp is bool:
+        return f"('true' if {var} else 'false')"
+    if tp is dt.datetime:
+        return f"'\"' + _iso({var}) + '\"'"  # isoformat text needs no escaping
+    if tp is dt.date:
+        return f"'\"' + {var}.isoformat() + '\"'"
+    if tp is Decimal:
+        return f"'\"' + str({var}) + '\"'"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return f"_s({var}._value_)"
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(members) == 1:
+            return _json_expr(members[0], var, env)
+        return f"_dump(_any({var}))"
+    if origin is tuple:
+        inner = _json_expr(typing.get_args(tp)[0], "_x", env)
+        return f"('[' + ','.join([{inner} for _x in {var}]) + ']')"
+    if isinstance(tp, type) and attrs.has(tp):
+        name = f"_j_{tp.__name__}"
+        env[name] = _json_function.reference(tp)
+        return f"{name}({var})"
+    return f"_dump(_any({var}))"
+
+
+def _generate_json(cls: type) -> Callable[[Any], str]:
+    hints = typing.get_type_hints(cls)
+    env: dict[str, Any] = {
+        "_any": unstructure,
+        "_dump": _ENCODER.encode,
+        "_iso": _isoformat,
+        "_s": encode_basestring,
+        "_int": int.__repr__,
+    }
+    lines = ["def to_json(o):", "    p = []"]
+    for index, field in enumerate(attrs.fields(cls)):
+        tp = hints[field.name]
+        value = _json_expr(tp, "v", env)
+        if _optional(tp):
+            value = f"('null' if v is None else {value})"
+        key = encode_basestring(field.name) + ":"
+        lines.append(f"    v = o.{field.name}")
+        condition = _omitted_when(field, index, env)
+        if condition is None:
+            lines.append(f"    p.append({key!r} + {value})")
+        else:
+            lines.append(f"    if {condition}:")
+            lines.append(f"        p.append({key!r} + {value})")
+    lines.append("    return '{' + ','.join(p) + '}'")
+    exec("\n".join(lines), env)
+    return typing.cast(Callable[[Any], str], env["to_json"])
+
+
+_function: _Writers[dict[str, Any]] = _Writers(_generate)
+_json_function: _Writers[str] = _Writers(_generate_json)
 
 
 def _optional(tp: Any) -> bool:
@@ -146,7 +258,7 @@ def unstructure(obj: Any) -> Any:
 
 def encode(record: Any) -> str:
     """Return the stored JSON text of a record."""
-    return _ENCODER.encode(_function(type(record))(record))
+    return _json_function(type(record))(record)
 
 
 # --------------------------------------------------------------------------- reading

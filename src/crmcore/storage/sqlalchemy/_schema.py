@@ -73,9 +73,18 @@ DocumentText = Text().with_variant(
 """The column type of a record's JSON document (``LONGTEXT`` on MariaDB/MySQL)."""
 
 
+_LAST_KEY: tuple[dt.datetime | None, str] = (None, "")
+
+
 def utc_key(value: dt.datetime) -> str:
     """Return the sortable text of an aware datetime: UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    global _LAST_KEY
+    last = _LAST_KEY  # one read: another thread may replace it meanwhile
+    if value is last[0]:
+        return last[1]  # a batch stamped with one "now" converts it once
+    key = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    _LAST_KEY = (value, key)
+    return key
 
 
 def date_key(value: dt.date) -> str:
