@@ -227,3 +227,21 @@ def test_a_concurrent_writer_of_the_same_id_loses_nothing() -> None:
         r2 = uow.customers.get("r2")
         assert (r2.display_name, r2.version) == (records[1].display_name, 2)
     assert sorted(stored_ids(store)) == ["r1", "r2", "r3"]
+
+
+def test_a_refused_record_reports_only_the_id_its_input_gave() -> None:
+    """A mapping without an id that the normaliser refuses is reported with id None, not
+    with an id minted while reading it; one with an id keeps it."""
+    store = Store(MemoryBackend(), clock=TickingClock())
+    bad_email = {"address": "not an email"}
+    records: list[dict[str, Any]] = [
+        {"kind": "person", "display_name": "李娜", "emails": [bad_email],
+         "person": {"name": {"family": "李", "given": "娜"}}},
+        {"kind": "person", "display_name": "王芳", "id": "wf", "emails": [bad_email],
+         "person": {"name": {"family": "王", "given": "芳"}}},
+    ]  # fmt: skip
+    report = store.import_customers(records)
+    assert [(o.status, o.id) for o in report.outcomes] == [
+        (ImportStatus.REJECTED, None),
+        (ImportStatus.REJECTED, "wf"),
+    ]

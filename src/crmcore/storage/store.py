@@ -783,17 +783,17 @@ class Store:
                     on_outcome(outcome)
 
         seen: set[str] = set()
-        pending: list[tuple[int, Customer]] = []
+        pending: list[tuple[int, Customer, str | None]] = []
         # Until a batch meets a stored id, batches are inserted without looking their
         # ids up first (the insert itself refuses a stored id; see _import_batch).
         state = _ImportState()
         for index, item in enumerate(records):
-            customer, outcome = self._read(index, item)
+            customer, record_id, outcome = self._read(index, item)
             if outcome is not None:
                 record([outcome])
                 continue
             assert customer is not None
-            pending.append((index, customer))
+            pending.append((index, customer, record_id))
             if len(pending) >= batch_size:
                 record(self._import_pending(pending, seen, state, actor, source, upsert))
                 pending = []
@@ -810,10 +810,10 @@ class Store:
 
     def _read(
         self, index: int, item: Customer | Mapping[str, Any]
-    ) -> tuple[Customer | None, ImportOutcome | None]:
-        """The input record as a customer, or its rejection."""
+    ) -> tuple[Customer | None, str | None, ImportOutcome | None]:
+        """The input record as a customer, the id the input gave (if any), or its rejection."""
         if isinstance(item, Customer):
-            return item, None
+            return item, item.id, None
         raw_id = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
         record_id = raw_id if isinstance(raw_id, str) else None
         if not isinstance(item, Mapping):
@@ -821,11 +821,11 @@ class Store:
                 code="type.invalid",
                 message=f"expected a Customer or a mapping, got {type(item).__name__}",
             )
-            return None, _rejected(index, record_id, (problem,))
+            return None, record_id, _rejected(index, record_id, (problem,))
         try:
-            return from_dict(item, Customer), None
+            return from_dict(item, Customer), record_id, None
         except ValidationError as error:
-            return None, _rejected(index, record_id, error.problems)
+            return None, record_id, _rejected(index, record_id, error.problems)
 
     def _normalise_many(self, customers: list[Customer]) -> list[Customer | ValidationError]:
         """Each customer normalised, or the error refusing it."""
@@ -849,7 +849,7 @@ class Store:
 
     def _import_pending(
         self,
-        pending: list[tuple[int, Customer]],
+        pending: list[tuple[int, Customer, str | None]],
         seen: set[str],
         state: _ImportState,
         actor: str | None,
@@ -859,10 +859,11 @@ class Store:
         """Normalise a batch of read records, refuse repeated ids, write the rest."""
         outcomes: list[ImportOutcome] = []
         batch: list[tuple[int, Customer]] = []
-        normalised = self._normalise_many([customer for _, customer in pending])
-        for (index, read), customer in zip(pending, normalised, strict=True):
+        normalised = self._normalise_many([customer for _, customer, _ in pending])
+        for (index, _, record_id), customer in zip(pending, normalised, strict=True):
             if isinstance(customer, ValidationError):
-                outcomes.append(_rejected(index, read.id, customer.problems))
+                # the id the input gave, never one minted for an input without one
+                outcomes.append(_rejected(index, record_id, customer.problems))
             elif customer.id in seen:
                 problem = Problem(
                     code="import.duplicate_id",
