@@ -7,7 +7,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Engine, String, Table, and_, any_, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Integer,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
@@ -34,6 +46,25 @@ _ID_ARRAY = bindparam("ids", type_=postgresql.ARRAY(String()))
 
 SORT_BATCHES = True
 """Insert each batch in id order (B-tree locality for random ids such as UUIDs)."""
+
+
+def _copy_types(table: Table) -> list[str] | None:
+    """PostgreSQL type names of ``table``'s columns for a binary COPY, or None for text.
+
+    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8) or a
+    32-bit integer; a table with any other column type is copied as text.
+    """
+    types: list[str] = []
+    for column in table.columns:
+        if isinstance(column.type, BigInteger):
+            types.append("int8")
+        elif isinstance(column.type, Integer):
+            types.append("int4")
+        elif isinstance(column.type, String):
+            types.append("text")
+        else:
+            return None
+    return types
 
 
 def _by_id(record: Record) -> str:
@@ -445,7 +476,15 @@ class SqlTransaction:
         preparer = conn.dialect.identifier_preparer
         columns = ", ".join(preparer.quote(c.name) for c in table.columns)
         statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+        types = _copy_types(table)
+        if types is not None:
+            # Binary COPY with the column types given up front: psycopg picks each
+            # column's dumper once, and the server parses no text (about half the cost
+            # of text COPY per row here).
+            statement += " (FORMAT BINARY)"
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
 
