@@ -113,3 +113,11 @@ def test_the_generated_json_writer_matches_the_json_module(
     the record's document (compact separators, non-ASCII kept)."""
     expected = json.dumps(unstructure(record), ensure_ascii=False, separators=(",", ":"))
     assert encode(record) == expected
+
+
+def test_the_remembered_texts_start_empty_of_any_real_value() -> None:
+    """Before any call, no argument (None included) finds a remembered text."""
+    with pytest.raises(AttributeError):
+        utc_key(None)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        _isoformat(None)  # type: ignore[arg-type]

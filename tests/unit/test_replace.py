@@ -290,3 +290,18 @@ def test_replace_each_with_mixed_classes_goes_one_by_one() -> None:
     labelled = replace_each([phone, email], label="work")
     assert [type(x) for x in labelled] == [Phone, Email]
     assert all(x.label == "work" for x in labelled)
+
+
+@attrs.frozen(kw_only=True)
+class _Token(Model):
+    name: str
+    token: str = attrs.field(default="t", converter=lambda v: v or f"minted-{next(_MINTED)}")
+
+
+_MINTED = iter(range(10**6))
+
+
+def test_replace_each_runs_converters_per_instance() -> None:
+    """A converter may give each call its own value; replace_each calls it per instance."""
+    tokens = replace_each([_Token(name="x"), _Token(name="y")], token="")
+    assert tokens[0].token != tokens[1].token

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crmcore.errors import ValidationError
+from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer, Email, Phone
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import ImportStatus, MemoryBackend, MemoryTransaction, Store
@@ -245,3 +245,99 @@ def test_a_refused_record_reports_only_the_id_its_input_gave() -> None:
         (ImportStatus.REJECTED, None),
         (ImportStatus.REJECTED, "wf"),
     ]
+
+
+def refuse_bad(customer: Customer) -> Customer:
+    """A normaliser that refuses ids starting with 'bad' and returns junk for 'boom'."""
+    if customer.id.startswith("bad"):
+        raise ValidationError([Problem(code="test.bad", message="bad")], subject="Customer")
+    if customer.id.startswith("boom"):
+        return None  # type: ignore[return-value]
+    return customer
+
+
+class BatchSpy(MemoryBackend):
+    """Records the ids of every insert call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def begin(self) -> MemoryTransaction:
+        tx = super().begin()
+        insert = tx.insert
+
+        def spying_insert(kind: RecordKind, records: Sequence[Record]) -> None:
+            self.batches.append([r.id for r in records])
+            insert(kind, records)
+
+        tx.insert = spying_insert  # type: ignore[method-assign]
+        return tx
+
+
+def email_refused(id_: str) -> Customer:
+    return Customer.person_named(
+        family="李", given="娜", id=id_, emails=(Email(address="not an email"),)
+    )
+
+
+@pytest.mark.parametrize("default_pipeline", [False, True])
+def test_batches_hold_batch_size_accepted_records(default_pipeline: bool) -> None:
+    """Refused records and repeated ids take no place in a batch, whether the
+    normaliser runs record by record or a batch at a time."""
+    backend = BatchSpy()
+    if default_pipeline:
+        store = Store(backend, clock=TickingClock())
+        bad = email_refused("bad1")
+    else:
+        store = Store(backend, normaliser=refuse_bad, clock=TickingClock())
+        bad = people(["bad1"])[0]
+    a, b, c = people(["a", "b", "c"])
+    store.import_customers([a, bad, a, b, c], batch_size=2)
+    assert backend.batches == [["a", "b"], ["c"]]
+
+
+@pytest.mark.parametrize("default_pipeline", [False, True])
+def test_outcomes_reach_the_callback_in_the_order_records_are_decided(
+    default_pipeline: bool,
+) -> None:
+    """Refusals are reported in input order, interleaved with unreadable records, and
+    created records when their batch is written."""
+    if default_pipeline:
+        store = Store(MemoryBackend(), clock=TickingClock())
+        bad = email_refused("bad1")
+    else:
+        store = Store(MemoryBackend(), normaliser=refuse_bad, clock=TickingClock())
+        bad = people(["bad1"])[0]
+    a = people(["a"])[0]
+    got: list[tuple[int, ImportStatus]] = []
+    store.import_customers(
+        [bad, {"kind": 5}, a, a],
+        batch_size=10,
+        on_outcome=lambda o: got.append((o.index, o.status)),
+    )
+    assert got == [
+        (0, ImportStatus.REJECTED),
+        (1, ImportStatus.REJECTED),
+        (3, ImportStatus.REJECTED),
+        (2, ImportStatus.CREATED),
+    ]
+
+
+def test_a_normaliser_failing_mid_import_keeps_the_batches_written_before() -> None:
+    """A normaliser that breaks its contract stops the import with its TypeError; every
+    full batch of records before it is written, the rest is not."""
+    backend = BatchSpy()
+    store = Store(backend, normaliser=refuse_bad, clock=TickingClock())
+    with pytest.raises(TypeError):
+        store.import_customers(people(["a", "bad1", "b", "boom", "c"]), batch_size=2)
+    assert backend.batches == [["a", "b"]]
+    assert sorted(stored_ids(store)) == ["a", "b"]
+
+
+def test_a_clock_without_a_time_zone_refuses_each_record() -> None:
+    """The default pipeline refuses a naive clock time per record, with a report."""
+    store = Store(MemoryBackend(), clock=lambda: dt.datetime(2026, 1, 1))
+    report = store.import_customers(people(["a", "b"]))
+    assert report.rejected == 2
+    assert {p.code for o in report.outcomes for p in o.problems} == {"datetime.naive"}

@@ -609,15 +609,19 @@ def _check_invariants(new: Model, cls: type) -> None:
 def replace_each(instances: Iterable[M], /, **changes: Any) -> list[M]:
     """Return ``[replace(i, **changes) for i in instances]``, checking the changes once.
 
-    The same values go into every instance, so their types, value checks and
-    converters are run once, on the first; each copy still runs its class's
-    invariants (which may depend on the fields left unchanged). The results, and
-    the first :class:`ValidationError` raised, are those of :func:`replace` one by one.
+    The same values go into every instance, so their types and value checks run
+    once, on the first; each copy still runs its class's invariants (which may
+    depend on the fields left unchanged). Changes to fields with a converter (which
+    might give each call its own value) go through :func:`replace` one by one. The
+    results, and the first :class:`ValidationError` raised, are those of
+    :func:`replace` one by one.
 
+    >>> import datetime as dt
     >>> from crmcore.models import Customer
     >>> people = [Customer.person_named(family=f) for f in ("张", "李")]
-    >>> [c.tags for c in replace_each(people, tags=("vip",))]
-    [('vip',), ('vip',)]
+    >>> now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    >>> [c.updated_at.day for c in replace_each(people, created_at=now, updated_at=now)]
+    [23, 23]
     """
     items = list(instances)
     if not changes or not items:
@@ -626,7 +630,12 @@ def replace_each(instances: Iterable[M], /, **changes: Any) -> list[M]:
     plan = _PLANS.get(cls, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = _plan(cls)
-    if plan is None or any(type(item) is not cls for item in items):
+    if (
+        plan is None
+        or any(plan.fields[name][2] is not None for name in changes if name in plan.fields)
+        or any(type(item) is not cls for item in items)
+    ):
+        # a converter may give each call its own value (minting ids, say): one by one
         return [replace(item, **changes) for item in items]
     values = dict(changes)
     out = [_replace_planned(items[0], cls, plan, values)]  # checks; converts into values

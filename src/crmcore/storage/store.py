@@ -600,13 +600,91 @@ def _rejected(index: int, record_id: str | None, problems: Iterable[Problem]) ->
     )
 
 
-class _ImportState:
-    """What one import call has learnt so far."""
+class _ImportRun:
+    """One :meth:`Store.import_customers` call.
 
-    __slots__ = ("optimistic",)
+    Records are read as they come; a pipeline normaliser then runs on chunks of
+    ``batch_size`` read records (:meth:`NormalisationPipeline.check_many`), any other
+    normaliser on each record as it is read. The normalised records are decided in
+    input order, exactly as if each were normalised on reading: refused, a repeated
+    id, or accepted; every ``batch_size`` accepted records are written as one batch.
+    So outcomes reach ``record`` in the same order, and batches hold the same
+    records, whichever way the normaliser runs.
+    """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        store: Store,
+        batch_size: int,
+        actor: str | None,
+        source: str | None,
+        upsert: bool,
+        record: Callable[[Iterable[ImportOutcome]], None],
+    ) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.actor, self.source, self.upsert = actor, source, upsert
+        self.record = record
+        normaliser = store._normaliser
+        self.chunk = batch_size if normaliser is not None and _runs_batches(normaliser) else 1
+        # read records waiting for the normaliser: (index, customer, input id, outcome)
+        self.pending: list[tuple[int, Customer | None, str | None, ImportOutcome | None]] = []
+        self.waiting = 0  # how many of them are customers
+        self.ready: list[tuple[int, Customer]] = []
+        self.seen: set[str] = set()
+        # Until a batch meets a stored id, batches are inserted without looking their
+        # ids up first (the insert itself refuses a stored id; see Store._import_batch).
         self.optimistic = True
+
+    def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
+        customer, record_id, outcome = self.store._read(index, item)
+        if outcome is not None and not self.pending:
+            self.record([outcome])  # nothing read earlier is still undecided
+            return
+        self.pending.append((index, customer, record_id, outcome))
+        if customer is not None:
+            self.waiting += 1
+            if self.waiting >= self.chunk:
+                self._decide()
+
+    def finish(self) -> None:
+        if self.pending:
+            self._decide()
+        if self.ready:
+            self._write()
+
+    def _decide(self) -> None:
+        pending, self.pending, self.waiting = self.pending, [], 0
+        customers = [customer for _, customer, _, _ in pending if customer is not None]
+        normalised = iter(self.store._normalise_many(customers))
+        for index, _, record_id, outcome in pending:
+            if outcome is not None:
+                self.record([outcome])
+                continue
+            result = next(normalised)
+            if isinstance(result, ValidationError):
+                # the id the input gave, never one minted for an input without one
+                self.record([_rejected(index, record_id, result.problems)])
+            elif result.id in self.seen:
+                problem = Problem(
+                    code="import.duplicate_id",
+                    path="$.id",
+                    message="this id appears earlier in the same import",
+                )
+                self.record([_rejected(index, result.id, (problem,))])
+            else:
+                self.seen.add(result.id)
+                self.ready.append((index, result))
+                if len(self.ready) >= self.batch_size:
+                    self._write()
+
+    def _write(self) -> None:
+        batch, self.ready = self.ready, []
+        self.record(
+            self.store._import_batch(
+                batch, self, actor=self.actor, source=self.source, upsert=self.upsert
+            )
+        )
 
 
 class _Identified(Protocol):
@@ -782,23 +860,10 @@ class Store:
                 if on_outcome is not None:
                     on_outcome(outcome)
 
-        seen: set[str] = set()
-        pending: list[tuple[int, Customer, str | None]] = []
-        # Until a batch meets a stored id, batches are inserted without looking their
-        # ids up first (the insert itself refuses a stored id; see _import_batch).
-        state = _ImportState()
+        run = _ImportRun(self, batch_size, actor, source, upsert, record)
         for index, item in enumerate(records):
-            customer, record_id, outcome = self._read(index, item)
-            if outcome is not None:
-                record([outcome])
-                continue
-            assert customer is not None
-            pending.append((index, customer, record_id))
-            if len(pending) >= batch_size:
-                record(self._import_pending(pending, seen, state, actor, source, upsert))
-                pending = []
-        if pending:
-            record(self._import_pending(pending, seen, state, actor, source, upsert))
+            run.add(index, item)
+        run.finish()
         kept.sort(key=lambda o: o.index)
         return ImportReport(
             outcomes=tuple(kept),
@@ -834,7 +899,10 @@ class Store:
             return list(customers)
         if _runs_batches(normaliser):
             assert isinstance(normaliser, NormalisationPipeline)
-            results = normaliser.check_many(customers, now=self._now())
+            try:
+                results = normaliser.check_many(customers, now=self._now())
+            except ValidationError as error:  # a clock giving a naive time: refuse each
+                return [error] * len(customers)
             return [
                 r.customer if r.ok else ValidationError(r.errors, subject="Customer")
                 for r in results
@@ -847,41 +915,10 @@ class Store:
                 out.append(error)
         return out
 
-    def _import_pending(
-        self,
-        pending: list[tuple[int, Customer, str | None]],
-        seen: set[str],
-        state: _ImportState,
-        actor: str | None,
-        source: str | None,
-        upsert: bool,
-    ) -> list[ImportOutcome]:
-        """Normalise a batch of read records, refuse repeated ids, write the rest."""
-        outcomes: list[ImportOutcome] = []
-        batch: list[tuple[int, Customer]] = []
-        normalised = self._normalise_many([customer for _, customer, _ in pending])
-        for (index, _, record_id), customer in zip(pending, normalised, strict=True):
-            if isinstance(customer, ValidationError):
-                # the id the input gave, never one minted for an input without one
-                outcomes.append(_rejected(index, record_id, customer.problems))
-            elif customer.id in seen:
-                problem = Problem(
-                    code="import.duplicate_id",
-                    path="$.id",
-                    message="this id appears earlier in the same import",
-                )
-                outcomes.append(_rejected(index, customer.id, (problem,)))
-            else:
-                seen.add(customer.id)
-                batch.append((index, customer))
-        if batch:
-            outcomes += self._import_batch(batch, state, actor=actor, source=source, upsert=upsert)
-        return outcomes
-
     def _import_batch(
         self,
         batch: list[tuple[int, Customer]],
-        state: _ImportState,
+        state: _ImportRun,
         *,
         actor: str | None,
         source: str | None,
@@ -895,15 +932,18 @@ class Store:
         transaction is then rolled back, and this batch and the next ones look their
         ids up first, until a batch finds none of its ids stored.
         """
+        now = self._now()
         if state.optimistic:
             try:
-                return self._create_batch(batch, actor, source)
+                return self._create_batch(batch, actor, source, now)
             except (DuplicateRecord, ConcurrencyConflict):
                 # a stored id (or a concurrent writer's, found at commit): go carefully
                 state.optimistic = False
-        for _attempt in range(5):
+        for attempt in range(5):
             try:
-                outcomes = self._write_batch(batch, actor, source, upsert)
+                # a retry after a concurrent writer reads the clock again
+                when = now if attempt == 0 else self._now()
+                outcomes = self._write_batch(batch, actor, source, upsert, when)
             except (ConcurrencyConflict, DuplicateRecord):
                 continue  # someone wrote the same customers meanwhile: read them again
             state.optimistic = all(o.status is ImportStatus.CREATED for o in outcomes)
@@ -930,12 +970,11 @@ class Store:
         )
 
     def _create_batch(
-        self, batch: list[tuple[int, Customer]], actor: str | None, source: str | None
+        self, batch: list[tuple[int, Customer]], actor: str | None, source: str | None, now: Any
     ) -> list[ImportOutcome]:
         """Insert a batch of customers none of which is stored; DuplicateRecord if one is."""
         tx = self._backend.begin()
         try:
-            now = self._now()
             template = self._change_template(now, actor, source)
             stored = replace_each(
                 [customer for _, customer in batch], version=1, created_at=now, updated_at=now
@@ -961,11 +1000,11 @@ class Store:
         actor: str | None,
         source: str | None,
         upsert: bool,
+        now: Any,
     ) -> list[ImportOutcome]:
         tx = self._backend.begin()
         try:
             existing = tx.get_many("customer", [c.id for _, c in batch])
-            now = self._now()
             template = self._change_template(now, actor, source)
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []

@@ -67,7 +67,7 @@ def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
     return f"_any({var})"
 
 
-_LAST_ISO: tuple[dt.datetime | None, str] = (None, "")
+_LAST_ISO: tuple[object, str] = (object(), "")  # a sentinel no caller can pass
 
 
 def _isoformat(value: dt.datetime) -> str:

@@ -73,7 +73,7 @@ DocumentText = Text().with_variant(
 """The column type of a record's JSON document (``LONGTEXT`` on MariaDB/MySQL)."""
 
 
-_LAST_KEY: tuple[dt.datetime | None, str] = (None, "")
+_LAST_KEY: tuple[object, str] = (object(), "")  # a sentinel no caller can pass
 
 
 def utc_key(value: dt.datetime) -> str:
