@@ -638,6 +638,17 @@ class _ImportRun:
 
     def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
         customer, record_id, outcome = self.store._read(index, item)
+        if self.chunk == 1:  # normalised as it is read, decided at once
+            if outcome is not None:
+                self.record([outcome])
+                return
+            assert customer is not None
+            try:
+                result: Customer | ValidationError = self.store._normalise(customer)
+            except ValidationError as error:
+                result = error
+            self._accept(index, result, record_id)
+            return
         if outcome is not None and not self.pending:
             self.record([outcome])  # nothing read earlier is still undecided
             return
@@ -660,23 +671,28 @@ class _ImportRun:
         for index, _, record_id, outcome in pending:
             if outcome is not None:
                 self.record([outcome])
-                continue
-            result = next(normalised)
-            if isinstance(result, ValidationError):
-                # the id the input gave, never one minted for an input without one
-                self.record([_rejected(index, record_id, result.problems)])
-            elif result.id in self.seen:
-                problem = Problem(
-                    code="import.duplicate_id",
-                    path="$.id",
-                    message="this id appears earlier in the same import",
-                )
-                self.record([_rejected(index, result.id, (problem,))])
             else:
-                self.seen.add(result.id)
-                self.ready.append((index, result))
-                if len(self.ready) >= self.batch_size:
-                    self._write()
+                self._accept(index, next(normalised), record_id)
+
+    def _accept(
+        self, index: int, result: Customer | ValidationError, record_id: str | None
+    ) -> None:
+        """Decide one normalised record: refused, a repeated id, or ready to write."""
+        if isinstance(result, ValidationError):
+            # the id the input gave, never one minted for an input without one
+            self.record([_rejected(index, record_id, result.problems)])
+        elif result.id in self.seen:
+            problem = Problem(
+                code="import.duplicate_id",
+                path="$.id",
+                message="this id appears earlier in the same import",
+            )
+            self.record([_rejected(index, result.id, (problem,))])
+        else:
+            self.seen.add(result.id)
+            self.ready.append((index, result))
+            if len(self.ready) >= self.batch_size:
+                self._write()
 
     def _write(self) -> None:
         batch, self.ready = self.ready, []
