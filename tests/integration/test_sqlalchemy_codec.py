@@ -14,6 +14,7 @@ from crmcore.errors import ValidationError
 from crmcore.models import Complaint, Customer, Interaction, Money, Purchase
 from crmcore.serialization import from_dict, to_dict
 from crmcore.storage.sqlalchemy._codec import _isoformat, decode, encode, structure, unstructure
+from crmcore.storage.sqlalchemy._last import remember_last
 from crmcore.storage.sqlalchemy._schema import utc_key
 from crmcore.testing import strategies as cst
 
@@ -115,9 +116,22 @@ def test_the_generated_json_writer_matches_the_json_module(
     assert encode(record) == expected
 
 
-def test_the_remembered_texts_start_empty_of_any_real_value() -> None:
-    """Before any call, no argument (None included) finds a remembered text."""
-    with pytest.raises(AttributeError):
-        utc_key(None)  # type: ignore[arg-type]
-    with pytest.raises(AttributeError):
-        _isoformat(None)  # type: ignore[arg-type]
+def test_a_remembered_result_is_only_ever_for_the_object_given() -> None:
+    """remember_last calls the function for every new object (None included, before
+    any call) and answers a repeat of the last object without calling it again."""
+    calls: list[object] = []
+
+    def describe(value: object) -> str:
+        calls.append(value)
+        return repr(value)
+
+    remembered = remember_last(describe)
+    first, second = object(), object()
+    assert remembered(None) == "None"
+    assert [remembered(first), remembered(first), remembered(second)] == [
+        repr(first),
+        repr(first),
+        repr(second),
+    ]
+    assert remembered(first) == repr(first)
+    assert calls == [None, first, second, first]

@@ -453,8 +453,9 @@ def _plan(cls: type) -> _ReplacePlan | None:
     checks (attrs validators, their own post-init or pre-init hooks), fields that
     are not plain keyword arguments, or converters that need the instance.
     """
-    if cls in _PLANS:
-        return _PLANS[cls]
+    known = _PLANS.get(cls, _UNPLANNED)
+    if known is not _UNPLANNED:
+        return known  # type: ignore[no-any-return]
     plan: _ReplacePlan | None = None
     fields = attrs.fields(cls)
     supported = (
@@ -575,9 +576,7 @@ def replace(instance: M, /, **changes: Any) -> M:
     if not changes:
         return instance
     cls = type(instance)
-    plan = _PLANS.get(cls, _UNPLANNED)
-    if plan is _UNPLANNED:
-        plan = _plan(cls)
+    plan = _plan(cls)
     if plan is None:
         evolved: M = attrs.evolve(cast(Any, instance), **changes)
         return evolved
@@ -627,9 +626,7 @@ def replace_each(instances: Iterable[M], /, **changes: Any) -> list[M]:
     if not changes or not items:
         return items
     cls = type(items[0])
-    plan = _PLANS.get(cls, _UNPLANNED)
-    if plan is _UNPLANNED:
-        plan = _plan(cls)
+    plan = _plan(cls)
     if (
         plan is None
         or any(plan.fields[name][2] is not None for name in changes if name in plan.fields)

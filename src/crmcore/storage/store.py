@@ -582,10 +582,8 @@ def _takes_now(normaliser: Normaliser) -> bool:
     )
 
 
-def _runs_batches(normaliser: Normaliser) -> bool:
-    """Whether ``normaliser`` is a pipeline whose ``check_many`` does what calling it does."""
-    if not isinstance(normaliser, NormalisationPipeline):
-        return False
+def _runs_batches(normaliser: NormalisationPipeline) -> bool:
+    """Whether ``check_many`` of this pipeline does what calling it does."""
     cls = type(normaliser)
     return (
         cls.__call__ is NormalisationPipeline.__call__
@@ -626,7 +624,13 @@ class _ImportRun:
         self.actor, self.source, self.upsert = actor, source, upsert
         self.record = record
         normaliser = store._normaliser
-        self.chunk = batch_size if normaliser is not None and _runs_batches(normaliser) else 1
+        # a pipeline that runs batches, or None: the normaliser then runs as records are read
+        self.pipeline = (
+            normaliser
+            if isinstance(normaliser, NormalisationPipeline) and _runs_batches(normaliser)
+            else None
+        )
+        self.chunk = batch_size if self.pipeline is not None else 1
         # read records waiting for the normaliser: (index, customer, input id, outcome)
         self.pending: list[tuple[int, Customer | None, str | None, ImportOutcome | None]] = []
         self.waiting = 0  # how many of them are customers
@@ -667,12 +671,23 @@ class _ImportRun:
     def _decide(self) -> None:
         pending, self.pending, self.waiting = self.pending, [], 0
         customers = [customer for _, customer, _, _ in pending if customer is not None]
-        normalised = iter(self.store._normalise_many(customers))
+        normalised = iter(self._check_many(customers))
         for index, _, record_id, outcome in pending:
             if outcome is not None:
                 self.record([outcome])
             else:
                 self._accept(index, next(normalised), record_id)
+
+    def _check_many(self, customers: list[Customer]) -> list[Customer | ValidationError]:
+        """Each customer normalised by the pipeline, or the error refusing it."""
+        assert self.pipeline is not None
+        try:
+            results = self.pipeline.check_many(customers, now=self.store._now())
+        except ValidationError as error:  # a clock giving a naive time: refuse each
+            return [error] * len(customers)
+        return [
+            r.customer if r.ok else ValidationError(r.errors, subject="Customer") for r in results
+        ]
 
     def _accept(
         self, index: int, result: Customer | ValidationError, record_id: str | None
@@ -907,29 +922,6 @@ class Store:
             return from_dict(item, Customer), record_id, None
         except ValidationError as error:
             return None, record_id, _rejected(index, record_id, error.problems)
-
-    def _normalise_many(self, customers: list[Customer]) -> list[Customer | ValidationError]:
-        """Each customer normalised, or the error refusing it."""
-        normaliser = self._normaliser
-        if normaliser is None:
-            return list(customers)
-        if _runs_batches(normaliser):
-            assert isinstance(normaliser, NormalisationPipeline)
-            try:
-                results = normaliser.check_many(customers, now=self._now())
-            except ValidationError as error:  # a clock giving a naive time: refuse each
-                return [error] * len(customers)
-            return [
-                r.customer if r.ok else ValidationError(r.errors, subject="Customer")
-                for r in results
-            ]
-        out: list[Customer | ValidationError] = []
-        for customer in customers:
-            try:
-                out.append(self._normalise(customer))
-            except ValidationError as error:
-                out.append(error)
-        return out
 
     def _import_batch(
         self,

@@ -72,15 +72,14 @@ def _by_id(record: Record) -> str:
 
 
 def _customer_row(r: Customer) -> tuple[Any, ...]:
-    created = utc_key(r.created_at)
     return (
         r.id,
         r.version,
         r.kind._value_,
         r.display_name,
         r.lifecycle_stage._value_,
-        created,
-        created if r.updated_at is r.created_at else utc_key(r.updated_at),
+        utc_key(r.created_at),
+        utc_key(r.updated_at),  # remembered when it is the created_at object
         None if r.acquired_on is None else date_key(r.acquired_on),
         _codec.encode(r),
         *search_columns(r),

@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from crmcore.serialization import from_dict
+from crmcore.storage.sqlalchemy._last import remember_last
 
 __all__ = ["decode", "encode", "structure", "unstructure"]
 
@@ -67,22 +68,8 @@ def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
     return f"_any({var})"
 
 
-_LAST_ISO: tuple[object, str] = (object(), "")  # a sentinel no caller can pass
-
-
-def _isoformat(value: dt.datetime) -> str:
-    """``value.isoformat()``, remembered for the last datetime object seen.
-
-    A record's ``created_at`` and ``updated_at`` are often one object, and an import
-    stamps a whole batch with one "now": each is then formatted once.
-    """
-    global _LAST_ISO
-    last = _LAST_ISO  # one read: another thread may replace it meanwhile
-    if value is last[0]:
-        return last[1]
-    text = value.isoformat()
-    _LAST_ISO = (value, text)
-    return text
+_isoformat: Callable[[dt.datetime], str] = remember_last(dt.datetime.isoformat)
+"""``value.isoformat()``, formatted once for consecutive calls with one datetime object."""
 
 
 class _Writers(Generic[W]):

@@ -24,6 +24,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
 
+from crmcore.storage.sqlalchemy._last import remember_last
+
 __all__ = [
     "HISTORY",
     "KEY_COLUMNS",
@@ -73,18 +75,10 @@ DocumentText = Text().with_variant(
 """The column type of a record's JSON document (``LONGTEXT`` on MariaDB/MySQL)."""
 
 
-_LAST_KEY: tuple[object, str] = (object(), "")  # a sentinel no caller can pass
-
-
+@remember_last
 def utc_key(value: dt.datetime) -> str:
     """Return the sortable text of an aware datetime: UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
-    global _LAST_KEY
-    last = _LAST_KEY  # one read: another thread may replace it meanwhile
-    if value is last[0]:
-        return last[1]  # a batch stamped with one "now" converts it once
-    key = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-    _LAST_KEY = (value, key)
-    return key
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def date_key(value: dt.date) -> str:
