@@ -24,6 +24,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
 
+from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage.sqlalchemy._last import remember_last
 
 __all__ = [
@@ -114,9 +115,9 @@ customers = Table(
     _ts("updated_at"),
     Column("acquired_on", CodePointString(10), nullable=True),
     Column("doc", DocumentText, nullable=False),
-    # Revision 0002: text search (see _search); NULL in rows not yet backfilled.
-    Column("search_text", DocumentText, nullable=True),
-    Column("search_digits", DocumentText, nullable=True),
+    # Revision 0002: text search, a column per search field (see _search); NULL in rows
+    # not yet backfilled.
+    *(Column(field.column, DocumentText, nullable=True) for field in SEARCH_FIELDS),
     Index("ix_crm_customer_display_name", "display_name", "id"),
     Index("ix_crm_customer_created_at", "created_at", "id"),
     Index("ix_crm_customer_updated_at", "updated_at", "id"),
