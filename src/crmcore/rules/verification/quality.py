@@ -30,7 +30,7 @@ from crmcore.errors import Problem
 from crmcore.models import Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank, non_negative, positive
 from crmcore.rules.verification._arguments import require_locale, require_now
-from crmcore.rules.verification._paths import is_present, resolve
+from crmcore.rules.verification._paths import is_present, resolve, spec_paths
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
 from crmcore.rules.verification.pipeline import NormalisationPipeline
@@ -67,7 +67,7 @@ class TemplateField(Model):
     """
 
     label: str = attrs.field(metadata=checks(non_blank))
-    paths: tuple[str, ...]
+    paths: tuple[str, ...] = attrs.field(metadata=checks(spec_paths))
     weight: int = attrs.field(metadata=checks(positive))
 
     def _invariants(self) -> Iterable[Problem]:

@@ -26,7 +26,7 @@ from crmcore.errors import Problem
 from crmcore.models import ContactPoint, Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank
 from crmcore.rules.verification._arguments import require_locale, require_now
-from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve
+from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve, spec_path
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification.messages import check_severity, finding
 
@@ -44,7 +44,7 @@ class RequiredField(Model):
         severity: Severity of ``required.missing``.
     """
 
-    path: str = attrs.field(metadata=checks(non_blank))
+    path: str = attrs.field(metadata=checks(non_blank, spec_path))
     customer_kind: CustomerKind | None = None
     severity: str = "error"
 
@@ -62,7 +62,7 @@ class AllowedValues(Model):
         severity: Severity of ``value.disallowed``.
     """
 
-    path: str = attrs.field(metadata=checks(non_blank))
+    path: str = attrs.field(metadata=checks(non_blank, spec_path))
     values: tuple[str, ...]
     severity: str = "error"
 
