@@ -29,7 +29,7 @@ LIKE_ESCAPE = "!"
 
 def search_columns(customer: Customer) -> tuple[str, ...]:
     """Return the search column values of a customer (``search_text``, ``search_digits``)."""
-    return tuple(field.joined(customer) for field in SEARCH_FIELDS)
+    return tuple([field.joined(customer) for field in SEARCH_FIELDS])
 
 
 def like_pattern(needle: str, *, subsequence: bool) -> str:
