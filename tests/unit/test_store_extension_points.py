@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,6 +18,7 @@ from crmcore.storage import (
     MemoryBackend,
     Normaliser,
     Store,
+    connect,
 )
 from crmcore.testing import TickingClock
 
@@ -51,6 +53,9 @@ if TYPE_CHECKING:  # the protocols are met structurally, as mypy checks
         return clock
 
     _utc_now_is_a_clock: Clock = utc_now
+
+    def _connect_takes_either_form(alone: Callable[[Customer], Customer]) -> Store:
+        return connect("memory://", normaliser=alone)
 
 
 def test_the_pipeline_is_a_batch_normaliser_at_run_time() -> None:
