@@ -37,9 +37,9 @@ class SpyBackend(MemoryBackend):
         backend = self
         get_many, insert = tx.get_many, tx.insert
 
-        def counting_get_many(kind: RecordKind, ids: Sequence[str]) -> dict[str, Record]:
+        def counting_get_many(kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
             backend.lookups += 1
-            return get_many(kind, ids)
+            return get_many(kind, record_ids)
 
         def counting_insert(kind: RecordKind, records: Sequence[Record]) -> None:
             backend.batches.append([r.id for r in records])
