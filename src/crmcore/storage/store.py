@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from crmcore.models import Customer, utc_now
 from crmcore.rules.verification import NormalisationPipeline
@@ -196,3 +196,14 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+if TYPE_CHECKING:  # static proof that the default normaliser meets the protocols it is used by
+
+    def _is_batch_normaliser(pipeline: NormalisationPipeline) -> BatchNormaliser:
+        return pipeline
+
+    def _is_normaliser(pipeline: NormalisationPipeline) -> Normaliser:
+        return pipeline
+
+    _is_clock: Clock = utc_now
