@@ -25,6 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
 
 from crmcore.query.search import SEARCH_FIELDS
+from crmcore.storage.ports import RECORD_KINDS
 from crmcore.storage.sqlalchemy._last import remember_last
 
 __all__ = [
@@ -185,13 +186,8 @@ HISTORY = Table(
 )
 """The append-only change history of customers."""
 
-TABLES: dict[str, Table] = {
-    "customer": customers,
-    "interaction": interactions,
-    "complaint": complaints,
-    "purchase": purchases,
-}
-"""The table of each record kind."""
+TABLES: dict[str, Table] = {kind: metadata.tables[f"crm_{kind}"] for kind in RECORD_KINDS}
+"""The table of each record kind of :data:`~crmcore.storage.ports.RECORD_KINDS`: ``crm_<kind>``."""
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()
