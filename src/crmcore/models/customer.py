@@ -339,18 +339,68 @@ class Customer(Model):
 
     @property
     def primary_phone(self) -> Phone | None:
-        """The phone marked primary, else the first valid one, else ``None``."""
+        """The phone marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A phone marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary phone always has one.
+        """
         return _primary(self.phones)
 
     @property
     def primary_email(self) -> Email | None:
-        """The email marked primary, else the first valid one, else ``None``."""
+        """The email marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A email marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary email always has one.
+        """
         return _primary(self.emails)
 
     @property
     def primary_address(self) -> PostalAddress | None:
-        """The address marked primary, else the first valid one, else ``None``."""
+        """The address marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A address marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary address always has one.
+        """
         return _primary(self.addresses)
+
+    def renamed_from(self, previous: Customer) -> Customer:
+        """Return the customer with ``display_name`` following a rename since ``previous``.
+
+        The rule: when ``previous.display_name`` was derived from ``previous``'s
+        name (the person name's display form in either order, ``张伟``, ``Wei
+        Zhang``, or the organisation's legal name) and this customer keeps that
+        display name while its name changed, the display name becomes the new
+        name's display form (in the same order as before). A display name the user
+        chose (``张总``), or one changed in the same update, is kept. An update
+        path applies it with the stored version as ``previous``.
+
+        >>> before = Customer.person_named(family="张", given="伟")
+        >>> renamed = PersonProfile(name=PersonName(family="李", given="娜"))
+        >>> after = attrs.evolve(before, person=renamed)
+        >>> after.display_name, after.renamed_from(before).display_name
+        ('张伟', '李娜')
+        """
+        if self.display_name != previous.display_name:
+            return self
+        follows: str | None = None
+        if self.person is not None and previous.person is not None:
+            old, new = previous.person.name, self.person.name
+            if old != new:
+                if self.display_name == old.display:
+                    follows = new.display
+                elif self.display_name == old.given_first:
+                    follows = new.given_first
+        elif self.organisation is not None and previous.organisation is not None:
+            old_legal, new_legal = previous.organisation.legal_name, self.organisation.legal_name
+            if old_legal != new_legal and self.display_name == old_legal:
+                follows = new_legal
+        if follows is None or follows == self.display_name or not follows.strip():
+            return self
+        return attrs.evolve(self, display_name=follows)
 
     def facts_in(self, category: str) -> tuple[ProfileFact, ...]:
         """The profile facts of one category (``"preference"``, ``"taboo"``, ...)."""
@@ -373,5 +423,8 @@ def _primary(points: tuple[_P, ...]) -> _P | None:
             return point
     for point in points:
         if not point.invalid:
+            return point
+    for point in points:
+        if point.primary:
             return point
     return None

@@ -120,6 +120,11 @@ class PersonName(Model):
         return given + " " + family
 
     @property
+    def given_first(self) -> str:
+        """The name written given name first, whatever its order: ``伟 张``, ``Wei Zhang``."""
+        return " ".join(part for part in (self.given.strip(), self.family.strip()) if part)
+
+    @property
     def sort_key(self) -> tuple[str, str]:
         """Family name then given name, for rosters sorted by surname."""
         return (self.family.strip(), self.given.strip())

@@ -23,6 +23,7 @@ import email_validator
 from crmcore.errors import Problem
 from crmcore.models import Email, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._verdict import verdict_changes
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = ["EmailPolicy", "EmailResult", "normalise_email", "normalise_email_point"]
@@ -144,10 +145,15 @@ def normalise_email_point(
         email.address, check_deliverability or policy.check_deliverability, policy, locale
     )
     if not isinstance(info, Problem):
+        changes: dict[str, object] = dict(verdict_changes(email, normalised=True))
         if info.normalized != email.address:
-            return replace(email, address=info.normalized), ()
-        return email, ()
+            changes["address"] = info.normalized
+        return (replace(email, **changes) if changes else email), ()
     findings = (info.under("$.address"),)
-    if not email.invalid:
-        return replace(email, invalid=True), findings
-    return email, findings
+    if info.code == "email.undeliverable":
+        # a fact observed through DNS at one moment, like a bounce, not a verdict on
+        # the text: a pipeline that does not ask DNS could not withdraw it, so it is
+        # recorded as a flag of its own that normalising never clears
+        return (email if email.invalid else replace(email, invalid=True)), findings
+    changes = dict(verdict_changes(email, normalised=False))
+    return (replace(email, **changes) if changes else email), findings

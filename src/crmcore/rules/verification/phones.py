@@ -47,6 +47,7 @@ from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 from crmcore.errors import Problem
 from crmcore.models import Phone, PhoneKind, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._verdict import verdict_changes
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = [
@@ -334,6 +335,7 @@ def normalise_phone_point(
     e164 = phonenumbers.format_number(number, _E164)
     if e164 != phone.number:
         changes["number"] = e164
+    changes.update(verdict_changes(phone, normalised=True))
     if policy.fill_kind:
         kind = _resolve_kind(phone.kind, number_type, findings, locale)
         if kind is not phone.kind:
@@ -350,8 +352,7 @@ def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Pr
     # same way, whatever the defaults are then.
     if phone.region is None and result.region is not None:
         changes["region"] = result.region
-    if not phone.invalid:
-        changes["invalid"] = True
+    changes.update(verdict_changes(phone, normalised=False))
     findings = tuple(p.under("$.number") for p in result.findings)
     return (replace(phone, **changes) if changes else phone), findings
 

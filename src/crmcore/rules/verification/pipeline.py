@@ -43,7 +43,6 @@ from crmcore.models import (
     Email,
     FamilyMember,
     Model,
-    NameOrder,
     OrganisationProfile,
     PersonName,
     PersonProfile,
@@ -412,7 +411,7 @@ class NormalisationPipeline(Spec):
             new_name = getattr(new_person, "name", old_name)
             if new_name is not old_name and display in (
                 normalise_text(old_name.display),
-                normalise_text(_given_first(old_name)),
+                normalise_text(old_name.given_first),
             ):
                 return str(new_name.display)
         organisation = customer.organisation
@@ -456,9 +455,3 @@ def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[
     except ValidationError as error:
         findings.extend(p.under(base) for p in error.problems)
         return original
-
-
-def _given_first(name: PersonName) -> str:
-    if name.order is NameOrder.GIVEN_FIRST:
-        return name.display
-    return " ".join(p for p in (name.given.strip(), name.family.strip()) if p)
