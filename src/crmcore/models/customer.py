@@ -137,7 +137,9 @@ class PersonProfile(Model):
     """The profile of a person customer (the brief's "traditional profile").
 
     Attributes:
-        name: Structured name in its proper order.
+        name: Structured name in its proper order; ``None`` for a person known only
+            by an identifier or a contact point (a membership card at the point of
+            sale, an anonymous web order): the customer then needs one of those.
         nickname: What the customer likes to be called.
         other_name: The name in another language or script (an English name).
         birthday: Date of birth; a birthday in the future is a verification finding,
@@ -145,7 +147,7 @@ class PersonProfile(Model):
         family_members: Spouse, children, parents, with their birthdays.
     """
 
-    name: PersonName
+    name: PersonName | None = None
     nickname: str | None = None
     other_name: PersonName | None = None
     gender: Gender | None = None
@@ -289,6 +291,17 @@ class Customer(Model):
                     path="$.person",
                     message="an organisation customer cannot have a person profile",
                 )
+        if (
+            self.person is not None
+            and self.person.name is None
+            and not self.identifiers
+            and not (self.phones or self.emails or self.addresses or self.social_handles)
+        ):
+            yield Problem(
+                code="customer.unidentified",
+                path="$.person.name",
+                message="a person customer needs a name, an identifier or a contact point",
+            )
         if self.updated_at < self.created_at:
             yield Problem(
                 code="customer.updated_before_created",
@@ -316,6 +329,29 @@ class Customer(Model):
             kind=CustomerKind.PERSON,
             display_name=str(fields.pop("display_name", None) or name.display),
             person=profile,  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def person_known_by(cls, *, display_name: str | None = None, **fields: object) -> Customer:
+        """Build a person customer known without a name: by an identifier or a contact point.
+
+        The profile has no name (nothing is invented); ``display_name``, unless
+        given, is what the customer is known by: the first identifier's value, else
+        the first phone number, email address or social handle, as entered.
+        Without any of them the customer is refused with ``customer.unidentified``.
+
+        >>> from crmcore.models import IdentifierKind
+        >>> card = Identifier(kind=IdentifierKind.MEMBERSHIP_CARD, value="M-000123")
+        >>> Customer.person_known_by(identifiers=(card,)).display_name
+        'M-000123'
+        """
+        if display_name is None:
+            display_name = _known_by(fields) or "?"  # "?" only reaches the refusal
+        return cls(
+            kind=CustomerKind.PERSON,
+            display_name=display_name,
+            person=fields.pop("person", None) or PersonProfile(),  # type: ignore[arg-type]
             **fields,  # type: ignore[arg-type]
         )
 
@@ -389,7 +425,7 @@ class Customer(Model):
         follows: str | None = None
         if self.person is not None and previous.person is not None:
             old, new = previous.person.name, self.person.name
-            if old != new:
+            if old is not None and new is not None and old != new:
                 if self.display_name == old.display:
                     follows = new.display
                 elif self.display_name == old.given_first:
@@ -412,6 +448,23 @@ class Customer(Model):
             return None
         born = self.person.birthday
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _known_by(fields: dict[str, object]) -> str | None:
+    """The first identifier value, phone number, email address or handle in ``fields``."""
+    for name, attribute in (
+        ("identifiers", "value"),
+        ("phones", "number"),
+        ("emails", "address"),
+        ("social_handles", "handle"),
+    ):
+        items = fields.get(name)
+        if isinstance(items, tuple):
+            for item in items:
+                text = getattr(item, attribute, None)
+                if isinstance(text, str) and text.strip():
+                    return text.strip()
+    return None
 
 
 _P = TypeVar("_P", bound=ContactPoint)

@@ -205,6 +205,8 @@ class IdentifierKind(enum.StrEnum):
     TAX_ID = "tax_id"
     BUSINESS_REGISTRATION = "business_registration"
     MEMBERSHIP_CARD = "membership_card"
+    ORDER_NUMBER = "order_number"
+    """An order the customer placed, for guests known only by it (anonymous web orders)."""
     EXTERNAL_SYSTEM = "external_system"
     OTHER = "other"
 

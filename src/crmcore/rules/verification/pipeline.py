@@ -322,9 +322,10 @@ class NormalisationPipeline(Spec):
         person = customer.person
         assert person is not None
         changes: dict[str, object] = {}
-        name = self._name(person.name, "$.person.name", locale, findings)
-        if name is not person.name:
-            changes["name"] = name
+        if person.name is not None:
+            name = self._name(person.name, "$.person.name", locale, findings)
+            if name is not person.name:
+                changes["name"] = name
         if person.other_name is not None:
             other = self._name(person.other_name, "$.person.other_name", locale, findings)
             if other is not person.other_name:
@@ -409,9 +410,15 @@ class NormalisationPipeline(Spec):
         if person is not None and new_person is not None and new_person is not person:
             old_name = person.name
             new_name = getattr(new_person, "name", old_name)
-            if new_name is not old_name and display in (
-                normalise_text(old_name.display),
-                normalise_text(old_name.given_first),
+            if (
+                old_name is not None
+                and new_name is not None
+                and new_name is not old_name
+                and display
+                in (
+                    normalise_text(old_name.display),
+                    normalise_text(old_name.given_first),
+                )
             ):
                 return str(new_name.display)
         organisation = customer.organisation

@@ -196,7 +196,8 @@ def _same_text(ours: Iterable[object], theirs: VendorValue) -> bool | None:
 def _names(c: Customer, v: VendorValue, _: _Context) -> bool | None:
     names: list[str] = [c.display_name]
     if c.person is not None:
-        names.append(c.person.name.display)
+        if c.person.name is not None:
+            names.append(c.person.name.display)
         if c.person.other_name is not None:
             names.append(c.person.other_name.display)
     if c.organisation is not None:
