@@ -1,6 +1,6 @@
 """Email addresses: validate and normalise them exactly as email-validator does.
 
-The raw text goes to :func:`email_validator.validate_email` unchanged, with
+The raw text, trimmed at both ends, goes to :func:`email_validator.validate_email`, with
 ``check_deliverability`` as the caller asks (off by default, and always off in
 crmcore's tests: it needs DNS). The stored value is the library's ``normalized``
 form: the domain lower-cased and in Unicode (IDNA-decoded), the local part
@@ -111,9 +111,16 @@ def normalise_email(
 def _validate(
     raw: str, check_deliverability: bool, policy: EmailPolicy, locale: str
 ) -> email_validator.ValidatedEmail | Problem:
-    """email-validator's verdict: the validated address, or the finding saying why not."""
+    """email-validator's verdict: the validated address, or the finding saying why not.
+
+    The text is trimmed first (spaces, tabs, newlines, ideographic spaces at either
+    end), as names and phones are: a padded spreadsheet cell is not a different
+    address. Whitespace inside the address is still the library's to refuse.
+    """
     try:
-        return email_validator.validate_email(raw, check_deliverability=check_deliverability)
+        return email_validator.validate_email(
+            raw.strip(), check_deliverability=check_deliverability
+        )
     except email_validator.EmailUndeliverableError as error:
         return finding(
             "email.undeliverable",

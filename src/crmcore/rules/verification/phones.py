@@ -5,7 +5,10 @@ metadata); crmcore adds no rules of its own about what a number is:
 
 * the raw text goes to :func:`phonenumbers.parse` unchanged with the region
   (upper-cased, since ISO 3166 codes are case-insensitive); phonenumbers itself
-  reads full-width digits, ``(0)`` trunk prefixes, ``ext.``/``转`` extensions;
+  reads full-width digits, ``(0)`` trunk prefixes, ``ext.``/``x``/``#`` extensions.
+  The one thing crmcore adds is reading the extensions Chinese numbers are written
+  with, which phonenumbers does not: ``转``, ``分机`` (``010-62345678转123``), and a
+  last ``-123`` after a valid landline (``010-62345678-123``), see :func:`_read`;
 * a number is *valid* exactly when :func:`phonenumbers.is_valid_number` says so,
   *possible* exactly when :func:`phonenumbers.is_possible_number` says so;
 * a valid number is stored as :func:`phonenumbers.format_number` in E.164 and its
@@ -37,6 +40,7 @@ normalised, and an error finding makes the pipeline refuse the write instead.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -211,10 +215,61 @@ def normalise_phone(
     """
     used = _region(region)
     try:
-        number = phonenumbers.parse(raw, used)
+        number, number_type = _read(raw, used)
     except NumberParseException as error:
         return _unparseable(raw, used, error, policy, locale)
-    return _judge(raw, used, number, phonenumbers.number_type(number), policy, locale)
+    return _judge(raw, used, number, number_type, policy, locale)
+
+
+# 转 ("transfer to"), 分机 / 分机号 ("extension"), 转分机, with an optional colon or 号
+_CN_EXTENSION = re.compile(r"\s*(?:转分机|分机号?|转)\s*(?:号|[:：])?\s*(?=\d)")
+# a last group of digits after a hyphen or dash (ASCII, full-width, en or em dash)
+_DASH_GROUP = re.compile(r"^(.*\d)\s*[-－‐‑–—]\s*(\d{1,6})\s*$")
+# a full Chinese landline: area code and local number, 10 or 11 digits without the 0
+_CN_FULL_LANDLINE = 10
+# number types that are switchboard lines, where "-123" is an extension
+_LANDLINE_TYPES = frozenset(
+    {
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.SHARED_COST,
+        PhoneNumberType.UAN,
+    }
+)
+
+
+def _read(raw: str, region: str | None) -> tuple[phonenumbers.PhoneNumber, int]:
+    """Phonenumbers' parse and number type of ``raw``, reading Chinese extension markers.
+
+    ``转``, ``分机``, ``分机号`` and ``转分机`` are read as phonenumbers' own ``ext.``
+    (which it does not recognise in Chinese). When the whole text is not a valid
+    number but ends in ``-digits`` after a full Chinese landline (area code and
+    local number, ``010-62345678-123``; not a mobile, not a short service number),
+    the last group is the extension: the way Chinese switchboard numbers are
+    written. Raises :class:`NumberParseException`.
+    """
+    text = raw
+    if "转" in raw or "分机" in raw:
+        text = _CN_EXTENSION.sub(" ext. ", raw, count=1)
+    number = phonenumbers.parse(text, region)
+    number_type = phonenumbers.number_type(number)
+    if number_type == PhoneNumberType.UNKNOWN and not number.extension:
+        dashed = _DASH_GROUP.match(text)
+        if dashed is not None:
+            try:
+                head = phonenumbers.parse(dashed.group(1), region)
+            except NumberParseException:
+                return number, number_type
+            head_type = phonenumbers.number_type(head)
+            if (
+                head_type in _LANDLINE_TYPES
+                and head.country_code == 86
+                and len(str(head.national_number)) >= _CN_FULL_LANDLINE
+            ):
+                head.extension = dashed.group(2)
+                return head, head_type
+    return number, number_type
 
 
 def _unparseable(
@@ -314,10 +369,9 @@ def normalise_phone_point(
     """
     used = _region(phone.region or region)
     try:
-        number = phonenumbers.parse(phone.number, used)
+        number, number_type = _read(phone.number, used)
     except NumberParseException as error:
         return _keep_as_entered(phone, _unparseable(phone.number, used, error, policy, locale))
-    number_type = phonenumbers.number_type(number)
     if number_type == PhoneNumberType.UNKNOWN:
         return _keep_as_entered(
             phone, _judge(phone.number, used, number, number_type, policy, locale)

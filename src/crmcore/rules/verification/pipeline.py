@@ -54,6 +54,7 @@ from crmcore.models._base import checks, non_blank
 from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
+from crmcore.rules.verification.cells import blank_to_none
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
 from crmcore.rules.verification.messages import LOCALES
 from crmcore.rules.verification.names import NamePolicy, normalise_name, normalise_text
@@ -210,6 +211,7 @@ class NormalisationPipeline(Spec):
             organisation = self._organisation(customer, stage.region, locale, findings)
             if organisation is not customer.organisation:
                 changes["organisation"] = organisation
+        _blanks_to_none(customer, ("owner", "grade", "notes"), changes)
         display = self._display_name(customer, changes)
         if display != customer.display_name:
             changes["display_name"] = display
@@ -256,6 +258,7 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = phone, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
@@ -279,6 +282,7 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = email, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
@@ -301,6 +305,7 @@ class NormalisationPipeline(Spec):
                 new, found = normalise_address(address, policy=self.addresses, locale=locale)
             except ValidationError as error:
                 new, found = address, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
@@ -334,8 +339,9 @@ class NormalisationPipeline(Spec):
             value = getattr(person, field)
             if value is not None:
                 text = normalise_text(value)
-                if text != value and text:
-                    changes[field] = text
+                if text != value or not text:
+                    changes[field] = text or None  # a blank cell is an absent value
+        _blanks_to_none(person, ("industry", "income_band"), changes)
         if person.family_members:
             members = self._family(person.family_members, locale, findings)
             if members is not person.family_members:
@@ -370,6 +376,7 @@ class NormalisationPipeline(Spec):
         legal_name = normalise_text(org.legal_name)
         if legal_name != org.legal_name:
             changes["legal_name"] = legal_name
+        _blanks_to_none(org, ("registration_number", "business_scope", "industry"), changes)
         people: list[ContactPerson] = []
         changed = False
         for i, person in enumerate(org.contact_persons):
@@ -391,6 +398,7 @@ class NormalisationPipeline(Spec):
         findings: list[Problem],
     ) -> ContactPerson:
         changes: dict[str, object] = {}
+        _blanks_to_none(person, ("title", "department", "notes"), changes)
         name = self._name(person.name, f"{base}.name", locale, findings)
         if name is not person.name:
             changes["name"] = name
@@ -445,6 +453,24 @@ class _Stage:
 
 
 _M = TypeVar("_M", bound=Model)
+
+
+_P = TypeVar("_P", Phone, Email, PostalAddress)
+
+
+def _without_blank_label(point: _P) -> _P:
+    """``point`` with a blank label (an empty spreadsheet cell) made absent."""
+    if point.label is not None and blank_to_none(point.label) is None:
+        return replace(point, label=None)
+    return point
+
+
+def _blanks_to_none(model: Model, fields: tuple[str, ...], changes: dict[str, object]) -> None:
+    """Record in ``changes`` that each blank optional text field of ``model`` is absent."""
+    for field in fields:
+        value = getattr(model, field)
+        if value is not None and blank_to_none(value) is None:
+            changes[field] = None
 
 
 def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[str, object]) -> _M:
