@@ -51,7 +51,12 @@ from crmcore.models import (
     replace,
 )
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.verification._arguments import require_locale, require_now
+from crmcore.rules.verification._arguments import (
+    require_locale,
+    require_now,
+    require_time_zone,
+    time_zone_problem,
+)
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
 from crmcore.rules.verification.cells import blank_to_none
@@ -104,6 +109,11 @@ def _region_ok(value: object) -> Problem | None:
     return None
 
 
+def _zone_ok(value: object) -> Problem | None:
+    problem = time_zone_problem(value)
+    return None if problem is None else attrs.evolve(problem, path="$")
+
+
 def _locale_ok(value: object) -> Problem | None:
     if value not in LOCALES:
         return Problem(code="value.not_allowed", message=f"must be one of {', '.join(LOCALES)}")
@@ -125,6 +135,10 @@ class NormalisationPipeline(Spec):
         names: :class:`NamePolicy`.
         addresses: :class:`AddressPolicy`.
         validation: The :class:`ValidationSpec` run after normalising, or ``None``.
+        time_zone: The IANA time zone (``"Asia/Shanghai"``) in which the date rules
+            judge "today" (a birthday or acquisition date in the future, ages).
+            ``None`` (the default, as before) judges by the calendar date of
+            ``now`` as given: the store's clock is UTC, so the UTC date.
 
     >>> from crmcore.models import Phone
     >>> pipeline = NormalisationPipeline(default_region="CN")
@@ -145,6 +159,7 @@ class NormalisationPipeline(Spec):
     names: NamePolicy = attrs.field(factory=NamePolicy)
     addresses: AddressPolicy = attrs.field(factory=AddressPolicy)
     validation: ValidationSpec | None = attrs.field(factory=ValidationSpec)
+    time_zone: str | None = attrs.field(default=None, metadata=checks(_zone_ok))
 
     def __call__(
         self, customer: Customer, *, now: dt.datetime | None = None, locale: str | None = None
@@ -219,7 +234,8 @@ class NormalisationPipeline(Spec):
         if self.validation is not None:
             # now and locale were checked by check_many(); updated_at by the model
             when = customer.updated_at if now is None else now
-            findings.extend(_findings(normalised, self.validation, when, locale))
+            zone = require_time_zone(self.time_zone)  # checked on construction; cached
+            findings.extend(_findings(normalised, self.validation, when, locale, zone))
         if not findings:
             return NormalisationResult(customer=normalised)
         ordered = sorted(findings, key=lambda p: p.severity != "error")
