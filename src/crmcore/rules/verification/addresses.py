@@ -29,6 +29,7 @@ from phonenumbers.geodata.locale import LOCALE_DATA
 from crmcore.errors import Problem
 from crmcore.models import PostalAddress, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._zh import POSTAL_SHAPES, word
 from crmcore.rules.verification.messages import check_severity, finding
 from crmcore.rules.verification.names import normalise_text
 
@@ -304,7 +305,7 @@ def normalise_address(
                         severity=check_severity(policy.postal_code_severity),
                         postal_code=postal_code,
                         country=code,
-                        expected=POSTAL_CODE_PATTERNS[code][1],
+                        expected=word(POSTAL_SHAPES, POSTAL_CODE_PATTERNS[code][1], locale),
                     )
                 )
         if postal_code != address.postal_code:

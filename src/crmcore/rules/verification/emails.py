@@ -24,6 +24,7 @@ from crmcore.errors import Problem
 from crmcore.models import Email, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification._verdict import verdict_changes
+from crmcore.rules.verification._zh import email_reason
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = ["EmailPolicy", "EmailResult", "normalise_email", "normalise_email_point"]
@@ -126,14 +127,14 @@ def _validate(
             "email.undeliverable",
             locale=locale,
             severity=check_severity(policy.undeliverable_severity),
-            reason=str(error),
+            reason=email_reason(str(error), locale),
         )
     except email_validator.EmailNotValidError as error:
         return finding(
             "email.invalid",
             locale=locale,
             severity=check_severity(policy.invalid_severity),
-            reason=str(error),
+            reason=email_reason(str(error), locale),
         )
 
 

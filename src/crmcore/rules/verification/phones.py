@@ -52,6 +52,7 @@ from crmcore.errors import Problem
 from crmcore.models import Phone, PhoneKind, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
 from crmcore.rules.verification._verdict import verdict_changes
+from crmcore.rules.verification._zh import IMPOSSIBLE_REASONS, NUMBER_TYPES, PHONE_KINDS, word
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = [
@@ -335,7 +336,7 @@ def _judge(
             locale=locale,
             severity=check_severity(policy.impossible_severity),
             region=where,
-            reason=_IMPOSSIBLE_REASONS.get(reason, "impossible"),
+            reason=word(IMPOSSIBLE_REASONS, _IMPOSSIBLE_REASONS.get(reason, "impossible"), locale),
         )
     return PhoneResult(
         raw=raw,
@@ -455,9 +456,9 @@ def _resolve_kind(
             "phone.kind_conflict",
             "$.kind",
             locale=locale,
-            entered=entered.value,
-            library=_TYPE_NAMES.get(number_type, "UNKNOWN"),
-            kept=library.value,
+            entered=word(PHONE_KINDS, entered.value, locale),
+            library=word(NUMBER_TYPES, _TYPE_NAMES.get(number_type, "UNKNOWN"), locale),
+            kept=word(PHONE_KINDS, library.value, locale),
         )
     )
     return library

@@ -33,6 +33,7 @@ from crmcore.rules.verification._arguments import (
 )
 from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._zh import PROVENANCE_FIELDS, word
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = ["AllowedValues", "RequiredField", "ValidationSpec", "validate"]
@@ -355,7 +356,7 @@ def _provenance(
                     f"{path}.{name}",
                     locale=locale,
                     severity=check_severity(severity),
-                    field=name,
+                    field=word(PROVENANCE_FIELDS, name, locale),
                     value=value.isoformat(),
                     now=now.isoformat(),
                 )
