@@ -34,7 +34,6 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 import attrs
-import phonenumbers
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import (
@@ -63,7 +62,11 @@ from crmcore.rules.verification.cells import blank_to_none
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
 from crmcore.rules.verification.messages import LOCALES
 from crmcore.rules.verification.names import NamePolicy, normalise_name, normalise_text
-from crmcore.rules.verification.phones import PhonePolicy, normalise_phone_point
+from crmcore.rules.verification.phones import (
+    PhonePolicy,
+    normalise_phone_point,
+    supported_regions,
+)
 from crmcore.rules.verification.validation import ValidationSpec, _findings
 
 __all__ = ["NormalisationPipeline", "NormalisationResult"]
@@ -101,7 +104,7 @@ class NormalisationResult:
 
 
 def _region_ok(value: object) -> Problem | None:
-    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+    if value is not None and value not in supported_regions():
         return Problem(
             code="value.not_allowed",
             message=f"{value!r} is not a region phonenumbers knows (an ISO 3166 code such as CN)",
