@@ -384,7 +384,7 @@ class _ImportRun:
                     outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
                 candidate = replace(
-                    _adopt_ids(old, customer),
+                    _adopt_ids(old, customer).renamed_from(old),
                     version=old.version,
                     created_at=old.created_at,
                     updated_at=old.updated_at,

@@ -195,7 +195,8 @@ class StoreCustomerRepository(StoreRepository[Customer]):
                 expected_version=record.version,
                 actual_version=old.version,
             )
-        normal = self._normalise(record)
+        # a display name derived from the stored name follows a rename
+        normal = self._normalise(record.renamed_from(cast(Customer, old)))
         now = self._now()
         stored = attrs.evolve(
             normal,
