@@ -12,7 +12,8 @@ from functools import lru_cache
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models._base import Model, checks, non_blank
+from crmcore.models._base import Model
+from crmcore.models.checks import checks, non_blank
 
 __all__ = ["Identifier", "IdentifierKind", "Money", "NameOrder", "PersonName", "is_cjk"]
 
