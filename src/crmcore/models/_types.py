@@ -23,22 +23,24 @@ node's own methods. This module imports the standard library, attrs and
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import functools
-import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
 
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.errors import Problem, ValidationError
+from crmcore.models._atoms import ATOM_KINDS, INT_MAX, INT_MIN, _fail, _type_error, _wrong
+
+ATOM_TYPES: tuple[Any, ...] = tuple(ATOM_KINDS)
+"""The atomic field types: ``str``, ``int``, ``bool``, ``Decimal``, ``datetime``, ``date``."""
 
 __all__ = [
+    "ATOM_TYPES",
     "INT_MAX",
     "INT_MIN",
     "AnyType",
@@ -59,27 +61,8 @@ __all__ = [
     "type_test",
 ]
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-"""The range of every integer field: what every supported database stores as an INTEGER."""
-
 Child = Callable[["FieldType", Any], Any]
 """How a node converts a nested value: ``child(node, value)`` (the caller's own recursion)."""
-
-
-def _wrong(expected: str, value: object, path: str) -> Problem:
-    return Problem(
-        code="type.invalid",
-        path=path,
-        message=f"expected {expected}, got {type(value).__name__}",
-    )
-
-
-def _fail(code: str, message: str, path: str = "$") -> ValidationError:
-    return ValidationError([Problem(code=code, path=path, message=message)])
-
-
-def _type_error(expected: str, value: object) -> ValidationError:
-    return _fail("type.invalid", f"expected {expected}, got {type(value).__name__}")
 
 
 @attrs.frozen
@@ -95,6 +78,10 @@ class FieldType:
     def name(self) -> str:
         """The type's name in messages (``str``, ``Phone``)."""
         return _type_name(self.annotation)
+
+    def describe(self) -> str:
+        """The type as the API reference writes it (``tuple[Phone, ...] | None``)."""
+        return self.name
 
     def children(self) -> tuple[FieldType, ...]:
         """The nodes nested in this one."""
@@ -122,199 +109,6 @@ class FieldType:
         raise NotImplementedError
 
 
-# --------------------------------------------------------------------------- atoms
-
-# NUL and lone surrogates: no database stores them, and UTF-8 cannot encode surrogates.
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-
-
-def _diagnose_str(value: Any, path: str) -> Iterator[Problem]:
-    if not isinstance(value, str):
-        yield _wrong("str", value, path)
-    elif _BAD_TEXT.search(value) is not None:
-        yield Problem(
-            code="text.invalid_character",
-            path=path,
-            message="must not contain NUL characters or unpaired surrogates",
-        )
-
-
-def _diagnose_int(value: Any, path: str) -> Iterator[Problem]:
-    if isinstance(value, bool) or not isinstance(value, int):
-        yield _wrong("int", value, path)
-    elif not INT_MIN <= value <= INT_MAX:
-        yield Problem(
-            code="value.out_of_range",
-            path=path,
-            message=f"must be between {INT_MIN} and {INT_MAX}",
-        )
-
-
-def _diagnose_bool(value: Any, path: str) -> Iterator[Problem]:
-    if not isinstance(value, bool):
-        yield _wrong("bool", value, path)
-
-
-def _diagnose_decimal(value: Any, path: str) -> Iterator[Problem]:
-    if not isinstance(value, Decimal):
-        yield _wrong("Decimal", value, path)
-    elif not value.is_finite():
-        yield Problem(code="value.not_finite", path=path, message="must be a finite number")
-
-
-def _diagnose_datetime(value: Any, path: str) -> Iterator[Problem]:
-    if not isinstance(value, dt.datetime):
-        yield _wrong("datetime", value, path)
-    elif value.tzinfo is None or value.utcoffset() is None:
-        yield Problem(
-            code="datetime.naive",
-            path=path,
-            message="must be timezone-aware (attach tzinfo, e.g. datetime.UTC)",
-        )
-    else:
-        try:
-            value.astimezone(dt.UTC)
-        except OverflowError:
-            yield Problem(
-                code="datetime.out_of_range",
-                path=path,
-                message="must be an instant between years 1 and 9999 in UTC",
-            )
-
-
-def _diagnose_date(value: Any, path: str) -> Iterator[Problem]:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        yield _wrong("date", value, path)
-
-
-def _accepts_datetime(value: Any) -> bool:
-    if not (
-        isinstance(value, dt.datetime)
-        and value.tzinfo is not None
-        and value.utcoffset() is not None
-    ):
-        return False
-    if 1 < value.year < 9999:  # only the first and last year can fall outside UTC's range
-        return True
-    return next(_diagnose_datetime(value, "$"), None) is None
-
-
-# The one JSON parser of each atom: strict, with crmcore's problem codes.
-
-
-def parse_str(value: Any) -> str:
-    """A JSON string."""
-    if not isinstance(value, str):
-        raise _type_error("a string", value)
-    return value
-
-
-def parse_int(value: Any) -> int:
-    """A JSON integer (never a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _type_error("an integer", value)
-    return value
-
-
-def parse_bool(value: Any) -> bool:
-    """A JSON ``true`` or ``false``."""
-    if not isinstance(value, bool):
-        raise _type_error("true or false", value)
-    return value
-
-
-def parse_decimal(value: Any) -> Decimal:
-    """A finite decimal from a string such as ``"19.90"`` (or an integer); never a float."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise _type_error('a decimal number as a string such as "19.90"', value)
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise _fail("decimal.invalid", f"{value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise _fail("value.not_finite", "must be a finite number")
-    return number
-
-
-def parse_datetime(value: Any) -> dt.datetime:
-    """An aware datetime from ISO 8601 text carrying an offset."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise _fail("datetime.invalid", f"{value!r} is not an ISO 8601 date and time") from None
-    else:
-        raise _type_error("an ISO 8601 date-time string", value)
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _fail("datetime.naive", "must carry a UTC offset, e.g. 2026-01-31T09:30:00+08:00")
-    return parsed
-
-
-def parse_date(value: Any) -> dt.date:
-    """A date from ISO 8601 text (``YYYY-MM-DD``)."""
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str):
-        raise _type_error("an ISO 8601 date string", value)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise _fail("date.invalid", f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
-
-
-def _iso(value: dt.date) -> str:
-    return value.isoformat()
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-@attrs.frozen
-class _AtomKind:
-    diagnose: Callable[[Any, str], Iterator[Problem]]
-    accepts: Callable[[Any], bool]
-    to_json: Callable[[Any], Any]
-    from_json: Callable[[Any], Any]
-
-
-_ATOM_KINDS: dict[Any, _AtomKind] = {
-    str: _AtomKind(
-        _diagnose_str,
-        # ASCII text cannot hold a surrogate; "in" and isascii() are much cheaper than a search
-        lambda v: (
-            isinstance(v, str) and ("\x00" not in v if v.isascii() else _BAD_TEXT.search(v) is None)
-        ),
-        _same,
-        parse_str,
-    ),
-    int: _AtomKind(
-        _diagnose_int,
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and INT_MIN <= v <= INT_MAX,
-        _same,
-        parse_int,
-    ),
-    bool: _AtomKind(_diagnose_bool, lambda v: isinstance(v, bool), _same, parse_bool),
-    Decimal: _AtomKind(
-        _diagnose_decimal,
-        lambda v: isinstance(v, Decimal) and v.is_finite(),
-        str,
-        parse_decimal,
-    ),
-    dt.datetime: _AtomKind(_diagnose_datetime, _accepts_datetime, _iso, parse_datetime),
-    dt.date: _AtomKind(
-        _diagnose_date,
-        lambda v: isinstance(v, dt.date) and not isinstance(v, dt.datetime),
-        _iso,
-        parse_date,
-    ),
-}
-ATOM_TYPES: tuple[Any, ...] = tuple(_ATOM_KINDS)
-"""The atomic field types: ``str``, ``int``, ``bool``, ``Decimal``, ``datetime``, ``date``."""
-
-
 @attrs.frozen
 class Atom(FieldType):
     """One of :data:`ATOM_TYPES`."""
@@ -326,16 +120,16 @@ class Atom(FieldType):
         return self.type
 
     def diagnose(self, value: Any, path: str) -> Iterator[Problem]:
-        return _ATOM_KINDS[self.type].diagnose(value, path)
+        return ATOM_KINDS[self.type].diagnose(value, path)
 
     def fast_accepts(self) -> Callable[[Any], bool]:
-        return _ATOM_KINDS[self.type].accepts
+        return ATOM_KINDS[self.type].accepts
 
     def to_json(self, value: Any, child: Child) -> Any:
-        return _ATOM_KINDS[self.type].to_json(value)
+        return ATOM_KINDS[self.type].to_json(value)
 
     def from_json(self, data: Any, child: Child) -> Any:
-        return _ATOM_KINDS[self.type].from_json(data)
+        return ATOM_KINDS[self.type].from_json(data)
 
 
 # --------------------------------------------------------------------------- compound
@@ -351,6 +145,9 @@ class Optional(FieldType):
     @annotation.default
     def _annotation(self) -> Any:
         return self.inner.annotation | None
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} | None"
 
     def children(self) -> tuple[FieldType, ...]:
         return (self.inner,)
@@ -380,6 +177,9 @@ class TupleOf(FieldType):
     @annotation.default
     def _annotation(self) -> Any:
         return tuple[self.item.annotation, ...]  # type: ignore[name-defined]
+
+    def describe(self) -> str:
+        return f"tuple[{self.item.describe()}, ...]"
 
     def children(self) -> tuple[FieldType, ...]:
         return (self.item,)
@@ -448,6 +248,9 @@ class Union(FieldType):
     @property
     def name(self) -> str:
         return " | ".join(m.name for m in self.members)
+
+    def describe(self) -> str:
+        return " | ".join(m.describe() for m in self.members)
 
     def children(self) -> tuple[FieldType, ...]:
         return self.members
@@ -636,6 +439,10 @@ class AnyType(FieldType):
     def annotation(self) -> Any:
         return Any
 
+    @property
+    def name(self) -> str:
+        return "Any"
+
     def diagnose(self, value: Any, path: str) -> Iterator[Problem]:
         return iter(())
 
@@ -719,7 +526,7 @@ def _parse(tp: Any, strict: bool) -> FieldType:
         found = parser(tp)
         if found is not None:
             return found
-    if tp in _ATOM_KINDS:
+    if tp in ATOM_KINDS:
         return Atom(tp)
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
