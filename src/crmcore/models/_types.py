@@ -482,17 +482,24 @@ class Foreign(FieldType):
 _PARSERS: list[Callable[[Any], FieldType | None]] = []
 
 
-def register_field_type(parser: Callable[[Any], FieldType | None]) -> None:
-    """Teach the grammar a new kind of field type.
+def register_field_type(parser: Callable[[Any], FieldType | None]) -> Callable[[], None]:
+    """Teach the grammar a new kind of field type; returns a function that removes it again.
 
     ``parser(annotation)`` returns a node (an instance of your :class:`FieldType`
     subclass) for the annotations it understands and ``None`` for the rest; it is
     asked before the built-in kinds. The node's ``diagnose``, ``fast_accepts``,
     ``to_json`` and ``from_json`` are all that checks, the converter and the SQL
-    codec need.
+    codec need. Register before the classes using the new kind are first used.
     """
     _PARSERS.insert(0, parser)
     _clear()
+
+    def unregister() -> None:
+        if parser in _PARSERS:
+            _PARSERS.remove(parser)
+            _clear()
+
+    return unregister
 
 
 def _type_name(tp: Any) -> str:
