@@ -58,11 +58,13 @@ def _handled(tp: Any) -> bool:
         return False
 
 
-def _hooks(converter: cattrs.Converter) -> Callable[[Any], _Hook]:
+def _grammar_hooks(converter: cattrs.Converter) -> tuple[Callable[[Any], _Hook], _Hook]:
     """Structure hooks from the grammar: each node parses its JSON, nested values via cattrs.
 
-    Nested values go back through ``converter.structure``, so hooks registered on the
-    converter for a nested type are honoured.
+    Returns a hook factory (for any annotation the grammar parses) and a hook for
+    classes registered with their subclasses (the enum bases). Nested values go
+    back through ``converter.structure``, so hooks registered on the converter for
+    a nested type are honoured.
     """
     structure = converter.structure
 
@@ -73,17 +75,10 @@ def _hooks(converter: cattrs.Converter) -> Callable[[Any], _Hook]:
         from_json = parse(tp, strict=False).from_json
         return lambda data, _: from_json(data, child)
 
-    return factory
+    def by_class(data: Any, cls: Any) -> Any:
+        return parse(cls).from_json(data, child)
 
-
-def _class_hook(converter: cattrs.Converter) -> _Hook:
-    """The hook of a class registered with its subclasses (the enum bases, the atoms)."""
-    structure = converter.structure
-
-    def child(node: FieldType, data: Any) -> Any:
-        return structure(data, node.annotation)
-
-    return lambda data, cls: parse(cls).from_json(data, child)
+    return factory, by_class
 
 
 # --------------------------------------------------------------------------- public
@@ -96,8 +91,7 @@ def make_converter() -> cattrs.Converter:
     defaults stay untouched.
     """
     converter = cattrs.Converter(unstruct_collection_overrides={tuple: list})
-    factory = _hooks(converter)
-    by_class = _class_hook(converter)
+    factory, by_class = _grammar_hooks(converter)
     # Every annotation the grammar parses is structured by its node. Class hooks
     # dispatch along the MRO before any factory: the atoms and the enum bases
     # (StrEnum and IntEnum too, so that an enum never falls through to the str or
