@@ -95,9 +95,10 @@ class Model:
         found: list[Problem] = []
         for spec in field_specs(type(self)):
             value = getattr(self, spec.name)
-            if spec.test.accepts(value) and not spec.value_checks:
-                continue
-            found.extend(spec.problems(value))
+            if not spec.accepts(value):
+                found.extend(spec.type_check(value, spec.path))
+            elif spec.value_checks:
+                found.extend(spec.value_problems(value))
         if not found:
             found.extend(self._invariants())
         if found:

@@ -20,7 +20,7 @@ import attrs
 
 from crmcore._fastpaths import on_switch
 from crmcore.errors import Problem
-from crmcore.models._types import INT_MAX, INT_MIN, FieldType, TypeTest, field_types, type_test
+from crmcore.models._types import INT_MAX, INT_MIN, FieldType, field_types, type_test
 
 __all__ = [
     "CHECKS_KEY",
@@ -119,29 +119,28 @@ def unique(key: Callable[[Any], object] = lambda item: item) -> Check:
 
 @attrs.frozen
 class FieldSpec:
-    """Everything checked about one field of a model (built once per class)."""
+    """Everything checked about one field of a model (built once per class).
+
+    ``accepts`` and ``type_check`` are the field node's :class:`TypeTest`: the fast
+    predicate and the check, true and empty for exactly the same values.
+    """
 
     name: str
     path: str
     node: FieldType
-    test: TypeTest
+    accepts: Callable[[Any], bool]
+    type_check: Callable[[Any, str], list[Problem]]
     value_checks: tuple[Check, ...]
-
-    @property
-    def accepts(self) -> Callable[[Any], bool]:
-        """The fast type predicate (true exactly when :attr:`type_check` finds nothing)."""
-        return self.test.accepts
-
-    @property
-    def type_check(self) -> Callable[[Any, str], list[Problem]]:
-        """The type check: every type problem of a value, at a path."""
-        return self.test.check
 
     def problems(self, value: Any) -> list[Problem]:
         """The type problems of ``value``, or else its value checks' problems."""
-        found = self.test.check(value, self.path)
-        if found:
-            return found
+        if not self.accepts(value):
+            return self.type_check(value, self.path)
+        return self.value_problems(value)
+
+    def value_problems(self, value: Any) -> list[Problem]:
+        """The value checks' problems of ``value`` (a value of the field's type)."""
+        found: list[Problem] = []
         for check in self.value_checks:
             problem = check(value)
             if problem is not None:
@@ -157,12 +156,14 @@ def field_specs(cls: type) -> tuple[FieldSpec, ...]:
     specs = _SPECS.get(cls)
     if specs is None:
         nodes = field_types(cls)
+        tests = {name: type_test(node) for name, node in nodes.items()}
         specs = tuple(
             FieldSpec(
                 name=f.name,
                 path=f"$.{f.name}",
                 node=nodes[f.name],
-                test=type_test(nodes[f.name]),
+                accepts=tests[f.name].accepts,
+                type_check=tests[f.name].check,
                 value_checks=tuple(f.metadata.get(CHECKS_KEY, ())),
             )
             for f in attrs.fields(cls)
