@@ -296,10 +296,10 @@ class Union(FieldType):
 
 
 @attrs.frozen
-class EnumType(FieldType):
-    """An :class:`enum.Enum` subclass; its JSON form is the member's value."""
+class _ClassType(FieldType):
+    """A class whose instances are the values (an enum, a model)."""
 
-    cls: type[enum.Enum]
+    cls: type
 
     @property
     def annotation(self) -> Any:
@@ -312,6 +312,13 @@ class EnumType(FieldType):
     def fast_accepts(self) -> Callable[[Any], bool]:
         cls = self.cls
         return lambda v: isinstance(v, cls)
+
+
+@attrs.frozen
+class EnumType(_ClassType):
+    """An :class:`enum.Enum` subclass; its JSON form is the member's value."""
+
+    cls: type[enum.Enum]
 
     def to_json(self, value: Any, child: Child) -> Any:
         return value.value
@@ -346,22 +353,8 @@ def _key_path(key: object) -> str:
 
 
 @attrs.frozen
-class ModelType(FieldType):
+class ModelType(_ClassType):
     """An attrs class (a crmcore model, a rule spec); its JSON form is an object."""
-
-    cls: type
-
-    @property
-    def annotation(self) -> Any:
-        return self.cls
-
-    def diagnose(self, value: Any, path: str) -> Iterator[Problem]:
-        if not isinstance(value, self.cls):
-            yield _wrong(self.cls.__name__, value, path)
-
-    def fast_accepts(self) -> Callable[[Any], bool]:
-        cls = self.cls
-        return lambda v: isinstance(v, cls)
 
     def to_json(self, value: Any, child: Child) -> Any:
         nodes = field_types(self.cls, strict=False)

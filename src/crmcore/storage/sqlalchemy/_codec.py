@@ -180,20 +180,21 @@ class _Source:
         return f"_x{self._count}"
 
 
-_ATOM_TEXT: dict[Any, str] = {
-    str: "_s({})",
-    int: "_int({})",
-    bool: "('true' if {} else 'false')",
-    dt.datetime: "'\"' + _iso({}) + '\"'",  # isoformat text needs no escaping
-    dt.date: "'\"' + {}.isoformat() + '\"'",
-    Decimal: "'\"' + str({}) + '\"'",
+# Per atom: the expression writing its JSON text, and the one reading it from JSON data.
+_ATOM_CODE: dict[Any, tuple[str, str]] = {
+    str: ("_s({})", "{}"),  # read as it is: the model's own type check rejects anything else
+    int: ("_int({})", "{}"),
+    bool: ("('true' if {} else 'false')", "{}"),
+    dt.datetime: ("'\"' + _iso({}) + '\"'", "_datetime({})"),  # isoformat needs no escaping
+    dt.date: ("'\"' + {}.isoformat() + '\"'", "_date({})"),
+    Decimal: ("'\"' + str({}) + '\"'", "_decimal({})"),
 }
 
 
 def _json_expr(node: FieldType, var: str, src: _Source) -> str:
     """Python expression giving the JSON text of ``var`` (a value of ``node``'s type)."""
     if isinstance(node, Atom):
-        return _ATOM_TEXT[node.type].format(var)
+        return _ATOM_CODE[node.type][0].format(var)
     if isinstance(node, EnumType):
         # _value_ is the member's value as a plain attribute; .value is a slower descriptor
         if all(isinstance(m.value, str) for m in node.cls):
@@ -349,20 +350,10 @@ def _read_child(node: FieldType, data: Any) -> Any:
     return from_dict(data, node.annotation)
 
 
-_ATOM_READ: dict[Any, str] = {
-    str: "{}",  # the model's own type check rejects anything else
-    int: "{}",
-    bool: "{}",
-    dt.datetime: "_datetime({})",
-    dt.date: "_date({})",
-    Decimal: "_decimal({})",
-}
-
-
 def _read_expr(node: FieldType, var: str, src: _Source) -> str:
     """Python expression turning JSON data ``var`` into a value of ``node``'s type."""
     if isinstance(node, Atom):
-        return _ATOM_READ[node.type].format(var)
+        return _ATOM_CODE[node.type][1].format(var)
     if isinstance(node, EnumType):
         return f"{src.name('_e', _enum_reader(node))}({var})"
     if isinstance(node, Optional):
