@@ -70,7 +70,9 @@ def _plan(cls: type) -> _ReplacePlan | None:
         return known  # type: ignore[no-any-return]
     plan: _ReplacePlan | None = None
     fields = attrs.fields(cls)
-    supported = (
+    # with the fast paths off, no class has a plan: replace is attrs.evolve
+    enabled = fast_paths_enabled()
+    supported = enabled and (
         getattr(cls, "__attrs_post_init__", None) is Model.__attrs_post_init__
         and not hasattr(cls, "__attrs_pre_init__")
         and all(f.init and f.alias == f.name and f.validator is None for f in fields)
@@ -187,7 +189,7 @@ def replace(instance: M, /, **changes: Any) -> M:
     if not changes:
         return instance
     cls = type(instance)
-    plan = _plan(cls) if fast_paths_enabled() else None
+    plan = _plan(cls)
     if plan is None:
         evolved: M = attrs.evolve(cast(Any, instance), **changes)
         return evolved
@@ -237,7 +239,7 @@ def replace_each(instances: Iterable[M], /, **changes: Any) -> list[M]:
     if not changes or not items:
         return items
     cls = type(items[0])
-    plan = _plan(cls) if fast_paths_enabled() else None
+    plan = _plan(cls)
     if (
         plan is None
         or any(plan.fields[name][2] is not None for name in changes if name in plan.fields)

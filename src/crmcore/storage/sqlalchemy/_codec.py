@@ -212,6 +212,8 @@ def _json_expr(node: FieldType, var: str, src: _Source) -> str:
 
 
 def _generate_json(cls: type) -> Callable[[Any], str]:
+    if not fast_paths_enabled():
+        return _reference_writer
     env: dict[str, Any] = {
         "_child": _child,
         "_dump": _ENCODER.encode,
@@ -277,12 +279,14 @@ class _Generated:
 _writers = _Generated(_generate_json)
 
 
+def _reference_writer(record: Any) -> str:
+    return _ENCODER.encode(unstructure(record))
+
+
 def encode(record: Any) -> str:
     """Return the stored JSON text of a record."""
-    if fast_paths_enabled():
-        text: str = _writers(type(record))(record)
-        return text
-    return _ENCODER.encode(unstructure(record))
+    text: str = _writers(type(record))(record)
+    return text
 
 
 # --------------------------------------------------------------------------- reading
