@@ -144,9 +144,10 @@ def test_the_converter_and_the_codec_round_trip_the_new_kind(signal: Signal) -> 
 
 def test_a_document_with_a_value_outside_the_literal_is_refused_with_its_path() -> None:
     """The converter and the codec's reader both report value.not_allowed at the field."""
-    for read in (lambda text: from_json(text, Signal), lambda text: decode(text, Signal)):
+    text = '{"colour": "blue", "history": ["red", 3]}'
+    for read in (from_json, decode):
         with pytest.raises(ValidationError) as caught:
-            read('{"colour": "blue", "history": ["red", 3]}')
+            read(text, Signal)
         assert [(p.code, p.path) for p in caught.value.problems] == [
             ("value.not_allowed", "$.colour"),
             ("value.not_allowed", "$.history[1]"),

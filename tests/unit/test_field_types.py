@@ -78,6 +78,9 @@ class _NoOffset(dt.tzinfo):
     def dst(self, when: dt.datetime | None) -> dt.timedelta | None:
         return None
 
+    def tzname(self, when: dt.datetime | None) -> str | None:
+        return None
+
 
 _HOSTILE_TEXT = st.text(
     st.sampled_from(["a", " ", "\x00", "\ud800", "\udfff", "é", "中", "\U0001f600"]),

@@ -76,9 +76,6 @@ def type_accepts(tp: Any) -> Callable[[Any], bool]:
     return type_test(parse(tp)).accepts
 
 
-_specs = field_specs
-
-
 class Model:
     """Base of every crmcore model: checks types, values and invariants on construction.
 
