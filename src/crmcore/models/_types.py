@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -347,8 +348,6 @@ def _key_path(key: object) -> str:
     text = str(key)
     if text.isidentifier():
         return f"$.{text}"
-    import json
-
     return f"$[{json.dumps(text, ensure_ascii=False)}]"
 
 
@@ -386,6 +385,7 @@ class ModelType(_ClassType):
                     Problem(code="field.required", path=_key_path(alias), message="is required")
                 )
         if problems:
+            # imported here: Model and its checks are built on this grammar
             from crmcore.models._base import Model
             from crmcore.models.checks import field_problems
 
