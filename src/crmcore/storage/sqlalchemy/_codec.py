@@ -224,6 +224,8 @@ def _generate_json(cls: type) -> Callable[[Any], str]:
     src = _Source(env)
     lines = ["def to_json(o):", "    p = []"]
     for name, node, rule, default in _rules(cls):
+        if rule == "none" and isinstance(node, Optional):
+            node = node.inner  # written only when not None
         value = _json_expr(node, "v", src)
         key = encode_basestring(name) + ":"
         lines.append(f"    v = o.{name}")
@@ -361,7 +363,8 @@ def _read_expr(node: FieldType, var: str, src: _Source) -> str:
     if isinstance(node, EnumType):
         return f"{src.name('_e', _enum_reader(node))}({var})"
     if isinstance(node, Optional):
-        return f"(None if {var} is None else {_read_expr(node.inner, var, src)})"
+        inner = _read_expr(node.inner, var, src)
+        return var if inner == var else f"(None if {var} is None else {inner})"
     if isinstance(node, TupleOf):
         item = src.var()
         return f"tuple([{_read_expr(node.item, item, src)} for {item} in _list({var})])"
