@@ -63,6 +63,7 @@ def test_the_valid_number_shortcut_equals_its_reference(
 @given(st.lists(st.sampled_from([1, 2, 3]).map(lambda n: [n]), max_size=12))
 def test_remember_last_answers_what_the_function_answers(values: list[list[int]]) -> None:
     """The one-entry cache returns the function's own result for each object, in any order."""
+
     def describe(value: list[int]) -> tuple[int, list[int]]:
         return id(value), list(value)
 
