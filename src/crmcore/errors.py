@@ -185,3 +185,24 @@ class BackendUnavailable(StorageError, ImportError):
     """The backend for a URL needs a driver that is not installed; the message says what to do."""
 
     code: ClassVar[str] = "storage.backend_unavailable"
+
+
+class InvalidArgument(CrmError, ValueError):
+    """A documented argument was given a value it does not take (``batch_size=0``)."""
+
+    code: ClassVar[str] = "argument.invalid"
+
+
+class WrongType(CrmError, TypeError):
+    """An argument is of the wrong type (a ``dict`` given to ``add`` in place of a model)."""
+
+    code: ClassVar[str] = "argument.wrong_type"
+
+
+class InvalidStorageURL(StorageError, ValueError):
+    """``connect(url)`` was given a URL it cannot use (no database name, NUL, a bad host)."""
+
+    code: ClassVar[str] = "storage.invalid_url"
+
+
+__all__ += ["InvalidArgument", "InvalidStorageURL", "WrongType"]

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+import math
+import typing
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 
-from crmcore.errors import Problem, ValidationError
-from crmcore.models._types import ATOM_TYPES, FieldType, Foreign, parse
+from crmcore.errors import Problem, ValidationError, WrongType
+from crmcore.models._types import ATOM_TYPES, FieldType, Foreign, ModelType, parse
 
 __all__ = [
     "from_dict",
@@ -58,6 +61,105 @@ def _handled(tp: Any) -> bool:
         return False
 
 
+_HUGE = 10**4300
+"""Integers this large or larger are refused: Python cannot even format them as text."""
+
+
+def _refuse_huge(data: Any) -> None:
+    if type(data) is int and not -_HUGE < data < _HUGE:
+        raise _fail("value.out_of_range", "is an integer of more than 4,300 digits")
+
+
+def _key_path(key: str) -> str:
+    return f"$.{key}" if key.isidentifier() else f"$[{json.dumps(key, ensure_ascii=False)}]"
+
+
+def _foreign_hooks(converter: cattrs.Converter) -> Callable[[Any], _Hook | None]:
+    """Strict hooks for the annotations outside the grammar that rule specs and results use.
+
+    ``float``, ``Literal[...]``, ``Mapping[K, V]`` (and ``dict[K, V]``), a type
+    variable (any JSON value) and a parametrised generic attrs class
+    (``SourcedValue[str]``): each raises :class:`ValidationError` with paths, never
+    a cattrs exception. Returns ``None`` for an annotation it does not handle.
+    """
+    structure = converter.structure
+
+    def literal(tp: Any) -> _Hook:
+        allowed = typing.get_args(tp)
+        text = ", ".join(repr(a) for a in allowed)
+
+        def hook(data: Any, _: Any) -> Any:
+            _refuse_huge(data)
+            for value in allowed:
+                if data == value and type(data) is type(value):
+                    return value
+            raise _fail("value.not_allowed", f"{data!r} is not one of {text}")
+
+        return hook
+
+    def mapping(tp: Any) -> _Hook:
+        key_type, value_type = typing.get_args(tp) or (Any, Any)
+
+        def hook(data: Any, _: Any) -> Any:
+            if not isinstance(data, Mapping):
+                raise _fail("type.invalid", f"expected an object, got {type(data).__name__}")
+            result: dict[Any, Any] = {}
+            problems: list[Problem] = []
+            for key, value in data.items():
+                path = _key_path(key) if isinstance(key, str) else "$"
+                try:
+                    result[structure(key, key_type)] = structure(value, value_type)
+                except ValidationError as error:
+                    problems.extend(error.under(path).problems)
+            if problems:
+                raise ValidationError(problems)
+            return result
+
+        return hook
+
+    def generic(tp: Any) -> _Hook:
+        origin = typing.get_origin(tp)
+        bound = dict(zip(origin.__parameters__, typing.get_args(tp), strict=False))
+
+        def substitute(annotation: Any) -> Any:
+            if isinstance(annotation, TypeVar):
+                return bound.get(annotation, Any)
+            free = getattr(annotation, "__parameters__", ())
+            if free and typing.get_origin(annotation) is not None:
+                return annotation[tuple(bound.get(p, Any) for p in free)]
+            return annotation
+
+        def child(node: FieldType, data: Any) -> Any:
+            return structure(data, substitute(node.annotation))
+
+        model = ModelType(origin)
+        return lambda data, _: model.from_json(data, child)
+
+    def factory(tp: Any) -> _Hook | None:
+        origin = typing.get_origin(tp)
+        if origin is typing.Literal:
+            return literal(tp)
+        if origin in (Mapping, dict, typing.Mapping):
+            return mapping(tp)
+        if isinstance(tp, TypeVar):
+            return lambda data, _: data
+        if origin is not None and isinstance(origin, type) and attrs.has(origin):
+            return generic(tp)
+        return None
+
+    return factory
+
+
+def _structure_float(data: Any, _: Any) -> float:
+    _refuse_huge(data)
+    if isinstance(data, bool) or not isinstance(data, int | float):
+        raise _fail("type.invalid", f"expected a number, got {type(data).__name__}")
+    number = float(data)
+    if not math.isfinite(number):
+        raise _fail("value.not_finite", "must be a finite number")
+    return number
+
+
 def _grammar_hooks(converter: cattrs.Converter) -> tuple[Callable[[Any], _Hook], _Hook]:
     """Structure hooks from the grammar: each node parses its JSON, nested values via cattrs.
 
@@ -73,9 +175,15 @@ def _grammar_hooks(converter: cattrs.Converter) -> tuple[Callable[[Any], _Hook],
 
     def factory(tp: Any) -> _Hook:
         from_json = parse(tp, strict=False).from_json
-        return lambda data, _: from_json(data, child)
+
+        def hook(data: Any, _: Any) -> Any:
+            _refuse_huge(data)
+            return from_json(data, child)
+
+        return hook
 
     def by_class(data: Any, cls: Any) -> Any:
+        _refuse_huge(data)
         return parse(cls).from_json(data, child)
 
     return factory, by_class
@@ -104,6 +212,17 @@ def make_converter() -> cattrs.Converter:
         converter.register_structure_hook(base, by_class)
         converter.register_unstructure_hook(base, _unstructure_enum)
     converter.register_structure_hook_factory(_handled, factory)
+    converter.register_structure_hook(float, _structure_float)
+    foreign = _foreign_hooks(converter)
+
+    def foreign_hook(tp: Any) -> _Hook:
+        hook = foreign(tp)
+        assert hook is not None  # the predicate below asked first
+        return hook
+
+    converter.register_structure_hook_factory(
+        lambda tp: not _handled(tp) and foreign(tp) is not None, foreign_hook
+    )
     return converter
 
 
@@ -131,8 +250,16 @@ def to_dict(obj: Any) -> Any:
 
 
 def from_dict(data: Any, cls: type[T]) -> T:
-    """Structure plain data into ``cls``; raises :class:`ValidationError` with every problem."""
-    return _default().structure(data, cls)
+    """Structure plain data into ``cls``; raises :class:`ValidationError` with every problem.
+
+    Only crmcore errors leave: a class whose annotations cannot be resolved raises
+    :class:`~crmcore.errors.WrongType`; integers of more than 4,300 digits are
+    ``value.out_of_range``.
+    """
+    try:
+        return _default().structure(data, cls)
+    except NameError as error:
+        raise WrongType(f"cannot structure {cls!r}: {error}") from error
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:
@@ -141,11 +268,19 @@ def to_json(obj: Any, *, indent: int | None = None) -> str:
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:
-    """Parse JSON text into ``cls``; malformed JSON is a ``json.invalid`` problem."""
+    """Parse JSON text into ``cls``; malformed JSON is a ``json.invalid`` problem.
+
+    Text that is not ``str``, ``bytes`` or ``bytearray`` is ``type.invalid``; an
+    integer literal of more than 4,300 digits is ``json.invalid``.
+    """
+    if not isinstance(text, str | bytes | bytearray):
+        raise _fail("type.invalid", f"expected JSON text, got {type(text).__name__}")
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise _fail("json.invalid", f"not valid JSON: {error}") from error
     except RecursionError as error:
         raise _fail("json.invalid", "not valid JSON: nested too deeply") from error
+    except ValueError as error:  # an integer literal over Python's int-string limit
+        raise _fail("json.invalid", f"not valid JSON: {error}") from error
     return from_dict(data, cls)

@@ -6,11 +6,16 @@ they refuse a bad one the same way, with the same message.
 
 from __future__ import annotations
 
+from crmcore.errors import InvalidArgument
+
 __all__ = ["check_batch_size"]
 
 
 def check_batch_size(batch_size: object) -> int:
-    """Return ``batch_size`` if it is a positive ``int``; otherwise raise :class:`ValueError`.
+    """Return ``batch_size`` if it is a positive ``int``; otherwise raise :class:`InvalidArgument`.
+
+    :class:`~crmcore.errors.InvalidArgument` (code ``argument.invalid``) is a
+    :class:`ValueError` too.
 
     ``True`` is refused although it is an ``int``: a flag passed where a size belongs is a
     mistake, not a batch of one. A float, even ``2.0``, is refused too.
@@ -20,8 +25,8 @@ def check_batch_size(batch_size: object) -> int:
     >>> check_batch_size(0)
     Traceback (most recent call last):
     ...
-    ValueError: batch_size must be a positive integer, not 0
+    crmcore.errors.InvalidArgument: batch_size must be a positive integer, not 0
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
+        raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
     return batch_size

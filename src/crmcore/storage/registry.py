@@ -18,11 +18,18 @@ with the command that installs it; an unknown scheme raises
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
+from crmcore.errors import (
+    BackendUnavailable,
+    CrmError,
+    InvalidStorageURL,
+    StorageError,
+    UnknownBackend,
+)
 from crmcore.storage._context import NormaliserArg
 from crmcore.storage.ports import Backend
 from crmcore.storage.store import DEFAULT_NORMALISER, Clock, Store
@@ -66,16 +73,56 @@ def _memory(url: str, **options: Any) -> Backend:
     return MemoryBackend()
 
 
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_sql_url(url: str, scheme: str) -> None:
+    """Refuse a SQL URL the drivers cannot use with :class:`InvalidStorageURL`, before connecting.
+
+    NUL characters and unpaired surrogates anywhere, a URL SQLAlchemy cannot parse, a
+    server URL without a database name, and a host name that is not a valid IDNA name.
+    """
+    if _BAD_TEXT.search(url) is not None:
+        raise InvalidStorageURL(
+            f"a {scheme}:// URL must not contain NUL characters or unpaired surrogates"
+        )
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as error:
+        raise InvalidStorageURL(f"not a valid {scheme}:// URL: {error}") from error
+    if parsed.get_backend_name() == "sqlite":
+        return
+    if not parsed.database:
+        raise InvalidStorageURL(
+            f"a {scheme}:// URL must name a database, as in {scheme}://user@host/crm"
+        )
+    if parsed.host:
+        try:
+            parsed.host.encode("idna")
+        except UnicodeError as error:
+            raise InvalidStorageURL(f"{parsed.host!r} is not a valid host name") from error
+
+
 def _sqlalchemy(url: str, **options: Any) -> Backend:
     scheme = _scheme(url)
     try:
         module = importlib.import_module("crmcore.storage.sqlalchemy")
     except ImportError as error:
         raise _unavailable(scheme, error) from error
+    _check_sql_url(url, scheme)
     try:
         backend: Backend = module.create_backend(url, **options)
     except ImportError as error:
         raise _unavailable(scheme, error) from error
+    except CrmError:
+        raise
+    except (ValueError, TypeError) as error:  # a query option the driver cannot read
+        raise InvalidStorageURL(
+            f"the {scheme}:// URL or its options cannot be used: {error}"
+        ) from error
     return backend
 
 

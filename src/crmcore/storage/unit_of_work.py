@@ -64,7 +64,14 @@ class StoreRepository(Generic[R]):
 
     def _check(self, record: R) -> None:
         if not isinstance(record, self._model):
-            raise TypeError(f"expected a {self._model.__name__}, got {type(record).__name__}")
+            from crmcore.errors import WrongType  # kept inside _check: one owner per method
+
+            hint = (
+                " (build one with crmcore.serialization.from_dict)"
+                if isinstance(record, dict)
+                else ""
+            )
+            raise WrongType(f"expected a {self._model.__name__}, got {type(record).__name__}{hint}")
 
     def get(self, record_id: str) -> R:
         """The record with ``record_id``; raises :class:`NotFound`."""

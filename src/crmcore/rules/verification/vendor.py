@@ -156,6 +156,18 @@ class VendorReport:
         raise KeyError(name)
 
 
+_INT_TEXT_LIMIT = 10**4000
+_EXPONENT_LIMIT = 100
+"""Numbers are compared only within 1e-100 to 1e100; beyond, a value is not a number."""
+
+
+def _readable(value: VendorValue) -> VendorValue:
+    """``value``, with an integer too long for ``str()`` (Python's 4,300 digits) as its digits."""
+    if isinstance(value, int) and not -_INT_TEXT_LIMIT < value < _INT_TEXT_LIMIT:
+        return str(Decimal(value))
+    return value
+
+
 def _returned(value: VendorValue) -> bool:
     return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
@@ -169,7 +181,11 @@ def _number(value: object) -> Decimal | None:
         number = Decimal(normalise_text(str(value)).replace(",", ""))
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    if number and not -_EXPONENT_LIMIT <= number.adjusted() <= _EXPONENT_LIMIT:
+        return None
+    return number
 
 
 def _close(ours: Decimal, theirs: Decimal, percent: int) -> bool:
@@ -305,8 +321,9 @@ _COMPARATORS: dict[str, Comparator] = {
 
 
 def _compare(element: str, customer: Customer, value: VendorValue, ctx: _Context) -> bool | None:
+    value = _readable(value)
     if element in ctx.reference and _returned(ctx.reference[element]):
-        ours = ctx.reference[element]
+        ours = _readable(ctx.reference[element])
         ours_n, theirs_n = _number(ours), _number(value)
         if ours_n is not None and theirs_n is not None:
             return _close(ours_n, theirs_n, ctx.spec.numeric_tolerance_percent)
