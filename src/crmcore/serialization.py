@@ -26,7 +26,7 @@ import enum
 import json
 import math
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -260,6 +260,34 @@ def from_dict(data: Any, cls: type[T]) -> T:
         return _default().structure(data, cls)
     except NameError as error:
         raise WrongType(f"cannot structure {cls!r}: {error}") from error
+    except ValueError as error:
+        if isinstance(error, ValidationError):
+            raise
+        # a message quoting a value that holds an integer Python cannot write as text
+        problems = [
+            Problem(
+                code="value.out_of_range",
+                path=path,
+                message="is an integer of more than 4,300 digits",
+            )
+            for path in _huge_integers(data, "$")
+        ]
+        if not problems:
+            raise
+        raise ValidationError(problems) from error
+
+
+def _huge_integers(data: Any, path: str) -> Iterator[str]:
+    """The path of every integer in ``data`` too large for Python to format as text."""
+    if type(data) is int:
+        if not -_HUGE < data < _HUGE:
+            yield path
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from _huge_integers(value, path + _key_path(str(key))[1:])
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            yield from _huge_integers(value, f"{path}[{index}]")
 
 
 def to_json(obj: Any, *, indent: int | None = None) -> str:

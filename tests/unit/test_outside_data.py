@@ -172,3 +172,10 @@ def test_a_dict_given_to_add_is_a_crmcore_type_error() -> None:
     assert isinstance(error.value, TypeError)
     assert isinstance(error.value, CrmError)
     assert error.value.code == "argument.wrong_type"
+
+
+def test_a_huge_integer_nested_in_a_wrong_value_is_out_of_range_at_its_path() -> None:
+    """A list holding a huge integer where an enum belongs reports the integer's own path."""
+    with pytest.raises(ValidationError) as error:
+        from_dict({"kind": "person", "display_name": "x", "lifecycle_stage": [HUGE]}, Customer)
+    assert _problem(error.value) == ("value.out_of_range", "$.lifecycle_stage[0]")
