@@ -7,7 +7,12 @@ crmcore model (and any other attrs class, such as rule specs):
 * ``Decimal`` travels as a string (``"19.90"``), never a float, so no cent is lost;
 * enums travel as their values; tuples as lists;
 * structuring is strict: no ``"1"`` for an int, no ``"false"`` for a bool, no unknown
-  keys (nothing is silently dropped), no missing required fields.
+  keys (nothing is silently dropped), no missing required fields;
+* two spreadsheet shapes a JSON feed really sends are read, not refused: a blank
+  string (``""``, spaces, an ideographic space) for an optional text field that
+  refuses blank text (``str | None`` with ``non_blank``, such as a phone's
+  ``extension``) is ``None``, and a year-first date
+  (``"1990/5/1"``, ``"1990年5月1日"``) is that date (written back as ISO 8601).
 
 Structuring untrusted input raises one :class:`crmcore.errors.ValidationError`
 listing *every* problem, each with a stable code and a ``$.path``::
@@ -34,7 +39,8 @@ import attrs
 import cattrs
 
 from crmcore.errors import Problem, ValidationError, WrongType
-from crmcore.models._types import ATOM_TYPES, FieldType, Foreign, ModelType, parse
+from crmcore.models._types import ATOM_TYPES, FieldType, Foreign, ModelType, field_types, parse
+from crmcore.models.checks import CHECKS_KEY, non_blank
 
 __all__ = [
     "from_dict",
@@ -150,6 +156,35 @@ def _foreign_hooks(converter: cattrs.Converter) -> Callable[[Any], _Hook | None]
     return factory
 
 
+_OPTIONAL_TEXT = parse(str | None)
+
+
+def _blank_is_absent(node: FieldType) -> frozenset[str]:
+    """The keys of a model's optional text fields that refuse blank text (``non_blank``).
+
+    A blank string there (a spreadsheet's empty cell) is read as ``None`` instead of
+    refusing the whole record; optional text that may be blank (a history record's
+    ``new`` value) keeps it.
+    """
+    if not isinstance(node, ModelType):
+        return frozenset()
+    nodes = field_types(node.cls, strict=False)
+    return frozenset(
+        f.alias or f.name
+        for f in attrs.fields(node.cls)
+        if f.init
+        and nodes[f.name] == _OPTIONAL_TEXT
+        and non_blank in f.metadata.get(CHECKS_KEY, ())
+    )
+
+
+def _blanks_to_none(data: Mapping[Any, Any], keys: frozenset[str]) -> Mapping[Any, Any]:
+    blank = [k for k in keys if isinstance(data.get(k), str) and not data[k].strip()]
+    if not blank:
+        return data
+    return {**data, **dict.fromkeys(blank)}
+
+
 def _structure_float(data: Any, _: Any) -> float:
     _refuse_huge(data)
     if isinstance(data, bool) or not isinstance(data, int | float):
@@ -174,10 +209,14 @@ def _grammar_hooks(converter: cattrs.Converter) -> tuple[Callable[[Any], _Hook],
         return structure(data, node.annotation)
 
     def factory(tp: Any) -> _Hook:
-        from_json = parse(tp, strict=False).from_json
+        node = parse(tp, strict=False)
+        from_json = node.from_json
+        blank_is_absent = _blank_is_absent(node)
 
         def hook(data: Any, _: Any) -> Any:
             _refuse_huge(data)
+            if blank_is_absent and isinstance(data, Mapping):
+                data = _blanks_to_none(data, blank_is_absent)
             return from_json(data, child)
 
         return hook

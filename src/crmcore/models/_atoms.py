@@ -31,6 +31,7 @@ __all__ = [
     "parse_decimal",
     "parse_int",
     "parse_str",
+    "read_year_first_date",
 ]
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
@@ -181,8 +182,34 @@ def parse_datetime(value: Any) -> dt.datetime:
     return parsed
 
 
+# year first, then month and day, separated by -, /, . or written 1990年5月1日
+_YEAR_FIRST = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?")
+
+
+def read_year_first_date(text: str) -> dt.date | None:
+    """Read a year-first date as spreadsheets write it, or return ``None``.
+
+    Accepted: ``1990-05-01``, ``1990-5-1``, ``1990/5/1``, ``1990.5.1`` and
+    ``1990年5月1日`` (surrounding spaces, full-width digits too). Day-first and
+    month-first dates (``5/1/1990``) are refused: which is the day cannot be known.
+    So are impossible dates (``1990/2/30``).
+    """
+    match = _YEAR_FIRST.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
 def parse_date(value: Any) -> dt.date:
-    """A date from ISO 8601 text (``YYYY-MM-DD``)."""
+    """A date from ISO 8601 text (``YYYY-MM-DD``), or a year-first spreadsheet date.
+
+    The lenient forms are those of :func:`read_year_first_date` (``"1990/5/1"``,
+    ``"1990年5月1日"``); the date is written back as ISO 8601, so round trips are exact.
+    """
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     if not isinstance(value, str):
@@ -190,7 +217,11 @@ def parse_date(value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise _fail("date.invalid", f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
+        pass
+    lenient = read_year_first_date(value)
+    if lenient is None:
+        raise _fail("date.invalid", f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)")
+    return lenient
 
 
 def _iso(value: dt.date) -> str:
