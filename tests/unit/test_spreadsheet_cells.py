@@ -12,20 +12,36 @@ from crmcore.rules.verification.cells import read_date
 from crmcore.serialization import from_dict, from_json, to_json
 
 
+def _person(birthday: str) -> dict[str, object]:
+    return {
+        "kind": "person",
+        "display_name": "李",
+        "person": {"name": {"given": "李"}, "birthday": birthday},
+    }
+
+
 @pytest.mark.parametrize(
     "text",
-    ["1990-05-01", "1990-5-1", "1990/5/1", "1990.5.1", "1990年5月1日", " 1990/05/01 ", "１９９０/５/１"],
+    [
+        "1990-05-01",
+        "1990-5-1",
+        "1990/5/1",
+        "1990.5.1",
+        "1990年5月1日",
+        " 1990/05/01 ",
+        "１９９０/５/１",
+    ],
 )
 def test_year_first_spreadsheet_dates_are_read(text: str) -> None:
     """from_dict reads the year-first dates spreadsheets export as the same date."""
-    data = {"kind": "person", "display_name": "李", "person": {"name": {"given": "李"}, "birthday": text}}
+    data = _person(text)
     assert from_dict(data, Customer).person.birthday == dt.date(1990, 5, 1)  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("text", ["5/1/1990", "1990/2/30", "1990/5", "19900501x", "May 1 1990"])
 def test_ambiguous_or_impossible_dates_are_still_refused(text: str) -> None:
     """Day- or month-first and impossible dates stay `date.invalid`."""
-    data = {"kind": "person", "display_name": "李", "person": {"name": {"given": "李"}, "birthday": text}}
+    data = _person(text)
     with pytest.raises(ValidationError) as error:
         from_dict(data, Customer)
     assert ("date.invalid", "$.person.birthday") in [(p.code, p.path) for p in error.value.problems]
@@ -33,7 +49,7 @@ def test_ambiguous_or_impossible_dates_are_still_refused(text: str) -> None:
 
 def test_a_lenient_date_is_written_back_as_iso() -> None:
     """A date read from "1990/5/1" is written as "1990-05-01", so JSON round trips are exact."""
-    data = {"kind": "person", "display_name": "李", "person": {"name": {"given": "李"}, "birthday": "1990/5/1"}}
+    data = _person("1990/5/1")
     customer = from_dict(data, Customer)
     assert '"birthday": "1990-05-01"' in to_json(customer)
     assert from_json(to_json(customer), Customer) == customer

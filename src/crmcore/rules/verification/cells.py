@@ -18,6 +18,7 @@ from crmcore.models._atoms import read_year_first_date
 
 __all__ = ["blank_to_none", "read_date"]
 
+
 def read_date(text: str) -> dt.date | None:
     """Read a year-first date as spreadsheets write it, or return ``None``.
 
