@@ -21,9 +21,23 @@ __all__ = ["app"]
 DEFAULT_DEMO_FILE = "crmcore-demo.db"
 
 
+def _one_line(message: str) -> str:
+    """``message`` on one line: its lines stripped and joined by ``; ``.
+
+    A list item's ``- `` marker goes (a ValidationError's problems), and so does
+    SQLAlchemy's "(Background on this error at: ...)" link, which says nothing here.
+    """
+    parts = []
+    for line in message.splitlines():
+        text = line.strip().removeprefix("- ")
+        if text and not text.startswith("(Background on this error at:"):
+            parts.append(text)
+    return "; ".join(parts)
+
+
 def _click_error(error: CrmError) -> click.ClickException:
     """One line for the terminal: the exception's class, its stable code and its message."""
-    return click.ClickException(f"{type(error).__name__} [{error.code}]: {error}")
+    return click.ClickException(f"{type(error).__name__} [{error.code}]: {_one_line(str(error))}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
