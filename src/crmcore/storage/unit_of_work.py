@@ -64,7 +64,7 @@ class StoreRepository(Generic[R]):
 
     def _check(self, record: R) -> None:
         if not isinstance(record, self._model):
-            from crmcore.errors import WrongType  # kept inside _check: one owner per method
+            from crmcore.errors import WrongType
 
             hint = (
                 " (build one with crmcore.serialization.from_dict)"
