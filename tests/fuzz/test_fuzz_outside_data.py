@@ -3,7 +3,7 @@
 Generated JSON-ish values and hand-made hostile ones go to ``from_dict`` and
 ``from_json`` for every model and rule spec, to ``connect()`` and to the rule entry
 points; the only exceptions allowed out are :class:`~crmcore.errors.CrmError`, and
-whatever ``from_json`` accepts round-trips. ``CRMCORE_FUZZ_EXAMPLES`` (default 60)
+whatever ``from_json`` accepts round-trips. ``CRMCORE_FUZZ_EXAMPLES`` (default 25)
 sets the number of examples per target: ``CRMCORE_FUZZ_EXAMPLES=100000 pytest
 tests/fuzz`` runs them longer (docs/fuzzing.md).
 """
@@ -40,7 +40,7 @@ from crmcore.serialization import from_dict, from_json, to_dict, to_json
 from crmcore.storage import connect
 from crmcore.testing.data import sample_customers
 
-EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "25"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
