@@ -37,6 +37,7 @@ import cattrs
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import Model, field_problems
+from crmcore.query.decoding import register_filter_hooks
 
 __all__ = [
     "from_dict",
@@ -324,6 +325,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_union, _make_union_factory(converter))
     converter.register_structure_hook_factory(_is_homogeneous_tuple, _make_tuple_factory(converter))
     converter.register_structure_hook_factory(attrs.has, _make_attrs_factory(converter))
+    register_filter_hooks(converter)
     return converter
 
 
@@ -351,7 +353,7 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     """Parse JSON text into ``cls``; malformed JSON is a ``json.invalid`` problem."""
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError; ints over 4300 digits
         raise _fail("json.invalid", f"not valid JSON: {error}") from error
     except RecursionError as error:
         raise _fail("json.invalid", "not valid JSON: nested too deeply") from error

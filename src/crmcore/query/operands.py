@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcore.errors import ValidationError
+from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import INT_MAX, INT_MIN
 from crmcore.query._errors import query_problem
 
 __all__ = [
+    "MAX_OPERAND_INT",
     "SCALAR_TYPES",
     "JsonScalar",
+    "check_id",
     "coerce_value",
     "is_scalar",
     "json_of_sort_value",
     "json_scalar",
     "json_scalars",
     "sort_value",
+    "text_problem",
 ]
 
 JsonScalar = str | int | bool | None
@@ -43,25 +47,78 @@ def is_scalar(tp: Any) -> bool:
     return tp in SCALAR_TYPES or (isinstance(tp, type) and issubclass(tp, enum.Enum))
 
 
-def json_scalar(value: object) -> JsonScalar:
+MAX_OPERAND_INT = 10**38 - 1
+"""The largest integer operand (38 digits, the widest decimal any supported database keeps)."""
+
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(value: str, where: str) -> ValidationError | None:
+    """The refusal of text holding NUL or an unpaired surrogate (``None`` when it is fine).
+
+    No supported database stores either, and UTF-8 cannot encode a surrogate, so each
+    backend would fail in its own way: the query layer refuses them first, with
+    ``text.invalid_character``, the code models use for such text.
+    """
+    if ("\x00" not in value) if value.isascii() else _BAD_TEXT.search(value) is None:
+        return None
+    return query_problem(
+        "text.invalid_character", where, "must not contain NUL characters or unpaired surrogates"
+    )
+
+
+def check_id(record_id: object, *, subject: str) -> str:
+    """Return ``record_id`` if it can name a stored record; raise ``ValidationError`` if not.
+
+    A record id is a string without NUL or unpaired surrogates (``type.invalid``,
+    ``text.invalid_character``, at ``$.id``), on every backend alike.
+    """
+    if not isinstance(record_id, str):
+        raise ValidationError(
+            [
+                Problem(
+                    code="type.invalid",
+                    path="$.id",
+                    message=f"expected a string id, got {type(record_id).__name__}",
+                )
+            ],
+            subject=subject,
+        )
+    error = text_problem(record_id, "$.id")
+    if error is not None:
+        raise ValidationError(error.problems, subject=subject)
+    return record_id
+
+
+def json_scalar(value: object, *, where: str = "$.value") -> JsonScalar:
     """Convert an operand to its JSON form (the form kept in the query)."""
-    if value is None or (isinstance(value, bool | int | str) and not isinstance(value, enum.Enum)):
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        error = text_problem(value, where)
+        if error is not None:
+            raise error
+        return value
+    if value is None or (isinstance(value, bool | int) and not isinstance(value, enum.Enum)):
+        if isinstance(value, int) and not -MAX_OPERAND_INT <= value <= MAX_OPERAND_INT:
+            # beyond every integer and decimal field; huge integers cannot even be printed
+            raise query_problem(
+                "query.value_invalid", where, "an integer operand has at most 38 digits"
+            )
         return value
     if isinstance(value, enum.Enum):
-        return json_scalar(value.value)
+        return json_scalar(value.value, where=where)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise query_problem("datetime.naive", "$.value", "a datetime operand must be aware")
+            raise query_problem("datetime.naive", where, "a datetime operand must be aware")
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise query_problem("value.not_finite", "$.value", "must be a finite number")
+            raise query_problem("value.not_finite", where, "must be a finite number")
         return str(value)
     raise query_problem(
         "query.value_invalid",
-        "$.value",
+        where,
         f"cannot compare with a {type(value).__name__}; use str, int, bool, Decimal, "
         "date, datetime or an enum",
     )
@@ -71,7 +128,9 @@ def json_scalars(values: Iterable[object]) -> tuple[JsonScalar, ...]:
     """Convert the operands of ``in`` to their JSON form (a string is not a collection)."""
     if isinstance(values, str | bytes):
         raise query_problem("query.value_invalid", "$.values", "in_ needs a collection of values")
-    return tuple(json_scalar(v) for v in values)
+    if not isinstance(values, Iterable):
+        raise query_problem("query.value_invalid", "$.values", "in_ needs a collection of values")
+    return tuple(json_scalar(v, where=f"$.values[{i}]") for i, v in enumerate(values))
 
 
 def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> Any:

@@ -258,13 +258,25 @@ def search_document(customer: Customer) -> SearchDocument:
     return SearchDocument(**{field.name: field.values(customer) for field in SEARCH_FIELDS})
 
 
-def search_needles(text: str) -> tuple[tuple[SearchField, Needle], ...]:
-    """What a search for ``text`` looks for, per field (fields it cannot match left out)."""
+def search_needles(
+    text: str, also_digits: Sequence[str] = ()
+) -> tuple[tuple[SearchField, Needle], ...]:
+    """What a search for ``text`` looks for, per field (fields it cannot match left out).
+
+    ``also_digits`` are further digit strings looked for among the phone digits (the
+    E.164 digits of phone-shaped text, see :class:`crmcore.query.Search`).
+    """
     found: list[tuple[SearchField, Needle]] = []
     for field in SEARCH_FIELDS:
         needle = field.needle(text)
         if needle is not None:
             found.append((field, needle))
+    digits_field = next(f for f in SEARCH_FIELDS if f.name == "digits")
+    seen = {n.text for f, n in found if f is digits_field}
+    for digits in also_digits:
+        if digits and digits not in seen:
+            seen.add(digits)
+            found.append((digits_field, Needle(text=digits, subsequence=False)))
     return tuple(found)
 
 

@@ -8,17 +8,18 @@ check it against a model and run the reference evaluator
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import attrs
 
+from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import Model, checks, non_blank, positive
 from crmcore.query.cursor import encode_cursor
 from crmcore.query.evaluate import CompiledQuery, compile_query
 from crmcore.query.filters import AnyFilter
 
-__all__ = ["Order", "Query"]
+__all__ = ["Order", "Query", "check_query"]
 
 T = TypeVar("T")
 
@@ -100,3 +101,24 @@ class Query(Model):
     def unpaged(self) -> Query:
         """Return the query without its cursor and limit."""
         return attrs.evolve(self, after=None, limit=None)
+
+
+def check_query(query: object) -> Query:
+    """Return ``query`` if it is a :class:`Query`; raise ``ValidationError`` if it is not.
+
+    ``None``, a string or a dict where a query is expected is ``type.invalid`` at
+    ``$`` (decode plain data first with ``crmcore.from_dict(data, Query)``).
+    """
+    if isinstance(query, Query):
+        return query
+    hint = "; decode it with from_dict(data, Query)" if isinstance(query, Mapping) else ""
+    raise ValidationError(
+        [
+            Problem(
+                code="type.invalid",
+                path="$",
+                message=f"expected a Query, got {type(query).__name__}{hint}",
+            )
+        ],
+        subject="Query",
+    )

@@ -192,7 +192,7 @@ class _Translator:
             self.table.c[field.column].like(
                 like_pattern(needle.text, subsequence=needle.subsequence), escape=LIKE_ESCAPE
             )
-            for field, needle in search_needles(node.text)
+            for field, needle in search_needles(node.text, node.also_digits)
         ]
         if not tests:
             return _Translated(false(), False)
