@@ -4,7 +4,10 @@
 path, operator, operand and the cursor, with ``$.where...`` paths in its errors) and
 returns a :class:`CompiledQuery`: the filter as a predicate, the resolved ordering
 paths and the decoded cursor. :meth:`CompiledQuery.apply` is the reference result
-every backend must reproduce. Compiled queries are cached per query and model.
+every backend must reproduce. Compiled queries are cached per query and model: the
+key (:func:`query_key`) keeps each operand's type, so queries Python finds equal
+(``version == 1``, ``version == True``) are never confused, and the cache is bounded in
+entries (:data:`CACHE_ENTRIES`) and estimated bytes (:data:`CACHE_BYTES`).
 """
 
 from __future__ import annotations
