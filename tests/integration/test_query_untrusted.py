@@ -10,7 +10,7 @@ from tests.conftest import SQL_DIALECTS
 
 from crmcore.errors import ValidationError
 from crmcore.models import Customer, Phone
-from crmcore.query import Field, Query, Search
+from crmcore.query import Field, Or, Query, Search
 from crmcore.query.filters import MAX_SEARCH_LENGTH
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import Store, connect
@@ -124,3 +124,28 @@ def test_an_odd_cursor_key_is_refused_alike(store: Store, saved: list[Customer])
     with store.unit_of_work() as uow, pytest.raises(ValidationError) as error:
         uow.customers.find(Query(after=after, limit=2))
     assert error.value.codes == ("text.invalid_character",)
+
+
+def test_searches_expanding_under_nfkc_are_answered_alike(
+    store: Store, saved: list[Customer]
+) -> None:
+    """1,000 characters whose NFKC forms are long (U+FDFA is 18 letters) still answer."""
+    for text in ("\ufdfa" * MAX_SEARCH_LENGTH, "㍿" * MAX_SEARCH_LENGTH, "%!_" * 333):
+        assert _ids(store, Query(where=Search(text=text))) == set()
+
+
+def test_an_in_of_seventy_thousand_values_is_answered_alike(
+    store: Store, saved: list[Customer]
+) -> None:
+    """``in`` with more values than a driver takes bind parameters gets the reference answer."""
+    values = [f"n{i}" for i in range(70_000)] + [saved[1].display_name]
+    found = _ids(store, Query(where=Field("display_name").in_(values)))
+    assert found == {saved[1].id}
+    assert _ids(store, Query(where=Field("version").in_(list(range(2, 70_000))))) == set()
+
+
+def test_a_very_wide_or_is_answered_alike(store: Store, saved: list[Customer]) -> None:
+    """An ``or`` of 70,000 comparisons (one parameter each) gets the reference answer."""
+    wide = Or(filters=tuple(Field("display_name") == f"n{i}" for i in range(70_000)))
+    query = Query(where=wide | (Field("display_name") == saved[2].display_name))
+    assert _ids(store, query) == {saved[2].id}
