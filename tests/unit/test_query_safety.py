@@ -215,3 +215,29 @@ def test_a_huge_integer_in_query_json_is_json_invalid() -> None:
     with pytest.raises(ValidationError) as error:
         from_json(text, Query)
     assert error.value.codes == ("json.invalid",)
+
+
+@pytest.mark.parametrize("order_by", [5, b"x", {"path": "display_name"}])
+def test_an_ordering_of_the_wrong_type_is_a_validation_error(order_by: Any) -> None:
+    """``Query(order_by=5)`` is ``type.invalid`` at ``$.order_by``, not a TypeError."""
+    with pytest.raises(ValidationError) as error:
+        Query(order_by=order_by)
+    assert error.value.codes == ("type.invalid",)
+    assert error.value.problems[0].path == "$.order_by"
+
+
+def test_apply_to_something_not_iterable_is_a_validation_error() -> None:
+    """``Query().apply(None)`` is ``type.invalid``, not a TypeError."""
+    with pytest.raises(ValidationError) as error:
+        Query().apply(None)  # type: ignore[arg-type]
+    assert error.value.codes == ("type.invalid",)
+
+
+def test_check_query_names_the_way_to_decode_a_dict() -> None:
+    """A dict where a Query belongs is refused with a hint to use from_dict."""
+    from crmcore.query.spec import check_query
+
+    with pytest.raises(ValidationError, match="from_dict"):
+        check_query({"where": None})
+    query = Query()
+    assert check_query(query) is query

@@ -32,9 +32,24 @@ class Order(Model):
     descending: bool = False
 
 
+def _not_a(expected: str, value: object, where: str) -> ValidationError:
+    return ValidationError(
+        [
+            Problem(
+                code="type.invalid",
+                path=where,
+                message=f"expected {expected}, got {type(value).__name__}",
+            )
+        ],
+        subject="Query",
+    )
+
+
 def _orders(value: Iterable[Order | str]) -> tuple[Order, ...]:
     if isinstance(value, str | Order):
         value = (value,)
+    if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise _not_a("ordering keys (strings or Order)", value, "$.order_by")
     result: list[Order] = []
     for item in value:
         if isinstance(item, str):
@@ -70,6 +85,8 @@ class Query(Model):
 
     def apply(self, records: Iterable[T]) -> list[T]:
         """Filter, order, apply the cursor and the limit: the reference result."""
+        if not isinstance(records, Iterable):
+            raise _not_a("an iterable of records", records, "$")
         items = list(records)
         if not items:
             return []
@@ -111,14 +128,6 @@ def check_query(query: object) -> Query:
     """
     if isinstance(query, Query):
         return query
-    hint = "; decode it with from_dict(data, Query)" if isinstance(query, Mapping) else ""
-    raise ValidationError(
-        [
-            Problem(
-                code="type.invalid",
-                path="$",
-                message=f"expected a Query, got {type(query).__name__}{hint}",
-            )
-        ],
-        subject="Query",
-    )
+    if isinstance(query, Mapping):
+        raise _not_a("a Query (decode a dict with from_dict(data, Query))", query, "$")
+    raise _not_a("a Query", query, "$")
