@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import attrs
 
@@ -80,11 +80,12 @@ def require_aware(value: object, name: str) -> dt.datetime:
     return value
 
 
+_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
+
+
 def divide(numerator: Decimal, denominator: Decimal | int) -> Decimal:
-    """Divide exactly to 28 significant digits, rounding half to even (deterministic)."""
-    with localcontext() as ctx:
-        ctx.prec = 28
-        return numerator / Decimal(denominator)
+    """Divide to 28 significant digits, rounding half to even, whatever the thread's context."""
+    return _CONTEXT.divide(numerator, denominator)
 
 
 def quantile_cut_points(ascending: Sequence[Decimal], scores: int) -> tuple[Decimal, ...]:

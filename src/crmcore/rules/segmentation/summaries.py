@@ -86,6 +86,12 @@ def zone(name: str) -> ZoneInfo:
         ) from error
 
 
+def _local_zone(name: str) -> dt.tzinfo:
+    # UTC as the standard library's singleton, which is what aware UTC datetimes
+    # usually carry: their dates then need no conversion.
+    return dt.UTC if name in ("UTC", "Etc/UTC") else zone(name)
+
+
 def period_start(day: dt.date, period: Period) -> dt.date:
     """The first day of the period holding ``day``."""
     if period is Period.DAY:
@@ -226,24 +232,34 @@ def repeat_summaries(
     """
     as_of = require_aware(as_of, "as_of")
     period = Period(period)
-    local = zone(tz)
+    local = _local_zone(tz)
+    by_day = period is Period.DAY
+    starts: dict[dt.date, dt.date] = {}
     periods: dict[tuple[str, str], dict[dt.date, Decimal]] = {}
     for purchase in purchases:
         when = purchase.purchased_at
         if when > as_of:
             continue
-        start = period_start(when.astimezone(local).date(), period)
-        key = (purchase.customer_id, purchase.amount.currency)
+        day = when.date() if when.tzinfo is local else when.astimezone(local).date()
+        if by_day:
+            start = day
+        else:
+            start = starts.get(day)  # type: ignore[assignment]
+            if start is None:
+                start = starts[day] = period_start(day, period)
+        amount = purchase.amount
+        key = (purchase.customer_id, amount.currency)
         totals = periods.get(key)
         if totals is None:
-            totals = periods[key] = {}
-        totals[start] = totals.get(start, _ZERO) + purchase.amount.amount
+            totals = periods[key] = {start: amount.amount}
+        else:
+            totals[start] = totals.get(start, _ZERO) + amount.amount
     end = period_start(as_of.astimezone(local).date(), period)
     out: list[RepeatSummary] = []
     for (customer_id, currency), totals in sorted(periods.items(), key=lambda item: item[0]):
         first, last = min(totals), max(totals)
         frequency = len(totals) - 1
-        repeat_total = sum((v for k, v in totals.items() if k != first), _ZERO)
+        repeat_total = sum(totals.values(), _ZERO) - totals[first]
         out.append(
             RepeatSummary(
                 customer_id=customer_id,
