@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from decimal import Decimal
 
 import attrs
 
 from crmcore.models import Complaint, Customer, Purchase
 from crmcore.rules.segmentation import (
+    Ranking,
     complaint_analysis,
     group_by_region,
     rank_by_amount,
@@ -20,18 +20,6 @@ from crmcore.rules.segmentation import (
 from crmcore.rules.signals import upcoming_dates
 
 __all__ = ["Anniversary", "DatabaseSummary", "Ranking", "summarise"]
-
-
-@attrs.frozen(kw_only=True)
-class Ranking:
-    """One customer's purchases in one currency (margin 0 when no cost is known)."""
-
-    customer_id: str
-    display_name: str
-    currency: str
-    total: Decimal
-    margin: Decimal
-    orders: int
 
 
 @attrs.frozen(kw_only=True)
@@ -71,17 +59,7 @@ def summarise(
     people = sorted(customers, key=lambda c: c.id)
     names = {c.id: c.display_name for c in people}
     today = now.astimezone(dt.UTC).date()
-    rankings = tuple(
-        Ranking(
-            customer_id=r.customer_id,
-            display_name=r.display_name,
-            currency=r.currency,
-            total=r.total,
-            margin=r.margin if r.margin is not None else Decimal(0),
-            orders=r.purchases,
-        )
-        for r in rank_by_amount(summarise_purchases(purchases, as_of=now), names=names)
-    )
+    rankings = rank_by_amount(summarise_purchases(purchases, as_of=now), names=names)
     upcoming = tuple(
         Anniversary(
             customer_id=s.customer_id,

@@ -152,3 +152,23 @@ def test_summaries_are_order_independent_and_consistent(
         assert (r.frequency == 0) <= (r.monetary_value == 0)
     counted = sum(s.purchases for s in summarise_purchases(bought, as_of=as_of))
     assert counted == sum(p.purchased_at <= as_of for p in bought)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bought=PURCHASES, period=st.sampled_from(Period))
+def test_the_utc_fast_path_equals_the_zone_conversion(
+    bought: list[Purchase], period: Period
+) -> None:
+    """Purchases stamped in datetime.UTC (dates read directly) give what other zones give."""
+    from zoneinfo import ZoneInfo
+
+    import attrs
+
+    as_of = T0 + dt.timedelta(days=130)
+    elsewhere = [
+        attrs.evolve(p, purchased_at=p.purchased_at.astimezone(ZoneInfo("Europe/Berlin")))
+        for p in bought
+    ]
+    assert repeat_summaries(bought, as_of=as_of, period=period) == repeat_summaries(
+        elsewhere, as_of=as_of, period=period
+    )

@@ -17,10 +17,12 @@ __all__ = [
     "ascending_score",
     "descending_score",
     "divide",
+    "order_problem",
     "quantile_cut_points",
     "rank_cut_points",
     "refuse",
     "require_aware",
+    "share_problem",
 ]
 
 
@@ -59,6 +61,26 @@ class Explanation:
     outcome: str
     factors: tuple[Factor, ...]
     reason: str
+
+
+def share_problem(value: Decimal, path: str) -> Problem | None:
+    """A ``segmentation.share_invalid`` problem unless ``0 < value <= 1``."""
+    if Decimal(0) < value <= 1:
+        return None
+    return Problem(
+        code="segmentation.share_invalid",
+        path=path,
+        message="a share is greater than 0 and at most 1",
+    )
+
+
+def order_problem(spec: object, low: str, high: str) -> Problem | None:
+    """A ``segmentation.thresholds_invalid`` problem when field ``low`` is above ``high``."""
+    if getattr(spec, low) <= getattr(spec, high):
+        return None
+    return Problem(
+        code="segmentation.thresholds_invalid", path=f"$.{low}", message=f"cannot be above {high}"
+    )
 
 
 def refuse(code: str, path: str, message: str, subject: str) -> ValidationError:

@@ -26,7 +26,13 @@ from decimal import Decimal
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.rules.segmentation._common import Explanation, Factor, rank_cut_points
+from crmcore.rules.segmentation._common import (
+    Explanation,
+    Factor,
+    order_problem,
+    rank_cut_points,
+    share_problem,
+)
 from crmcore.rules.segmentation.summaries import CurrencySummary
 from crmcore.rules.verification import Spec
 
@@ -89,12 +95,9 @@ class ProfitabilitySpec(Spec):
     bad_margin_below: Decimal = Decimal(0)
 
     def _spec_invariants(self) -> Iterable[Problem]:
-        if self.bad_margin_below > self.good_margin_at_least:
-            yield Problem(
-                code="segmentation.thresholds_invalid",
-                path="$.bad_margin_below",
-                message="cannot be above good_margin_at_least",
-            )
+        problem = order_problem(self, "bad_margin_below", "good_margin_at_least")
+        if problem is not None:
+            yield problem
 
     def class_for(self, margin: Decimal | None) -> ProfitClass:
         """The class of a margin (``None``: no cost known)."""
@@ -150,12 +153,9 @@ class ValueClassSpec(Spec):
 
     def _spec_invariants(self) -> Iterable[Problem]:
         for name in ("most_valuable_share", "most_growable_share"):
-            if not Decimal(0) < getattr(self, name) <= 1:
-                yield Problem(
-                    code="segmentation.share_invalid",
-                    path=f"$.{name}",
-                    message="a share is greater than 0 and at most 1",
-                )
+            problem = share_problem(getattr(self, name), f"$.{name}")
+            if problem is not None:
+                yield problem
 
 
 def value_classes(

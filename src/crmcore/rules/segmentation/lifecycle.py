@@ -29,7 +29,12 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Customer, IdentifierKind, LifecycleStage
 from crmcore.models._base import checks, positive
-from crmcore.rules.segmentation._common import Explanation, Factor, require_aware
+from crmcore.rules.segmentation._common import (
+    Explanation,
+    Factor,
+    order_problem,
+    require_aware,
+)
 from crmcore.rules.segmentation.summaries import CurrencySummary
 from crmcore.rules.verification import Spec
 
@@ -62,12 +67,9 @@ class LifecycleSpec(Spec):
     membership_card_makes_member: bool = True
 
     def _spec_invariants(self) -> Iterable[Problem]:
-        if self.client_purchases < self.repeat_purchases:
-            yield Problem(
-                code="segmentation.thresholds_invalid",
-                path="$.client_purchases",
-                message="cannot be below repeat_purchases",
-            )
+        problem = order_problem(self, "repeat_purchases", "client_purchases")
+        if problem is not None:
+            yield problem
 
 
 @attrs.frozen(kw_only=True)

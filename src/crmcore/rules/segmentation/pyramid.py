@@ -31,7 +31,13 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Model
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.segmentation._common import Explanation, Factor, divide, rank_cut_points
+from crmcore.rules.segmentation._common import (
+    Explanation,
+    Factor,
+    divide,
+    rank_cut_points,
+    share_problem,
+)
 from crmcore.rules.segmentation.rfm import single_currency
 from crmcore.rules.segmentation.summaries import CurrencySummary
 from crmcore.rules.verification import Spec
@@ -220,19 +226,11 @@ class ParetoSpec(Spec):
     revenue_share: Decimal = Decimal("0.8")
 
     def _spec_invariants(self) -> Iterable[Problem]:
-        for i, share in enumerate(self.top_shares):
-            if not Decimal(0) < share <= 1:
-                yield Problem(
-                    code="segmentation.share_invalid",
-                    path=f"$.top_shares[{i}]",
-                    message="a share is greater than 0 and at most 1",
-                )
-        if not Decimal(0) < self.revenue_share <= 1:
-            yield Problem(
-                code="segmentation.share_invalid",
-                path="$.revenue_share",
-                message="a share is greater than 0 and at most 1",
-            )
+        shares = [(share, f"$.top_shares[{i}]") for i, share in enumerate(self.top_shares)]
+        for share, path in [*shares, (self.revenue_share, "$.revenue_share")]:
+            problem = share_problem(share, path)
+            if problem is not None:
+                yield problem
 
 
 @attrs.frozen(kw_only=True)

@@ -28,7 +28,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models._base import checks, non_negative
-from crmcore.rules.segmentation._common import Explanation, Factor
+from crmcore.rules.segmentation._common import Explanation, Factor, order_problem
 from crmcore.rules.verification import Spec
 
 __all__ = [
@@ -69,18 +69,13 @@ class RelationshipSpec(Spec):
     few_customers_below: int = attrs.field(default=100, metadata=checks(non_negative))
 
     def _spec_invariants(self) -> Iterable[Problem]:
-        if self.low_margin_below > self.high_margin_at_least:
-            yield Problem(
-                code="segmentation.thresholds_invalid",
-                path="$.low_margin_below",
-                message="cannot be above high_margin_at_least",
-            )
-        if self.few_customers_below > self.many_customers_at_least:
-            yield Problem(
-                code="segmentation.thresholds_invalid",
-                path="$.few_customers_below",
-                message="cannot be above many_customers_at_least",
-            )
+        for low, high in (
+            ("low_margin_below", "high_margin_at_least"),
+            ("few_customers_below", "many_customers_at_least"),
+        ):
+            problem = order_problem(self, low, high)
+            if problem is not None:
+                yield problem
 
 
 @attrs.frozen(kw_only=True)
