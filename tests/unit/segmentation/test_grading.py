@@ -84,6 +84,18 @@ def test_rank_share_pyramid_keeps_ties_together() -> None:
     assert value_pyramid(PyramidSpec(method=PyramidMethod.SHARES, tiers=RANK_TIERS), rows)
 
 
+def test_rank_shares_round_the_customer_count_up() -> None:
+    """A quarter of ten customers is three: ceil(0.25 * 10), for the pyramid and Pareto."""
+    spec = PyramidSpec(
+        method=PyramidMethod.SHARES,
+        tiers=(Tier(name="top", share=Decimal("0.25")), Tier(name="rest")),
+    )
+    rows = [summary(f"c{i}", total=100 - i) for i in range(10)]
+    assert value_pyramid(spec, rows).counts() == {"top": 3, "rest": 7}
+    (result,) = pareto(ParetoSpec(top_shares=(Decimal("0.25"),)), rows)
+    assert (result.points[0].customers, result.points[0].revenue) == (3, 297)
+
+
 def test_bad_tiers_are_refused() -> None:
     """Rising minima, a last tier with a minimum, or shares over 1 are refused."""
     for tiers, method in (
@@ -133,7 +145,7 @@ def test_value_classes() -> None:
     assert got == {
         "c0": "most_valuable",
         "c1": "maintain",
-        "c2": "maintain",
+        "c2": "most_growable",  # headrooms 270, 20, 5: ceil(0.5 * 3) = 2 of them
         "c3": "most_growable",
         "c4": "maintain",
         "c5": "below_zero",

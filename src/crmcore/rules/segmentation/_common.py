@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -136,7 +137,7 @@ def rank_cut_points(
     n = len(descending)
     cuts: list[Decimal] = []
     for share in shares:
-        position = max(1, min(n, int(-(-share * n // 1))))
+        position = max(1, min(n, math.ceil(share * n)))
         cuts.append(descending[position - 1])
     return tuple(cuts)
 

@@ -23,6 +23,7 @@ which tied customers are "the top" never changes the sum.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -275,7 +276,7 @@ def pareto(spec: ParetoSpec, summaries: Iterable[CurrencySummary]) -> tuple[Pare
             prefix.append(running)
         points = []
         for share in spec.top_shares:
-            top = max(1, int(-(-share * n // 1)))
+            top = max(1, math.ceil(share * n))
             top_revenue = prefix[top - 1]
             points.append(
                 ParetoPoint(
