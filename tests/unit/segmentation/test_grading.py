@@ -36,11 +36,13 @@ from crmcore.rules.segmentation import (
     Tier,
     ValueBasis,
     ValueClassSpec,
+    assign_tiers,
     complaint_satisfaction,
     customer_equity,
     historic_lifetime_values,
     pareto,
     profitability_classes,
+    pyramid_cut_points,
     relationship_level,
     satisfaction_gap,
     suggest_stages,
@@ -332,6 +334,8 @@ def test_pyramid_and_pareto_never_depend_on_row_order(
     spec = PyramidSpec(method=PyramidMethod.SHARES, tiers=RANK_TIERS)
     assert value_pyramid(spec, rows) == value_pyramid(spec, shuffled)
     assert pareto(ParetoSpec(), rows) == pareto(ParetoSpec(), shuffled)
+    cuts = pyramid_cut_points(spec, rows)
+    assert assign_tiers(spec, cuts, shuffled) == value_pyramid(spec, rows).assignments
     same = {}
     for a in value_pyramid(spec, rows).assignments:
         assert same.setdefault(a.total, a.tier) == a.tier

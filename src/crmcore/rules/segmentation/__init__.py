@@ -50,7 +50,9 @@ from crmcore.rules.segmentation.pyramid import (
     PyramidSpec,
     Tier,
     TierAssignment,
+    assign_tiers,
     pareto,
+    pyramid_cut_points,
     value_pyramid,
 )
 from crmcore.rules.segmentation.relationship import (
@@ -159,6 +161,7 @@ __all__ = [
     "ValueClass",
     "ValueClassSpec",
     "assign_rfm",
+    "assign_tiers",
     "chronicle",
     "complaint_analysis",
     "complaint_satisfaction",
@@ -170,6 +173,7 @@ __all__ = [
     "pareto",
     "period_start",
     "profitability_classes",
+    "pyramid_cut_points",
     "rank_by_amount",
     "relationship_level",
     "repeat_summaries",

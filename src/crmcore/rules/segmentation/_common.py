@@ -35,7 +35,8 @@ class Factor:
         name: What the value is (``"recency_days"``, ``"total"``, ``"margin"``).
         value: The value itself, exact (money and counts alike are decimals).
         score: The score it earned, when the rule scores values.
-        cut_points: The thresholds it was compared with, ascending.
+        cut_points: The thresholds it was compared with, in the order the rule uses
+            them (ascending for scores; top tier first for the pyramid).
         rule: How the value met the thresholds, in words
             (``"score = 1 + number of cut points below the value"``).
     """

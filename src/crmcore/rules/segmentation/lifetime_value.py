@@ -86,7 +86,7 @@ def historic_lifetime_values(
                 active=active,
                 explanation=Explanation(
                     rule=spec.kind,
-                    outcome=str(value),
+                    outcome=str(value) if value is not None else "unknown",
                     factors=(
                         Factor(name=spec.basis.value, value=value),
                         Factor(

@@ -54,7 +54,9 @@ __all__ = [
     "PyramidSpec",
     "Tier",
     "TierAssignment",
+    "assign_tiers",
     "pareto",
+    "pyramid_cut_points",
     "value_pyramid",
 ]
 
@@ -178,23 +180,36 @@ class PyramidResult:
         return found
 
 
-def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> PyramidResult:
-    """Place each customer of the spec's currency in a tier of the pyramid."""
-    currency, rows = single_currency(summaries, spec.currency, spec.kind)
+_HOW = {
+    PyramidMethod.THRESHOLDS: "first tier whose minimum the total reaches",
+    PyramidMethod.SHARES: "first tier whose cut amount (at its rank share) the total reaches",
+}
+
+
+def pyramid_cut_points(
+    spec: PyramidSpec, summaries: Iterable[CurrencySummary]
+) -> tuple[Decimal, ...]:
+    """The cut amounts of the upper tiers, top first: the minima, or the rank-share cuts."""
+    _, rows = single_currency(summaries, spec.currency, spec.kind)
     if spec.method is PyramidMethod.THRESHOLDS:
-        cuts = spec.thresholds()
-        how = "first tier whose minimum the total reaches"
-    else:
-        cumulative, running = [], Decimal(0)
-        for upper in spec.tiers[:-1]:
-            running += upper.share or Decimal(0)
-            cumulative.append(running)
-        totals = sorted((s.total for s in rows), reverse=True)
-        cuts = rank_cut_points(totals, cumulative) if totals else ()
-        how = "first tier whose cut amount (at its rank share) the total reaches"
+        return spec.thresholds()
+    cumulative, running = [], Decimal(0)
+    for upper in spec.tiers[:-1]:
+        running += upper.share or Decimal(0)
+        cumulative.append(running)
+    totals = sorted((s.total for s in rows), reverse=True)
+    return rank_cut_points(totals, cumulative) if totals else ()
+
+
+def assign_tiers(
+    spec: PyramidSpec, cut_points: tuple[Decimal, ...], summaries: Iterable[CurrencySummary]
+) -> tuple[TierAssignment, ...]:
+    """Place each summary of the spec's currency in a tier by ``cut_points``; by customer id."""
+    currency, rows = single_currency(summaries, spec.currency, spec.kind)
+    how = _HOW[spec.method]
     out = []
     for s in sorted(rows, key=lambda s: s.customer_id):
-        tier = spec.tier_for(s.total, cuts)
+        tier = spec.tier_for(s.total, cut_points)
         out.append(
             TierAssignment(
                 customer_id=s.customer_id,
@@ -204,12 +219,24 @@ def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> Py
                 explanation=Explanation(
                     rule=spec.kind,
                     outcome=tier,
-                    factors=(Factor(name="total", value=s.total, cut_points=cuts, rule=how),),
+                    factors=(Factor(name="total", value=s.total, cut_points=cut_points, rule=how),),
                     reason=f"total {s.total} {currency}: {how} -> {tier}",
                 ),
             )
         )
-    return PyramidResult(currency=currency, cut_points=cuts, assignments=tuple(out))
+    return tuple(out)
+
+
+def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> PyramidResult:
+    """Place each customer of the spec's currency in a tier of the pyramid.
+
+    :func:`pyramid_cut_points` once, then :func:`assign_tiers`.
+    """
+    currency, rows = single_currency(summaries, spec.currency, spec.kind)
+    cuts = pyramid_cut_points(spec, rows)
+    return PyramidResult(
+        currency=currency, cut_points=cuts, assignments=assign_tiers(spec, cuts, rows)
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -269,7 +269,11 @@ class RfmResult:
 def single_currency(
     summaries: Iterable[CurrencySummary], currency: str | None, rule: str
 ) -> tuple[str, list[CurrencySummary]]:
-    """Keep the summaries of ``currency``; with ``None`` require that there is only one."""
+    """Keep the summaries of ``currency``; with ``None`` require that there is only one.
+
+    With ``None`` and no summaries at all the currency is ``"XXX"`` (ISO 4217's code
+    for no currency).
+    """
     rows = list(summaries)
     if currency is not None:
         return currency, [s for s in rows if s.currency == currency]
