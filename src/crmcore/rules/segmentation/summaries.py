@@ -255,20 +255,26 @@ def repeat_summaries(
         else:
             totals[start] = totals.get(start, _ZERO) + amount.amount
     end = period_start(as_of.astimezone(local).date(), period)
+    between = _periods_between
     out: list[RepeatSummary] = []
-    for (customer_id, currency), totals in sorted(periods.items(), key=lambda item: item[0]):
-        first, last = min(totals), max(totals)
+    for key in sorted(periods):
+        totals = periods[key]
+        first = min(totals)
         frequency = len(totals) - 1
-        repeat_total = sum(totals.values(), _ZERO) - totals[first]
+        if frequency:
+            recency = between(first, max(totals), period)
+            monetary = divide(sum(totals.values(), _ZERO) - totals[first], frequency)
+        else:
+            recency, monetary = _ZERO, _ZERO
         out.append(
             RepeatSummary(
-                customer_id=customer_id,
-                currency=currency,
+                customer_id=key[0],
+                currency=key[1],
                 period=period,
                 frequency=frequency,
-                recency=_periods_between(first, last, period),
-                age=_periods_between(first, end, period),
-                monetary_value=divide(repeat_total, frequency) if frequency else _ZERO,
+                recency=recency,
+                age=between(first, end, period),
+                monetary_value=monetary,
             )
         )
     return tuple(out)
