@@ -339,3 +339,23 @@ def test_pyramid_and_pareto_never_depend_on_row_order(
     same = {}
     for a in value_pyramid(spec, rows).assignments:
         assert same.setdefault(a.total, a.tier) == a.tier
+
+
+def test_every_kind_of_result_survives_json_with_its_explanation() -> None:
+    """Assignments of every rule, explanations included, round-trip through JSON."""
+    rows = [summary(f"c{i}", total=v, margin=v - 10) for i, v in enumerate([5, 50, 500])]
+    customer = Customer.person_named(family="A", id="c0")
+    results: list[object] = [
+        value_pyramid(PyramidSpec(), rows),
+        *pareto(ParetoSpec(), rows),
+        *profitability_classes(ProfitabilitySpec(), rows),
+        *value_classes(ValueClassSpec(), rows),
+        *suggest_stages(LifecycleSpec(), [customer], rows, as_of=AS_OF),
+        relationship_level(RelationshipSpec(), margin_rate=Decimal("0.2"), customers=10),
+        *historic_lifetime_values(HistoricValueSpec(), rows),
+        *customer_equity(HistoricValueSpec(), rows),
+        satisfaction_gap(SatisfactionSpec(), perceived=Decimal(1), expected=Decimal(2)),
+    ]
+    assert len(results) >= 12
+    for result in results:
+        assert from_json(to_json(result), type(result)) == result
