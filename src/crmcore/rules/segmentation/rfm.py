@@ -320,41 +320,33 @@ def assign_rfm(
     spec: RfmSpec, cuts: RfmCutPoints, summaries: Iterable[CurrencySummary]
 ) -> tuple[RfmScore, ...]:
     """Score each summary in ``cuts.currency`` against ``cuts`` and name its segment."""
+    span = range(1, spec.scores + 1)
+    verdicts: dict[tuple[int, int, int], tuple[str | None, str]] = {}
+    for combination in product(span, span, span):
+        rule = spec.segment_of(*combination)
+        code = "R{} F{} M{}".format(*combination)
+        verdicts[combination] = (
+            (rule.name, f"{code}: {rule.name} covers {rule.describe()}")
+            if rule is not None
+            else (None, f"{code}: no segment map")
+        )
+    monetary_name = f"monetary_{spec.monetary.value}"
     out: list[RfmScore] = []
     for s in sorted(summaries, key=lambda s: s.customer_id):
         if s.currency != cuts.currency:
             continue
         money = _monetary(spec, s)
-        r = descending_score(Decimal(s.recency_days), cuts.recency)
-        f = ascending_score(Decimal(s.purchases), cuts.frequency)
+        recency, frequency = Decimal(s.recency_days), Decimal(s.purchases)
+        r = descending_score(recency, cuts.recency)
+        f = ascending_score(frequency, cuts.frequency)
         m = ascending_score(money, cuts.monetary)
-        rule = spec.segment_of(r, f, m)
-        name = rule.name if rule is not None else None
+        name, reason = verdicts[r, f, m]
         factors = (
             Factor(
-                name="recency_days",
-                value=Decimal(s.recency_days),
-                score=r,
-                cut_points=cuts.recency,
-                rule=_DOWN,
+                name="recency_days", value=recency, score=r, cut_points=cuts.recency, rule=_DOWN
             ),
-            Factor(
-                name="frequency",
-                value=Decimal(s.purchases),
-                score=f,
-                cut_points=cuts.frequency,
-                rule=_UP,
-            ),
-            Factor(
-                name=f"monetary_{spec.monetary.value}",
-                value=money,
-                score=m,
-                cut_points=cuts.monetary,
-                rule=_UP,
-            ),
-        )
-        reason = f"R{r} F{f} M{m}" + (
-            f": {name} covers {rule.describe()}" if rule is not None else ": no segment map"
+            Factor(name="frequency", value=frequency, score=f, cut_points=cuts.frequency, rule=_UP),
+            Factor(name=monetary_name, value=money, score=m, cut_points=cuts.monetary, rule=_UP),
         )
         out.append(
             RfmScore(
