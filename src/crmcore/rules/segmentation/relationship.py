@@ -88,22 +88,23 @@ class RelationshipAssessment:
     explanation: Explanation
 
 
+def _band(value: Decimal, low: Decimal | int, high: Decimal | int, below: str, above: str) -> str:
+    """``above`` at or above ``high``, ``below`` under ``low``, ``"medium"`` between."""
+    if value >= high:
+        return above
+    return below if value < low else "medium"
+
+
 def relationship_level(
     spec: RelationshipSpec, *, margin_rate: Decimal, customers: int
 ) -> RelationshipAssessment:
     """The relationship level for a business with ``customers`` at ``margin_rate``."""
-    if margin_rate >= spec.high_margin_at_least:
-        margin_band = "high"
-    elif margin_rate < spec.low_margin_below:
-        margin_band = "low"
-    else:
-        margin_band = "medium"
-    if customers >= spec.many_customers_at_least:
-        customer_band = "many"
-    elif customers < spec.few_customers_below:
-        customer_band = "few"
-    else:
-        customer_band = "medium"
+    margin_band = _band(
+        margin_rate, spec.low_margin_below, spec.high_margin_at_least, "low", "high"
+    )
+    customer_band = _band(
+        Decimal(customers), spec.few_customers_below, spec.many_customers_at_least, "few", "many"
+    )
     level = _MATRIX[margin_band][customer_band]
     factors = (
         Factor(
