@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.models import Purchase
 from crmcore.rules.segmentation._common import divide, refuse, require_aware
 
@@ -87,9 +88,12 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _local_zone(name: str) -> dt.tzinfo:
-    # UTC as the standard library's singleton, which is what aware UTC datetimes
-    # usually carry: their dates then need no conversion.
-    return dt.UTC if name in ("UTC", "Etc/UTC") else zone(name)
+    # Fast path: UTC as the standard library's singleton, which is what aware UTC
+    # datetimes usually carry: their dates then need no conversion. The reference
+    # (CRMCORE_NO_FAST_PATHS=1) converts every instant through the zone.
+    if fast_paths_enabled() and name in ("UTC", "Etc/UTC"):
+        return dt.UTC
+    return zone(name)
 
 
 def period_start(day: dt.date, period: Period) -> dt.date:
