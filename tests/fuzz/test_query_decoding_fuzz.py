@@ -162,7 +162,7 @@ def test_memory_and_sqlite_agree_on_fuzzed_queries(data: Any) -> None:
         query = from_dict(data, Query)
     except CrmError:
         return
-    answers = []
+    answers: list[tuple[str, object]] = []
     for url in ("memory://", "sqlite://"):
         with connect(url, normaliser=None) as store:
             with store.unit_of_work() as uow:
@@ -173,5 +173,5 @@ def test_memory_and_sqlite_agree_on_fuzzed_queries(data: Any) -> None:
                 try:
                     answers.append(("ok", [c.id for c in uow.customers.find(query)]))
                 except CrmError as error:
-                    answers.append(("error", getattr(error, "codes", error.code)))
+                    answers.append(("error", getattr(error, "codes", (error.code,))))
     assert answers[0] == answers[1]
