@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 from tests.conftest import SQL_DIALECTS
 
@@ -86,6 +87,10 @@ def test_odd_ids_are_refused_alike(store: Store, saved: list[Customer], bad: str
         assert error.value.codes == ("text.invalid_character",)
         with pytest.raises(ValidationError) as error:
             uow.customers.history(bad)
+        assert error.value.codes == ("text.invalid_character",)
+        # remove takes a record, and no record can carry such an id
+        with pytest.raises(ValidationError) as error:
+            attrs.evolve(saved[0], id=bad)
         assert error.value.codes == ("text.invalid_character",)
 
 
