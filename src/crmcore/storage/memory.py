@@ -37,7 +37,7 @@ class MemoryBackend:
     >>> store = Store(MemoryBackend())
     """
 
-    capabilities = Capabilities(persistent=False, concurrent_writers=True, bulk_insert=True)
+    capabilities = Capabilities(persistent=False, concurrent_writers=True)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()

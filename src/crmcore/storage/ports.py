@@ -61,16 +61,20 @@ R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
 class Capabilities:
     """What a backend supports; the conformance kit skips tests for what it does not.
 
+    Every flag must be declared: there are no defaults, so a backend states what it
+    promises rather than inheriting a promise by accident.
+
     Attributes:
-        persistent: Data survives closing and reopening the store.
-        concurrent_writers: Safe for several threads or processes writing at once;
-            stale writes are detected across them.
-        bulk_insert: :meth:`Transaction.insert` is efficient for large batches.
+        persistent: Data survives closing and reopening the backend.
+        concurrent_writers: Several transactions may be open at once, from several
+            threads (or processes): each is isolated from the others' uncommitted
+            writes, and stale writes are detected across them. Without it, the store
+            runs one transaction at a time. Version checks (``expected_version``) are
+            required either way.
     """
 
-    persistent: bool = True
-    concurrent_writers: bool = True
-    bulk_insert: bool = True
+    persistent: bool
+    concurrent_writers: bool
 
 
 @runtime_checkable

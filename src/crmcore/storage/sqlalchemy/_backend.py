@@ -168,10 +168,8 @@ def _capabilities(engine: Engine) -> Capabilities:
         in_memory = database in ("", ":memory:") or "mode=memory" in database
         # One shared connection in memory: transactions are not isolated from each other
         # (use a file, or memory://, for anything concurrent).
-        return Capabilities(
-            persistent=not in_memory, concurrent_writers=not in_memory, bulk_insert=True
-        )
-    return Capabilities(persistent=True, concurrent_writers=True, bulk_insert=True)
+        return Capabilities(persistent=not in_memory, concurrent_writers=not in_memory)
+    return Capabilities(persistent=True, concurrent_writers=True)
 
 
 class SqlBackend:
