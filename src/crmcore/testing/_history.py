@@ -113,3 +113,38 @@ class HistoryTests(BackendFixtures):
                     ChangeOperation.UPDATED,
                 ]
                 assert {h.customer_id for h in history} == {customer.id}
+
+    def test_history_across_a_clock_change(self, store: Store) -> None:
+        """History stays in commit order when the clock's offset changes (daylight saving)."""
+        [current] = add_all(store, sample_customers()[2:3])
+        for n in range(5):
+            with store.unit_of_work() as uow:
+                current = uow.customers.update(attrs.evolve(current, owner=f"owner-{n}"))
+                uow.commit()
+        with store.unit_of_work() as uow:
+            history = uow.customers.history(current.id)
+        assert [h.version for h in history] == list(range(1, 7))
+        instants = [h.at for h in history]
+        assert instants == sorted(instants)
+        offsets = {h.at.utcoffset() for h in history}
+        assert len(offsets) > 1, f"the store's clock never changed offset: {offsets}"
+
+    def test_history_of_a_recreated_customer(self, store: Store) -> None:
+        """A customer removed and added again under its id keeps the history of both lives."""
+        customer = sample_customers()[3]
+        [first] = add_all(store, [customer])
+        with store.unit_of_work(actor="remover") as uow:
+            uow.customers.remove(first)
+            uow.commit()
+        [second] = add_all(store, [customer])
+        with store.unit_of_work() as uow:
+            second = uow.customers.update(attrs.evolve(second, owner="second life"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            history = uow.customers.history(customer.id)
+        assert [(h.operation, h.version) for h in history] == [
+            (ChangeOperation.CREATED, 1),
+            (ChangeOperation.REMOVED, 2),
+            (ChangeOperation.CREATED, 1),
+            (ChangeOperation.UPDATED, 2),
+        ]
