@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import attrs
 import pytest
@@ -93,6 +94,21 @@ class RoundTripTests(BackendFixtures):
         with store.unit_of_work() as uow:
             for record in stored:
                 assert as_json(repo(uow, record).get(record.id)) == as_json(record)
+
+    def test_text_round_trips_exactly(self, store: Store) -> None:
+        """Decomposed (NFD) and composed (NFC) names read back code point for code point."""
+        names = ["Zoë Ångström", "Đặng Thị Ngọc", "한국어"]
+        forms = [unicodedata.normalize(form, n) for n in names for form in ("NFC", "NFD")]
+        records = [
+            Customer.person_named(family=text, given="", display_name=text, tags=(text,))
+            for text in forms
+        ]
+        stored = add_all(store, records)
+        with store.unit_of_work() as uow:
+            for record in stored:
+                found = uow.customers.get(record.id)
+                assert found.display_name == record.display_name, ascii(record.display_name)
+                assert as_json(found) == as_json(record)
 
     @pytest.mark.parametrize("kind", ["customers", "interactions", "complaints", "purchases"])
     def test_get_missing_raises_not_found(self, store: Store, kind: str) -> None:

@@ -69,6 +69,21 @@ class UnitOfWorkTests(BackendFixtures):
             assert uow.customers.find(Query(where=Field("tags") == "vip")) == [stored]
             assert uow.customers.count() == 1
 
+    def test_reads_see_own_removes_and_writes_in_order(self, store: Store) -> None:
+        """Inside a unit of work, get, find, count and stream see its removes and adds."""
+        stored = add_all(store, sample_customers()[:4])
+        extra = Customer.person_named(family="赵", given="六", id="c00-added")
+        with store.unit_of_work() as uow:
+            uow.customers.remove(stored[1])
+            added = uow.customers.add(extra)
+            with pytest.raises(NotFound):
+                uow.customers.get(stored[1].id)
+            expected = sorted([stored[0], *stored[2:], added], key=lambda c: c.id)
+            assert uow.customers.find(Query(order_by=("id",))) == expected
+            assert uow.customers.count() == len(expected)
+            for batch_size in (1, 2, 3, 4, 5):
+                assert list(uow.customers.stream(batch_size=batch_size)) == expected
+
     def test_commit_spans_every_repository(self, store: Store) -> None:
         """One commit saves a customer with its interactions, complaints and purchases."""
         records = [
