@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -9,7 +10,6 @@ from typing import Any
 
 import attrs
 import psycopg
-import pymysql
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +19,8 @@ from crmcore.models import Customer
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend, make_engine
 from crmcore.storage.sqlalchemy._backend import is_transient
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
+
+pymysql: Any = importlib.import_module("pymysql")  # PyMySQL ships no type stubs
 
 SQL_DIALECTS = [
     "sqlite",
