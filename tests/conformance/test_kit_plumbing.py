@@ -106,7 +106,7 @@ def test_the_kit_extra_installs_the_kit_without_tooling() -> None:
     assert {"pytest", "hypothesis"} <= names
     assert not names & {"mypy", "ruff", "psycopg[binary]", "PyMySQL"}
     assert any("kit" in d for d in extras["test"] if d.startswith("crmcore["))
-    assert project["entry-points"]["pytest11"] == {"crmcore": "crmcore.testing._plugin"}
+    assert project["entry-points"]["pytest11"] == {"crmcore": "crmcore.testing.plugin"}
 
 
 def test_capabilities_have_no_defaults() -> None:

@@ -2,7 +2,10 @@
 
 Installing crmcore is all the setup a backend author needs: pytest loads this plugin
 by itself, which registers the ``crmcore_requires`` marker (so ``--strict-markers``
-passes). It imports nothing of the kit; disable it with ``-p no:crmcore``.
+passes). It imports nothing of the kit; disable it with ``-p no:crmcore``. Where
+plugin autoloading is off (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``), load it by name:
+``pytest -p crmcore.testing.plugin``, or ``pytest_plugins = ["crmcore.testing.plugin"]``
+in the root ``conftest.py``.
 """
 
 from __future__ import annotations
