@@ -160,7 +160,7 @@ def queries() -> st.SearchStrategy[Query]:
 def pages(backend: Backend, query: Query) -> list[list[Record]]:
     t = backend.begin()
     try:
-        result = []
+        result: list[list[Record]] = []
         current: Query | None = query
         while current is not None and len(result) < 40:
             page = t.query("customer", current)
@@ -172,7 +172,7 @@ def pages(backend: Backend, query: Query) -> list[list[Record]]:
 
 
 def reference_pages(records: list[Customer], query: Query) -> list[list[Customer]]:
-    result = []
+    result: list[list[Customer]] = []
     current: Query | None = query
     while current is not None and len(result) < 40:
         page = current.apply(records)

@@ -9,10 +9,11 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from crmcore.models import Customer, Email, PersonName, PersonProfile, Phone
 from crmcore.query import Query, Search, search_document
+from crmcore.query.search import SEARCH_FIELDS, SearchField
 from crmcore.storage.sqlalchemy import TABLES, create_backend, make_engine, upgrade
 from crmcore.storage.sqlalchemy._backend import record_row
 from crmcore.storage.sqlalchemy._search import SEPARATOR, search_columns
@@ -63,6 +64,64 @@ def test_search_columns_hold_every_text_and_digit_string_of_the_document(
     document = search_document(customer)
     assert set(document.texts) <= set(text.split(SEPARATOR))
     assert set(document.digits) <= set(digits.split(SEPARATOR))
+
+
+@settings(max_examples=300, deadline=None)
+@given(customer=st.one_of(cst.customers(), tricky_customers()))
+def test_the_row_search_values_equal_the_search_document(customer: Customer) -> None:
+    """Each search column of the customer's row, split, is its search field in search_document."""
+    row = record_row("customer", customer)
+    document = search_document(customer)
+    for field in SEARCH_FIELDS:
+        assert SearchField.split(row[field.column]) == getattr(document, field.name)
+
+
+def test_the_customer_table_has_one_search_column_per_search_field() -> None:
+    """The table's search columns are the search fields' columns, in order, after doc."""
+    names = [c.name for c in TABLES["customer"].columns]
+    assert names[names.index("doc") + 1 :] == [field.column for field in SEARCH_FIELDS]
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_stored_search_columns_equal_the_search_document(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """Read back from each database, a customer's search columns split into its document."""
+    store = create_backend(sql_database(dialect))
+    table = TABLES["customer"]
+    columns = [table.c[field.column] for field in SEARCH_FIELDS]
+
+    @settings(max_examples=20, deadline=None)
+    @given(
+        customers=st.lists(
+            st.one_of(cst.customers(), tricky_customers()),
+            min_size=1,
+            max_size=4,
+            unique_by=lambda c: c.id,
+        )
+    )
+    def check(customers: list[Customer]) -> None:
+        t = store.begin()
+        t.insert("customer", customers)
+        t.commit()
+        try:
+            with store.engine.connect() as connection:
+                rows = {
+                    row[0]: row[1:]
+                    for row in connection.execute(select(table.c.id, *columns)).all()
+                }
+            for customer in customers:
+                document = search_document(customer)
+                for field, stored in zip(SEARCH_FIELDS, rows[customer.id], strict=True):
+                    assert SearchField.split(stored) == getattr(document, field.name)
+        finally:
+            with store.engine.begin() as connection:
+                connection.execute(delete(table))
+
+    try:
+        check()
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("dialect", SQL_DIALECTS)

@@ -160,14 +160,19 @@ def test_duplicate_contact_point_ids_are_rejected() -> None:
 
 
 def test_primary_contact_point_prefers_flagged_valid_points() -> None:
-    """The primary phone is the valid one marked primary, else the first valid one."""
+    """The primary phone is the valid one marked primary, else the first valid one.
+
+    Else the one marked primary even if flagged invalid (issue 9, item 5: never
+    nothing while a primary phone exists).
+    """
     dead = Phone(number="+8613800000000", invalid=True, primary=True)
     first = Phone(number="+8613800138000")
     flagged = Phone(number="+8613900139000", primary=True)
     customer = Customer.person_named(family="张", given="三", phones=(dead, first, flagged))
     assert customer.primary_phone == flagged
     assert attrs.evolve(customer, phones=(dead, first)).primary_phone == first
-    assert attrs.evolve(customer, phones=(dead,)).primary_phone is None
+    assert attrs.evolve(customer, phones=(dead,)).primary_phone == dead
+    assert attrs.evolve(customer, phones=(attrs.evolve(dead, primary=False),)).primary_phone is None
 
 
 def test_opt_outs_and_latest_consent() -> None:

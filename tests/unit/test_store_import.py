@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pytest
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer, Email, Phone
-from crmcore.rules.verification import NormalisationPipeline
+from crmcore.rules.verification import NormalisationPipeline, NormalisationResult
 from crmcore.storage import ImportStatus, MemoryBackend, MemoryTransaction, Store
 from crmcore.storage.ports import Record, RecordKind
 from crmcore.testing import TickingClock
@@ -37,9 +37,9 @@ class SpyBackend(MemoryBackend):
         backend = self
         get_many, insert = tx.get_many, tx.insert
 
-        def counting_get_many(kind: RecordKind, ids: Sequence[str]) -> dict[str, Record]:
+        def counting_get_many(kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
             backend.lookups += 1
-            return get_many(kind, ids)
+            return get_many(kind, record_ids)
 
         def counting_insert(kind: RecordKind, records: Sequence[Record]) -> None:
             backend.batches.append([r.id for r in records])
@@ -140,22 +140,53 @@ def test_the_fast_path_stamps_and_records_history_like_the_careful_one() -> None
 
 
 class LoudPipeline(NormalisationPipeline):
-    """A pipeline subclass whose __call__ does more than check(): tags every customer."""
+    """A pipeline subclass that notes each call and each batch it is handed."""
 
-    calls: list[str] = []  # noqa: RUF012 - shared on purpose, read by the test
+    calls: list[str] = []  # noqa: RUF012 - shared on purpose, read by the tests
+    batches: list[list[str]] = []  # noqa: RUF012
 
     def __call__(self, customer: Customer, **kwargs: Any) -> Customer:
         LoudPipeline.calls.append(customer.id)
         return super().__call__(customer, **kwargs)
 
+    def check_many(self, customers: Iterable[Customer], **kwargs: Any) -> list[NormalisationResult]:
+        batch = list(customers)
+        LoudPipeline.batches.append([c.id for c in batch])
+        return super().check_many(batch, **kwargs)
 
-def test_a_pipeline_subclass_with_its_own_call_is_called_per_record() -> None:
-    """Batches go through check_many only when calling the pipeline would do the same."""
+
+def test_a_batch_normaliser_gets_whole_batches_on_import_and_single_writes_call_it() -> None:
+    """A BatchNormaliser's check_many gets each import batch (it is not called per record);
+    a unit of work's add calls it, with the store clock's time."""
     LoudPipeline.calls.clear()
+    LoudPipeline.batches.clear()
     store = Store(MemoryBackend(), normaliser=LoudPipeline(), clock=TickingClock())
-    report = store.import_customers(people(["p", "q"]))
-    assert report.created == 2
-    assert LoudPipeline.calls == ["p", "q"]
+    report = store.import_customers(people(["p", "q", "r"]), batch_size=2)
+    assert report.created == 3
+    assert (LoudPipeline.calls, LoudPipeline.batches) == ([], [["p", "q"], ["r"]])
+    with store.unit_of_work() as uow:
+        uow.customers.add(people(["s"])[0])
+    assert LoudPipeline.calls == ["s"]
+
+
+class NoteTaker:
+    """A Normaliser without check_many: a callable object taking the write time."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dt.datetime]] = []
+
+    def __call__(self, customer: Customer, *, now: dt.datetime) -> Customer:
+        self.seen.append((customer.id, now))
+        return customer
+
+
+def test_a_normaliser_without_check_many_is_called_per_record_with_the_clock() -> None:
+    """An import calls a plain Normaliser once per record, in input order, at the clock's time."""
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    normaliser = NoteTaker()
+    store = Store(MemoryBackend(), normaliser=normaliser, clock=TickingClock(start))
+    store.import_customers(people(["p", "q"]), batch_size=10)
+    assert normaliser.seen == [("p", start), ("q", start + dt.timedelta(seconds=1))]
 
 
 def test_the_default_pipeline_normalises_imports_a_batch_at_a_time() -> None:

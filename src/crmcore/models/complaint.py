@@ -141,6 +141,7 @@ class Complaint(Model):
                 )
                 break
             previous = step.to_state
+        yield from self._time_order()
         for name in ("response_due", "resolution_due"):
             due = getattr(self, name)
             if due is not None and due < self.received_at:
@@ -149,6 +150,27 @@ class Complaint(Model):
                     path=f"$.{name}",
                     message="cannot be earlier than received_at",
                 )
+
+    def _time_order(self) -> Iterator[Problem]:
+        """Each move is dated no earlier than receipt and than the move before it.
+
+        Equal instants are allowed (an immediate answer; two moves in one second);
+        instants are compared, not wall-clock readings, so offsets do not matter.
+        """
+        earliest = self.received_at
+        for index, step in enumerate(self.transitions):
+            if step.at < earliest:
+                if index == 0 or earliest == self.received_at:
+                    code, what = "complaint.transition_before_received", "received_at"
+                else:
+                    code, what = "complaint.transition_out_of_order", "the previous transition"
+                yield Problem(
+                    code=code,
+                    path=f"$.transitions[{index}].at",
+                    message=f"cannot be earlier than {what} ({earliest.isoformat()})",
+                )
+                return
+            earliest = step.at
 
     # ------------------------------------------------------------------ moves
 

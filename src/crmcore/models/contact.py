@@ -69,7 +69,13 @@ class ContactPoint(Model):
         label: Free label such as ``"home"``, ``"work"``, ``"assistant"``.
         primary: The preferred contact point of its kind.
         verified: Confirmed to reach the customer.
-        invalid: Known not to work (bounced, disconnected); kept for history.
+        invalid: Known not to work (bounced, disconnected); kept for history. Set by
+            the user, or by the normalisation pipeline when the value as entered
+            cannot be normalised (then ``invalid_by_pipeline`` is set too).
+        invalid_by_pipeline: ``invalid`` is the pipeline's verdict on the value, not
+            the user's flag. The pipeline recomputes it on every normalisation: once
+            the value is corrected it clears both flags; a flag the user set
+            (``invalid=True`` with this ``False``) is never cleared by the pipeline.
         opt_outs: Channels the customer refused for this contact point.
         consents: Consent records for purposes such as marketing.
         provenance: Where this contact point came from.
@@ -80,6 +86,7 @@ class ContactPoint(Model):
     primary: bool = False
     verified: bool = False
     invalid: bool = False
+    invalid_by_pipeline: bool = False
     opt_outs: tuple[OptOut, ...] = attrs.field(default=(), metadata=checks(unique()))
     consents: tuple[Consent, ...] = ()
     provenance: Provenance | None = None

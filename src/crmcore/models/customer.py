@@ -137,7 +137,9 @@ class PersonProfile(Model):
     """The profile of a person customer (the brief's "traditional profile").
 
     Attributes:
-        name: Structured name in its proper order.
+        name: Structured name in its proper order; ``None`` for a person known only
+            by an identifier or a contact point (a membership card at the point of
+            sale, an anonymous web order): the customer then needs one of those.
         nickname: What the customer likes to be called.
         other_name: The name in another language or script (an English name).
         birthday: Date of birth; a birthday in the future is a verification finding,
@@ -145,7 +147,7 @@ class PersonProfile(Model):
         family_members: Spouse, children, parents, with their birthdays.
     """
 
-    name: PersonName
+    name: PersonName | None = None
     nickname: str | None = None
     other_name: PersonName | None = None
     gender: Gender | None = None
@@ -289,6 +291,17 @@ class Customer(Model):
                     path="$.person",
                     message="an organisation customer cannot have a person profile",
                 )
+        if (
+            self.person is not None
+            and self.person.name is None
+            and not self.identifiers
+            and not (self.phones or self.emails or self.addresses or self.social_handles)
+        ):
+            yield Problem(
+                code="customer.unidentified",
+                path="$.person.name",
+                message="a person customer needs a name, an identifier or a contact point",
+            )
         if self.updated_at < self.created_at:
             yield Problem(
                 code="customer.updated_before_created",
@@ -320,6 +333,29 @@ class Customer(Model):
         )
 
     @classmethod
+    def person_known_by(cls, *, display_name: str | None = None, **fields: object) -> Customer:
+        """Build a person customer known without a name: by an identifier or a contact point.
+
+        The profile has no name (nothing is invented); ``display_name``, unless
+        given, is what the customer is known by: the first identifier's value, else
+        the first phone number, email address or social handle, as entered.
+        Without any of them the customer is refused with ``customer.unidentified``.
+
+        >>> from crmcore.models import IdentifierKind
+        >>> card = Identifier(kind=IdentifierKind.MEMBERSHIP_CARD, value="M-000123")
+        >>> Customer.person_known_by(identifiers=(card,)).display_name
+        'M-000123'
+        """
+        if display_name is None:
+            display_name = _known_by(fields) or "?"  # "?" only reaches the refusal
+        return cls(
+            kind=CustomerKind.PERSON,
+            display_name=display_name,
+            person=fields.pop("person", None) or PersonProfile(),  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]
+        )
+
+    @classmethod
     def organisation_named(cls, legal_name: str, **fields: object) -> Customer:
         """Build an organisation customer from its legal name; other fields by keyword."""
         profile = fields.pop("organisation", None) or OrganisationProfile(legal_name=legal_name)
@@ -339,18 +375,68 @@ class Customer(Model):
 
     @property
     def primary_phone(self) -> Phone | None:
-        """The phone marked primary, else the first valid one, else ``None``."""
+        """The phone marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A phone marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary phone always has one.
+        """
         return _primary(self.phones)
 
     @property
     def primary_email(self) -> Email | None:
-        """The email marked primary, else the first valid one, else ``None``."""
+        """The email marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A email marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary email always has one.
+        """
         return _primary(self.emails)
 
     @property
     def primary_address(self) -> PostalAddress | None:
-        """The address marked primary, else the first valid one, else ``None``."""
+        """The address marked primary, else the first valid one, else ``None``.
+
+        "Valid" means not flagged ``invalid``. A address marked primary is returned
+        even when flagged invalid if no valid one exists, so a customer with a
+        primary address always has one.
+        """
         return _primary(self.addresses)
+
+    def renamed_from(self, previous: Customer) -> Customer:
+        """Return the customer with ``display_name`` following a rename since ``previous``.
+
+        The rule: when ``previous.display_name`` was derived from ``previous``'s
+        name (the person name's display form in either order, ``张伟``, ``Wei
+        Zhang``, or the organisation's legal name) and this customer keeps that
+        display name while its name changed, the display name becomes the new
+        name's display form (in the same order as before). A display name the user
+        chose (``张总``), or one changed in the same update, is kept. An update
+        path applies it with the stored version as ``previous``.
+
+        >>> before = Customer.person_named(family="张", given="伟")
+        >>> renamed = PersonProfile(name=PersonName(family="李", given="娜"))
+        >>> after = attrs.evolve(before, person=renamed)
+        >>> after.display_name, after.renamed_from(before).display_name
+        ('张伟', '李娜')
+        """
+        if self.display_name != previous.display_name:
+            return self
+        follows: str | None = None
+        if self.person is not None and previous.person is not None:
+            old, new = previous.person.name, self.person.name
+            if old is not None and new is not None and old != new:
+                if self.display_name == old.display:
+                    follows = new.display
+                elif self.display_name == old.given_first:
+                    follows = new.given_first
+        elif self.organisation is not None and previous.organisation is not None:
+            old_legal, new_legal = previous.organisation.legal_name, self.organisation.legal_name
+            if old_legal != new_legal and self.display_name == old_legal:
+                follows = new_legal
+        if follows is None or follows == self.display_name or not follows.strip():
+            return self
+        return attrs.evolve(self, display_name=follows)
 
     def facts_in(self, category: str) -> tuple[ProfileFact, ...]:
         """The profile facts of one category (``"preference"``, ``"taboo"``, ...)."""
@@ -364,6 +450,23 @@ class Customer(Model):
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def _known_by(fields: dict[str, object]) -> str | None:
+    """The first identifier value, phone number, email address or handle in ``fields``."""
+    for name, attribute in (
+        ("identifiers", "value"),
+        ("phones", "number"),
+        ("emails", "address"),
+        ("social_handles", "handle"),
+    ):
+        items = fields.get(name)
+        if isinstance(items, tuple):
+            for item in items:
+                text = getattr(item, attribute, None)
+                if isinstance(text, str) and text.strip():
+                    return text.strip()
+    return None
+
+
 _P = TypeVar("_P", bound=ContactPoint)
 
 
@@ -373,5 +476,8 @@ def _primary(points: tuple[_P, ...]) -> _P | None:
             return point
     for point in points:
         if not point.invalid:
+            return point
+    for point in points:
+        if point.primary:
             return point
     return None

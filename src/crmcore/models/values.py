@@ -3,20 +3,55 @@
 from __future__ import annotations
 
 import enum
-import re
 import unicodedata
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import attrs
 
-from crmcore.errors import Problem
+from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import Model, checks, non_blank
 
-__all__ = ["Identifier", "IdentifierKind", "Money", "NameOrder", "PersonName", "is_cjk"]
+__all__ = [
+    "CURRENCY_CODES",
+    "Identifier",
+    "IdentifierKind",
+    "Money",
+    "NameOrder",
+    "PersonName",
+    "is_cjk",
+]
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_ISO_4217 = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV
+    BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK
+    DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL
+    HRK HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD
+    KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV
+    MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
+    RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT
+    TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF
+    XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW
+    ZWG ZWL
+"""
+CURRENCY_CODES: frozenset[str] = frozenset(_ISO_4217.split())
+"""The currency codes :class:`Money` accepts: ISO 4217's list of current currencies and
+funds (list one, as amended to 2025), and the codes withdrawn or being withdrawn since
+2023 (``HRK``, ``SLL``, ``ZWL``, ``ANG``, ``BGN``) so that records made in them still load."""
+
+_CURRENCY_ALIASES = {
+    "RMB": "CNY",  # renminbi, the colloquial name of the Chinese yuan
+    "NTD": "TWD",  # New Taiwan dollar
+    "RUR": "RUB",  # the pre-1998 rouble, still common in feeds
+}
+
+
+def _currency_suggestion(code: str) -> str | None:
+    """The ISO 4217 code probably meant by ``code`` (``RMB`` -> ``CNY``), if one is clear."""
+    cleaned = code.strip().upper()
+    cleaned = _CURRENCY_ALIASES.get(cleaned, cleaned)
+    return cleaned if cleaned in CURRENCY_CODES else None
 
 
 def is_cjk(text: str) -> bool:
@@ -85,6 +120,11 @@ class PersonName(Model):
         return given + " " + family
 
     @property
+    def given_first(self) -> str:
+        """The name written given name first, whatever its order: ``伟 张``, ``Wei Zhang``."""
+        return " ".join(part for part in (self.given.strip(), self.family.strip()) if part)
+
+    @property
     def sort_key(self) -> tuple[str, str]:
         """Family name then given name, for rosters sorted by surname."""
         return (self.family.strip(), self.given.strip())
@@ -102,17 +142,52 @@ class Money(Model):
     currency: str
 
     def _invariants(self) -> Iterable[Problem]:
-        if not _CURRENCY.match(self.currency):
+        if self.currency not in CURRENCY_CODES:
+            suggestion = _currency_suggestion(self.currency)
+            hint = f"; did you mean {suggestion!r}?" if suggestion else " such as CNY, USD or EUR"
             yield Problem(
                 code="money.currency_invalid",
                 path="$.currency",
-                message="must be a three-letter ISO 4217 code such as CNY, USD or EUR",
+                message=f"{self.currency!r} is not an ISO 4217 currency code{hint}",
             )
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Money:
-        """Build money from a string or int amount without float rounding."""
-        return cls(amount=Decimal(amount), currency=currency)
+        """Build money from a string or int amount without float rounding.
+
+        A :class:`~decimal.Decimal` is taken as it is; text is read as written
+        (``"19.90"`` keeps its two places; surrounding spaces are ignored). A
+        ``float`` is refused with ``type.invalid``: by the time it arrives, ``19.9``
+        is already ``19.899999999999998578...``, and guessing the digits meant
+        would make ``0.1 + 0.2`` an amount of ``0.30000000000000004``. Pass the
+        amount as text instead. Text that is not a number is refused with
+        ``decimal.invalid``.
+
+        >>> Money.of("19.90", "CNY")
+        Money(amount=Decimal('19.90'), currency='CNY')
+        """
+        if isinstance(amount, bool) or not isinstance(amount, str | int | Decimal):
+            message = f"expected str, int or Decimal, got {type(amount).__name__}"
+            hint = f" (pass it as text: Money.of({repr(amount)!r}, ...))"
+            if not isinstance(amount, float):
+                hint = ""  # a bool or another type: there are no digits to suggest
+            raise ValidationError(
+                [Problem(code="type.invalid", path="$.amount", message=message + hint)],
+                subject=cls.__name__,
+            )
+        if isinstance(amount, str):
+            try:
+                value = Decimal(amount.strip())
+            except InvalidOperation:
+                problem = Problem(
+                    code="decimal.invalid",
+                    path="$.amount",
+                    message=f"{amount!r} is not a decimal number",
+                )
+                raise ValidationError([problem], subject=cls.__name__) from None
+        else:
+            value = Decimal(amount)
+        return cls(amount=value, currency=currency)
 
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
@@ -130,6 +205,8 @@ class IdentifierKind(enum.StrEnum):
     TAX_ID = "tax_id"
     BUSINESS_REGISTRATION = "business_registration"
     MEMBERSHIP_CARD = "membership_card"
+    ORDER_NUMBER = "order_number"
+    """An order the customer placed, for guests known only by it (anonymous web orders)."""
     EXTERNAL_SYSTEM = "external_system"
     OTHER = "other"
 

@@ -7,14 +7,21 @@ See ``docs/storage.md`` for using a store and ``docs/writing-a-backend.md`` for
 writing a backend of your own.
 """
 
+from crmcore.storage.history import customer_versions, diff_customers, history_changes
+from crmcore.storage.imports import ImportOutcome, ImportReport, ImportStatus
 from crmcore.storage.memory import MemoryBackend, MemoryTransaction
 from crmcore.storage.ports import (
+    RECORD_KINDS,
     RECORD_TYPES,
     Backend,
+    BatchNormaliser,
     Capabilities,
+    Clock,
     CustomerRepository,
+    Normaliser,
     Record,
     RecordKind,
+    RecordKindInfo,
     Repository,
     Transaction,
     UnitOfWork,
@@ -27,26 +34,20 @@ from crmcore.storage.registry import (
     known_schemes,
     register_backend,
 )
-from crmcore.storage.store import (
-    Clock,
-    ImportOutcome,
-    ImportReport,
-    ImportStatus,
-    Normaliser,
-    Store,
+from crmcore.storage.store import Store
+from crmcore.storage.unit_of_work import (
     StoreCustomerRepository,
     StoreRepository,
     StoreUnitOfWork,
-    customer_versions,
-    diff_customers,
-    history_changes,
 )
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "RECORD_KINDS",
     "RECORD_TYPES",
     "Backend",
     "BackendFactory",
+    "BatchNormaliser",
     "Capabilities",
     "Clock",
     "CustomerRepository",
@@ -58,6 +59,7 @@ __all__ = [
     "Normaliser",
     "Record",
     "RecordKind",
+    "RecordKindInfo",
     "Repository",
     "Store",
     "StoreCustomerRepository",

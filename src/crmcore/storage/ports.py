@@ -17,6 +17,7 @@ Record kinds are the model classes' ``kind_name``: ``"customer"``, ``"interactio
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Protocol, Self, TypeVar, runtime_checkable
@@ -27,14 +28,17 @@ from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purch
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.rules.verification import NormalisationResult
 
 __all__ = [
+    "RECORD_KINDS",
     "RECORD_TYPES",
     "Backend",
     "Capabilities",
     "CustomerRepository",
     "Record",
     "RecordKind",
+    "RecordKindInfo",
     "Repository",
     "Transaction",
     "UnitOfWork",
@@ -46,11 +50,43 @@ RecordKind = Literal["customer", "interaction", "complaint", "purchase"]
 Record = Customer | Interaction | Complaint | Purchase
 """Any record a backend stores."""
 
+
+@attrs.frozen(kw_only=True)
+class RecordKindInfo:
+    """One kind of record: what everything that handles record kinds derives from.
+
+    Attributes:
+        name: The kind's name (the model's ``kind_name``), as backends receive it.
+        model: The model class of its records.
+        repository: The unit of work's attribute holding its repository
+            (``uow.customers``).
+        history: Whether writes are normalised and recorded in the change history
+            (customers); the unit of work gives such a kind the customer repository.
+    """
+
+    name: RecordKind
+    model: type[Record]
+    repository: str
+    history: bool = False
+
+
+RECORD_KINDS: dict[RecordKind, RecordKindInfo] = {
+    kind.name: kind
+    for kind in (
+        RecordKindInfo(name="customer", model=Customer, repository="customers", history=True),
+        RecordKindInfo(name="interaction", model=Interaction, repository="interactions"),
+        RecordKindInfo(name="complaint", model=Complaint, repository="complaints"),
+        RecordKindInfo(name="purchase", model=Purchase, repository="purchases"),
+    )
+}
+"""Every record kind, in a stable order: the one table of record kinds.
+
+:data:`RECORD_TYPES`, the unit of work's repositories and the SQL schema's tables
+derive from it; :data:`RecordKind` must list the same names (a test checks).
+"""
+
 RECORD_TYPES: dict[RecordKind, type[Record]] = {
-    "customer": Customer,
-    "interaction": Interaction,
-    "complaint": Complaint,
-    "purchase": Purchase,
+    name: kind.model for name, kind in RECORD_KINDS.items()
 }
 """The model class of each record kind."""
 
@@ -275,4 +311,64 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Discard every uncommitted change."""
+        ...
+
+
+# --------------------------------------------------------------------------- extension points
+# What an application plugs into a Store: its clock and its normaliser. Typed protocols,
+# satisfied structurally (crmcore's NormalisationPipeline is both normalisers).
+
+__all__ += ["BatchNormaliser", "Clock", "Normaliser"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """The store's source of the current time: called with no arguments.
+
+    It must return an **aware** :class:`datetime.datetime` (``datetime.now(datetime.UTC)``
+    is the default). Every timestamp the store writes (``created_at``, ``updated_at``,
+    a change record's ``at``) and the ``now=`` a normaliser judges against come from it.
+    A naive time is refused with a :class:`crmcore.errors.ValidationError` wherever it
+    is used: by the model it would be stored in, by the change record, and by the
+    default normaliser (``datetime.naive``), so an import reports each record rejected.
+    """
+
+    def __call__(self) -> dt.datetime:
+        """Return the current time, timezone-aware."""
+        ...
+
+
+@runtime_checkable
+class Normaliser(Protocol):
+    """Turns a customer into its normal form; raises :class:`ValidationError` to reject it.
+
+    The store calls it on every write path (add, update, import) with the write's time
+    from its :class:`Clock` as ``now``, so plausibility rules (a birthday in the future)
+    judge the write's own time. It must return a :class:`~crmcore.models.Customer`.
+
+    A plain function taking only the customer is still accepted by
+    :class:`~crmcore.storage.Store` (the earlier form): it is called without the time.
+    """
+
+    def __call__(self, customer: Customer, *, now: dt.datetime) -> Customer:
+        """Return ``customer`` normalised, or raise ``ValidationError``."""
+        ...
+
+
+@runtime_checkable
+class BatchNormaliser(Normaliser, Protocol):
+    """A :class:`Normaliser` that can also normalise many customers in one call.
+
+    Imports hand it each batch (``batch_size`` records read) instead of calling it once
+    per record. ``check_many(customers, now=t)[i]`` must describe what calling it on
+    ``customers[i]`` with ``now=t`` does: the normalised customer when ``ok``, and the
+    error findings (``errors``) the call would raise otherwise. A subclass that changes
+    what calling it does must change ``check_many`` too.
+    :class:`crmcore.rules.verification.NormalisationPipeline` is one.
+    """
+
+    def check_many(
+        self, customers: Sequence[Customer], *, now: dt.datetime
+    ) -> Sequence[NormalisationResult]:
+        """Each customer's normalisation result, in input order."""
         ...

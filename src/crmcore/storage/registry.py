@@ -23,8 +23,9 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
+from crmcore.storage._context import NormaliserArg
 from crmcore.storage.ports import Backend
-from crmcore.storage.store import DEFAULT_NORMALISER, Clock, Normaliser, Store
+from crmcore.storage.store import DEFAULT_NORMALISER, Clock, Store
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -138,7 +139,7 @@ def create_backend(url: str, **options: Any) -> Backend:
 def connect(
     url: str,
     *,
-    normaliser: Normaliser | None = DEFAULT_NORMALISER,
+    normaliser: NormaliserArg | None = DEFAULT_NORMALISER,
     clock: Clock | None = None,
     **options: Any,
 ) -> Store:

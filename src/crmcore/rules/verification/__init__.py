@@ -27,6 +27,7 @@ from crmcore.rules.verification.addresses import (
     normalise_address,
     postal_code_matches,
 )
+from crmcore.rules.verification.cells import blank_to_none, read_date
 from crmcore.rules.verification.emails import (
     EmailPolicy,
     EmailResult,
@@ -150,6 +151,7 @@ __all__ = [
     "VerificationItem",
     "VerificationSpec",
     "assess_trust",
+    "blank_to_none",
     "country_code",
     "due_for_reverification",
     "evaluate_vendor",
@@ -164,6 +166,7 @@ __all__ = [
     "normalise_phone_point",
     "normalise_text",
     "postal_code_matches",
+    "read_date",
     "render_finding_codes",
     "resolve_conflict",
     "score_quality",

@@ -23,14 +23,14 @@ from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 
 import attrs
-import phonenumbers
-from phonenumbers.geodata.locale import LOCALE_DATA
 
 from crmcore.errors import Problem
 from crmcore.models import PostalAddress, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._zh import POSTAL_SHAPES, word
 from crmcore.rules.verification.messages import check_severity, finding
 from crmcore.rules.verification.names import normalise_text
+from crmcore.rules.verification.phones import supported_regions
 
 __all__ = [
     "ALPHA3",
@@ -174,9 +174,29 @@ _COMPILED = {region: re.compile(pattern) for region, (pattern, _) in POSTAL_CODE
 
 
 @cache
+def _locale_data() -> Mapping[str, Mapping[str, str]]:
+    """Phonenumbers' country names in every language, imported on first need.
+
+    It is the largest part of phonenumbers (hundreds of milliseconds to import), so
+    neither ``import crmcore`` nor a country written as a common ISO code loads it;
+    a country written as a name, or a rare code, does.
+    """
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    return LOCALE_DATA
+
+
+def _is_region(code: str) -> bool:
+    """Whether ``code`` is one of :func:`_regions`, without loading the locale data if possible."""
+    if code in supported_regions():
+        return code != "AN"
+    return code in _regions()
+
+
+@cache
 def _regions() -> frozenset[str]:
-    codes = {r for r in phonenumbers.SUPPORTED_REGIONS if len(r) == 2}
-    codes.update(r for r in LOCALE_DATA if len(r) == 2)
+    codes = {r for r in supported_regions() if len(r) == 2}
+    codes.update(r for r in _locale_data() if len(r) == 2)
     codes.discard("AN")  # Netherlands Antilles: withdrawn from ISO 3166-1
     return frozenset(codes)
 
@@ -188,7 +208,7 @@ def _key(text: str) -> str:
 @cache
 def _names() -> Mapping[str, str]:
     found: dict[str, set[str]] = {}
-    for region, names in LOCALE_DATA.items():
+    for region, names in _locale_data().items():
         if region not in _regions():
             continue
         for name in names.values():
@@ -211,7 +231,7 @@ def country_code(text: str) -> str | None:
     """
     cleaned = normalise_text(text)
     upper = cleaned.upper()
-    if len(upper) == 2 and upper in _regions():
+    if len(upper) == 2 and _is_region(upper):
         return upper
     if upper == "UK":
         return "GB"
@@ -304,7 +324,7 @@ def normalise_address(
                         severity=check_severity(policy.postal_code_severity),
                         postal_code=postal_code,
                         country=code,
-                        expected=POSTAL_CODE_PATTERNS[code][1],
+                        expected=word(POSTAL_SHAPES, POSTAL_CODE_PATTERNS[code][1], locale),
                     )
                 )
         if postal_code != address.postal_code:

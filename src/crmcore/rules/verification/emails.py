@@ -1,6 +1,6 @@
 """Email addresses: validate and normalise them exactly as email-validator does.
 
-The raw text goes to :func:`email_validator.validate_email` unchanged, with
+The raw text, trimmed at both ends, goes to :func:`email_validator.validate_email`, with
 ``check_deliverability`` as the caller asks (off by default, and always off in
 crmcore's tests: it needs DNS). The stored value is the library's ``normalized``
 form: the domain lower-cased and in Unicode (IDNA-decoded), the local part
@@ -23,6 +23,8 @@ import email_validator
 from crmcore.errors import Problem
 from crmcore.models import Email, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._verdict import verdict_changes
+from crmcore.rules.verification._zh import email_reason
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = ["EmailPolicy", "EmailResult", "normalise_email", "normalise_email_point"]
@@ -110,22 +112,29 @@ def normalise_email(
 def _validate(
     raw: str, check_deliverability: bool, policy: EmailPolicy, locale: str
 ) -> email_validator.ValidatedEmail | Problem:
-    """email-validator's verdict: the validated address, or the finding saying why not."""
+    """email-validator's verdict: the validated address, or the finding saying why not.
+
+    The text is trimmed first (spaces, tabs, newlines, ideographic spaces at either
+    end), as names and phones are: a padded spreadsheet cell is not a different
+    address. Whitespace inside the address is still the library's to refuse.
+    """
     try:
-        return email_validator.validate_email(raw, check_deliverability=check_deliverability)
+        return email_validator.validate_email(
+            raw.strip(), check_deliverability=check_deliverability
+        )
     except email_validator.EmailUndeliverableError as error:
         return finding(
             "email.undeliverable",
             locale=locale,
             severity=check_severity(policy.undeliverable_severity),
-            reason=str(error),
+            reason=email_reason(str(error), locale),
         )
     except email_validator.EmailNotValidError as error:
         return finding(
             "email.invalid",
             locale=locale,
             severity=check_severity(policy.invalid_severity),
-            reason=str(error),
+            reason=email_reason(str(error), locale),
         )
 
 
@@ -144,10 +153,15 @@ def normalise_email_point(
         email.address, check_deliverability or policy.check_deliverability, policy, locale
     )
     if not isinstance(info, Problem):
+        changes: dict[str, object] = dict(verdict_changes(email, normalised=True))
         if info.normalized != email.address:
-            return replace(email, address=info.normalized), ()
-        return email, ()
+            changes["address"] = info.normalized
+        return (replace(email, **changes) if changes else email), ()
     findings = (info.under("$.address"),)
-    if not email.invalid:
-        return replace(email, invalid=True), findings
-    return email, findings
+    if info.code == "email.undeliverable":
+        # a fact observed through DNS at one moment, like a bounce, not a verdict on
+        # the text: a pipeline that does not ask DNS could not withdraw it, so it is
+        # recorded as a flag of its own that normalising never clears
+        return (email if email.invalid else replace(email, invalid=True)), findings
+    changes = dict(verdict_changes(email, normalised=False))
+    return (replace(email, **changes) if changes else email), findings

@@ -5,7 +5,10 @@ metadata); crmcore adds no rules of its own about what a number is:
 
 * the raw text goes to :func:`phonenumbers.parse` unchanged with the region
   (upper-cased, since ISO 3166 codes are case-insensitive); phonenumbers itself
-  reads full-width digits, ``(0)`` trunk prefixes, ``ext.``/``转`` extensions;
+  reads full-width digits, ``(0)`` trunk prefixes, ``ext.``/``x``/``#`` extensions.
+  The one thing crmcore adds is reading the extensions Chinese numbers are written
+  with, which phonenumbers does not: ``转``, ``分机`` (``010-62345678转123``), and a
+  last ``-123`` after a valid landline (``010-62345678-123``), see :func:`_read`;
 * a number is *valid* exactly when :func:`phonenumbers.is_valid_number` says so,
   *possible* exactly when :func:`phonenumbers.is_possible_number` says so;
 * a valid number is stored as :func:`phonenumbers.format_number` in E.164 and its
@@ -37,17 +40,23 @@ normalised, and an error finding makes the pipeline refuse the write instead.
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import attrs
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from crmcore.errors import Problem
 from crmcore.models import Phone, PhoneKind, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._verdict import verdict_changes
+from crmcore.rules.verification._zh import IMPOSSIBLE_REASONS, NUMBER_TYPES, PHONE_KINDS, word
 from crmcore.rules.verification.messages import check_severity, finding
+
+if TYPE_CHECKING:  # phonenumbers is imported on first use, not with crmcore
+    from phonenumbers import NumberParseException, PhoneNumber
 
 __all__ = [
     "PhonePolicy",
@@ -55,50 +64,84 @@ __all__ = [
     "kind_for_number_type",
     "normalise_phone",
     "normalise_phone_point",
+    "supported_regions",
 ]
 
-# Keep every compiled metadata pattern: numbers from many regions otherwise keep
-# recompiling patterns that fell out of the re module's small cache. This changes
-# speed only, never a result.
-phonenumbers.enable_pattern_cache()
 
-_E164 = phonenumbers.PhoneNumberFormat.E164
+@attrs.frozen
+class _Tables:
+    """crmcore's readings of phonenumbers' constants, built on first use."""
 
-_KINDS: dict[int, PhoneKind] = {
-    PhoneNumberType.FIXED_LINE: PhoneKind.LANDLINE,
-    PhoneNumberType.MOBILE: PhoneKind.MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: PhoneKind.UNKNOWN,
-    PhoneNumberType.TOLL_FREE: PhoneKind.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE: PhoneKind.OTHER,
-    PhoneNumberType.SHARED_COST: PhoneKind.OTHER,
-    PhoneNumberType.VOIP: PhoneKind.VOIP,
-    PhoneNumberType.PERSONAL_NUMBER: PhoneKind.OTHER,
-    PhoneNumberType.PAGER: PhoneKind.OTHER,
-    PhoneNumberType.UAN: PhoneKind.OTHER,
-    PhoneNumberType.VOICEMAIL: PhoneKind.OTHER,
-    PhoneNumberType.UNKNOWN: PhoneKind.UNKNOWN,
-}
+    e164: int
+    unknown: int
+    kinds: Mapping[int, PhoneKind]
+    type_names: Mapping[int, str]
+    parse_codes: Mapping[int, str]
+    impossible_reasons: Mapping[int, str]
+    possible: frozenset[int]
+    landline_types: frozenset[int]
+    regions: frozenset[str]
 
-_TYPE_NAMES: dict[int, str] = {
-    value: name
-    for name, value in vars(PhoneNumberType).items()
-    if name.isupper() and isinstance(value, int)
-}
 
-_PARSE_CODES: dict[int, str] = {
-    NumberParseException.INVALID_COUNTRY_CODE: "phone.invalid_country_code",
-    NumberParseException.NOT_A_NUMBER: "phone.not_a_number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "phone.too_short",
-    NumberParseException.TOO_SHORT_NSN: "phone.too_short",
-    NumberParseException.TOO_LONG: "phone.too_long",
-}
+@functools.cache
+def _tables() -> _Tables:
+    """Import phonenumbers (tens of milliseconds, so not with crmcore); read its constants."""
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
-_IMPOSSIBLE_REASONS: dict[int, str] = {
-    ValidationResult.INVALID_COUNTRY_CODE: "invalid country code",
-    ValidationResult.TOO_SHORT: "too short",
-    ValidationResult.TOO_LONG: "too long",
-    ValidationResult.INVALID_LENGTH: "invalid length",
-}
+    # Keep every compiled metadata pattern: numbers from many regions otherwise keep
+    # recompiling patterns that fell out of the re module's small cache. This changes
+    # speed only, never a result.
+    phonenumbers.enable_pattern_cache()
+    t = PhoneNumberType
+    v = ValidationResult
+    return _Tables(
+        e164=phonenumbers.PhoneNumberFormat.E164,
+        unknown=t.UNKNOWN,
+        kinds={
+            t.FIXED_LINE: PhoneKind.LANDLINE,
+            t.MOBILE: PhoneKind.MOBILE,
+            t.FIXED_LINE_OR_MOBILE: PhoneKind.UNKNOWN,
+            t.TOLL_FREE: PhoneKind.TOLL_FREE,
+            t.PREMIUM_RATE: PhoneKind.OTHER,
+            t.SHARED_COST: PhoneKind.OTHER,
+            t.VOIP: PhoneKind.VOIP,
+            t.PERSONAL_NUMBER: PhoneKind.OTHER,
+            t.PAGER: PhoneKind.OTHER,
+            t.UAN: PhoneKind.OTHER,
+            t.VOICEMAIL: PhoneKind.OTHER,
+            t.UNKNOWN: PhoneKind.UNKNOWN,
+        },
+        type_names={
+            value: name
+            for name, value in vars(t).items()
+            if name.isupper() and isinstance(value, int)
+        },
+        parse_codes={
+            NumberParseException.INVALID_COUNTRY_CODE: "phone.invalid_country_code",
+            NumberParseException.NOT_A_NUMBER: "phone.not_a_number",
+            NumberParseException.TOO_SHORT_AFTER_IDD: "phone.too_short",
+            NumberParseException.TOO_SHORT_NSN: "phone.too_short",
+            NumberParseException.TOO_LONG: "phone.too_long",
+        },
+        impossible_reasons={
+            v.INVALID_COUNTRY_CODE: "invalid country code",
+            v.TOO_SHORT: "too short",
+            v.TOO_LONG: "too long",
+            v.INVALID_LENGTH: "invalid length",
+        },
+        possible=frozenset({v.IS_POSSIBLE, v.IS_POSSIBLE_LOCAL_ONLY}),
+        # number types that are switchboard lines, where "-123" is an extension
+        landline_types=frozenset(
+            {t.FIXED_LINE, t.FIXED_LINE_OR_MOBILE, t.TOLL_FREE, t.SHARED_COST, t.UAN}
+        ),
+        regions=frozenset(phonenumbers.SUPPORTED_REGIONS),
+    )
+
+
+def supported_regions() -> frozenset[str]:
+    """The regions phonenumbers has metadata for (ISO 3166 codes such as ``CN``)."""
+    return _tables().regions
 
 
 def kind_for_number_type(number_type: int) -> PhoneKind:
@@ -107,7 +150,7 @@ def kind_for_number_type(number_type: int) -> PhoneKind:
     ``FIXED_LINE_OR_MOBILE`` (common in North America) maps to ``UNKNOWN``: the
     metadata cannot tell, so a kind the user entered is kept.
     """
-    return _KINDS.get(number_type, PhoneKind.UNKNOWN)
+    return _tables().kinds.get(number_type, PhoneKind.UNKNOWN)
 
 
 @attrs.frozen(kw_only=True)
@@ -161,7 +204,7 @@ class PhoneResult:
 
     raw: str
     region: str | None
-    parsed: phonenumbers.PhoneNumber | None
+    parsed: PhoneNumber | None
     valid: bool
     possible: bool
     e164: str | None
@@ -175,6 +218,8 @@ class PhoneResult:
         """The region the number belongs to (``phonenumbers.region_code_for_number``)."""
         if self.parsed is None:
             return None
+        import phonenumbers
+
         return phonenumbers.region_code_for_number(self.parsed)
 
     @property
@@ -184,13 +229,10 @@ class PhoneResult:
 
 
 def _region(region: str | None) -> str | None:
-    if region is None or region in _REGION_CODES:
+    if region is None or region in _tables().regions:
         return region
     region = region.strip().upper()
     return region or None
-
-
-_REGION_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def normalise_phone(
@@ -208,18 +250,64 @@ def normalise_phone(
     >>> r.e164, r.extension, r.number_type
     ('+16502530000', '123', 'FIXED_LINE_OR_MOBILE')
     """
+    from phonenumbers import NumberParseException
+
     used = _region(region)
     try:
-        number = phonenumbers.parse(raw, used)
+        number, number_type = _read(raw, used)
     except NumberParseException as error:
         return _unparseable(raw, used, error, policy, locale)
-    return _judge(raw, used, number, phonenumbers.number_type(number), policy, locale)
+    return _judge(raw, used, number, number_type, policy, locale)
+
+
+# 转 ("transfer to"), 分机 / 分机号 ("extension"), 转分机, with an optional colon or 号
+_CN_EXTENSION = re.compile(r"\s*(?:转分机|分机号?|转)\s*(?:号|[:：])?\s*(?=\d)")
+# a last group of digits after a hyphen or dash (ASCII, full-width, en or em dash)
+_DASH_GROUP = re.compile(r"^(.*\d)\s*[-－‐‑–—]\s*(\d{1,6})\s*$")
+# a full Chinese landline: area code and local number, 10 or 11 digits without the 0
+_CN_FULL_LANDLINE = 10
+
+
+def _read(raw: str, region: str | None) -> tuple[PhoneNumber, int]:
+    """Phonenumbers' parse and number type of ``raw``, reading Chinese extension markers.
+
+    ``转``, ``分机``, ``分机号`` and ``转分机`` are read as phonenumbers' own ``ext.``
+    (which it does not recognise in Chinese). When the whole text is not a valid
+    number but ends in ``-digits`` after a full Chinese landline (area code and
+    local number, ``010-62345678-123``; not a mobile, not a short service number),
+    the last group is the extension: the way Chinese switchboard numbers are
+    written. Raises :class:`NumberParseException`.
+    """
+    import phonenumbers
+
+    tables = _tables()
+    text = raw
+    if "转" in raw or "分机" in raw:
+        text = _CN_EXTENSION.sub(" ext. ", raw, count=1)
+    number = phonenumbers.parse(text, region)
+    number_type = phonenumbers.number_type(number)
+    if number_type == tables.unknown and not number.extension:
+        dashed = _DASH_GROUP.match(text)
+        if dashed is not None:
+            try:
+                head = phonenumbers.parse(dashed.group(1), region)
+            except phonenumbers.NumberParseException:
+                return number, number_type
+            head_type = phonenumbers.number_type(head)
+            if (
+                head_type in tables.landline_types
+                and head.country_code == 86
+                and len(str(head.national_number)) >= _CN_FULL_LANDLINE
+            ):
+                head.extension = dashed.group(2)
+                return head, head_type
+    return number, number_type
 
 
 def _unparseable(
     raw: str, used: str | None, error: NumberParseException, policy: PhonePolicy, locale: str
 ) -> PhoneResult:
-    code = _PARSE_CODES.get(error.error_type, "phone.not_a_number")
+    code = _tables().parse_codes.get(error.error_type, "phone.not_a_number")
     return PhoneResult(
         raw=raw,
         region=used,
@@ -244,12 +332,15 @@ def _unparseable(
 def _judge(
     raw: str,
     used: str | None,
-    number: phonenumbers.PhoneNumber,
+    number: PhoneNumber,
     number_type: int,
     policy: PhonePolicy,
     locale: str,
 ) -> PhoneResult:
-    if number_type != PhoneNumberType.UNKNOWN:
+    import phonenumbers
+
+    tables = _tables()
+    if number_type != tables.unknown:
         # A valid number matched a number type's pattern *and* its possible lengths,
         # so phonenumbers' is_possible_number holds for it (pinned by a property test).
         return PhoneResult(
@@ -258,13 +349,13 @@ def _judge(
             parsed=number,
             valid=True,
             possible=True,
-            e164=phonenumbers.format_number(number, _E164),
-            number_type=_TYPE_NAMES.get(number_type, "UNKNOWN"),
+            e164=phonenumbers.format_number(number, tables.e164),
+            number_type=tables.type_names.get(number_type, "UNKNOWN"),
             kind=kind_for_number_type(number_type),
             extension=number.extension or None,
         )
     reason = phonenumbers.is_possible_number_with_reason(number)
-    possible = reason in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
+    possible = reason in tables.possible
     where = used or phonenumbers.region_code_for_country_code(number.country_code or 0)
     if possible:
         problem = finding(
@@ -279,7 +370,9 @@ def _judge(
             locale=locale,
             severity=check_severity(policy.impossible_severity),
             region=where,
-            reason=_IMPOSSIBLE_REASONS.get(reason, "impossible"),
+            reason=word(
+                IMPOSSIBLE_REASONS, tables.impossible_reasons.get(reason, "impossible"), locale
+            ),
         )
     return PhoneResult(
         raw=raw,
@@ -311,13 +404,15 @@ def normalise_phone_point(
     The phone's own ``region`` wins over ``region``. Returns the phone unchanged
     (the same object) when it is already in normal form.
     """
+    import phonenumbers
+
+    tables = _tables()
     used = _region(phone.region or region)
     try:
-        number = phonenumbers.parse(phone.number, used)
-    except NumberParseException as error:
+        number, number_type = _read(phone.number, used)
+    except phonenumbers.NumberParseException as error:
         return _keep_as_entered(phone, _unparseable(phone.number, used, error, policy, locale))
-    number_type = phonenumbers.number_type(number)
-    if number_type == PhoneNumberType.UNKNOWN:
+    if number_type == tables.unknown:
         return _keep_as_entered(
             phone, _judge(phone.number, used, number, number_type, policy, locale)
         )
@@ -331,9 +426,10 @@ def normalise_phone_point(
             return phone, tuple(findings)
         if extension != phone.extension:
             changes["extension"] = extension
-    e164 = phonenumbers.format_number(number, _E164)
+    e164 = phonenumbers.format_number(number, tables.e164)
     if e164 != phone.number:
         changes["number"] = e164
+    changes.update(verdict_changes(phone, normalised=True))
     if policy.fill_kind:
         kind = _resolve_kind(phone.kind, number_type, findings, locale)
         if kind is not phone.kind:
@@ -350,8 +446,7 @@ def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Pr
     # same way, whatever the defaults are then.
     if phone.region is None and result.region is not None:
         changes["region"] = result.region
-    if not phone.invalid:
-        changes["invalid"] = True
+    changes.update(verdict_changes(phone, normalised=False))
     findings = tuple(p.under("$.number") for p in result.findings)
     return (replace(phone, **changes) if changes else phone), findings
 
@@ -360,6 +455,8 @@ def _resolve_extension(
     given: str | None, found: str | None, findings: list[Problem], locale: str
 ) -> str | None:
     if found is not None:
+        import phonenumbers
+
         # phonenumbers returns the extension's digits as written (full-width too);
         # its own normalize_digits_only gives the ASCII digits the model stores.
         found = phonenumbers.normalize_digits_only(found)
@@ -400,9 +497,9 @@ def _resolve_kind(
             "phone.kind_conflict",
             "$.kind",
             locale=locale,
-            entered=entered.value,
-            library=_TYPE_NAMES.get(number_type, "UNKNOWN"),
-            kept=library.value,
+            entered=word(PHONE_KINDS, entered.value, locale),
+            library=word(NUMBER_TYPES, _tables().type_names.get(number_type, "UNKNOWN"), locale),
+            kept=word(PHONE_KINDS, library.value, locale),
         )
     )
     return library

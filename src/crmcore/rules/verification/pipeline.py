@@ -34,7 +34,6 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 import attrs
-import phonenumbers
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import (
@@ -43,7 +42,6 @@ from crmcore.models import (
     Email,
     FamilyMember,
     Model,
-    NameOrder,
     OrganisationProfile,
     PersonName,
     PersonProfile,
@@ -52,13 +50,23 @@ from crmcore.models import (
     replace,
 )
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.verification._arguments import require_locale, require_now
+from crmcore.rules.verification._arguments import (
+    require_locale,
+    require_now,
+    require_time_zone,
+    time_zone_problem,
+)
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import AddressPolicy, country_code, normalise_address
+from crmcore.rules.verification.cells import blank_to_none
 from crmcore.rules.verification.emails import EmailPolicy, normalise_email_point
 from crmcore.rules.verification.messages import LOCALES
 from crmcore.rules.verification.names import NamePolicy, normalise_name, normalise_text
-from crmcore.rules.verification.phones import PhonePolicy, normalise_phone_point
+from crmcore.rules.verification.phones import (
+    PhonePolicy,
+    normalise_phone_point,
+    supported_regions,
+)
 from crmcore.rules.verification.validation import ValidationSpec, _findings
 
 __all__ = ["NormalisationPipeline", "NormalisationResult"]
@@ -96,12 +104,17 @@ class NormalisationResult:
 
 
 def _region_ok(value: object) -> Problem | None:
-    if value is not None and value not in phonenumbers.SUPPORTED_REGIONS:
+    if value is not None and value not in supported_regions():
         return Problem(
             code="value.not_allowed",
             message=f"{value!r} is not a region phonenumbers knows (an ISO 3166 code such as CN)",
         )
     return None
+
+
+def _zone_ok(value: object) -> Problem | None:
+    problem = time_zone_problem(value)
+    return None if problem is None else attrs.evolve(problem, path="$")
 
 
 def _locale_ok(value: object) -> Problem | None:
@@ -125,6 +138,10 @@ class NormalisationPipeline(Spec):
         names: :class:`NamePolicy`.
         addresses: :class:`AddressPolicy`.
         validation: The :class:`ValidationSpec` run after normalising, or ``None``.
+        time_zone: The IANA time zone (``"Asia/Shanghai"``) in which the date rules
+            judge "today" (a birthday or acquisition date in the future, ages).
+            ``None`` (the default, as before) judges by the calendar date of
+            ``now`` as given: the store's clock is UTC, so the UTC date.
 
     >>> from crmcore.models import Phone
     >>> pipeline = NormalisationPipeline(default_region="CN")
@@ -145,6 +162,7 @@ class NormalisationPipeline(Spec):
     names: NamePolicy = attrs.field(factory=NamePolicy)
     addresses: AddressPolicy = attrs.field(factory=AddressPolicy)
     validation: ValidationSpec | None = attrs.field(factory=ValidationSpec)
+    time_zone: str | None = attrs.field(default=None, metadata=checks(_zone_ok))
 
     def __call__(
         self, customer: Customer, *, now: dt.datetime | None = None, locale: str | None = None
@@ -211,6 +229,7 @@ class NormalisationPipeline(Spec):
             organisation = self._organisation(customer, stage.region, locale, findings)
             if organisation is not customer.organisation:
                 changes["organisation"] = organisation
+        _blanks_to_none(customer, ("owner", "grade", "notes"), changes)
         display = self._display_name(customer, changes)
         if display != customer.display_name:
             changes["display_name"] = display
@@ -218,7 +237,8 @@ class NormalisationPipeline(Spec):
         if self.validation is not None:
             # now and locale were checked by check_many(); updated_at by the model
             when = customer.updated_at if now is None else now
-            findings.extend(_findings(normalised, self.validation, when, locale))
+            zone = require_time_zone(self.time_zone)  # checked on construction; cached
+            findings.extend(_findings(normalised, self.validation, when, locale, zone))
         if not findings:
             return NormalisationResult(customer=normalised)
         ordered = sorted(findings, key=lambda p: p.severity != "error")
@@ -257,6 +277,7 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = phone, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
@@ -280,6 +301,7 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = email, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
@@ -302,6 +324,7 @@ class NormalisationPipeline(Spec):
                 new, found = normalise_address(address, policy=self.addresses, locale=locale)
             except ValidationError as error:
                 new, found = address, error.problems
+            new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
@@ -323,9 +346,10 @@ class NormalisationPipeline(Spec):
         person = customer.person
         assert person is not None
         changes: dict[str, object] = {}
-        name = self._name(person.name, "$.person.name", locale, findings)
-        if name is not person.name:
-            changes["name"] = name
+        if person.name is not None:
+            name = self._name(person.name, "$.person.name", locale, findings)
+            if name is not person.name:
+                changes["name"] = name
         if person.other_name is not None:
             other = self._name(person.other_name, "$.person.other_name", locale, findings)
             if other is not person.other_name:
@@ -334,8 +358,9 @@ class NormalisationPipeline(Spec):
             value = getattr(person, field)
             if value is not None:
                 text = normalise_text(value)
-                if text != value and text:
-                    changes[field] = text
+                if text != value or not text:
+                    changes[field] = text or None  # a blank cell is an absent value
+        _blanks_to_none(person, ("industry", "income_band"), changes)
         if person.family_members:
             members = self._family(person.family_members, locale, findings)
             if members is not person.family_members:
@@ -370,6 +395,7 @@ class NormalisationPipeline(Spec):
         legal_name = normalise_text(org.legal_name)
         if legal_name != org.legal_name:
             changes["legal_name"] = legal_name
+        _blanks_to_none(org, ("registration_number", "business_scope", "industry"), changes)
         people: list[ContactPerson] = []
         changed = False
         for i, person in enumerate(org.contact_persons):
@@ -391,6 +417,7 @@ class NormalisationPipeline(Spec):
         findings: list[Problem],
     ) -> ContactPerson:
         changes: dict[str, object] = {}
+        _blanks_to_none(person, ("title", "department", "notes"), changes)
         name = self._name(person.name, f"{base}.name", locale, findings)
         if name is not person.name:
             changes["name"] = name
@@ -410,9 +437,15 @@ class NormalisationPipeline(Spec):
         if person is not None and new_person is not None and new_person is not person:
             old_name = person.name
             new_name = getattr(new_person, "name", old_name)
-            if new_name is not old_name and display in (
-                normalise_text(old_name.display),
-                normalise_text(_given_first(old_name)),
+            if (
+                old_name is not None
+                and new_name is not None
+                and new_name is not old_name
+                and display
+                in (
+                    normalise_text(old_name.display),
+                    normalise_text(old_name.given_first),
+                )
             ):
                 return str(new_name.display)
         organisation = customer.organisation
@@ -441,6 +474,24 @@ class _Stage:
 _M = TypeVar("_M", bound=Model)
 
 
+_P = TypeVar("_P", Phone, Email, PostalAddress)
+
+
+def _without_blank_label(point: _P) -> _P:
+    """``point`` with a blank label (an empty spreadsheet cell) made absent."""
+    if point.label is not None and blank_to_none(point.label) is None:
+        return replace(point, label=None)
+    return point
+
+
+def _blanks_to_none(model: Model, fields: tuple[str, ...], changes: dict[str, object]) -> None:
+    """Record in ``changes`` that each blank optional text field of ``model`` is absent."""
+    for field in fields:
+        value = getattr(model, field)
+        if value is not None and blank_to_none(value) is None:
+            changes[field] = None
+
+
 def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[str, object]) -> _M:
     """Apply ``changes``; if the model refuses the normalised values, keep ``original``.
 
@@ -456,9 +507,3 @@ def _rebuild(original: _M, base: str, findings: list[Problem], changes: Mapping[
     except ValidationError as error:
         findings.extend(p.under(base) for p in error.problems)
         return original
-
-
-def _given_first(name: PersonName) -> str:
-    if name.order is NameOrder.GIVEN_FIRST:
-        return name.display
-    return " ".join(p for p in (name.given.strip(), name.family.strip()) if p)

@@ -30,7 +30,7 @@ from crmcore.errors import Problem
 from crmcore.models import Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank, non_negative, positive
 from crmcore.rules.verification._arguments import require_locale, require_now
-from crmcore.rules.verification._paths import is_present, resolve
+from crmcore.rules.verification._paths import is_present, resolve, spec_paths
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
 from crmcore.rules.verification.pipeline import NormalisationPipeline
@@ -64,11 +64,19 @@ class TemplateField(Model):
         paths: Field paths; the field is present when any of them has a value
             (``("phones", "emails")`` for "contact details").
         weight: Its weight in the completeness score.
+        label_zh: The label in Chinese, for ``zh`` messages (``label`` when unset).
     """
 
     label: str = attrs.field(metadata=checks(non_blank))
-    paths: tuple[str, ...]
+    paths: tuple[str, ...] = attrs.field(metadata=checks(spec_paths))
     weight: int = attrs.field(metadata=checks(positive))
+    label_zh: str | None = attrs.field(default=None, metadata=checks(non_blank))
+
+    def label_in(self, locale: str) -> str:
+        """The label in ``locale``: ``label_zh`` for ``zh`` when set, else ``label``."""
+        if locale == "zh" and self.label_zh is not None:
+            return self.label_zh
+        return self.label
 
     def _invariants(self) -> Iterable[Problem]:
         if not self.paths:
@@ -91,38 +99,43 @@ class ProfileTemplate(Spec):
         return sum(f.weight for f in self.fields)
 
 
-def _f(label: str, *paths: str, weight: int) -> TemplateField:
-    return TemplateField(label=label, paths=paths, weight=weight)
+def _f(label: str, *paths: str, weight: int, zh: str) -> TemplateField:
+    return TemplateField(label=label, paths=paths, weight=weight, label_zh=zh)
 
 
 TRADITIONAL_PROFILE = ProfileTemplate(
     name="traditional_profile",
     customer_kind=CustomerKind.PERSON,
     fields=(
-        _f("name", "person.name", weight=12),
-        _f("English name", "person.other_name", weight=3),
-        _f("nickname", "person.nickname", weight=2),
-        _f("gender", "person.gender", weight=4),
-        _f("birthday", "person.birthday", weight=8),
-        _f("birthplace", "person.birthplace", weight=2),
-        _f("home address", "addresses", weight=8),
-        _f("phone", "phones", weight=10),
-        _f("education", "person.education", weight=3),
-        _f("religion", "facts:religion", weight=1),
-        _f("job title", "person.job_title", weight=4),
-        _f("industry", "person.industry", weight=4),
-        _f("income level", "person.income_band", weight=4),
-        _f("family members", "person.family_members", weight=3),
-        _f("hobbies", "facts:hobby", weight=3),
-        _f("ideals", "facts:ideal", weight=1),
-        _f("favourites (colour, food, music)", "facts:favourite", weight=1),
-        _f("special habits", "facts:habit", weight=2),
-        _f("taboos", "facts:taboo", weight=3),
-        _f("consumption habits", "facts:consumption", weight=3),
-        _f("means of transport", "facts:transport", weight=1),
-        _f("attitude to the product", "facts:attitude", weight=2),
-        _f("purchase history", "related:purchases", weight=10),
-        _f("customer level", "grade", weight=6),
+        _f("name", "person.name", weight=12, zh="姓名"),
+        _f("English name", "person.other_name", weight=3, zh="英文名"),
+        _f("nickname", "person.nickname", weight=2, zh="昵称"),
+        _f("gender", "person.gender", weight=4, zh="性别"),
+        _f("birthday", "person.birthday", weight=8, zh="生日"),
+        _f("birthplace", "person.birthplace", weight=2, zh="籍贯"),
+        _f("home address", "addresses", weight=8, zh="家庭住址"),
+        _f("phone", "phones", weight=10, zh="电话"),
+        _f("education", "person.education", weight=3, zh="学历"),
+        _f("religion", "facts:religion", weight=1, zh="宗教信仰"),
+        _f("job title", "person.job_title", weight=4, zh="职务"),
+        _f("industry", "person.industry", weight=4, zh="行业"),
+        _f("income level", "person.income_band", weight=4, zh="收入水平"),
+        _f("family members", "person.family_members", weight=3, zh="家庭成员"),
+        _f("hobbies", "facts:hobby", weight=3, zh="爱好"),
+        _f("ideals", "facts:ideal", weight=1, zh="理想"),
+        _f(
+            "favourites (colour, food, music)",
+            "facts:favourite",
+            weight=1,
+            zh="喜好（颜色、食物、音乐）",
+        ),
+        _f("special habits", "facts:habit", weight=2, zh="特殊习惯"),
+        _f("taboos", "facts:taboo", weight=3, zh="禁忌"),
+        _f("consumption habits", "facts:consumption", weight=3, zh="消费习惯"),
+        _f("means of transport", "facts:transport", weight=1, zh="交通工具"),
+        _f("attitude to the product", "facts:attitude", weight=2, zh="对产品的态度"),
+        _f("purchase history", "related:purchases", weight=10, zh="购买记录"),
+        _f("customer level", "grade", weight=6, zh="客户等级"),
     ),
 )
 """The brief's "traditional profile" of a person customer (section 3); weights sum to 100."""
@@ -131,20 +144,20 @@ BASIC_TEMPLATE = ProfileTemplate(
     name="template",
     customer_kind=CustomerKind.PERSON,
     fields=(
-        _f("name", "person.name", weight=10),
-        _f("gender", "person.gender", weight=5),
-        _f("age", "person.birthday", weight=5),
-        _f("contact details", "phones", "emails", weight=15),
-        _f("address", "addresses", weight=5),
-        _f("purchases", "related:purchases", weight=15),
-        _f("interactions", "related:interactions", "related:complaints", weight=10),
-        _f("hobbies", "facts:hobby", weight=5),
-        _f("brand and product preferences", "facts:preference", weight=5),
-        _f("price sensitivity", "facts:price_sensitivity", weight=5),
-        _f("occupation", "person.occupation", "person.job_title", weight=5),
-        _f("income", "person.income_band", weight=5),
-        _f("education", "person.education", weight=5),
-        _f("family status", "person.family_members", weight=5),
+        _f("name", "person.name", weight=10, zh="姓名"),
+        _f("gender", "person.gender", weight=5, zh="性别"),
+        _f("age", "person.birthday", weight=5, zh="年龄"),
+        _f("contact details", "phones", "emails", weight=15, zh="联系方式"),
+        _f("address", "addresses", weight=5, zh="地址"),
+        _f("purchases", "related:purchases", weight=15, zh="购买记录"),
+        _f("interactions", "related:interactions", "related:complaints", weight=10, zh="互动记录"),
+        _f("hobbies", "facts:hobby", weight=5, zh="爱好"),
+        _f("brand and product preferences", "facts:preference", weight=5, zh="品牌与产品偏好"),
+        _f("price sensitivity", "facts:price_sensitivity", weight=5, zh="价格敏感度"),
+        _f("occupation", "person.occupation", "person.job_title", weight=5, zh="职业"),
+        _f("income", "person.income_band", weight=5, zh="收入"),
+        _f("education", "person.education", weight=5, zh="学历"),
+        _f("family status", "person.family_members", weight=5, zh="家庭状况"),
     ),
 )
 """The brief's "template": basics, purchases, interactions, preferences, demographics (100)."""
@@ -153,18 +166,23 @@ ORGANISATION_PROFILE = ProfileTemplate(
     name="organisation_profile",
     customer_kind=CustomerKind.ORGANISATION,
     fields=(
-        _f("legal name", "organisation.legal_name", weight=10),
-        _f("registration", "organisation.registration_number", weight=8),
-        _f("registered capital", "organisation.registered_capital", weight=5),
-        _f("business scope", "organisation.business_scope", weight=5),
-        _f("operating history", "organisation.founded_on", weight=4),
-        _f("credit standing", "organisation.credit_standing", weight=8),
-        _f("size", "organisation.size", "organisation.employee_count", weight=4),
-        _f("industry", "organisation.industry", weight=4),
-        _f("key decision-chain people", "organisation.contact_persons", weight=8),
-        _f("contact details", "phones", "emails", weight=8),
-        _f("address", "addresses", weight=5),
-        _f("purchases", "related:purchases", weight=6),
+        _f("legal name", "organisation.legal_name", weight=10, zh="法定名称"),
+        _f("registration", "organisation.registration_number", weight=8, zh="注册信息"),
+        _f("registered capital", "organisation.registered_capital", weight=5, zh="注册资本"),
+        _f("business scope", "organisation.business_scope", weight=5, zh="经营范围"),
+        _f("operating history", "organisation.founded_on", weight=4, zh="经营历史"),
+        _f("credit standing", "organisation.credit_standing", weight=8, zh="信用状况"),
+        _f("size", "organisation.size", "organisation.employee_count", weight=4, zh="规模"),
+        _f("industry", "organisation.industry", weight=4, zh="行业"),
+        _f(
+            "key decision-chain people",
+            "organisation.contact_persons",
+            weight=8,
+            zh="决策链关键人物",
+        ),
+        _f("contact details", "phones", "emails", weight=8, zh="联系方式"),
+        _f("address", "addresses", weight=5, zh="地址"),
+        _f("purchases", "related:purchases", weight=6, zh="购买记录"),
     ),
 )
 """An organisation customer's profile (brief section 3: registration, capital, scope, ...)."""
@@ -172,11 +190,18 @@ ORGANISATION_PROFILE = ProfileTemplate(
 
 @attrs.frozen(kw_only=True)
 class QualitySpec(Spec):
-    """How :func:`score_quality` weighs completeness, validity and freshness."""
+    """How :func:`score_quality` weighs completeness, validity and freshness.
+
+    Attributes:
+        template: The template person customers are scored against.
+        organisation_template: The template organisation customers are scored
+            against; ``None`` scores them against ``template`` too.
+    """
 
     TAG = "quality_spec"
     kind: str = "quality_spec"
     template: ProfileTemplate = TRADITIONAL_PROFILE
+    organisation_template: ProfileTemplate | None = ORGANISATION_PROFILE
     completeness_weight: int = attrs.field(default=50, metadata=checks(non_negative))
     validity_weight: int = attrs.field(default=30, metadata=checks(non_negative))
     freshness_weight: int = attrs.field(default=20, metadata=checks(non_negative))
@@ -256,6 +281,8 @@ def score_quality(
     spec = spec or _DEFAULT_SPEC
     pipeline = pipeline or _DEFAULT_PIPELINE
     template = spec.template
+    if customer.kind is CustomerKind.ORGANISATION and spec.organisation_template is not None:
+        template = spec.organisation_template
     total = template.total_weight
     gaps: list[TemplateGap] = []
     explanation: list[Problem] = []
@@ -274,7 +301,7 @@ def score_quality(
                     "quality.missing",
                     "$." + field.paths[0].replace(":", "."),
                     locale=locale,
-                    label=field.label,
+                    label=field.label_in(locale),
                     weight=field.weight,
                     total=total,
                 )
@@ -295,7 +322,12 @@ def score_quality(
         if own or point:
             bad += 1
             reasons = own or [
-                finding("quality.invalid", f"{path}.invalid", locale=locale, detail="invalid")
+                finding(
+                    "quality.invalid",
+                    f"{path}.invalid",
+                    locale=locale,
+                    detail="已标记为无效" if locale == "zh" else "flagged invalid",
+                )
             ]
             invalid.extend(own)
             explanation.append(

@@ -33,6 +33,7 @@ from crmcore.errors import Problem
 from crmcore.models import Model, Provenance, SourceChannel
 from crmcore.models._base import checks, in_range, non_negative, unique
 from crmcore.rules.verification._spec import Spec
+from crmcore.rules.verification._zh import CHANNELS, word
 from crmcore.rules.verification.messages import finding
 
 __all__ = [
@@ -297,9 +298,9 @@ def resolve_conflict(
         return outcome(
             keep_incoming,
             "conflict.higher_trust",
-            kept_channel=kept.channel.value,
+            kept_channel=word(CHANNELS, kept.channel.value, locale),
             kept_score=kept.score,
-            other_channel=other.channel.value,
+            other_channel=word(CHANNELS, other.channel.value, locale),
             other_score=other.score,
             margin=policy.trust_margin,
         )

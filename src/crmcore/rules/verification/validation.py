@@ -25,9 +25,15 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import ContactPoint, Customer, CustomerKind, Model
 from crmcore.models._base import checks, non_blank
-from crmcore.rules.verification._arguments import require_locale, require_now
-from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve
+from crmcore.rules.verification._arguments import (
+    local_date,
+    require_locale,
+    require_now,
+    require_time_zone,
+)
+from crmcore.rules.verification._paths import as_text, is_present, provenances, resolve, spec_path
 from crmcore.rules.verification._spec import Spec, severity_problems
+from crmcore.rules.verification._zh import PROVENANCE_FIELDS, word
 from crmcore.rules.verification.messages import check_severity, finding
 
 __all__ = ["AllowedValues", "RequiredField", "ValidationSpec", "validate"]
@@ -44,7 +50,7 @@ class RequiredField(Model):
         severity: Severity of ``required.missing``.
     """
 
-    path: str = attrs.field(metadata=checks(non_blank))
+    path: str = attrs.field(metadata=checks(non_blank, spec_path))
     customer_kind: CustomerKind | None = None
     severity: str = "error"
 
@@ -62,7 +68,7 @@ class AllowedValues(Model):
         severity: Severity of ``value.disallowed``.
     """
 
-    path: str = attrs.field(metadata=checks(non_blank))
+    path: str = attrs.field(metadata=checks(non_blank, spec_path))
     values: tuple[str, ...]
     severity: str = "error"
 
@@ -141,10 +147,6 @@ _POINT_WORDS = {
 }
 
 
-def _today(now: dt.datetime) -> dt.date:
-    return now.date()
-
-
 def _age(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
@@ -155,8 +157,13 @@ def validate(
     spec: ValidationSpec = _DEFAULT_SPEC,
     now: dt.datetime,
     locale: str = "en",
+    time_zone: str | None = None,
 ) -> tuple[Problem, ...]:
     """Every finding of ``spec``'s rules on ``customer`` at time ``now``, in a stable order.
+
+    Dates (birthdays, founding and acquisition dates, ages) are judged against today
+    in ``time_zone`` (an IANA name such as ``"Asia/Shanghai"``); without one, today
+    is the calendar date of ``now`` as given (the store's clock gives UTC).
 
     >>> import datetime as dt
     >>> from crmcore.models import PersonProfile, PersonName
@@ -165,17 +172,22 @@ def validate(
     >>> [p.code for p in validate(c, now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))]
     ['date.in_future']
     """
-    return _findings(customer, spec, require_now(now), require_locale(locale))
+    zone = require_time_zone(time_zone)
+    return _findings(customer, spec, require_now(now), require_locale(locale), zone)
 
 
 def _findings(
-    customer: Customer, spec: ValidationSpec, now: dt.datetime, locale: str
+    customer: Customer,
+    spec: ValidationSpec,
+    now: dt.datetime,
+    locale: str,
+    zone: dt.tzinfo | None = None,
 ) -> tuple[Problem, ...]:
-    """:func:`validate` for callers that have checked ``now`` and ``locale`` already."""
+    """:func:`validate` for callers that have checked ``now``, ``locale`` and the zone."""
     found: list[Problem] = []
     if spec.required:
         found.extend(_required(customer, spec, locale))
-    found.extend(_dates(customer, spec, now, locale))
+    found.extend(_dates(customer, spec, now, locale, zone))
     if spec.allowed:
         found.extend(_allowed(customer, spec, locale))
     found.extend(_primaries(customer, spec, locale))
@@ -201,7 +213,11 @@ def _required(customer: Customer, spec: ValidationSpec, locale: str) -> Iterable
 
 
 def _dates(
-    customer: Customer, spec: ValidationSpec, now: dt.datetime, locale: str
+    customer: Customer,
+    spec: ValidationSpec,
+    now: dt.datetime,
+    locale: str,
+    zone: dt.tzinfo | None,
 ) -> Iterable[Problem]:
     person = customer.person
     org = customer.organisation
@@ -211,7 +227,7 @@ def _dates(
         and (org is None or (org.founded_on is None and not org.contact_persons))
     ):
         return  # no date to judge
-    today = _today(now)
+    today = local_date(now, zone)
     dated: list[tuple[str, dt.date | None]] = [("$.acquired_on", customer.acquired_on)]
     if person is not None:
         dated.append(("$.person.birthday", person.birthday))
@@ -340,7 +356,7 @@ def _provenance(
                     f"{path}.{name}",
                     locale=locale,
                     severity=check_severity(severity),
-                    field=name,
+                    field=word(PROVENANCE_FIELDS, name, locale),
                     value=value.isoformat(),
                     now=now.isoformat(),
                 )

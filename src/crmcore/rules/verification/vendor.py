@@ -27,7 +27,7 @@ import attrs
 
 from crmcore.models import Customer
 from crmcore.models._base import checks, non_negative
-from crmcore.rules.verification._arguments import require_now
+from crmcore.rules.verification._arguments import local_date, require_now, require_time_zone
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import country_code
 from crmcore.rules.verification.emails import normalise_email
@@ -196,7 +196,8 @@ def _same_text(ours: Iterable[object], theirs: VendorValue) -> bool | None:
 def _names(c: Customer, v: VendorValue, _: _Context) -> bool | None:
     names: list[str] = [c.display_name]
     if c.person is not None:
-        names.append(c.person.name.display)
+        if c.person.name is not None:
+            names.append(c.person.name.display)
         if c.person.other_name is not None:
             names.append(c.person.other_name.display)
     if c.organisation is not None:
@@ -323,6 +324,7 @@ def evaluate_vendor(
     now: dt.datetime,
     spec: VendorEvaluationSpec = _DEFAULT_SPEC,
     reference: Mapping[str, Mapping[str, VendorValue]] | None = None,
+    time_zone: str | None = None,
 ) -> VendorReport:
     """Score a vendor's returned sample against our own records.
 
@@ -333,8 +335,11 @@ def evaluate_vendor(
         spec: Requested elements and comparison tolerances.
         reference: Our own data held outside the customer records, by customer id
             and element (``{"c1": {"home_value": 350000}}`` from mortgage data).
+        time_zone: The IANA zone whose calendar date ages are computed on
+            (``"Asia/Shanghai"``); ``None`` for the date of ``now`` as given.
     """
     now = require_now(now)
+    zone = require_time_zone(time_zone)
     by_id: dict[str, VendorRecord] = {}
     known = {c.id for c in ours}
     unknown = 0
@@ -347,7 +352,7 @@ def evaluate_vendor(
     counts = {name: [0, 0, 0] for name in requested}
     records: list[RecordMatch] = []
     matched = 0
-    today = now.date()
+    today = local_date(now, zone)
     for customer in ours:
         found = by_id.get(customer.id)
         returned = 0

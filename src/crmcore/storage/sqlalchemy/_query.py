@@ -54,6 +54,7 @@ from crmcore.query import (
     coerce_value,
     resolve_path,
 )
+from crmcore.query.search import SEARCH_FIELDS, search_needles
 from crmcore.storage.sqlalchemy._schema import date_key, utc_key
 from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
 
@@ -185,21 +186,19 @@ class _Translator:
 
     def _search(self, node: Search) -> _Translated:
         """A superset test on the customer's search columns (checked exactly in Python)."""
-        if "search_text" not in self.table.c:
+        if not all(field.column in self.table.c for field in SEARCH_FIELDS):
             return _NOTHING
-        texts, digits = self.table.c.search_text, self.table.c.search_digits
-        tests: list[Condition] = []
-        needle = node.needle
-        if needle:
-            pattern = like_pattern(needle, subsequence=node.cjk)
-            tests.append(texts.like(pattern, escape=LIKE_ESCAPE))
-        phone = node.phone_digits
-        if phone:
-            tests.append(digits.like(like_pattern(phone, subsequence=False), escape=LIKE_ESCAPE))
+        tests: list[Condition] = [
+            self.table.c[field.column].like(
+                like_pattern(needle.text, subsequence=needle.subsequence), escape=LIKE_ESCAPE
+            )
+            for field, needle in search_needles(node.text)
+        ]
         if not tests:
             return _Translated(false(), False)
         # Rows written before the search columns existed hold NULL: always candidates.
-        return _Translated(or_(texts.is_(None), *tests), False)
+        unfilled = [self.table.c[field.column].is_(None) for field in SEARCH_FIELDS]
+        return _Translated(or_(*unfilled, *tests), False)
 
 
 @attrs.frozen

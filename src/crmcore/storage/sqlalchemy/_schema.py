@@ -24,6 +24,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
 
+from crmcore.query.search import SEARCH_FIELDS
+from crmcore.storage.ports import RECORD_KINDS
 from crmcore.storage.sqlalchemy._last import remember_last
 
 __all__ = [
@@ -114,9 +116,9 @@ customers = Table(
     _ts("updated_at"),
     Column("acquired_on", CodePointString(10), nullable=True),
     Column("doc", DocumentText, nullable=False),
-    # Revision 0002: text search (see _search); NULL in rows not yet backfilled.
-    Column("search_text", DocumentText, nullable=True),
-    Column("search_digits", DocumentText, nullable=True),
+    # Revision 0002: text search, a column per search field (see _search); NULL in rows
+    # not yet backfilled.
+    *(Column(field.column, DocumentText, nullable=True) for field in SEARCH_FIELDS),
     Index("ix_crm_customer_display_name", "display_name", "id"),
     Index("ix_crm_customer_created_at", "created_at", "id"),
     Index("ix_crm_customer_updated_at", "updated_at", "id"),
@@ -184,13 +186,8 @@ HISTORY = Table(
 )
 """The append-only change history of customers."""
 
-TABLES: dict[str, Table] = {
-    "customer": customers,
-    "interaction": interactions,
-    "complaint": complaints,
-    "purchase": purchases,
-}
-"""The table of each record kind."""
+TABLES: dict[str, Table] = {kind: metadata.tables[f"crm_{kind}"] for kind in RECORD_KINDS}
+"""The table of each record kind of :data:`~crmcore.storage.ports.RECORD_KINDS`: ``crm_<kind>``."""
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()

@@ -1,0 +1,200 @@
+"""The filter tree: frozen, serialisable nodes tagged by ``op``.
+
+:class:`Compare` (``eq ne lt le gt ge starts_with contains``), :class:`In`,
+:class:`IsNull` and :class:`Search` test one path (or, for search, the customer's
+search document); :class:`And`, :class:`Or` and :class:`Not` combine them, also with
+``&``, ``|`` and ``~``. :data:`AnyFilter` is their tagged union. Operands are kept in
+their JSON form (:mod:`crmcore.query.operands`); what each node means is defined by the
+reference evaluator (:mod:`crmcore.query.evaluate`). Build nodes with
+:class:`crmcore.query.Field`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from crmcore.errors import Problem
+from crmcore.models._base import Model, checks, non_blank
+from crmcore.query import search
+from crmcore.query.operands import json_scalar, json_scalars
+from crmcore.query.search import SearchDocument, normalise_text
+
+__all__ = [
+    "And",
+    "AnyFilter",
+    "Compare",
+    "Filter",
+    "In",
+    "IsNull",
+    "Not",
+    "Op",
+    "Or",
+    "Search",
+]
+
+
+class Filter(Model):
+    """Base of every filter node; combine nodes with ``&``, ``|`` and ``~``."""
+
+    __slots__ = ()
+
+    def __and__(self, other: AnyFilter) -> And:
+        if not isinstance(other, Filter):
+            return NotImplemented
+        left = self.filters if isinstance(self, And) else (self,)
+        right = other.filters if isinstance(other, And) else (other,)
+        return And(filters=(*left, *right))
+
+    def __or__(self, other: AnyFilter) -> Or:
+        if not isinstance(other, Filter):
+            return NotImplemented
+        left = self.filters if isinstance(self, Or) else (self,)
+        right = other.filters if isinstance(other, Or) else (other,)
+        return Or(filters=(*left, *right))
+
+    def __invert__(self) -> Not:
+        return Not(filter=self)  # type: ignore[arg-type]
+
+
+class Op(enum.StrEnum):
+    """A comparison operator of :class:`Compare`."""
+
+    EQ = "eq"
+    NE = "ne"
+    LT = "lt"
+    LE = "le"
+    GT = "gt"
+    GE = "ge"
+    STARTS_WITH = "starts_with"
+    CONTAINS = "contains"
+
+
+def _tag(expected: str) -> Callable[[object], Problem | None]:
+    def check(value: object) -> Problem | None:
+        if value != expected:
+            return Problem(code="query.op_invalid", message=f"must be {expected!r}")
+        return None
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class Compare(Filter):
+    """``path <op> value``: true when some value on ``path`` satisfies the operator.
+
+    ``value`` is kept in JSON form (see :func:`coerce_value`); it is never ``None``
+    (use :class:`IsNull`).
+    """
+
+    op: Op
+    path: str = attrs.field(metadata=checks(non_blank))
+    value: Any = attrs.field(converter=json_scalar)
+
+    def _invariants(self) -> Iterable[Problem]:
+        if self.value is None:
+            yield Problem(
+                code="query.value_invalid",
+                path="$.value",
+                message="cannot compare with None; use IsNull",
+            )
+
+
+@attrs.frozen(kw_only=True)
+class In(Filter):
+    """``path in values``: true when some value on ``path`` equals one of ``values``."""
+
+    op: str = attrs.field(default="in", metadata=checks(_tag("in")))
+    path: str = attrs.field(metadata=checks(non_blank))
+    values: tuple[Any, ...] = attrs.field(converter=json_scalars)
+
+    def _invariants(self) -> Iterable[Problem]:
+        for index, value in enumerate(self.values):
+            if value is None:
+                yield Problem(
+                    code="query.value_invalid",
+                    path=f"$.values[{index}]",
+                    message="cannot compare with None; use IsNull",
+                )
+
+
+@attrs.frozen(kw_only=True)
+class IsNull(Filter):
+    """True when ``path`` yields no value that is not ``None`` (absent, null or empty)."""
+
+    op: str = attrs.field(default="is_null", metadata=checks(_tag("is_null")))
+    path: str = attrs.field(metadata=checks(non_blank))
+
+
+@attrs.frozen(kw_only=True)
+class Search(Filter):
+    """Customer text search over names, phone numbers and email addresses.
+
+    The needle is :func:`normalise_text` of ``text`` (NFKC, case-folded, whitespace
+    removed). A customer matches when, in its :func:`search_document`:
+
+    * the needle consists only of CJK characters and is a subsequence (its
+      characters in order, not necessarily adjacent) of one of the texts
+      (``"张伟"`` finds ``"张伟明"``, ``"张明"`` finds it too); or
+    * otherwise, the needle is a substring of one of the texts; or
+    * ``text`` is phone-like (after NFKC only digits, spaces and ``+-().,/``, with at
+      least one digit) and its digit string is a substring of one of the phone digit
+      strings (``"138 0013 8000"`` and ``"１３８００１３８０００"`` find
+      ``+8613800138000``).
+
+    Only customers can be searched. The fields searched and how each matches are
+    defined once, in :data:`crmcore.query.search.SEARCH_FIELDS`.
+    """
+
+    op: str = attrs.field(default="search", metadata=checks(_tag("search")))
+    text: str = attrs.field(metadata=checks(non_blank))
+
+    @property
+    def needle(self) -> str:
+        """The normalised text compared against the document's texts."""
+        return normalise_text(self.text)
+
+    @property
+    def cjk(self) -> bool:
+        """True when the needle is all CJK characters (matched as a subsequence)."""
+        return search.is_cjk(self.needle)
+
+    @property
+    def phone_digits(self) -> str | None:
+        """The digit string compared with phone numbers, or ``None`` if not phone-like."""
+        return search.phone_digits(self.text)
+
+    def matches_document(self, document: SearchDocument) -> bool:
+        """True when a customer with ``document`` matches this search."""
+        return search.matches_document(search.search_needles(self.text), document)
+
+
+@attrs.frozen(kw_only=True)
+class And(Filter):
+    """True when every filter is true (and when there are none)."""
+
+    op: str = attrs.field(default="and", metadata=checks(_tag("and")))
+    filters: tuple[AnyFilter, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Or(Filter):
+    """True when some filter is true (false when there are none)."""
+
+    op: str = attrs.field(default="or", metadata=checks(_tag("or")))
+    filters: tuple[AnyFilter, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Not(Filter):
+    """True exactly when ``filter`` is false (two-valued logic)."""
+
+    op: str = attrs.field(default="not", metadata=checks(_tag("not")))
+    filter: AnyFilter
+
+
+AnyFilter = Compare | In | IsNull | Search | And | Or | Not
+"""Any filter node (a tagged union on ``op``)."""

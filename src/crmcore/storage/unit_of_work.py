@@ -1,0 +1,305 @@
+"""Units of work and their repositories: the application's side of a backend transaction.
+
+A :class:`StoreUnitOfWork` holds one backend transaction, begun on first use, and one
+repository per record kind of :data:`~crmcore.storage.ports.RECORD_KINDS` (as
+``uow.customers``, ``uow.purchases``, ...). Repositories check what they are given,
+stamp versions and timestamps, and, for customers, normalise every write and record its
+history. They take the time, the normaliser and the history switch from the store's
+:class:`~crmcore.storage._context.WriteContext`, passed to them explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
+
+import attrs
+
+from crmcore.errors import ConcurrencyConflict, NotFound, Problem, ValidationError
+from crmcore.models import (
+    ChangeOperation,
+    ChangeRecord,
+    Complaint,
+    Customer,
+    Interaction,
+    Purchase,
+)
+from crmcore.query import Query
+from crmcore.storage._arguments import check_batch_size
+from crmcore.storage._context import WriteContext
+from crmcore.storage.history import history_changes
+from crmcore.storage.ports import (
+    RECORD_KINDS,
+    CustomerRepository,
+    Record,
+    RecordKind,
+    Repository,
+    Transaction,
+    UnitOfWork,
+)
+
+__all__ = ["StoreCustomerRepository", "StoreRepository", "StoreUnitOfWork"]
+
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+
+
+class StoreRepository(Generic[R]):
+    """A repository of one kind of record inside a :class:`StoreUnitOfWork`.
+
+    Args:
+        uow: The unit of work whose transaction every call runs in.
+        kind: The record kind, as the backend receives it.
+        model: The model class of its records.
+        context: The store's collaborators (its clock, normaliser, history switch).
+    """
+
+    def __init__(
+        self, uow: StoreUnitOfWork, kind: RecordKind, model: type[R], *, context: WriteContext
+    ) -> None:
+        self._uow = uow
+        self._kind = kind
+        self._model: type[R] = model
+        self._now = context.now
+
+    def _check(self, record: R) -> None:
+        if not isinstance(record, self._model):
+            raise TypeError(f"expected a {self._model.__name__}, got {type(record).__name__}")
+
+    def get(self, record_id: str) -> R:
+        """The record with ``record_id``; raises :class:`NotFound`."""
+        if not isinstance(record_id, str):
+            raise ValidationError(
+                [
+                    Problem(
+                        code="type.invalid",
+                        path="$.id",
+                        message=f"expected a string id, got {type(record_id).__name__}",
+                    )
+                ],
+                subject=self._model.__name__,
+            )
+        record = self._uow._tx.get(self._kind, record_id)
+        if record is None:
+            raise NotFound(self._kind, record_id)
+        return cast(R, record)
+
+    def _stamp_new(self, record: R) -> R:
+        now = self._now()
+        plain: Record = record
+        if isinstance(plain, Customer):
+            stamped: Record = attrs.evolve(plain, version=1, created_at=now, updated_at=now)
+        else:
+            stamped = attrs.evolve(plain, version=1, created_at=now)
+        return cast(R, stamped)
+
+    def add(self, record: R) -> R:
+        """Add a new record (version 0); returns it as stored, with version 1."""
+        self._check(record)
+        if record.version != 0:
+            raise ValidationError(
+                [
+                    Problem(
+                        code="record.not_new",
+                        path="$.version",
+                        message=f"a new record has version 0, not {record.version}; "
+                        "use update() to save a stored record",
+                    )
+                ],
+                subject=self._model.__name__,
+            )
+        stored = self._stamp_new(record)
+        self._uow._tx.insert(self._kind, [stored])
+        return stored
+
+    def update(self, record: R) -> R:
+        """Save a record read at ``record.version``; returns it with version + 1."""
+        self._check(record)
+        stored = attrs.evolve(record, version=record.version + 1)
+        self._uow._tx.update(self._kind, stored, expected_version=record.version)
+        return stored
+
+    def remove(self, record: R) -> None:
+        """Remove a record read at ``record.version``."""
+        self._check(record)
+        self._uow._tx.delete(self._kind, record.id, expected_version=record.version)
+
+    def find(self, query: Query) -> list[R]:
+        """One page of records matching ``query`` (checked against the model first)."""
+        query.validate(self._model)
+        return cast(list[R], self._uow._tx.query(self._kind, query))
+
+    def count(self, query: Query | None = None) -> int:
+        """How many records match ``query``'s filter (all when ``None``)."""
+        query = query if query is not None else Query()
+        query.validate(self._model)
+        return self._uow._tx.count(self._kind, query)
+
+    def stream(self, *, batch_size: int = 1000) -> Iterator[R]:
+        """Every record, ordered by id, fetched ``batch_size`` at a time."""
+        check_batch_size(batch_size)
+        return cast(Iterator[R], self._uow._tx.scan(self._kind, batch_size=batch_size))
+
+
+class StoreCustomerRepository(StoreRepository[Customer]):
+    """Customers: normalised on every write, with their change history."""
+
+    def __init__(
+        self,
+        uow: StoreUnitOfWork,
+        kind: RecordKind,
+        model: type[Customer],
+        *,
+        context: WriteContext,
+    ) -> None:
+        super().__init__(uow, kind, model, context=context)
+        self._normalise = context.normalise
+        self._record_history = context.record_history
+
+    def _history(
+        self, operation: ChangeOperation, old: Customer | None, new: Customer | None, version: int
+    ) -> None:
+        if not self._record_history:
+            return
+        subject = new if new is not None else old
+        assert subject is not None
+        change = ChangeRecord(
+            customer_id=subject.id,
+            operation=operation,
+            at=self._now(),
+            version=version,
+            actor=self._uow.actor,
+            source=self._uow.source,
+            changes=history_changes(old, new),
+        )
+        self._uow._tx.append_history([change])
+
+    def add(self, record: Customer) -> Customer:
+        """Normalise and add a new customer; returns it as stored, with version 1."""
+        self._check(record)
+        stored = super().add(self._normalise(record))
+        self._history(ChangeOperation.CREATED, None, stored, stored.version)
+        return stored
+
+    def update(self, record: Customer) -> Customer:
+        """Normalise and save a customer read at ``record.version``; returns version + 1."""
+        self._check(record)
+        tx = self._uow._tx
+        old = tx.get("customer", record.id)
+        if old is None:
+            raise NotFound("customer", record.id)
+        if old.version != record.version:
+            raise ConcurrencyConflict(
+                "customer",
+                record.id,
+                expected_version=record.version,
+                actual_version=old.version,
+            )
+        # a display name derived from the stored name follows a rename
+        normal = self._normalise(record.renamed_from(cast(Customer, old)))
+        now = self._now()
+        stored = attrs.evolve(
+            normal,
+            version=record.version + 1,
+            created_at=old.created_at,
+            updated_at=max(now, old.created_at),
+        )
+        tx.update("customer", stored, expected_version=record.version)
+        self._history(ChangeOperation.UPDATED, cast(Customer, old), stored, stored.version)
+        return stored
+
+    def remove(self, record: Customer) -> None:
+        """Remove a customer read at ``record.version``; its history is kept."""
+        self._check(record)
+        tx = self._uow._tx
+        old = tx.get("customer", record.id)
+        super().remove(record)
+        self._history(
+            ChangeOperation.REMOVED, cast(Customer, old) or record, None, record.version + 1
+        )
+
+    def history(self, customer_id: str) -> list[ChangeRecord]:
+        """Every recorded change to a customer, oldest first (empty if none)."""
+        return self._uow._tx.history(customer_id)
+
+
+class StoreUnitOfWork:
+    """A business transaction across all repositories (a :class:`~crmcore.storage.UnitOfWork`).
+
+    The backend transaction starts on first use; :meth:`commit` ends it and the next
+    use starts a new one. Leaving the ``with`` block rolls back whatever was not
+    committed, also on an exception. Made by :meth:`crmcore.storage.Store.unit_of_work`.
+
+    It has one repository per record kind of :data:`~crmcore.storage.ports.RECORD_KINDS`,
+    under the kind's ``repository`` name; a kind with ``history`` gets a
+    :class:`StoreCustomerRepository`, every other kind a :class:`StoreRepository`.
+
+    Attributes:
+        actor: Who makes the changes (recorded in history).
+        source: Where the data comes from (recorded in history).
+        customers: Customers, normalised on every write, with their history.
+        interactions: Interactions with customers.
+        complaints: Complaints.
+        purchases: Purchases.
+    """
+
+    customers: StoreCustomerRepository
+    interactions: StoreRepository[Interaction]
+    complaints: StoreRepository[Complaint]
+    purchases: StoreRepository[Purchase]
+
+    def __init__(self, context: WriteContext, *, actor: str | None, source: str | None) -> None:
+        self._begin = context.begin
+        self.actor = actor
+        self.source = source
+        self._current: Transaction | None = None
+        for kind in RECORD_KINDS.values():
+            repository = StoreCustomerRepository if kind.history else StoreRepository
+            setattr(
+                self,
+                kind.repository,
+                repository(self, kind.name, kind.model, context=context),  # type: ignore[arg-type]
+            )
+
+    @property
+    def _tx(self) -> Transaction:
+        if self._current is None:
+            self._current = self._begin()
+        return self._current
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        """Save every change made since the last commit, atomically."""
+        if self._current is None:
+            return
+        tx, self._current = self._current, None
+        tx.commit()
+
+    def rollback(self) -> None:
+        """Discard every uncommitted change."""
+        if self._current is None:
+            return
+        tx, self._current = self._current, None
+        tx.rollback()
+
+
+if TYPE_CHECKING:  # static proof that the classes implement the port's protocols
+
+    def _is_unit_of_work(uow: StoreUnitOfWork) -> UnitOfWork:
+        return uow
+
+    def _is_customer_repository(repo: StoreCustomerRepository) -> CustomerRepository:
+        return repo
+
+    def _is_repository(repo: StoreRepository[Purchase]) -> Repository[Purchase]:
+        return repo
