@@ -7,15 +7,14 @@ import threading
 import uuid
 import zoneinfo
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from crmcore.models import Complaint, Customer, Interaction
 from crmcore.serialization import to_dict
-from crmcore.storage.ports import Backend, Capabilities
+from crmcore.storage.ports import RECORD_KINDS, Backend, Capabilities, RecordKind
 from crmcore.storage.store import Store, StoreRepository, StoreUnitOfWork
 from crmcore.testing.data import (
     sample_complaints,
@@ -191,14 +190,14 @@ def updater(record: Any) -> Callable[[StoreUnitOfWork], object]:
 
 
 def repo(uow: StoreUnitOfWork, record: Any) -> StoreRepository[Any]:
-    """The repository of ``uow`` that holds records like ``record``."""
-    if isinstance(record, Customer):
-        return uow.customers
-    if isinstance(record, Interaction):
-        return uow.interactions
-    if isinstance(record, Complaint):
-        return uow.complaints
-    return uow.purchases
+    """The repository of ``uow`` that holds records like ``record`` (named by RECORD_KINDS)."""
+    kind = cast(RecordKind, type(record).kind_name)
+    repository: StoreRepository[Any] = getattr(uow, RECORD_KINDS[kind].repository)
+    return repository
+
+
+REPOSITORIES: tuple[str, ...] = tuple(info.repository for info in RECORD_KINDS.values())
+"""The unit of work's repository names, one per record kind."""
 
 
 def load_sample_data(store: Store) -> dict[str, list[Any]]:

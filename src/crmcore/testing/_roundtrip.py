@@ -18,6 +18,7 @@ from crmcore.storage.store import Store
 from crmcore.testing import strategies as cst
 from crmcore.testing._fixtures import (
     KIT_SETTINGS,
+    REPOSITORIES,
     BackendFixtures,
     TickingClock,
     add_all,
@@ -110,7 +111,7 @@ class RoundTripTests(BackendFixtures):
                 assert found.display_name == record.display_name, ascii(record.display_name)
                 assert as_json(found) == as_json(record)
 
-    @pytest.mark.parametrize("kind", ["customers", "interactions", "complaints", "purchases"])
+    @pytest.mark.parametrize("kind", REPOSITORIES)
     def test_get_missing_raises_not_found(self, store: Store, kind: str) -> None:
         """get() of an id that was never stored raises NotFound, a LookupError."""
         with store.unit_of_work() as uow:

@@ -6,7 +6,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import attrs
 
@@ -44,13 +44,13 @@ _SAMPLES: dict[RecordKind, Callable[[], list[Any]]] = {
     "purchase": sample_purchases,
 }
 
-_NOTE: dict[RecordKind, str] = {
-    "customer": "owner",
-    "interaction": "notes",
-    "complaint": "root_cause",
-    "purchase": "order_ref",
-}
-"""An optional text field of each kind that :func:`edited` changes."""
+
+def _note_field(model: type) -> str:
+    """The first optional text field of ``model`` that is no reference: what :func:`edited` sets."""
+    for field in attrs.fields(model):
+        if field.type in ("str | None", str | None) and not field.name.endswith("_id"):
+            return str(field.name)
+    raise TypeError(f"{model.__name__} has no optional text field for the kit to edit")
 
 
 def samples(kind: RecordKind, count: int, *, prefix: str | None = None) -> list[Record]:
@@ -73,8 +73,7 @@ def sample(kind: RecordKind) -> Record:
 
 def edited(record: R, note: str, *, bump: bool = True) -> R:
     """``record`` with ``note`` in a text field of its kind, one version later if ``bump``."""
-    kind = cast(RecordKind, type(record).kind_name)
-    changes: dict[str, Any] = {_NOTE[kind]: note, "version": record.version + bump}
+    changes: dict[str, Any] = {_note_field(type(record)): note, "version": record.version + bump}
     return attrs.evolve(record, **changes)
 
 
