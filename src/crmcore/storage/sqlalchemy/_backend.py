@@ -33,6 +33,7 @@ from crmcore.errors import (
     TransientStorageError,
 )
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
@@ -338,8 +339,7 @@ class SqlTransaction:
 
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        check_batch_size(batch_size)
         for _record_id, doc in self._scan_docs(kind, batch_size):
             yield _decode(kind, doc)
 
