@@ -57,8 +57,10 @@ HARNESS = textwrap.dedent(
         HistoryTests,
         ImportTests,
     ):
-        commit_race_wait = 0.3
-        race_wait = 0.3
+        # The memory backends never block a second transaction, so these waits end as
+        # soon as it is done; long enough that a loaded machine cannot reorder a race.
+        commit_race_wait = 30.0
+        race_wait = 30.0
 
         @pytest.fixture
         def backend(self):
