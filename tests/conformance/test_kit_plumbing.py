@@ -89,6 +89,22 @@ def test_importing_the_kit_without_pytest_says_what_to_install() -> None:
     assert "pip install 'crmcore[kit]'" in result.stderr
 
 
+def test_the_plugin_loads_without_hypothesis_and_the_kit_then_says_what_to_install() -> None:
+    """Without Hypothesis the plugin still loads; using the kit raises the install hint."""
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import crmcore.testing.plugin\n"
+        "try:\n"
+        "    from crmcore.testing import StoreConformance\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "hypothesis is missing): pip install 'crmcore[kit]'" in result.stdout
+
+
 def test_the_hypothesis_profile_fails_fast() -> None:
     """The kit's profile is registered by name, has no deadline and never shrinks."""
     profile = settings.get_profile(KIT_PROFILE)

@@ -43,14 +43,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+_INSTALL_HINT = (
+    "crmcore.testing, the storage conformance kit, needs pytest and Hypothesis "
+    "({missing} is missing): pip install 'crmcore[kit]'"
+)
+
 try:
-    import hypothesis  # noqa: F401
     import pytest
 except ImportError as error:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        f"crmcore.testing, the storage conformance kit, needs pytest and Hypothesis "
-        f"({error.name} is missing): pip install 'crmcore[kit]'"
-    ) from error
+    raise ImportError(_INSTALL_HINT.format(missing=error.name)) from error
 
 _MODULES = {
     "KIT_PROFILE": "_fixtures",
@@ -146,6 +147,12 @@ def __getattr__(name: str) -> Any:
     module = _MODULES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Hypothesis is checked here, not on import: the pytest plugin imports this package
+    # in every pytest run where crmcore is installed, with or without the kit extra.
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError as error:
+        raise ImportError(_INSTALL_HINT.format(missing=error.name)) from error
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
