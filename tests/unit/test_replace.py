@@ -26,7 +26,8 @@ from crmcore.models import (
     replace,
     replace_each,
 )
-from crmcore.models._base import _specs, type_accepts, type_checker
+from crmcore.models._base import type_accepts, type_checker
+from crmcore.models.checks import field_specs
 from crmcore.testing import strategies as cst
 
 T0 = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)
@@ -219,7 +220,7 @@ def test_replace_agrees_with_evolve(customer: Customer, changes: dict[str, Any])
 def test_fast_type_predicates_agree_with_the_checks(value: Any) -> None:
     """type_accepts says yes exactly when type_checker finds no problem, for every field type."""
     for cls in (Customer, Phone, Email, PostalAddress, OrganisationProfile, PersonName):
-        for spec in _specs(cls):
+        for spec in field_specs(cls):
             assert spec.accepts(value) == (not list(spec.type_check(value, "$"))), (cls, spec.name)
 
 
