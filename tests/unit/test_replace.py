@@ -56,7 +56,11 @@ def _outcome(fn: Any, instance: Any, changes: dict[str, Any]) -> tuple[str, Any]
 def test_good_changes_give_the_evolved_customer() -> None:
     """Replacing valid values gives exactly what attrs.evolve gives."""
     customer = _customer()
-    changes = {"display_name": "张伟 (VIP)", "grade": "A", "updated_at": T0 + dt.timedelta(1)}
+    changes: dict[str, Any] = {
+        "display_name": "张伟 (VIP)",
+        "grade": "A",
+        "updated_at": T0 + dt.timedelta(1),
+    }
     assert replace(customer, **changes) == attrs.evolve(customer, **changes)
 
 
@@ -293,13 +297,17 @@ def test_replace_each_with_mixed_classes_goes_one_by_one() -> None:
     assert all(x.label == "work" for x in labelled)
 
 
+_MINTED = iter(range(10**6))
+
+
+def _mint(value: str) -> str:
+    return value or f"minted-{next(_MINTED)}"
+
+
 @attrs.frozen(kw_only=True)
 class _Token(Model):
     name: str
-    token: str = attrs.field(default="t", converter=lambda v: v or f"minted-{next(_MINTED)}")
-
-
-_MINTED = iter(range(10**6))
+    token: str = attrs.field(default="t", converter=_mint)
 
 
 def test_replace_each_runs_converters_per_instance() -> None:

@@ -141,7 +141,10 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
     )
     for row in summary.rankings:
         ranking.add_row(
-            row.display_name, f"{row.total:,} {row.currency}", f"{row.margin:,}", str(row.orders)
+            row.display_name,
+            f"{row.total:,} {row.currency}",
+            f"{row.margin if row.margin is not None else 0:,}",
+            str(row.purchases),
         )
     console.print(ranking)
 
