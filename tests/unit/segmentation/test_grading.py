@@ -69,7 +69,11 @@ def test_brief_pyramid_thresholds_and_their_edges() -> None:
         "VIP", "large", "large", "medium", "medium", "small"
     ]  # fmt: skip
     assert result.counts() == {"VIP": 1, "large": 2, "medium": 2, "small": 1}
-    assert result.assignments[0].explanation.factors[0].cut_points == (58900, 19000, 4820)
+    assert result.assignments[0].explanation.factors[0].cut_points == (
+        Decimal(58900),
+        Decimal(19000),
+        Decimal(4820),
+    )
 
 
 def test_rank_share_pyramid_keeps_ties_together() -> None:
@@ -81,7 +85,7 @@ def test_rank_share_pyramid_keeps_ties_together() -> None:
     )
     rows = [summary(f"c{i}", total=v) for i, v in enumerate([90, 80, 80, 10, 5, 5, 4, 3, 2, 1])]
     result = value_pyramid(spec, rows)
-    assert result.cut_points == (80,)
+    assert result.cut_points == (Decimal(80),)
     assert result.counts() == {"top": 3, "rest": 7}
     assert value_pyramid(PyramidSpec(method=PyramidMethod.SHARES, tiers=RANK_TIERS), rows)
 
@@ -95,7 +99,7 @@ def test_rank_shares_round_the_customer_count_up() -> None:
     rows = [summary(f"c{i}", total=100 - i) for i in range(10)]
     assert value_pyramid(spec, rows).counts() == {"top": 3, "rest": 7}
     (result,) = pareto(ParetoSpec(top_shares=(Decimal("0.25"),)), rows)
-    assert (result.points[0].customers, result.points[0].revenue) == (3, 297)
+    assert (result.points[0].customers, result.points[0].revenue) == (3, Decimal(297))
 
 
 def test_bad_tiers_are_refused() -> None:
@@ -118,9 +122,13 @@ def test_pareto_shares_per_currency() -> None:
     ]
     rows.append(summary("e", total=7, currency="EUR"))
     cny, eur = pareto(ParetoSpec(), rows)
-    assert (cny.currency, cny.revenue, cny.customers) == ("CNY", 1000, 10)
+    assert (cny.currency, cny.revenue, cny.customers) == ("CNY", Decimal(1000), 10)
     (point,) = cny.points
-    assert (point.customers, point.revenue, point.revenue_share) == (2, 800, Decimal("0.8"))
+    assert (point.customers, point.revenue, point.revenue_share) == (
+        2,
+        Decimal(800),
+        Decimal("0.8"),
+    )
     assert cny.customers_for_revenue_share == 2
     assert (eur.customers, eur.customers_for_revenue_share) == (1, 1)
     with pytest.raises(ValidationError):
@@ -226,12 +234,12 @@ def test_historic_value_and_customer_equity() -> None:
     spec = HistoricValueSpec(active_within_days=365)
     values = historic_lifetime_values(spec, rows)
     assert [(v.customer_id, v.value, v.active) for v in values][:2] == [
-        ("a", 100, True),
-        ("b", 50, False),
+        ("a", Decimal(100), True),
+        ("b", Decimal(50), False),
     ]
     cny, eur = customer_equity(spec, rows, new_customers=2, value_per_new_customer=Decimal(10))
-    assert (cny.current_customers, cny.current_value, cny.equity) == (2, 109, 129)
-    assert (eur.currency, eur.equity) == ("EUR", 21)
+    assert (cny.current_customers, cny.current_value, cny.equity) == (2, Decimal(109), Decimal(129))
+    assert (eur.currency, eur.equity) == ("EUR", Decimal(21))
     with pytest.raises(ValidationError):
         customer_equity(spec, rows, new_customers=-1)
 
@@ -336,7 +344,7 @@ def test_pyramid_and_pareto_never_depend_on_row_order(
     assert pareto(ParetoSpec(), rows) == pareto(ParetoSpec(), shuffled)
     cuts = pyramid_cut_points(spec, rows)
     assert assign_tiers(spec, cuts, shuffled) == value_pyramid(spec, rows).assignments
-    same = {}
+    same: dict[Decimal, str] = {}
     for a in value_pyramid(spec, rows).assignments:
         assert same.setdefault(a.total, a.tier) == a.tier
 

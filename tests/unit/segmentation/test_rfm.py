@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from crmcore.errors import ValidationError
 from crmcore.rules.segmentation import (
     DEFAULT_SEGMENTS,
+    CurrencySummary,
     RfmSpec,
     ScoreMethod,
     SegmentRule,
@@ -24,12 +25,17 @@ from crmcore.serialization import from_json, to_json
 from ._data import summary
 
 
+def cuts(*values: int) -> tuple[Decimal, ...]:
+    """Expected cut points as the Decimals the rules return."""
+    return tuple(map(Decimal, values))
+
+
 def test_ten_distinct_values_give_two_customers_per_score() -> None:
     """Quantile cut points split ten distinct values into five scores of two."""
     rows = [summary(f"c{i}", recency=i, purchases=i, total=i * 10) for i in range(1, 11)]
     result = rfm(RfmSpec(), rows)
-    assert result.cut_points.frequency == (2, 4, 6, 8)
-    assert result.cut_points.recency == (3, 5, 7, 9)
+    assert result.cut_points.frequency == cuts(2, 4, 6, 8)
+    assert result.cut_points.recency == cuts(3, 5, 7, 9)
     by_id = {s.customer_id: s for s in result.scores}
     assert [by_id[f"c{i}"].frequency_score for i in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert [by_id[f"c{i}"].recency_score for i in range(1, 11)] == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
@@ -42,7 +48,7 @@ def test_many_one_time_buyers_do_not_break_quantiles() -> None:
     rows += [summary("b1", purchases=2), summary("b2", purchases=2), summary("b3", purchases=3)]
     rows.append(summary("b4", purchases=7))
     result = rfm(RfmSpec(), rows)
-    assert result.cut_points.frequency == (1, 1, 1, 2)
+    assert result.cut_points.frequency == cuts(1, 1, 1, 2)
     scores = {s.customer_id: s.frequency_score for s in result.scores}
     assert {scores[f"a{i}"] for i in range(6)} == {1}
     assert (scores["b1"], scores["b2"], scores["b3"], scores["b4"]) == (4, 4, 5, 5)
@@ -146,7 +152,7 @@ ROWS = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(rows=ROWS, data=st.data(), k=st.integers(2, 7))
 def test_scores_never_depend_on_row_order_and_ties_score_alike(
-    rows: list, data: st.DataObject, k: int
+    rows: list[CurrencySummary], data: st.DataObject, k: int
 ) -> None:
     """Shuffled rows give identical results; equal values get equal, monotone scores."""
     spec = RfmSpec(scores=k, segments=DEFAULT_SEGMENTS if k == 5 else ())

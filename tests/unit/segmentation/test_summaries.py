@@ -77,7 +77,12 @@ def test_repeat_summary_follows_the_lifetimes_definition_by_day() -> None:
         Decimal(10),
         Decimal(15),
     )
-    assert (two.frequency, two.recency, two.age, two.monetary_value) == (0, 0, 8, 0)
+    assert (two.frequency, two.recency, two.age, two.monetary_value) == (
+        0,
+        Decimal(0),
+        Decimal(8),
+        Decimal(0),
+    )
 
 
 def test_repeat_summary_by_week_and_month() -> None:
@@ -85,9 +90,19 @@ def test_repeat_summary_by_week_and_month() -> None:
     bought = [buy("c1", 0, "10"), buy("c1", 3, "10"), buy("c1", 5, "10"), buy("c1", 40, "7")]
     # 2026-01-01 is a Thursday: days 0 and 3 share the week of 29 Dec, day 5 is in the next.
     (week,) = repeat_summaries(bought, as_of=T0 + dt.timedelta(days=41), period=Period.WEEK)
-    assert (week.frequency, week.recency, week.age, week.monetary_value) == (2, 6, 6, 8.5)
+    assert (week.frequency, week.recency, week.age, week.monetary_value) == (
+        2,
+        Decimal(6),
+        Decimal(6),
+        Decimal("8.5"),
+    )
     (month,) = repeat_summaries(bought, as_of=T0 + dt.timedelta(days=60), period="month")  # type: ignore[arg-type]
-    assert (month.frequency, month.recency, month.age, month.monetary_value) == (1, 1, 2, 7)
+    assert (month.frequency, month.recency, month.age, month.monetary_value) == (
+        1,
+        Decimal(1),
+        Decimal(2),
+        Decimal(7),
+    )
 
 
 def test_periods_are_counted_in_the_given_time_zone() -> None:

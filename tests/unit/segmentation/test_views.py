@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -64,10 +65,10 @@ def test_ranking_by_amount_per_currency() -> None:
     ]
     got = rank_by_amount(summarise_purchases(bought, as_of=NOW), names={"a": "Anna"})
     assert [(r.currency, r.display_name, r.total) for r in got] == [
-        ("CNY", "Anna", 1),
-        ("EUR", "b", 9),
-        ("EUR", "Anna", 5),
-        ("EUR", "c", 5),
+        ("CNY", "Anna", Decimal(1)),
+        ("EUR", "b", Decimal(9)),
+        ("EUR", "Anna", Decimal(5)),
+        ("EUR", "c", Decimal(5)),
     ]
 
 
@@ -128,7 +129,10 @@ def test_decision_chain_orders_by_role_and_key_people() -> None:
 def test_chronicle_lists_major_events_in_order() -> None:
     """First purchases, major interactions, complaints and lifecycle changes, oldest first."""
     customer = Customer.person_named(family="A", id="a", created_at=NOW - dt.timedelta(days=90))
-    day = lambda n: NOW - dt.timedelta(days=n)  # noqa: E731
+
+    def day(n: int) -> dt.datetime:
+        return NOW - dt.timedelta(days=n)
+
     purchases = [
         Purchase(customer_id="a", purchased_at=day(n), amount=Money.of(1, "EUR"), product=p)
         for n, p in ((50, "second"), (80, "first"))
