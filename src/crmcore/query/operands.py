@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from crmcore.errors import Problem, ValidationError
-from crmcore.models._base import INT_MAX, INT_MIN
+from crmcore.models._atoms import ATOM_KINDS
+from crmcore.models._types import Atom, EnumType, parse
+from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query._errors import query_problem
 
 __all__ = [
@@ -38,19 +39,17 @@ __all__ = [
 JsonScalar = str | int | bool | None
 """The JSON form a query operand is kept in."""
 
-SCALAR_TYPES: tuple[type, ...] = (str, int, bool, Decimal, dt.datetime, dt.date)
-"""The field types a query compares (besides enums)."""
+SCALAR_TYPES: tuple[type, ...] = tuple(ATOM_KINDS)
+"""The field types a query compares (besides enums): the grammar's atoms."""
 
 
 def is_scalar(tp: Any) -> bool:
     """True when a field of type ``tp`` holds a comparable scalar (not a model or tuple)."""
-    return tp in SCALAR_TYPES or (isinstance(tp, type) and issubclass(tp, enum.Enum))
+    return isinstance(parse(tp, strict=False), Atom | EnumType)
 
 
 MAX_OPERAND_INT = 10**38 - 1
 """The largest integer operand (38 digits, the widest decimal any supported database keeps)."""
-
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def text_problem(value: str, where: str) -> ValidationError | None:
@@ -60,7 +59,7 @@ def text_problem(value: str, where: str) -> ValidationError | None:
     backend would fail in its own way: the query layer refuses them first, with
     ``text.invalid_character``, the code models use for such text.
     """
-    if ("\x00" not in value) if value.isascii() else _BAD_TEXT.search(value) is None:
+    if ATOM_KINDS[str].accepts(value):  # the models' own text check
         return None
     return query_problem(
         "text.invalid_character", where, "must not contain NUL characters or unpaired surrogates"
@@ -158,57 +157,45 @@ def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> An
                 f"{value!r} is not a {leaf.__name__}; one of {', '.join(sorted(allowed))}",
             )
         return value
-    if leaf is str:
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if leaf is bool:
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if leaf is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        if not INT_MIN <= value <= INT_MAX:
+    node = parse(leaf, strict=False)
+    if not isinstance(node, Atom):
+        raise query_problem("query.not_scalar", where, f"cannot compare values of {leaf!r}")
+    try:
+        # the one JSON parser of each atom (crmcore.models._atoms), as stored documents use
+        parsed = ATOM_KINDS[leaf].from_json(value)
+    except ValidationError as error:
+        code = error.problems[0].code
+        if code == "datetime.naive":
             raise query_problem(
-                "query.value_invalid",
-                where,
-                f"{value} is outside the range of integer fields ({INT_MIN} to {INT_MAX})",
-            )
-        return value
-    if leaf is Decimal:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise bad("a decimal number")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise bad("a decimal number") from None
-        if not number.is_finite():
-            raise bad("a finite decimal number")
-        return number
+                "datetime.naive", where, "a datetime operand must carry an offset"
+            ) from None
+        raise bad(_EXPECTED[leaf, code == "value.not_finite"]) from None
+    if leaf is int and not INT_MIN <= parsed <= INT_MAX:
+        raise query_problem(
+            "query.value_invalid",
+            where,
+            f"{parsed} is outside the range of integer fields ({INT_MIN} to {INT_MAX})",
+        )
     if leaf is dt.datetime:
-        if not isinstance(value, str):
-            raise bad("an ISO 8601 date-time")
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise bad("an ISO 8601 date-time") from None
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise query_problem("datetime.naive", where, "a datetime operand must carry an offset")
         try:
             return parsed.astimezone(dt.UTC)
         except OverflowError:
             raise query_problem(
                 "datetime.out_of_range", where, "must be an instant between years 1 and 9999 in UTC"
             ) from None
-    if leaf is dt.date:
-        if not isinstance(value, str):
-            raise bad("an ISO 8601 date")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise bad("an ISO 8601 date") from None
-    raise query_problem("query.not_scalar", where, f"cannot compare values of {leaf!r}")
+    return parsed
+
+
+# What a refused operand was expected to be, by the leaf type and "was it not finite".
+_EXPECTED: dict[tuple[Any, bool], str] = {
+    (str, False): "a string",
+    (bool, False): "true or false",
+    (int, False): "an integer",
+    (Decimal, False): "a decimal number",
+    (Decimal, True): "a finite decimal number",
+    (dt.datetime, False): "an ISO 8601 date-time",
+    (dt.date, False): "an ISO 8601 date",
+}
 
 
 def sort_value(value: Any) -> Any:
