@@ -185,3 +185,12 @@ def _empty_tables(url: str) -> None:
                 connection.execute(table.delete())
     finally:
         engine.dispose()
+
+
+# Hypothesis profiles: ``HYPOTHESIS_PROFILE=fuzz pytest tests/fuzz`` runs the fuzz
+# targets (and every property test) much longer; see docs/fuzzing.md.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("fuzz", max_examples=5_000, deadline=None)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    _hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])

@@ -41,6 +41,7 @@ import cattrs
 from crmcore.errors import Problem, ValidationError, WrongType
 from crmcore.models._types import ATOM_TYPES, FieldType, Foreign, ModelType, field_types, parse
 from crmcore.models.checks import CHECKS_KEY, non_blank
+from crmcore.query.decoding import register_filter_hooks
 
 __all__ = [
     "from_dict",
@@ -262,6 +263,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(
         lambda tp: not _handled(tp) and foreign(tp) is not None, foreign_hook
     )
+    register_filter_hooks(converter)
     return converter
 
 
@@ -344,10 +346,8 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
         raise _fail("type.invalid", f"expected JSON text, got {type(text).__name__}")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError; ints over 4300 digits
         raise _fail("json.invalid", f"not valid JSON: {error}") from error
     except RecursionError as error:
         raise _fail("json.invalid", "not valid JSON: nested too deeply") from error
-    except ValueError as error:  # an integer literal over Python's int-string limit
-        raise _fail("json.invalid", f"not valid JSON: {error}") from error
     return from_dict(data, cls)

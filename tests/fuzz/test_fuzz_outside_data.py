@@ -3,9 +3,9 @@
 Generated JSON-ish values and hand-made hostile ones go to ``from_dict`` and
 ``from_json`` for every model and rule spec, to ``connect()`` and to the rule entry
 points; the only exceptions allowed out are :class:`~crmcore.errors.CrmError`, and
-whatever ``from_json`` accepts round-trips. ``CRMCORE_FUZZ_EXAMPLES`` (default 25)
-sets the number of examples per target: ``CRMCORE_FUZZ_EXAMPLES=100000 pytest
-tests/fuzz`` runs them longer (docs/fuzzing.md).
+whatever ``from_json`` accepts round-trips. ``CRMCORE_FUZZ_EXAMPLES`` (default 25,
+or the ``HYPOTHESIS_PROFILE``'s number) sets the number of examples per target:
+``CRMCORE_FUZZ_EXAMPLES=100000 pytest tests/fuzz`` runs them longer (docs/fuzzing.md).
 """
 
 from __future__ import annotations
@@ -40,7 +40,14 @@ from crmcore.serialization import from_dict, from_json, to_dict, to_json
 from crmcore.storage import connect
 from crmcore.testing.data import sample_customers
 
-EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "25"))
+_REQUESTED = os.environ.get("CRMCORE_FUZZ_EXAMPLES")
+EXAMPLES = (
+    int(_REQUESTED)
+    if _REQUESTED
+    else settings().max_examples  # the profile tests/conftest.py loaded (HYPOTHESIS_PROFILE)
+    if os.environ.get("HYPOTHESIS_PROFILE")
+    else 25
+)
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,

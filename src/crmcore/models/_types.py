@@ -574,8 +574,8 @@ def leaf_of(node: FieldType) -> tuple[FieldType, bool, bool]:
     if optional:
         assert isinstance(node, Optional)
         node = node.inner
-        if isinstance(node, Union):
-            node = AnyType()
+    if isinstance(node, Union):
+        node = AnyType()
     if isinstance(node, TupleOf):
         return node.item, True, optional
     return node, False, optional

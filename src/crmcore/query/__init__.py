@@ -64,7 +64,16 @@ The package, one concept a module (every name below is re-exported here):
 * :mod:`~crmcore.query.filters`: the filter nodes; :mod:`~crmcore.query.field`: :class:`Field`;
 * :mod:`~crmcore.query.spec`: :class:`Query` and :class:`Order`;
   :mod:`~crmcore.query.cursor`: page cursors (:func:`decode_cursor`);
-* :mod:`~crmcore.query.evaluate`: the reference evaluator (:class:`CompiledQuery`).
+* :mod:`~crmcore.query.evaluate`: the reference evaluator (:class:`CompiledQuery`) and
+  its cache, keyed with operand types and bounded in entries and bytes;
+* :mod:`~crmcore.query.decoding`: decoding filter trees from plain data, one dispatch
+  on ``op`` per node, nesting bounded (:data:`~crmcore.query.decoding.MAX_FILTER_DEPTH`);
+* :mod:`~crmcore.query.phone_search`: phone-shaped search text read as a number with
+  the store's default region (:func:`~crmcore.query.phone_search.with_phone_digits`).
+
+Input from outside is bounded: filters nest at most 64 deep (``query.too_deep``), a
+search text is at most 1,000 characters (``query.search_too_long``), and text holding
+NUL or an unpaired surrogate is refused (``text.invalid_character``).
 """
 
 from __future__ import annotations

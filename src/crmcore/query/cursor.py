@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcore.errors import ValidationError
 from crmcore.query._errors import query_problem
-from crmcore.query.operands import coerce_value, json_of_sort_value
+from crmcore.query.operands import coerce_value, json_of_sort_value, text_problem
 from crmcore.query.paths import resolve_path
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ def decode_cursor(query: Query, model: type) -> tuple[Any, ...] | None:
     """The sort values and id encoded in ``query.after`` (``None`` if there is no cursor).
 
     Values come back in comparable form (see :func:`coerce_value`), ``None`` kept;
-    the id is last. Raises ``query.cursor_invalid`` for a cursor of another ordering.
+    the id is last. Raises ``query.cursor_invalid`` for a cursor of another ordering,
+    ``text.invalid_character`` for a key holding NUL or an unpaired surrogate.
     """
     if query.after is None:
         return None
@@ -62,6 +63,11 @@ def decode_cursor(query: Query, model: type) -> tuple[Any, ...] | None:
     keys = payload["k"]
     if not isinstance(keys, list) or len(keys) != len(query.order_by) + 1:
         raise bad("not a cursor made by Query.cursor_for")
+    for key in keys:
+        if isinstance(key, str):
+            error = text_problem(key, "$.after")
+            if error is not None:
+                raise error
     values: list[Any] = []
     for order, key in zip(query.order_by, keys[:-1], strict=True):
         leaf = resolve_path(model, order.path).leaf

@@ -4,13 +4,17 @@
 path, operator, operand and the cursor, with ``$.where...`` paths in its errors) and
 returns a :class:`CompiledQuery`: the filter as a predicate, the resolved ordering
 paths and the decoded cursor. :meth:`CompiledQuery.apply` is the reference result
-every backend must reproduce. Compiled queries are cached per query and model.
+every backend must reproduce. Compiled queries are cached per query and model: the
+key (:func:`query_key`) keeps each operand's type, so queries Python finds equal
+(``version == 1``, ``version == True``) are never confused, and the cache is bounded in
+entries (:data:`CACHE_ENTRIES`) and estimated bytes (:data:`CACHE_BYTES`).
 """
 
 from __future__ import annotations
 
 import enum
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +32,17 @@ from crmcore.query.search import matches_document, search_document, search_needl
 if TYPE_CHECKING:
     from crmcore.query.spec import Query
 
-__all__ = ["CompiledQuery", "Predicate", "compile_query"]
+__all__ = [
+    "CACHE_BYTES",
+    "CACHE_ENTRIES",
+    "UNCACHED_BYTES",
+    "CompiledQuery",
+    "Predicate",
+    "cache_stats",
+    "clear_cache",
+    "compile_query",
+    "query_key",
+]
 
 T = TypeVar("T")
 
@@ -136,7 +150,7 @@ def _compile_filter(node: AnyFilter, model: type, where: str) -> Predicate:
                 where,
                 f"text search is defined for customers, not {model.__name__}",
             )
-        needles = search_needles(node.text)
+        needles = search_needles(node.text, node.also_digits)
         return lambda record: matches_document(needles, search_document(record))
     if isinstance(node, And):
         parts = [
@@ -227,11 +241,146 @@ def _sort_key(path: ResolvedPath) -> Callable[[Any], tuple[bool, Any]]:
     return key
 
 
-@functools.lru_cache(maxsize=512)
+CACHE_ENTRIES = 512
+"""At most this many compiled queries are cached."""
+
+CACHE_BYTES = 4 * 1024 * 1024
+"""The cached queries' estimated sizes add up to at most this many bytes."""
+
+UNCACHED_BYTES = 64 * 1024
+"""A query estimated larger than this is compiled on every call, never cached."""
+
+_NODE_BYTES = 64  # the estimated size of one node or operand besides its text
+
+
+def _operand_key(value: object) -> tuple[str, object]:
+    """An operand with its type, so that ``1`` and ``True`` (equal in Python) differ."""
+    return (type(value).__name__, value)
+
+
+def query_key(query: Query) -> tuple[tuple[object, ...], int]:
+    """The cache key of ``query`` and its estimated size in bytes, in one iterative walk.
+
+    The key lists every node and operand with its type (``version == 1`` and
+    ``version == True`` have different keys, though the queries compare equal). A
+    filter tree deeper than :data:`~crmcore.query.decoding.MAX_FILTER_DEPTH` is refused
+    with ``query.too_deep`` here, before anything recurses over it.
+    """
+    from crmcore.query.decoding import MAX_FILTER_DEPTH
+
+    key: list[object] = [
+        tuple((o.path, o.descending) for o in query.order_by),
+        _operand_key(query.limit),
+        query.after,
+    ]
+    size = _NODE_BYTES + len(query.after or "") + sum(len(o.path) for o in query.order_by)
+    stack: list[tuple[object, int, str]] = []
+    if query.where is not None:
+        stack.append((query.where, 1, "$.where"))
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise query_problem(
+                "query.too_deep", where, f"filters are nested more than {MAX_FILTER_DEPTH} deep"
+            )
+        size += _NODE_BYTES
+        if isinstance(node, Compare):
+            key += ("c", str(node.op), node.path, _operand_key(node.value))
+            size += len(node.path) + len(str(node.value))
+        elif isinstance(node, In):
+            key += ("i", node.path, len(node.values), *map(_operand_key, node.values))
+            size += len(node.path) + sum(_NODE_BYTES + len(str(v)) for v in node.values)
+        elif isinstance(node, IsNull):
+            key += ("n", node.path)
+            size += len(node.path)
+        elif isinstance(node, Search):
+            key += ("s", node.text, node.also_digits)
+            size += len(node.text) + sum(len(d) for d in node.also_digits)
+        elif isinstance(node, And | Or):
+            key += ("a" if isinstance(node, And) else "o", len(node.filters))
+            for index in range(len(node.filters) - 1, -1, -1):
+                stack.append((node.filters[index], depth + 1, f"{where}.filters[{index}]"))
+        elif isinstance(node, Not):
+            key.append("!")
+            stack.append((node.filter, depth + 1, where + ".filter"))
+        else:
+            key.append(_operand_key(node))
+    return tuple(key), size
+
+
+class _Cache:
+    """A least-recently-used cache bounded in entries and in estimated bytes."""
+
+    def __init__(self, entries: int, max_bytes: int) -> None:
+        self._entries = entries
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[object, tuple[CompiledQuery, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> CompiledQuery | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: object, compiled: CompiledQuery, size: int) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (compiled, size)
+            self._bytes += size
+            while len(self._items) > self._entries or self._bytes > self._max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def stats(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._items), self._bytes
+
+
+_cache = _Cache(CACHE_ENTRIES, CACHE_BYTES)
+
+
+def cache_stats() -> tuple[int, int]:
+    """How many compiled queries are cached, and their estimated size in bytes."""
+    return _cache.stats()
+
+
+def clear_cache() -> None:
+    """Forget every cached compiled query."""
+    _cache.clear()
+
+
 def compile_query(query: Query, model: type) -> CompiledQuery:
-    """Check ``query`` against ``model`` and build its evaluator (cached per query and model)."""
+    """Check ``query`` against ``model`` and build its evaluator.
+
+    Compiled queries are cached per query (:func:`query_key`: operands keep their
+    type) and model, at most :data:`CACHE_ENTRIES` of them and :data:`CACHE_BYTES` in
+    all; a query larger than :data:`UNCACHED_BYTES` is not cached.
+    """
     if not (isinstance(model, type) and attrs.has(model)):
         raise query_problem("query.model_invalid", "$", f"cannot query {model!r}")
+    flat, size = query_key(query)
+    key = (model, flat)
+    if size <= UNCACHED_BYTES:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+    compiled = _compile(query, model)
+    if size <= UNCACHED_BYTES:
+        _cache.put(key, compiled, size)
+    return compiled
+
+
+def _compile(query: Query, model: type) -> CompiledQuery:
     predicate: Predicate = (
         (lambda record: True)
         if query.where is None

@@ -24,6 +24,7 @@ from crmcore.query.operands import json_scalar, json_scalars
 from crmcore.query.search import SearchDocument, normalise_text
 
 __all__ = [
+    "MAX_SEARCH_LENGTH",
     "And",
     "AnyFilter",
     "Compare",
@@ -80,6 +81,38 @@ def _tag(expected: str) -> Callable[[object], Problem | None]:
         return None
 
     return check
+
+
+MAX_SEARCH_LENGTH = 1000
+"""The longest :attr:`Search.text`, in characters (``query.search_too_long`` beyond it).
+
+It keeps every backend's ``LIKE`` pattern well inside SQLite's limit of 50,000 bytes.
+"""
+
+_MAX_ALSO_DIGITS = 8
+
+
+def _search_length(value: object) -> Problem | None:
+    if isinstance(value, str) and len(value) > MAX_SEARCH_LENGTH:
+        return Problem(
+            code="query.search_too_long",
+            message=f"is {len(value)} characters; a search is at most {MAX_SEARCH_LENGTH}",
+        )
+    return None
+
+
+def _digit_strings(value: object) -> Problem | None:
+    if isinstance(value, tuple) and (
+        len(value) > _MAX_ALSO_DIGITS
+        or not all(
+            isinstance(d, str) and d.isascii() and d.isdigit() and len(d) <= 32 for d in value
+        )
+    ):
+        return Problem(
+            code="query.value_invalid",
+            message=f"at most {_MAX_ALSO_DIGITS} strings of 1 to 32 ASCII digits",
+        )
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -145,12 +178,19 @@ class Search(Filter):
       strings (``"138 0013 8000"`` and ``"１３８００１３８０００"`` find
       ``+8613800138000``).
 
+    * some string of ``also_digits`` (ASCII digits) is a substring of one of the phone
+      digit strings. A :class:`~crmcore.storage.Store` fills it in before running the
+      query: the E.164 digits of phone-shaped ``text`` read with the store's default
+      region (``"010-62345678"`` with region ``CN`` also looks for ``861062345678``).
+
+    ``text`` is at most :data:`MAX_SEARCH_LENGTH` characters (``query.search_too_long``).
     Only customers can be searched. The fields searched and how each matches are
     defined once, in :data:`crmcore.query.search.SEARCH_FIELDS`.
     """
 
     op: str = attrs.field(default="search", metadata=checks(_tag("search")))
-    text: str = attrs.field(metadata=checks(non_blank))
+    text: str = attrs.field(metadata=checks(non_blank, _search_length))
+    also_digits: tuple[str, ...] = attrs.field(default=(), metadata=checks(_digit_strings))
 
     @property
     def needle(self) -> str:
@@ -169,7 +209,7 @@ class Search(Filter):
 
     def matches_document(self, document: SearchDocument) -> bool:
         """True when a customer with ``document`` matches this search."""
-        return search.matches_document(search.search_needles(self.text), document)
+        return search.matches_document(search.search_needles(self.text, self.also_digits), document)
 
 
 @attrs.frozen(kw_only=True)

@@ -13,55 +13,111 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from crmcore.errors import ValidationError
-from crmcore.models._base import INT_MAX, INT_MIN
+from crmcore.errors import Problem, ValidationError
+from crmcore.models._atoms import ATOM_KINDS
+from crmcore.models._types import Atom, EnumType, parse
+from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query._errors import query_problem
 
 __all__ = [
+    "MAX_OPERAND_INT",
     "SCALAR_TYPES",
     "JsonScalar",
+    "check_id",
     "coerce_value",
     "is_scalar",
     "json_of_sort_value",
     "json_scalar",
     "json_scalars",
     "sort_value",
+    "text_problem",
 ]
 
 JsonScalar = str | int | bool | None
 """The JSON form a query operand is kept in."""
 
-SCALAR_TYPES: tuple[type, ...] = (str, int, bool, Decimal, dt.datetime, dt.date)
-"""The field types a query compares (besides enums)."""
+SCALAR_TYPES: tuple[type, ...] = tuple(ATOM_KINDS)
+"""The field types a query compares (besides enums): the grammar's atoms."""
 
 
 def is_scalar(tp: Any) -> bool:
     """True when a field of type ``tp`` holds a comparable scalar (not a model or tuple)."""
-    return tp in SCALAR_TYPES or (isinstance(tp, type) and issubclass(tp, enum.Enum))
+    return isinstance(parse(tp, strict=False), Atom | EnumType)
 
 
-def json_scalar(value: object) -> JsonScalar:
+MAX_OPERAND_INT = 10**38 - 1
+"""The largest integer operand (38 digits, the widest decimal any supported database keeps)."""
+
+
+def text_problem(value: str, where: str) -> ValidationError | None:
+    """The refusal of text holding NUL or an unpaired surrogate (``None`` when it is fine).
+
+    No supported database stores either, and UTF-8 cannot encode a surrogate, so each
+    backend would fail in its own way: the query layer refuses them first, with
+    ``text.invalid_character``, the code models use for such text.
+    """
+    if ATOM_KINDS[str].accepts(value):  # the models' own text check
+        return None
+    return query_problem(
+        "text.invalid_character", where, "must not contain NUL characters or unpaired surrogates"
+    )
+
+
+def check_id(record_id: object, *, subject: str) -> str:
+    """Return ``record_id`` if it can name a stored record; raise ``ValidationError`` if not.
+
+    A record id is a string without NUL or unpaired surrogates (``type.invalid``,
+    ``text.invalid_character``, at ``$.id``), on every backend alike.
+    """
+    if not isinstance(record_id, str):
+        raise ValidationError(
+            [
+                Problem(
+                    code="type.invalid",
+                    path="$.id",
+                    message=f"expected a string id, got {type(record_id).__name__}",
+                )
+            ],
+            subject=subject,
+        )
+    error = text_problem(record_id, "$.id")
+    if error is not None:
+        raise ValidationError(error.problems, subject=subject)
+    return record_id
+
+
+def json_scalar(value: object, *, where: str = "$.value") -> JsonScalar:
     """Convert an operand to its JSON form (the form kept in the query)."""
-    if value is None or (isinstance(value, bool | int | str) and not isinstance(value, enum.Enum)):
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
+        error = text_problem(value, where)
+        if error is not None:
+            raise error
+        return value
+    if value is None or (isinstance(value, bool | int) and not isinstance(value, enum.Enum)):
+        if isinstance(value, int) and not -MAX_OPERAND_INT <= value <= MAX_OPERAND_INT:
+            # beyond every integer and decimal field; huge integers cannot even be printed
+            raise query_problem(
+                "query.value_invalid", where, "an integer operand has at most 38 digits"
+            )
         return value
     if isinstance(value, enum.Enum):
-        return json_scalar(value.value)
+        return json_scalar(value.value, where=where)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise query_problem("datetime.naive", "$.value", "a datetime operand must be aware")
+            raise query_problem("datetime.naive", where, "a datetime operand must be aware")
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise query_problem("value.not_finite", "$.value", "must be a finite number")
+            raise query_problem("value.not_finite", where, "must be a finite number")
         return str(value)
     raise query_problem(
         "query.value_invalid",
-        "$.value",
+        where,
         f"cannot compare with a {type(value).__name__}; use str, int, bool, Decimal, "
         "date, datetime or an enum",
     )
@@ -71,7 +127,9 @@ def json_scalars(values: Iterable[object]) -> tuple[JsonScalar, ...]:
     """Convert the operands of ``in`` to their JSON form (a string is not a collection)."""
     if isinstance(values, str | bytes):
         raise query_problem("query.value_invalid", "$.values", "in_ needs a collection of values")
-    return tuple(json_scalar(v) for v in values)
+    if not isinstance(values, Iterable):
+        raise query_problem("query.value_invalid", "$.values", "in_ needs a collection of values")
+    return tuple(json_scalar(v, where=f"$.values[{i}]") for i, v in enumerate(values))
 
 
 def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> Any:
@@ -99,57 +157,45 @@ def coerce_value(leaf: type, value: JsonScalar, *, where: str = "$.value") -> An
                 f"{value!r} is not a {leaf.__name__}; one of {', '.join(sorted(allowed))}",
             )
         return value
-    if leaf is str:
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if leaf is bool:
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if leaf is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        if not INT_MIN <= value <= INT_MAX:
+    node = parse(leaf, strict=False)
+    if not isinstance(node, Atom):
+        raise query_problem("query.not_scalar", where, f"cannot compare values of {leaf!r}")
+    try:
+        # the one JSON parser of each atom (crmcore.models._atoms), as stored documents use
+        parsed = ATOM_KINDS[leaf].from_json(value)
+    except ValidationError as error:
+        code = error.problems[0].code
+        if code == "datetime.naive":
             raise query_problem(
-                "query.value_invalid",
-                where,
-                f"{value} is outside the range of integer fields ({INT_MIN} to {INT_MAX})",
-            )
-        return value
-    if leaf is Decimal:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise bad("a decimal number")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise bad("a decimal number") from None
-        if not number.is_finite():
-            raise bad("a finite decimal number")
-        return number
+                "datetime.naive", where, "a datetime operand must carry an offset"
+            ) from None
+        raise bad(_EXPECTED[leaf, code == "value.not_finite"]) from None
+    if leaf is int and not INT_MIN <= parsed <= INT_MAX:
+        raise query_problem(
+            "query.value_invalid",
+            where,
+            f"{parsed} is outside the range of integer fields ({INT_MIN} to {INT_MAX})",
+        )
     if leaf is dt.datetime:
-        if not isinstance(value, str):
-            raise bad("an ISO 8601 date-time")
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise bad("an ISO 8601 date-time") from None
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise query_problem("datetime.naive", where, "a datetime operand must carry an offset")
         try:
             return parsed.astimezone(dt.UTC)
         except OverflowError:
             raise query_problem(
                 "datetime.out_of_range", where, "must be an instant between years 1 and 9999 in UTC"
             ) from None
-    if leaf is dt.date:
-        if not isinstance(value, str):
-            raise bad("an ISO 8601 date")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise bad("an ISO 8601 date") from None
-    raise query_problem("query.not_scalar", where, f"cannot compare values of {leaf!r}")
+    return parsed
+
+
+# What a refused operand was expected to be, by the leaf type and "was it not finite".
+_EXPECTED: dict[tuple[Any, bool], str] = {
+    (str, False): "a string",
+    (bool, False): "true or false",
+    (int, False): "an integer",
+    (Decimal, False): "a decimal number",
+    (Decimal, True): "a finite decimal number",
+    (dt.datetime, False): "an ISO 8601 date-time",
+    (dt.date, False): "an ISO 8601 date",
+}
 
 
 def sort_value(value: Any) -> Any:

@@ -10,19 +10,19 @@ not a field is a :class:`~crmcore.errors.ValidationError` with code
 verification rules their specs' field paths
 (:mod:`crmcore.rules.verification._paths`), so both refuse the same misspellings.
 
-The resolver reads model annotations only (no storage, no serialisation), so the
+The resolver reads model annotations only, through the field-type grammar
+(:func:`crmcore.models._types.field_types`, no storage, no serialisation), so the
 domain's rules can use it as well as queries.
 """
 
 from __future__ import annotations
 
 import functools
-import types
-import typing
 from typing import Any
 
 import attrs
 
+from crmcore.models._types import field_types, leaf_of
 from crmcore.query._errors import query_problem
 from crmcore.query.operands import is_scalar
 
@@ -88,29 +88,6 @@ class ResolvedPath:
         return current
 
 
-# --------------------------------------------------------------------------- field annotations
-
-
-def _unwrap(tp: Any) -> tuple[Any, bool, bool]:
-    """Return (inner type, many, optional) of a field annotation."""
-    optional = False
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(tp))
-        tp = args[0] if len(args) == 1 else Any
-        origin = typing.get_origin(tp)
-    if origin is tuple:
-        return typing.get_args(tp)[0], True, optional
-    return tp, False, optional
-
-
-@functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in attrs.fields(cls)}
-
-
 # --------------------------------------------------------------------------- resolution
 
 
@@ -130,7 +107,7 @@ def resolve_path(model: type, path: str) -> ResolvedPath:
                 "$.path",
                 f"{path!r}: {'.'.join(path.split('.')[:depth])!r} has no fields",
             )
-        fields = _field_types(current)
+        fields = field_types(current, strict=False)
         if name not in fields:
             known = ", ".join(sorted(fields))
             raise query_problem(
@@ -138,7 +115,8 @@ def resolve_path(model: type, path: str) -> ResolvedPath:
                 "$.path",
                 f"{path!r}: {current.__name__} has no field {name!r} (fields: {known})",
             )
-        inner, many, optional = _unwrap(fields[name])
+        node, many, optional = leaf_of(fields[name])
+        inner = node.annotation
         steps.append(PathStep(name=name, many=many, optional=optional, type=inner))
         current = inner
     return ResolvedPath(path=path, steps=tuple(steps), leaf=current)

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.models import Customer
 
 __all__ = [
@@ -148,8 +149,12 @@ class SearchField:
         """Every normalised value joined by :data:`SEPARATOR` (the column value).
 
         Empty and repeated values are kept; :meth:`split` of it equals :meth:`values`.
+        Fast path: the joined raw values are normalised in one pass; the reference
+        (``CRMCORE_NO_FAST_PATHS=1``) normalises each value and joins the results.
         """
-        return self.normalise_joined(SEPARATOR.join(self.extract(customer)))
+        if fast_paths_enabled():
+            return self.normalise_joined(SEPARATOR.join(self.extract(customer)))
+        return SEPARATOR.join(map(self.normalise, self.extract(customer)))
 
     @staticmethod
     def split(joined: str) -> tuple[str, ...]:
@@ -258,13 +263,25 @@ def search_document(customer: Customer) -> SearchDocument:
     return SearchDocument(**{field.name: field.values(customer) for field in SEARCH_FIELDS})
 
 
-def search_needles(text: str) -> tuple[tuple[SearchField, Needle], ...]:
-    """What a search for ``text`` looks for, per field (fields it cannot match left out)."""
+def search_needles(
+    text: str, also_digits: Sequence[str] = ()
+) -> tuple[tuple[SearchField, Needle], ...]:
+    """What a search for ``text`` looks for, per field (fields it cannot match left out).
+
+    ``also_digits`` are further digit strings looked for among the phone digits (the
+    E.164 digits of phone-shaped text, see :class:`crmcore.query.Search`).
+    """
     found: list[tuple[SearchField, Needle]] = []
     for field in SEARCH_FIELDS:
         needle = field.needle(text)
         if needle is not None:
             found.append((field, needle))
+    digits_field = next(f for f in SEARCH_FIELDS if f.name == "digits")
+    seen = {n.text for f, n in found if f is digits_field}
+    for digits in also_digits:
+        if digits and digits not in seen:
+            seen.add(digits)
+            found.append((digits_field, Needle(text=digits, subsequence=False)))
     return tuple(found)
 
 

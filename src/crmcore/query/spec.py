@@ -8,17 +8,18 @@ check it against a model and run the reference evaluator
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import attrs
 
+from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import Model, checks, non_blank, positive
 from crmcore.query.cursor import encode_cursor
 from crmcore.query.evaluate import CompiledQuery, compile_query
 from crmcore.query.filters import AnyFilter
 
-__all__ = ["Order", "Query"]
+__all__ = ["Order", "Query", "check_query"]
 
 T = TypeVar("T")
 
@@ -31,9 +32,24 @@ class Order(Model):
     descending: bool = False
 
 
+def _not_a(expected: str, value: object, where: str) -> ValidationError:
+    return ValidationError(
+        [
+            Problem(
+                code="type.invalid",
+                path=where,
+                message=f"expected {expected}, got {type(value).__name__}",
+            )
+        ],
+        subject="Query",
+    )
+
+
 def _orders(value: Iterable[Order | str]) -> tuple[Order, ...]:
     if isinstance(value, str | Order):
         value = (value,)
+    if not isinstance(value, Iterable) or isinstance(value, bytes | Mapping):
+        raise _not_a("ordering keys (strings or Order)", value, "$.order_by")
     result: list[Order] = []
     for item in value:
         if isinstance(item, str):
@@ -69,6 +85,8 @@ class Query(Model):
 
     def apply(self, records: Iterable[T]) -> list[T]:
         """Filter, order, apply the cursor and the limit: the reference result."""
+        if not isinstance(records, Iterable):
+            raise _not_a("an iterable of records", records, "$")
         items = list(records)
         if not items:
             return []
@@ -100,3 +118,16 @@ class Query(Model):
     def unpaged(self) -> Query:
         """Return the query without its cursor and limit."""
         return attrs.evolve(self, after=None, limit=None)
+
+
+def check_query(query: object) -> Query:
+    """Return ``query`` if it is a :class:`Query`; raise ``ValidationError`` if it is not.
+
+    ``None``, a string or a dict where a query is expected is ``type.invalid`` at
+    ``$`` (decode plain data first with ``crmcore.from_dict(data, Query)``).
+    """
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, Mapping):
+        raise _not_a("a Query (decode a dict with from_dict(data, Query))", query, "$")
+    raise _not_a("a Query", query, "$")

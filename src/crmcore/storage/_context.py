@@ -36,6 +36,8 @@ class WriteContext:
             its result checked to be a customer (identity when the store has none).
         batch_normaliser: The normaliser, when imports may hand it a whole batch.
         record_history: Whether writes to customers are recorded in their history.
+        search_region: The region phone-shaped search text is read in (the
+            normaliser's ``default_region``), so searches find numbers as writes store them.
     """
 
     begin: Callable[[], Transaction]
@@ -43,6 +45,7 @@ class WriteContext:
     normalise: Callable[[Customer], Customer]
     batch_normaliser: BatchNormaliser | None
     record_history: bool
+    search_region: str | None = None
 
 
 def _unchanged(customer: Customer) -> Customer:

@@ -69,6 +69,12 @@ DEFAULT_NORMALISER = NormalisationPipeline()
 """The normaliser a store runs unless told otherwise: the verification rules' default pipeline."""
 
 
+def _default_region(normaliser: object) -> str | None:
+    """The region a normaliser reads numbers in by default (its ``default_region``)."""
+    region = getattr(normaliser, "default_region", None)
+    return region if isinstance(region, str) else None
+
+
 class Store:
     """crmcore's storage API over any backend.
 
@@ -108,6 +114,7 @@ class Store:
             normalise=normalising_step(normaliser, now),
             batch_normaliser=normaliser if isinstance(normaliser, BatchNormaliser) else None,
             record_history=history,
+            search_region=_default_region(normaliser),
         )
 
     @property

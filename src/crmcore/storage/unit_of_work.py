@@ -26,6 +26,9 @@ from crmcore.models import (
     Purchase,
 )
 from crmcore.query import Query
+from crmcore.query.operands import check_id
+from crmcore.query.phone_search import with_phone_digits
+from crmcore.query.spec import check_query
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import WriteContext
 from crmcore.storage.history import history_changes
@@ -61,6 +64,7 @@ class StoreRepository(Generic[R]):
         self._kind = kind
         self._model: type[R] = model
         self._now = context.now
+        self._search_region = context.search_region
 
     def _check(self, record: R) -> None:
         if not isinstance(record, self._model):
@@ -75,17 +79,7 @@ class StoreRepository(Generic[R]):
 
     def get(self, record_id: str) -> R:
         """The record with ``record_id``; raises :class:`NotFound`."""
-        if not isinstance(record_id, str):
-            raise ValidationError(
-                [
-                    Problem(
-                        code="type.invalid",
-                        path="$.id",
-                        message=f"expected a string id, got {type(record_id).__name__}",
-                    )
-                ],
-                subject=self._model.__name__,
-            )
+        check_id(record_id, subject=self._model.__name__)
         record = self._uow._tx.get(self._kind, record_id)
         if record is None:
             raise NotFound(self._kind, record_id)
@@ -131,16 +125,19 @@ class StoreRepository(Generic[R]):
         self._check(record)
         self._uow._tx.delete(self._kind, record.id, expected_version=record.version)
 
+    def _checked(self, query: object) -> Query:
+        """``query`` checked against the model, phone-shaped searches read as numbers."""
+        checked = check_query(query)
+        checked.validate(self._model)
+        return with_phone_digits(checked, self._search_region)
+
     def find(self, query: Query) -> list[R]:
         """One page of records matching ``query`` (checked against the model first)."""
-        query.validate(self._model)
-        return cast(list[R], self._uow._tx.query(self._kind, query))
+        return cast(list[R], self._uow._tx.query(self._kind, self._checked(query)))
 
     def count(self, query: Query | None = None) -> int:
         """How many records match ``query``'s filter (all when ``None``)."""
-        query = query if query is not None else Query()
-        query.validate(self._model)
-        return self._uow._tx.count(self._kind, query)
+        return self._uow._tx.count(self._kind, self._checked(Query() if query is None else query))
 
     def stream(self, *, batch_size: int = 1000) -> Iterator[R]:
         """Every record, ordered by id, fetched ``batch_size`` at a time."""
@@ -227,7 +224,7 @@ class StoreCustomerRepository(StoreRepository[Customer]):
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Every recorded change to a customer, oldest first (empty if none)."""
-        return self._uow._tx.history(customer_id)
+        return self._uow._tx.history(check_id(customer_id, subject="Customer"))
 
 
 class StoreUnitOfWork:

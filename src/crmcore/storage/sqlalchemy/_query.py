@@ -16,6 +16,8 @@ predicate in Python:
   keyset condition; records are fetched in that order, chunk by chunk, until the
   page is full. An ordering by a path outside the key columns is sorted in Python
   over the pre-filtered records (``CompiledQuery.apply``).
+* **Parameters** are budgeted (:data:`MAX_BOUND_VALUES`): leaves past the budget are
+  left to Python, so no driver's parameter limit is ever reached.
 """
 
 from __future__ import annotations
@@ -54,11 +56,11 @@ from crmcore.query import (
     coerce_value,
     resolve_path,
 )
-from crmcore.query.search import SEARCH_FIELDS, search_needles
+from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
 from crmcore.storage.sqlalchemy._schema import date_key, utc_key
 from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
 
-__all__ = ["SqlPlan", "plan"]
+__all__ = ["MAX_BOUND_VALUES", "SqlPlan", "plan"]
 
 Condition = ColumnElement[bool]
 
@@ -126,17 +128,35 @@ def _compare(op: Op, column: _Column[Any], operand: Any) -> Condition:
     return cast(Condition, result)
 
 
+MAX_BOUND_VALUES = 10_000
+"""At most this many operands of one query are bound as SQL parameters.
+
+Drivers and servers cap the parameters of one statement (PostgreSQL's protocol and
+MariaDB at 65,535, SQLite at 32,766 by default): the leaves past the budget (a huge
+``in``, a very wide ``or``) translate to "no constraint" and are checked in Python, so
+every backend gives the reference answer instead of a driver error.
+"""
+
+
 class _Translator:
     def __init__(self, table: Table, model: type) -> None:
         self.table = table
         self.model = model
+        self.bound = 0
+
+    def _budget(self, count: int) -> bool:
+        """Reserve ``count`` bound parameters; ``False`` when the budget would be exceeded."""
+        if self.bound + count > MAX_BOUND_VALUES:
+            return False
+        self.bound += count
+        return True
 
     def filter(self, node: AnyFilter) -> _Translated:
         if isinstance(node, Compare):
-            return self._compare(node)
+            return self._compare(node) if self._budget(1) else _NOTHING
         if isinstance(node, In):
             key = _key(self.table, self.model, node.path)
-            if key is None:
+            if key is None or not self._budget(len(node.values)):
                 return _NOTHING
             leaf = resolve_path(self.model, node.path).leaf
             values = [_column_form(coerce_value(leaf, v)) for v in node.values]
@@ -147,7 +167,8 @@ class _Translator:
                 return _NOTHING
             return _Translated(key.column.is_(None) if key.nullable else false(), True)
         if isinstance(node, Search):
-            return self._search(node)
+            needles = search_needles(node.text, node.also_digits)
+            return self._search(needles) if self._budget(len(needles)) else _NOTHING
         if isinstance(node, And):
             parts = [self.filter(f) for f in node.filters]
             conditions = [p.condition for p in parts if p.condition is not None]
@@ -184,7 +205,7 @@ class _Translator:
             operand = _column_form(coerce_value(leaf, node.value))
         return _Translated(_guard(key, _compare(node.op, key.column, operand)), True)
 
-    def _search(self, node: Search) -> _Translated:
+    def _search(self, needles: Sequence[tuple[SearchField, Needle]]) -> _Translated:
         """A superset test on the customer's search columns (checked exactly in Python)."""
         if not all(field.column in self.table.c for field in SEARCH_FIELDS):
             return _NOTHING
@@ -192,7 +213,7 @@ class _Translator:
             self.table.c[field.column].like(
                 like_pattern(needle.text, subsequence=needle.subsequence), escape=LIKE_ESCAPE
             )
-            for field, needle in search_needles(node.text)
+            for field, needle in needles
         ]
         if not tests:
             return _Translated(false(), False)
