@@ -34,7 +34,12 @@ from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import imports as _imports
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import NormaliserArg, WriteContext, normalising_step
-from crmcore.storage.history import customer_versions, diff_customers, history_changes
+from crmcore.storage.history import (
+    customer_lives,
+    customer_versions,
+    diff_customers,
+    history_changes,
+)
 from crmcore.storage.imports import ImportOutcome, ImportReport, ImportStatus
 from crmcore.storage.ports import (
     Backend,
@@ -60,6 +65,7 @@ __all__ = [
     "StoreCustomerRepository",
     "StoreRepository",
     "StoreUnitOfWork",
+    "customer_lives",
     "customer_versions",
     "diff_customers",
     "history_changes",
