@@ -13,7 +13,7 @@ from crmcore.storage.history import (
     diff_customers,
     history_changes,
 )
-from crmcore.storage.imports import ImportOutcome, ImportReport, ImportStatus
+from crmcore.storage.imports import ImportMode, ImportOutcome, ImportReport, ImportStatus, MatchKey
 from crmcore.storage.memory import MemoryBackend, MemoryTransaction
 from crmcore.storage.ports import (
     RECORD_KINDS,
@@ -62,9 +62,11 @@ __all__ = [
     "CustomerHasDependents",
     "CustomerRepository",
     "Dependents",
+    "ImportMode",
     "ImportOutcome",
     "ImportReport",
     "ImportStatus",
+    "MatchKey",
     "MemoryBackend",
     "MemoryTransaction",
     "Normaliser",
