@@ -183,3 +183,15 @@ def test_an_unknown_dependents_choice_is_refused(store: Store) -> None:
     zhang = _saved(store, Customer.person_named(family="张", given="伟"))
     with store.unit_of_work() as uow, pytest.raises(ValueError, match="dependents"):
         uow.customers.remove(zhang, dependents="cascade")  # type: ignore[arg-type]
+
+
+def test_a_customer_removed_in_the_unit_of_work_may_no_longer_be_referred_to(
+    store: Store,
+) -> None:
+    """After remove(), a purchase for the customer is refused in the same unit of work."""
+    zhang = _saved(store, Customer.person_named(family="张", given="伟"))
+    with store.unit_of_work() as uow:
+        uow.purchases.add(purchase(zhang.id))
+        uow.customers.remove(zhang, dependents="remove")
+        with pytest.raises(UnknownReference):
+            uow.purchases.add(purchase(zhang.id))

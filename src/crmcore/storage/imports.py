@@ -20,6 +20,7 @@ import attrs
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, Problem, ValidationError
 from crmcore.models import ChangeOperation, ChangeRecord, Customer, replace, replace_each
 from crmcore.models._ids import new_id
+from crmcore.query import In, Query
 from crmcore.serialization import from_dict
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import WriteContext
@@ -748,15 +749,17 @@ class _RecordImportRun:
     def _write_batch(self, batch: list[tuple[int, Record, bool]], now: Any) -> list[ImportOutcome]:
         kind, tx = self.kind, self.begin()
         try:
-            customers = tx.get_many(
-                "customer",
-                sorted({getattr(r, "customer_id") for _, r, _ in batch}),  # noqa: B009
-            )
+            known, customers = self._referred(tx, [record for _, record, _ in batch])
             outcomes: list[ImportOutcome] = []
             accepted: list[tuple[int, Record, bool]] = []
             for index, record, gives_created_at in batch:
                 customer_id: str = getattr(record, "customer_id")  # noqa: B009
-                error = unknown_reference(record, cast(Customer | None, customers.get(customer_id)))
+                if customer_id in known and getattr(record, "contact_person_id", None) is None:
+                    error = None
+                else:
+                    error = unknown_reference(
+                        record, cast(Customer | None, customers.get(customer_id))
+                    )
                 if error is None:
                     accepted.append((index, record, gives_created_at))
                     continue
@@ -789,6 +792,27 @@ class _RecordImportRun:
             raise
         outcomes.sort(key=lambda o: o.index)
         return outcomes
+
+    @staticmethod
+    def _referred(tx: Any, records: list[Record]) -> tuple[set[str], dict[str, Record]]:
+        """The stored ids among the customers ``records`` name, and the customers needed.
+
+        One query in the common case: a count of the named ids (no document is read)
+        says whether all are stored; only the customers whose contact persons a record
+        names are read. When some id is not stored, one ``get_many`` says which.
+        """
+        ids = sorted({getattr(r, "customer_id") for r in records})  # noqa: B009
+        with_persons = sorted(
+            {
+                getattr(r, "customer_id")  # noqa: B009
+                for r in records
+                if getattr(r, "contact_person_id", None) is not None
+            }
+        )
+        if tx.count("customer", Query(where=In(path="id", values=tuple(ids)))) == len(ids):
+            return set(ids), tx.get_many("customer", with_persons) if with_persons else {}
+        customers: dict[str, Record] = tx.get_many("customer", ids)
+        return set(customers), customers
 
     def _update(self, tx: Any, index: int, old: Record, record: Record) -> ImportOutcome:
         """Update a stored record from an imported one, keep it, or refuse the import."""

@@ -132,7 +132,17 @@ class StoreRepository(Generic[R]):
         if not self._refers:
             return
         customer_id: str = getattr(record, "customer_id")  # noqa: B009
-        customer = cast(Customer | None, self._uow._tx.get("customer", customer_id))
+        tx, known = self._uow._tx, self._uow._known_customers
+        if getattr(record, "contact_person_id", None) is None:
+            if customer_id in known:  # stored, as this transaction already found
+                return
+            # whether it is stored is all that is needed: a count reads no document
+            if tx.count("customer", Query(where=Field("id") == customer_id)):
+                known.add(customer_id)
+                return
+            customer = None
+        else:
+            customer = cast(Customer | None, tx.get("customer", customer_id))
         error = unknown_reference(record, customer)
         if error is not None:
             if record.version and self._uow._tx.get(self._kind, record.id) is None:
@@ -263,6 +273,7 @@ class StoreCustomerRepository(StoreRepository[Customer]):
         """Normalise and add a new customer; returns it as stored, with version 1."""
         self._check(record)
         stored = super().add(self._normalise(record))
+        self._uow._known_customers.add(stored.id)
         self._history(ChangeOperation.CREATED, None, stored, stored.version)
         return stored
 
@@ -327,6 +338,7 @@ class StoreCustomerRepository(StoreRepository[Customer]):
                 for dependent in tx.query(kind, refers):
                     tx.delete(kind, dependent.id, expected_version=dependent.version)
         super().remove(record)
+        self._uow._known_customers.discard(record.id)
         self._history(
             ChangeOperation.REMOVED, cast(Customer, old) or record, None, record.version + 1
         )
@@ -366,6 +378,8 @@ class StoreUnitOfWork:
         self.actor = actor
         self.source = source
         self._current: Transaction | None = None
+        # customers this transaction found stored (or added): records may refer to them
+        self._known_customers: set[str] = set()
         for kind in RECORD_KINDS.values():
             repository = StoreCustomerRepository if kind.history else StoreRepository
             setattr(
@@ -396,6 +410,7 @@ class StoreUnitOfWork:
         if self._current is None:
             return
         tx, self._current = self._current, None
+        self._known_customers.clear()
         tx.commit()
 
     def rollback(self) -> None:
@@ -403,6 +418,7 @@ class StoreUnitOfWork:
         if self._current is None:
             return
         tx, self._current = self._current, None
+        self._known_customers.clear()
         tx.rollback()
 
 
