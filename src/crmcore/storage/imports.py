@@ -231,11 +231,8 @@ class _Row:
     raw: Any  # the input as given: a Customer or a mapping
     customer: Customer  # normalised
     warnings: tuple[Problem, ...] = ()
-
-    @property
-    def gives_created_at(self) -> bool:
-        """A mapping row with a ``created_at`` key (a legacy creation time to keep)."""
-        return isinstance(self.raw, Mapping) and "created_at" in self.raw
+    gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
+    input_id: str | None = None  # the id the input gave, if any
 
     def presence(self) -> dict[str, Any]:
         """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
@@ -378,7 +375,17 @@ class _ImportRun:
             self.record([_rejected(index, result.id, (problem,))])
         else:
             self.seen.add(result.id)
-            self.ready.append(_Row(index=index, raw=item, customer=result, warnings=warnings))
+            gives = not isinstance(item, Customer) and "created_at" in item
+            self.ready.append(
+                _Row(
+                    index=index,
+                    raw=item,
+                    customer=result,
+                    warnings=warnings,
+                    gives_created_at=gives,
+                    input_id=record_id,
+                )
+            )
             if len(self.ready) >= self.batch_size:
                 self._write()
 
@@ -418,7 +425,7 @@ class _ImportRun:
             path="$",
             message="kept conflicting with concurrent writers; nothing was written, try again",
         )
-        return [_rejected(row.index, row.customer.id, (problem,)) for row in batch]
+        return [_rejected(row.index, row.input_id, (problem,)) for row in batch]
 
     def _created(self, row: _Row, now: Any) -> Customer:
         """The customer a row creates: version 1, stamped now, or with the row's created_at."""
@@ -436,7 +443,7 @@ class _ImportRun:
                 [row.customer for row in batch], version=1, created_at=now, updated_at=now
             )
             for position, row in enumerate(batch):
-                if row.gives_created_at:
+                if row.gives_created_at:  # a legacy creation time, kept
                     stored[position] = self._created(row, now)
             tx.insert("customer", stored)
             if self.record_history:
@@ -515,7 +522,7 @@ class _ImportRun:
                 index, customer = row.index, row.customer
                 target = matched.get(index)
                 if isinstance(target, Problem):
-                    outcomes.append(_rejected(index, customer.id, (target,)))
+                    outcomes.append(_rejected(index, row.input_id, (target,)))
                     continue
                 if target is not None:
                     customer = attrs.evolve(customer, id=target)
