@@ -154,6 +154,23 @@ def _change_template(now: Any, actor: str | None, source: str | None) -> ChangeR
 _MODES = ("merge", "replace")
 
 
+def _refused_update(kind: str, upsert: bool, claimed: int, stored: int) -> Problem | None:
+    """Why an imported record may not update the stored one: no upsert, or a stale claim."""
+    if not upsert:
+        return Problem(
+            code="storage.duplicate",
+            path="$.id",
+            message=f"a {kind} with this id already exists (upsert=False)",
+        )
+    if claimed not in (0, stored):
+        return Problem(
+            code="storage.conflict",
+            path="$.version",
+            message=f"based on version {claimed}, but the stored version is {stored}",
+        )
+    return None
+
+
 def import_customers(
     context: WriteContext,
     records: Iterable[Customer | Mapping[str, Any]],
@@ -542,21 +559,8 @@ class _ImportRun:
                     if record_history:
                         changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
-                problem = None
-                if not upsert:
-                    problem = Problem(
-                        code="storage.duplicate",
-                        path="$.id",
-                        message="a customer with this id already exists (upsert=False)",
-                    )
-                elif customer.version not in (0, old.version):
-                    problem = Problem(
-                        code="storage.conflict",
-                        path="$.version",
-                        message=f"based on version {customer.version}, "
-                        f"but the stored version is {old.version}",
-                    )
-                elif self.keys and old.id in targets:
+                problem = _refused_update("customer", upsert, customer.version, old.version)
+                if problem is None and self.keys and old.id in targets:
                     problem = Problem(
                         code="import.duplicate_id",
                         path="$",
@@ -823,20 +827,8 @@ class _RecordImportRun:
 
     def _update(self, tx: Any, index: int, old: Record, record: Record) -> ImportOutcome:
         """Update a stored record from an imported one, keep it, or refuse the import."""
-        if not self.upsert:
-            problem = Problem(
-                code="storage.duplicate",
-                path="$.id",
-                message=f"a {self.kind} with this id already exists (upsert=False)",
-            )
-            return _rejected(index, record.id, (problem,))
-        if record.version not in (0, old.version):
-            problem = Problem(
-                code="storage.conflict",
-                path="$.version",
-                message=f"based on version {record.version}, "
-                f"but the stored version is {old.version}",
-            )
+        problem = _refused_update(self.kind, self.upsert, record.version, old.version)
+        if problem is not None:
             return _rejected(index, record.id, (problem,))
         candidate = replace(record, version=old.version, created_at=old.created_at)
         if candidate == old:
