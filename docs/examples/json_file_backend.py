@@ -32,7 +32,7 @@ __all__ = ["JsonFileBackend", "JsonFileTransaction", "create_backend"]
 class JsonFileBackend:
     """Stores every record and every change record in one JSON file."""
 
-    capabilities = Capabilities(persistent=True, concurrent_writers=True, bulk_insert=False)
+    capabilities = Capabilities(persistent=True, concurrent_writers=True)
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)

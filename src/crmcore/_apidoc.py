@@ -8,11 +8,12 @@ from __future__ import annotations
 import enum
 import inspect
 import sys
-import typing
 from pathlib import Path
 from types import ModuleType
 
 import attrs
+
+from crmcore.models._types import field_types
 
 __all__ = ["render_module", "write_pages"]
 
@@ -20,17 +21,6 @@ __all__ = ["render_module", "write_pages"]
 def _first_paragraph(obj: object) -> str:
     doc = inspect.getdoc(obj) or ""
     return doc.split("\n\n")[0].replace("\n", " ").strip()
-
-
-def _type_text(tp: object) -> str:
-    if isinstance(tp, type) and not typing.get_args(tp):
-        return tp.__name__
-    text = str(tp)
-    for prefix in ("typing.", "crmcore.models.", "datetime.", "decimal."):
-        text = text.replace(prefix, "")
-    for module in ("values.", "contact.", "customer.", "provenance.", "complaint.", "history."):
-        text = text.replace(module, "")
-    return text.replace("interaction.", "").replace("purchase.", "")
 
 
 def _default_text(field: attrs.Attribute[object]) -> str:
@@ -48,10 +38,10 @@ def _default_text(field: attrs.Attribute[object]) -> str:
 def _render_class(name: str, cls: type) -> list[str]:
     lines = [f"## `{name}`", "", _first_paragraph(cls), ""]
     if attrs.has(cls):
-        hints = typing.get_type_hints(cls)
+        nodes = field_types(cls, strict=False)
         lines += ["| field | type | default |", "| --- | --- | --- |"]
         for field in attrs.fields(cls):
-            type_text = _type_text(hints[field.name]).replace("|", "\\|")
+            type_text = nodes[field.name].describe().replace("|", "\\|")
             lines.append(f"| `{field.name}` | `{type_text}` | {_default_text(field)} |")
         lines.append("")
         methods = [

@@ -27,6 +27,7 @@ __all__ = [
     "Problem",
     "Severity",
     "StorageError",
+    "TransientStorageError",
     "UnknownBackend",
     "ValidationError",
 ]
@@ -136,6 +137,19 @@ class StorageError(CrmError):
     """A storage backend failed; the driver's own exception is chained as ``__cause__``."""
 
     code: ClassVar[str] = "storage.error"
+
+
+class TransientStorageError(StorageError):
+    """A storage failure that may pass if the whole unit of work is retried.
+
+    The connection was lost, a lock wait timed out, the database chose this
+    transaction as a deadlock victim, or it could not be serialised with a concurrent
+    one. Nothing of the transaction was committed; run the unit of work again (a
+    :class:`ConcurrencyConflict` is not transient: retrying the same write repeats the
+    conflict, so read the record again first).
+    """
+
+    code: ClassVar[str] = "storage.transient"
 
 
 class ConcurrencyConflict(StorageError):

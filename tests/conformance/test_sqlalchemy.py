@@ -10,7 +10,7 @@ import pytest
 
 from crmcore.storage.ports import Backend
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend
-from crmcore.testing import StoreConformance
+from crmcore.testing import StoreConformance, TransactionTests
 
 C = TypeVar("C", bound=type)
 
@@ -77,3 +77,13 @@ class TestMariaDB(SqlFixtures, StoreConformance):
     """MariaDB/MySQL (PyMySQL) passes the whole kit."""
 
     dialect = "mysql"
+
+
+class TestSQLiteInMemory(TransactionTests):
+    """In-memory SQLite (one shared connection, transactions take turns) passes the SPI tests."""
+
+    @pytest.fixture
+    def backend(self) -> Iterator[Backend]:
+        backend = create_backend("sqlite://")
+        yield backend
+        backend.close()

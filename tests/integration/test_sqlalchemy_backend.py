@@ -96,6 +96,7 @@ def organisation(**fields: object) -> Customer:
     person = ContactPerson(
         name=PersonName(family="Müller", given="Anna"), role=DecisionRole.DECISION_MAKER
     )
+    assert customer.organisation is not None
     profile = attrs.evolve(
         customer.organisation,
         registered_capital=Money.of("5000000.00", "EUR"),
@@ -186,7 +187,7 @@ def committed(backend: Backend, work: Callable[[Transaction], object]) -> object
 def test_every_kind_round_trips_exactly(backend: Backend) -> None:
     """Records of every kind come back equal, with offsets, decimals and CJK text intact."""
     person, company = zhang_wei(), organisation()
-    records = {
+    records: dict[RecordKind, list[Record]] = {
         "customer": [person, company],
         "interaction": [interaction(person.id)],
         "complaint": [complaint(person.id)],
@@ -195,15 +196,15 @@ def test_every_kind_round_trips_exactly(backend: Backend) -> None:
 
     def write(t: Transaction) -> None:
         for kind, items in records.items():
-            t.insert(kind, items)  # type: ignore[arg-type]
+            t.insert(kind, items)
 
     committed(backend, write)
     t = backend.begin()
     for kind, items in records.items():
         for item in items:
-            got = t.get(kind, item.id)  # type: ignore[arg-type]
+            got = t.get(kind, item.id)
             assert got == item
-            assert got.created_at.utcoffset() == item.created_at.utcoffset()  # type: ignore[union-attr]
+            assert got.created_at.utcoffset() == item.created_at.utcoffset()
     stored = t.get("purchase", records["purchase"][0].id)
     assert isinstance(stored, Purchase)
     assert stored.amount == Money.of("19.90", "CNY")
@@ -425,7 +426,7 @@ def test_two_threads_racing_on_one_customer_exactly_one_wins(backend: Backend) -
         t = backend.begin()
         try:
             stored = t.get("customer", customer.id)
-            assert stored is not None
+            assert isinstance(stored, Customer)
             barrier.wait(timeout=10)
             changed = attrs.evolve(stored, notes=f"by {name}", version=stored.version + 1)
             t.update("customer", changed, expected_version=stored.version)
@@ -450,7 +451,7 @@ def test_two_threads_racing_on_one_customer_exactly_one_wins(backend: Backend) -
     t = backend.begin()
     final = t.get("customer", customer.id)
     t.rollback()
-    assert final is not None
+    assert isinstance(final, Customer)
     assert final.version == 2
     assert final.notes == f"by {winners[0]}"
 

@@ -231,7 +231,7 @@ finite_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=4)
 
 
 storable_text = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=64
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=64
 ).filter(str.strip)
 
 

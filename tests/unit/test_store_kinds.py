@@ -101,7 +101,7 @@ class NotebookTransaction:
 class NotebookBackend:
     """A backend that only notes inserts, whatever kind they are for."""
 
-    capabilities = Capabilities(persistent=False, concurrent_writers=False, bulk_insert=True)
+    capabilities = Capabilities(persistent=False, concurrent_writers=False)
 
     def __init__(self) -> None:
         self.inserts: list[tuple[str, list[str]]] = []

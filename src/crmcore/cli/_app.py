@@ -66,11 +66,12 @@ def db() -> None:
 def db_status(url: str) -> None:
     """Show the crmcore schema revision of the database at URL."""
     from crmcore.storage.sqlalchemy import current_revision, head_revision, normalise_url
+    from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 
     try:
         parsed = normalise_url(url)
         database = parsed.database or ""
-        is_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        is_file = parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(parsed)
         if is_file and not Path(database).exists():  # connecting would create an empty file
             click.echo(f"no database file at {database}; `crmcore db upgrade` creates one")
             return
@@ -140,7 +141,10 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
     )
     for row in summary.rankings:
         ranking.add_row(
-            row.display_name, f"{row.total:,} {row.currency}", f"{row.margin:,}", str(row.orders)
+            row.display_name,
+            f"{row.total:,} {row.currency}",
+            f"{row.margin if row.margin is not None else 0:,}",
+            str(row.purchases),
         )
     console.print(ranking)
 

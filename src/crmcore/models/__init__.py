@@ -8,7 +8,8 @@ invariants; :func:`replace_each` makes the same change to many instances, checki
 the new values once.
 """
 
-from crmcore.models._base import Model, replace, replace_each
+from crmcore.models._base import Model
+from crmcore.models._replace import replace, replace_each
 from crmcore.models.complaint import (
     ALLOWED_TRANSITIONS,
     Complaint,

@@ -24,8 +24,9 @@ from collections.abc import Iterator, Mapping
 import attrs
 
 from crmcore.errors import InvalidTransition, Problem
-from crmcore.models._base import Model, checks, in_range, max_length, non_blank, non_negative
+from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.checks import checks, in_range, max_length, non_blank, non_negative
 from crmcore.models.customer import utc_now
 from crmcore.models.interaction import InteractionChannel
 

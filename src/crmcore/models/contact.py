@@ -15,8 +15,9 @@ import enum
 
 import attrs
 
-from crmcore.models._base import Model, checks, max_length, non_blank, unique
+from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.checks import checks, max_length, non_blank, unique
 from crmcore.models.provenance import Provenance, SourceChannel
 from crmcore.models.values import PersonName
 

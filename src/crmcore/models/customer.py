@@ -10,8 +10,9 @@ from typing import TypeVar
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models._base import Model, checks, max_length, non_blank, non_negative, unique
+from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.checks import checks, max_length, non_blank, non_negative, unique
 from crmcore.models.contact import (
     ContactPerson,
     ContactPoint,

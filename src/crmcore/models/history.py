@@ -7,8 +7,9 @@ import enum
 
 import attrs
 
-from crmcore.models._base import Model, checks, max_length, non_blank
+from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.checks import checks, max_length, non_blank
 
 __all__ = ["ChangeOperation", "ChangeRecord", "FieldChange"]
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models._base import Model, checks, non_blank
+from crmcore.models._base import Model
+from crmcore.models.checks import checks, non_blank
 
 __all__ = ["Provenance", "SourceChannel"]
 

@@ -9,8 +9,9 @@ from decimal import Decimal
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models._base import Model, checks, max_length, non_blank, non_negative, positive
+from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.checks import checks, max_length, non_blank, non_negative, positive
 from crmcore.models.customer import utc_now
 from crmcore.models.provenance import SourceChannel
 from crmcore.models.values import Money

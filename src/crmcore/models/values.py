@@ -11,7 +11,8 @@ from functools import lru_cache
 import attrs
 
 from crmcore.errors import Problem, ValidationError
-from crmcore.models._base import Model, checks, non_blank
+from crmcore.models._base import Model
+from crmcore.models.checks import checks, non_blank
 
 __all__ = [
     "CURRENCY_CODES",

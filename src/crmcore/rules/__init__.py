@@ -9,6 +9,12 @@ Subpackages:
 
 * :mod:`crmcore.rules.verification`: normalise, validate, score and re-verify
   customer data; provenance trust and vendor data evaluation.
+* :mod:`crmcore.rules.segmentation`: customer summaries from purchases, and grading
+  and segmenting customers (RFM, value pyramid, Pareto, profitability and value
+  classes, lifecycle suggestions, relationship level, lifetime value, satisfaction
+  gap), each assignment with its explanation; the brief's views.
+* :mod:`crmcore.rules.signals`: what needs attention at ``now``: dates coming up,
+  falling purchases, complaints near or past their SLA, facts to re-verify.
 """
 
 __all__: list[str] = []

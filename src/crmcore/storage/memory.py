@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
 from crmcore.models import ChangeRecord
+from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class MemoryBackend:
     >>> store = Store(MemoryBackend())
     """
 
-    capabilities = Capabilities(persistent=False, concurrent_writers=True, bulk_insert=True)
+    capabilities = Capabilities(persistent=False, concurrent_writers=True)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -139,8 +140,9 @@ class MemoryTransaction:
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Every record ordered by id, looked up ``batch_size`` ids at a time."""
         self._check_open()
+        check_batch_size(batch_size)
         ids = sorted(record.id for record in self._all(kind))
-        for start in range(0, len(ids), max(1, batch_size)):
+        for start in range(0, len(ids), batch_size):
             batch = self.get_many(kind, ids[start : start + batch_size])
             for record_id in ids[start : start + batch_size]:
                 if record_id in batch:

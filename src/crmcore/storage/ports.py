@@ -97,16 +97,20 @@ R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
 class Capabilities:
     """What a backend supports; the conformance kit skips tests for what it does not.
 
+    Every flag must be declared: there are no defaults, so a backend states what it
+    promises rather than inheriting a promise by accident.
+
     Attributes:
-        persistent: Data survives closing and reopening the store.
-        concurrent_writers: Safe for several threads or processes writing at once;
-            stale writes are detected across them.
-        bulk_insert: :meth:`Transaction.insert` is efficient for large batches.
+        persistent: Data survives closing and reopening the backend.
+        concurrent_writers: Several transactions may be open at once, from several
+            threads (or processes): each is isolated from the others' uncommitted
+            writes, and stale writes are detected across them. Without it, the store
+            runs one transaction at a time. Version checks (``expected_version``) are
+            required either way.
     """
 
-    persistent: bool = True
-    concurrent_writers: bool = True
-    bulk_insert: bool = True
+    persistent: bool
+    concurrent_writers: bool
 
 
 @runtime_checkable
@@ -114,7 +118,19 @@ class Transaction(Protocol):
     """One backend transaction. Nothing is visible to others before :meth:`commit`.
 
     Records passed in already carry the version they are stored with; the backend
-    stores and returns them exactly (``get(...) == record``).
+    stores and returns them exactly: the same serialised form (UTC offsets, decimal
+    scale and text code points kept), not only ``get(...) == record``.
+
+    Lifecycle: used once, by one thread at a time. After :meth:`commit` (whether it
+    succeeded or raised) or :meth:`rollback` the transaction is finished; calling
+    :meth:`rollback` again is a no-op, anything else is undefined. Reads see committed
+    data plus this transaction's own writes and removes (at least read committed),
+    never another transaction's uncommitted writes.
+
+    The backend checks versions and ids itself (the store does not): ``insert`` of an
+    existing id, and ``update``/``delete`` at a stale ``expected_version``, fail either
+    at the call or at :meth:`commit`, also when another transaction caused it.
+    docs/writing-a-backend.md states the whole contract; ``crmcore.testing`` proves it.
     """
 
     def get(self, kind: RecordKind, record_id: str) -> Record | None:
@@ -126,7 +142,11 @@ class Transaction(Protocol):
         ...
 
     def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
-        """Insert new records; raises :class:`crmcore.errors.DuplicateRecord` if an id exists."""
+        """Insert new records, all or none.
+
+        Raises :class:`crmcore.errors.DuplicateRecord` (here or at :meth:`commit`) if an
+        id is stored, already written in this transaction, or repeated in ``records``.
+        """
         ...
 
     def update(self, kind: RecordKind, record: Record, *, expected_version: int) -> None:
@@ -166,17 +186,29 @@ class Transaction(Protocol):
         ...
 
     def commit(self) -> None:
-        """Make every change in this transaction durable and visible, all or nothing."""
+        """Make every change in this transaction durable and visible, all or nothing.
+
+        Raises :class:`crmcore.errors.ConcurrencyConflict` or
+        :class:`crmcore.errors.DuplicateRecord` when another transaction committed a
+        conflicting change first, :class:`crmcore.errors.TransientStorageError` when a
+        retry may succeed, :class:`crmcore.errors.StorageError` otherwise; in every case
+        nothing of the transaction (records of any kind, change records) was applied.
+        """
         ...
 
     def rollback(self) -> None:
-        """Discard every change in this transaction."""
+        """Discard every change in this transaction (a no-op once it is finished)."""
         ...
 
 
 @runtime_checkable
 class Backend(Protocol):
-    """A storage backend: a factory of transactions over one database."""
+    """A storage backend: a factory of transactions over one database.
+
+    ``capabilities`` declares every :class:`Capabilities` flag. With
+    ``concurrent_writers`` several transactions from :meth:`begin` may be open at once,
+    in several threads.
+    """
 
     capabilities: Capabilities
 

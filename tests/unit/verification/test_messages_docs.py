@@ -6,6 +6,7 @@ import doctest
 import importlib
 import pathlib
 import re
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_every_code_has_both_messages_with_same_parameters(code: str) -> None:
 @pytest.mark.parametrize("code", sorted(CATALOGUE))
 def test_every_message_formats_in_both_locales(code: str) -> None:
     """Each message formats in both locales with its parameters; the code never changes."""
-    params = dict.fromkeys(placeholders(CATALOGUE[code].en), "x")
+    params: dict[str, Any] = dict.fromkeys(placeholders(CATALOGUE[code].en), "x")
     en = finding(code, "$.x", locale="en", **params)
     zh = finding(code, "$.x", locale="zh", **params)
     assert en.code == zh.code == code

@@ -121,6 +121,7 @@ def test_names_and_display_name_are_normalised() -> None:
     )
     result = NormalisationPipeline().check(customer, now=NOW)
     assert result.customer.person is not None
+    assert result.customer.person.name is not None
     assert result.customer.person.name.order is NameOrder.FAMILY_FIRST
     assert result.customer.display_name == "王芳"
 

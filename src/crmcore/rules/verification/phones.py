@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import Problem
 from crmcore.models import Phone, PhoneKind, replace
 from crmcore.rules.verification._spec import Spec, severity_problems
@@ -416,17 +417,23 @@ def normalise_phone_point(
         return _keep_as_entered(
             phone, _judge(phone.number, used, number, number_type, policy, locale)
         )
-    # Valid: the same values normalise_phone() gives, without building a PhoneResult.
+    # Valid. Fast path: the values normalise_phone() gives, without building its
+    # PhoneResult; the reference (CRMCORE_NO_FAST_PATHS=1) asks normalise_phone's judge.
+    if fast_paths_enabled():
+        e164: str | None = phonenumbers.format_number(number, tables.e164)
+        found = number.extension or None
+    else:
+        judged = _judge(phone.number, used, number, number_type, policy, locale)
+        e164, found = judged.e164, judged.extension
     findings: list[Problem] = []
     changes: dict[str, object] = {}
-    if phone.extension is not None or number.extension:
-        extension = _resolve_extension(phone.extension, number.extension or None, findings, locale)
+    if phone.extension is not None or found is not None:
+        extension = _resolve_extension(phone.extension, found, findings, locale)
         if findings and findings[-1].code == "phone.extension_conflict":
             # Two different extensions: keep both as entered rather than drop one.
             return phone, tuple(findings)
         if extension != phone.extension:
             changes["extension"] = extension
-    e164 = phonenumbers.format_number(number, tables.e164)
     if e164 != phone.number:
         changes["number"] = e164
     changes.update(verdict_changes(phone, normalised=True))

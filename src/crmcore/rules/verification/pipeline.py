@@ -49,7 +49,7 @@ from crmcore.models import (
     PostalAddress,
     replace,
 )
-from crmcore.models._base import checks, non_blank
+from crmcore.models.checks import checks, non_blank
 from crmcore.rules.verification._arguments import (
     require_locale,
     require_now,

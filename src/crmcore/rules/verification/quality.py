@@ -28,7 +28,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models import Customer, CustomerKind, Model
-from crmcore.models._base import checks, non_blank, non_negative, positive
+from crmcore.models.checks import checks, non_blank, non_negative, positive
 from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._paths import is_present, resolve, spec_paths
 from crmcore.rules.verification._spec import Spec

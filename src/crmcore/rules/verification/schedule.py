@@ -22,7 +22,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models import Customer, Model, Provenance
-from crmcore.models._base import checks, positive, unique
+from crmcore.models.checks import checks, positive, unique
 from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding

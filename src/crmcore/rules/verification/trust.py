@@ -31,7 +31,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models import Model, Provenance, SourceChannel
-from crmcore.models._base import checks, in_range, non_negative, unique
+from crmcore.models.checks import checks, in_range, non_negative, unique
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification._zh import CHANNELS, word
 from crmcore.rules.verification.messages import finding

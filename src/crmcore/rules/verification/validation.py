@@ -24,7 +24,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models import ContactPoint, Customer, CustomerKind, Model
-from crmcore.models._base import checks, non_blank
+from crmcore.models.checks import checks, non_blank
 from crmcore.rules.verification._arguments import (
     local_date,
     require_locale,

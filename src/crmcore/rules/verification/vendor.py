@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 import attrs
 
 from crmcore.models import Customer
-from crmcore.models._base import checks, non_negative
+from crmcore.models.checks import checks, non_negative
 from crmcore.rules.verification._arguments import local_date, require_now, require_time_zone
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import country_code

@@ -25,10 +25,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
+from crmcore.errors import (
+    ConcurrencyConflict,
+    DuplicateRecord,
+    NotFound,
+    StorageError,
+    TransientStorageError,
+)
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _query
+from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
 
@@ -163,15 +171,11 @@ def _table(kind: str) -> Table:
 
 
 def _capabilities(engine: Engine) -> Capabilities:
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database or ""
-        in_memory = database in ("", ":memory:") or "mode=memory" in database
+    if is_memory_sqlite(engine.url):
         # One shared connection in memory: transactions are not isolated from each other
         # (use a file, or memory://, for anything concurrent).
-        return Capabilities(
-            persistent=not in_memory, concurrent_writers=not in_memory, bulk_insert=True
-        )
-    return Capabilities(persistent=True, concurrent_writers=True, bulk_insert=True)
+        return Capabilities(persistent=False, concurrent_writers=False)
+    return Capabilities(persistent=True, concurrent_writers=True)
 
 
 class SqlBackend:
@@ -335,8 +339,7 @@ class SqlTransaction:
 
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        check_batch_size(batch_size)
         for _record_id, doc in self._scan_docs(kind, batch_size):
             yield _decode(kind, doc)
 
@@ -609,20 +612,79 @@ def _integrity_errors() -> tuple[type[BaseException], ...]:
 _INTEGRITY_ERRORS = _integrity_errors()
 
 
+_PSYCOPG_TRANSIENT_STATES = frozenset(
+    {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
+)
+"""SQLSTATEs worth a retry: serialisation failure, deadlock, lock and statement timeouts,
+server shutting down or starting."""
+
+_MYSQL_TRANSIENT_CODES = frozenset({1205, 1213, 2003, 2006, 2013, 4031})
+"""MariaDB/MySQL error numbers worth a retry: lock wait timeout, deadlock, cannot
+connect, server gone away, connection lost, disconnected for inactivity."""
+
+_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a driver or SQLAlchemy error is one a retry of the transaction may pass.
+
+    Decided by the driver's exception class and code (see docs/errors.md), never by
+    the message, except for SQLite drivers that set no error code.
+    """
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if error.orig is None:
+            return False
+        error = error.orig
+    module = type(error).__module__
+    if module.startswith("psycopg"):
+        import psycopg
+
+        if not isinstance(error, psycopg.OperationalError):
+            return False
+        state = getattr(error, "sqlstate", None)
+        return state is None or state.startswith("08") or state in _PSYCOPG_TRANSIENT_STATES
+    if module.startswith("pymysql"):  # PyMySQL ships no type stubs: match by class name
+        code = error.args[0] if error.args else None
+        operational = any(c.__name__ == "OperationalError" for c in type(error).__mro__)
+        return operational and code in _MYSQL_TRANSIENT_CODES
+    if module.startswith("sqlite3"):
+        import sqlite3
+
+        if not isinstance(error, sqlite3.OperationalError):
+            return False
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in _SQLITE_BUSY
+        return "database is locked" in str(error) or "database table is locked" in str(error)
+    return False
+
+
+def _storage_error(message: str, error: BaseException) -> StorageError:
+    if is_transient(error):
+        return TransientStorageError(f"{message} (transient: retry the unit of work)")
+    return StorageError(message)
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
-    """Turn driver and SQLAlchemy errors into crmcore's StorageError, chained."""
+    """Turn driver and SQLAlchemy errors into crmcore's StorageError, chained.
+
+    Errors a retry may cure (lost connections, lock timeouts, deadlocks, serialisation
+    failures) become :class:`~crmcore.errors.TransientStorageError`.
+    """
     try:
         yield
     except StorageError:
         raise
     except DBAPIError as error:
-        raise StorageError(f"database error: {error.orig!r}") from error
+        raise _storage_error(f"database error: {error.orig!r}", error) from error
     except SQLAlchemyError as error:
         raise StorageError(f"database error: {error}") from error
     except (UnicodeError, OverflowError) as error:  # a driver refusing a value
         raise StorageError(f"the database driver refused a value: {error!r}") from error
     except Exception as error:
         if type(error).__module__.startswith(("psycopg", "pymysql", "sqlite3")):
-            raise StorageError(f"database error: {error!r}") from error
+            raise _storage_error(f"database error: {error!r}", error) from error
         raise

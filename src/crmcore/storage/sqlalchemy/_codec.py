@@ -6,9 +6,16 @@ document is read back with :func:`crmcore.serialization.from_dict`, which fills 
 defaults in and checks every value, so the round trip is exact and a corrupted row
 is reported, never silently accepted.
 
-Writing is on the bulk-import hot path, so the unstructuring functions are generated
-once per model class from its annotations (straight attribute reads, no per-value
-dispatch); they produce exactly what crmcore's converter produces, minus defaults.
+Both directions are on hot paths (bulk import, streaming reads), so each has a fast
+path generated once per model class from its field-type grammar
+(:func:`crmcore.models._types.field_types`) through :mod:`crmcore._codegen`, beside
+its reference:
+
+* writing: the generated JSON writer; reference: :func:`unstructure` (the document
+  as plain data, walked over the grammar) then the json module;
+* reading: the generated reader; reference: :func:`crmcore.serialization.from_dict`.
+
+``CRMCORE_NO_FAST_PATHS=1`` (:mod:`crmcore._fastpaths`) makes both use the reference.
 """
 
 from __future__ import annotations
@@ -16,15 +23,27 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import types
 import typing
 from collections.abc import Callable
 from decimal import Decimal
 from json.encoder import encode_basestring
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
+from crmcore._codegen import generate
+from crmcore._fastpaths import fast_paths_enabled, on_switch
+from crmcore.errors import ValidationError
+from crmcore.models._types import (
+    Atom,
+    EnumType,
+    FieldType,
+    Foreign,
+    ModelType,
+    Optional,
+    TupleOf,
+    field_types,
+)
 from crmcore.serialization import from_dict
 from crmcore.storage.sqlalchemy._last import remember_last
 
@@ -33,203 +52,91 @@ __all__ = ["decode", "encode", "structure", "unstructure"]
 T = TypeVar("T")
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-W = TypeVar("W")
-
-
-def _expr(tp: Any, var: str, env: dict[str, Any]) -> str:
-    """Python expression turning ``var`` (a value of type ``tp``, never None) into JSON data."""
-    if tp in (str, int, bool):
-        return var
-    if tp is dt.datetime:
-        return f"_iso({var})"
-    if tp is dt.date:
-        return f"{var}.isoformat()"
-    if tp is Decimal:
-        return f"str({var})"
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        # _value_ is the member's value as a plain attribute; .value is a slower descriptor
-        return f"{var}._value_"
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        members = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(members) == 1:
-            return _expr(members[0], var, env)
-        return f"_any({var})"
-    if origin is tuple:
-        item = typing.get_args(tp)[0]
-        inner = _expr(item, "_x", env)
-        if inner == "_x":
-            return f"list({var})"
-        return f"[{inner} for _x in {var}]"
-    if isinstance(tp, type) and attrs.has(tp):
-        name = f"_u_{tp.__name__}"
-        env[name] = _function.reference(tp)
-        return f"{name}({var})"
-    return f"_any({var})"
-
 
 _isoformat: Callable[[dt.datetime], str] = remember_last(dt.datetime.isoformat)
 """``value.isoformat()``, formatted once for consecutive calls with one datetime object."""
 
 
-class _Writers(Generic[W]):
-    """The generated writers of one form (documents as dicts, or as JSON text), per class.
-
-    A class being generated refers to itself (a nested field of its own type) through
-    a lazy call, resolved once its writer exists.
-    """
-
-    def __init__(self, generate: Callable[[type], Callable[[Any], W]]) -> None:
-        self._generate = generate
-        self._made: dict[type, Callable[[Any], W]] = {}
-        self._building: set[type] = set()
-
-    def __call__(self, cls: type) -> Callable[[Any], W]:
-        func = self._made.get(cls)
-        if func is not None:
-            return func
-        self._building.add(cls)
-        try:
-            func = self._generate(cls)
-        finally:
-            self._building.discard(cls)
-        self._made[cls] = func
-        return func
-
-    def reference(self, cls: type) -> Callable[[Any], W]:
-        """The writer of ``cls``, or a call that finds it later if it is being generated."""
-        if cls not in self._building:
-            return self(cls)
-
-        def call(obj: Any) -> W:
-            return self(cls)(obj)
-
-        return call
+# --------------------------------------------------------------------------- defaults
 
 
-def _omitted_when(field: attrs.Attribute[Any], index: int, env: dict[str, Any]) -> str | None:
-    """The condition (on ``v``) under which a field is written, or None: always written.
+def _default_rule(field: attrs.Attribute[Any]) -> tuple[str, Any]:
+    """How a field holding its default is recognised: ``(rule, default)``.
 
-    A field holding its default value is left out of the document.
+    ``"always"``: written whatever it holds (no plain default); ``"none"``,
+    ``"empty"``, ``"is"`` (bools, enums), ``"decimal"`` (the exact text: the scale of
+    a decimal is data) and ``"eq"`` otherwise. A field holding its default is left
+    out of the document.
     """
     default = field.default
     if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return None
+        return "always", None
     if default is None:
-        return "v is not None"
+        return "none", None
     if default == ():
-        return "v"
+        return "empty", None
     if isinstance(default, bool | enum.Enum):
-        env[f"_d{index}"] = default
-        return f"v is not _d{index}"
+        return "is", default
     if isinstance(default, Decimal):
-        # Decimal("1.0") == Decimal(1), but its scale is data: leave out only the exact form
-        return f"v is None or str(v) != {str(default)!r}"
-    env[f"_d{index}"] = default
-    return f"v != _d{index}"
+        return "decimal", str(default)
+    return "eq", default
 
 
-def _generate(cls: type) -> Callable[[Any], dict[str, Any]]:
-    hints = typing.get_type_hints(cls)
-    env: dict[str, Any] = {"_any": unstructure, "_iso": _isoformat}
-    lines = ["def unstructure(o):", "    d = {}"]
-    for index, field in enumerate(attrs.fields(cls)):
-        tp = hints[field.name]
-        value = _expr(tp, "v", env)
-        if value != "v" and _optional(tp):
-            value = f"(None if v is None else {value})"
-        lines.append(f"    v = o.{field.name}")
-        condition = _omitted_when(field, index, env)
-        if condition is None:
-            lines.append(f"    d[{field.name!r}] = {value}")
-        else:
-            lines.append(f"    if {condition}:")
-            lines.append(f"        d[{field.name!r}] = {value}")
-    lines.append("    return d")
-    exec("\n".join(lines), env)
-    return typing.cast(Callable[[Any], dict[str, Any]], env["unstructure"])
+def _written(rule: str, default: Any, value: Any) -> bool:
+    """Whether a field value is written (the interpreted form of :func:`_written_when`)."""
+    if rule == "always":
+        return True
+    if rule == "none":
+        return value is not None
+    if rule == "empty":
+        return bool(value)
+    if rule == "is":
+        return value is not default
+    if rule == "decimal":
+        return value is None or str(value) != default
+    return bool(value != default)
 
 
-# --------------------------------------------------------------------------- JSON text
-#
-# The documents are written straight to JSON text by a generated function per class:
-# exactly the text json.JSONEncoder(ensure_ascii=False, separators=(",", ":")) makes
-# of the unstructured dict above (a property test compares them), without building
-# the dict first. Strings go through the json module's own C string encoder.
+def _written_when(rule: str, default: Any, name: str, env: dict[str, Any]) -> str | None:
+    """The condition on ``v`` under which a field is written, as source; None: always."""
+    env[name] = default
+    return {
+        "always": None,
+        "none": "v is not None",
+        "empty": "v",
+        "is": f"v is not {name}",
+        "decimal": f"v is None or str(v) != {name}",
+        "eq": f"v != {name}",
+    }[rule]
 
 
-def _json_expr(tp: Any, var: str, env: dict[str, Any]) -> str:
-    """Python expression giving the JSON text of ``var`` (a value of type ``tp``, not None)."""
-    if tp is str:
-        return f"_s({var})"
-    if tp is int:
-        return f"_int({var})"
-    if tp is bool:
-        return f"('true' if {var} else 'false')"
-    if tp is dt.datetime:
-        return f"'\"' + _iso({var}) + '\"'"  # isoformat text needs no escaping
-    if tp is dt.date:
-        return f"'\"' + {var}.isoformat() + '\"'"
-    if tp is Decimal:
-        return f"'\"' + str({var}) + '\"'"
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return f"_s({var}._value_)"
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        members = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(members) == 1:
-            return _json_expr(members[0], var, env)
-        return f"_dump(_any({var}))"
-    if origin is tuple:
-        inner = _json_expr(typing.get_args(tp)[0], "_x", env)
-        return f"('[' + ','.join([{inner} for _x in {var}]) + ']')"
-    if isinstance(tp, type) and attrs.has(tp):
-        name = f"_j_{tp.__name__}"
-        env[name] = _json_function.reference(tp)
-        return f"{name}({var})"
-    return f"_dump(_any({var}))"
+# --------------------------------------------------------------------------- reference
 
 
-def _generate_json(cls: type) -> Callable[[Any], str]:
-    hints = typing.get_type_hints(cls)
-    env: dict[str, Any] = {
-        "_any": unstructure,
-        "_dump": _ENCODER.encode,
-        "_iso": _isoformat,
-        "_s": encode_basestring,
-        "_int": int.__repr__,
-    }
-    lines = ["def to_json(o):", "    p = []"]
-    for index, field in enumerate(attrs.fields(cls)):
-        tp = hints[field.name]
-        value = _json_expr(tp, "v", env)
-        if _optional(tp):
-            value = f"('null' if v is None else {value})"
-        key = encode_basestring(field.name) + ":"
-        lines.append(f"    v = o.{field.name}")
-        condition = _omitted_when(field, index, env)
-        if condition is None:
-            lines.append(f"    p.append({key!r} + {value})")
-        else:
-            lines.append(f"    if {condition}:")
-            lines.append(f"        p.append({key!r} + {value})")
-    lines.append("    return '{' + ','.join(p) + '}'")
-    exec("\n".join(lines), env)
-    return typing.cast(Callable[[Any], str], env["to_json"])
+_RULES: dict[type, tuple[tuple[str, FieldType, str, Any], ...]] = {}
 
 
-_function: _Writers[dict[str, Any]] = _Writers(_generate)
-_json_function: _Writers[str] = _Writers(_generate_json)
+def _rules(cls: type) -> tuple[tuple[str, FieldType, str, Any], ...]:
+    known = _RULES.get(cls)
+    if known is None:
+        nodes = field_types(cls, strict=False)
+        known = tuple((f.name, nodes[f.name], *_default_rule(f)) for f in attrs.fields(cls))
+        _RULES[cls] = known
+    return known
 
 
-def _optional(tp: Any) -> bool:
-    return typing.get_origin(tp) in (types.UnionType, typing.Union) and type(None) in (
-        typing.get_args(tp)
-    )
+def _child(node: FieldType, value: Any) -> Any:
+    if isinstance(node, ModelType | Foreign):
+        return unstructure(value)
+    return node.to_json(value, _child)
 
 
 def unstructure(obj: Any) -> Any:
-    """Return the JSON data of a model (defaults left out) or of a plain value."""
+    """Return the JSON data of a record (defaults left out) or of a plain value.
+
+    The reference of the generated JSON writer: :func:`encode` writes exactly the
+    compact JSON text of this.
+    """
     if obj is None or isinstance(obj, str | int | bool):
         return obj
     if isinstance(obj, enum.Enum):
@@ -240,12 +147,148 @@ def unstructure(obj: Any) -> Any:
         return str(obj)
     if isinstance(obj, tuple | list):
         return [unstructure(x) for x in obj]
-    return _function(type(obj))(obj)
+    return {
+        name: _child(node, value)
+        for name, node, rule, default in _rules(type(obj))
+        if _written(rule, default, value := getattr(obj, name))
+    }
+
+
+# --------------------------------------------------------------------------- JSON text
+#
+# The documents are written straight to JSON text by a generated function per class:
+# exactly the text json.JSONEncoder(ensure_ascii=False, separators=(",", ":")) makes
+# of unstructure()'s dict (a property test compares them), without building the dict
+# first. Strings go through the json module's own C string encoder.
+
+
+class _Source:
+    """The namespace and fresh names of one generated function."""
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.env = env
+        self._count = 0
+
+    def name(self, prefix: str, value: Any) -> str:
+        self._count += 1
+        name = f"{prefix}{self._count}"
+        self.env[name] = value
+        return name
+
+    def var(self) -> str:
+        self._count += 1
+        return f"_x{self._count}"
+
+
+# Per atom: the expression writing its JSON text, and the one reading it from JSON data.
+_ATOM_CODE: dict[Any, tuple[str, str]] = {
+    str: ("_s({})", "{}"),  # read as it is: the model's own type check rejects anything else
+    int: ("_int({})", "{}"),
+    bool: ("('true' if {} else 'false')", "{}"),
+    dt.datetime: ("'\"' + _iso({}) + '\"'", "_datetime({})"),  # isoformat needs no escaping
+    dt.date: ("'\"' + {}.isoformat() + '\"'", "_date({})"),
+    Decimal: ("'\"' + str({}) + '\"'", "_decimal({})"),
+}
+
+
+def _json_expr(node: FieldType, var: str, src: _Source) -> str:
+    """Python expression giving the JSON text of ``var`` (a value of ``node``'s type)."""
+    if isinstance(node, Atom):
+        return _ATOM_CODE[node.type][0].format(var)
+    if isinstance(node, EnumType):
+        # _value_ is the member's value as a plain attribute; .value is a slower descriptor
+        if all(isinstance(m.value, str) for m in node.cls):
+            return f"_s({var}._value_)"
+        return f"_dump({var}._value_)"
+    if isinstance(node, Optional):
+        return f"('null' if {var} is None else {_json_expr(node.inner, var, src)})"
+    if isinstance(node, TupleOf):
+        item = src.var()
+        return f"('[' + ','.join([{_json_expr(node.item, item, src)} for {item} in {var}]) + ']')"
+    if isinstance(node, ModelType):
+        return f"{src.name('_j', _writers.reference(node.cls))}({var})"
+    # any other kind (a union, one registered with the grammar): its own JSON data
+    return f"_dump({src.name('_n', node)}.to_json({var}, _child))"
+
+
+def _generate_json(cls: type) -> Callable[[Any], str]:
+    if not fast_paths_enabled():
+        return _reference_writer
+    env: dict[str, Any] = {
+        "_child": _child,
+        "_dump": _ENCODER.encode,
+        "_iso": _isoformat if fast_paths_enabled() else dt.datetime.isoformat,
+        "_s": encode_basestring,
+        "_int": int.__repr__,
+    }
+    src = _Source(env)
+    lines = ["def to_json(o):", "    p = []"]
+    for name, node, rule, default in _rules(cls):
+        if rule == "none" and isinstance(node, Optional):
+            node = node.inner  # written only when not None
+        value = _json_expr(node, "v", src)
+        key = encode_basestring(name) + ":"
+        lines.append(f"    v = o.{name}")
+        condition = _written_when(rule, default, f"_d_{name}", env)
+        if condition is None:
+            lines.append(f"    p.append({key!r} + {value})")
+        else:
+            lines.append(f"    if {condition}:")
+            lines.append(f"        p.append({key!r} + {value})")
+    lines.append("    return '{' + ','.join(p) + '}'")
+    func: Callable[[Any], str] = generate(
+        "\n".join(lines), "to_json", env, what=f"JSON writer of {cls.__qualname__}"
+    )
+    return func
+
+
+class _Generated:
+    """Generated functions per class, made on first use.
+
+    A class being generated refers to itself (a nested field of its own type) through
+    a lazy call, resolved once its function exists.
+    """
+
+    def __init__(self, make: Callable[[type], Callable[[Any], Any]]) -> None:
+        self._make = make
+        self._made: dict[type, Callable[[Any], Any]] = {}
+        self._building: set[type] = set()
+        on_switch(self._made.clear)
+
+    def __call__(self, cls: type) -> Callable[[Any], Any]:
+        func = self._made.get(cls)
+        if func is not None:
+            return func
+        self._building.add(cls)
+        try:
+            func = self._make(cls)
+        finally:
+            self._building.discard(cls)
+        self._made[cls] = func
+        return func
+
+    def reference(self, cls: type) -> Callable[[Any], Any]:
+        """The function of ``cls``, or a call that finds it later if it is being generated."""
+        if cls not in self._building:
+            return self(cls)
+
+        def call(obj: Any) -> Any:
+            return self(cls)(obj)
+
+        return call
+
+
+_writers = _Generated(_generate_json)
+
+
+def _reference_writer(record: Any) -> str:
+    return _ENCODER.encode(unstructure(record))
 
 
 def encode(record: Any) -> str:
     """Return the stored JSON text of a record."""
-    return _json_function(type(record))(record)
+    text: str = _writers(type(record))(record)
+    return text
 
 
 # --------------------------------------------------------------------------- reading
@@ -253,35 +296,42 @@ def encode(record: Any) -> str:
 # Reading is on the streaming hot path too. A generated structuring function per class
 # turns each JSON value into its field type (enums, dates, decimals, nested models)
 # and calls the class, whose own construction checks every type, value and invariant.
-# Anything unexpected (an unknown key, a float where a decimal string belongs, a
-# check failing) falls back to crmcore.serialization.from_dict, which either builds
-# the same object or raises its ValidationError with every problem and full $.paths.
+# What it does not handle (an unknown key, a float where a decimal string belongs, an
+# unparsable date) raises _Fallback, and a value the model refuses raises its
+# ValidationError: then crmcore.serialization.from_dict reads the document, building
+# the same object or raising its ValidationError with every problem and full $.paths.
+# Any other exception is a bug and propagates.
 
 
 class _Fallback(Exception):
     """The fast path met something it does not handle; use from_dict."""
 
 
-def _fail() -> Any:
-    raise _Fallback
-
-
 def _decimal(value: Any) -> Decimal:
     if type(value) is not str:
         raise _Fallback
-    return Decimal(value)
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise _Fallback from None
 
 
 def _datetime(value: Any) -> dt.datetime:
     if type(value) is not str:
         raise _Fallback
-    return dt.datetime.fromisoformat(value)
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _Fallback from None
 
 
 def _date(value: Any) -> dt.date:
     if type(value) is not str:
         raise _Fallback
-    return dt.date.fromisoformat(value)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _Fallback from None
 
 
 def _list(value: Any) -> list[Any]:
@@ -290,97 +340,94 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
-_READERS: dict[type, Callable[[Any], Any]] = {}
-_READING: set[type] = set()
+def _enum_reader(node: EnumType) -> Callable[[Any], Any]:
+    values = node.values()
+
+    def read(value: Any) -> Any:
+        try:
+            return values[value]
+        except (KeyError, TypeError):
+            raise _Fallback from None
+
+    return read
 
 
-def _read_expr(tp: Any, var: str, env: dict[str, Any]) -> str:
-    """Python expression turning JSON data ``var`` (never None) into a value of ``tp``."""
-    if tp in (str, int, bool):
-        return var  # the model's own type check rejects anything else
-    if tp is dt.datetime:
-        return f"_datetime({var})"
-    if tp is dt.date:
-        return f"_date({var})"
-    if tp is Decimal:
-        return f"_decimal({var})"
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        name = f"_e_{tp.__name__}"
-        env[name] = tp
-        return f"{name}({var})"
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        members = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(members) == 1:
-            inner = _read_expr(members[0], var, env)
-            return f"(None if {var} is None else {inner})"
-        return "_fail()"
-    if origin is tuple:
-        item = typing.get_args(tp)[0]
-        inner = _read_expr(item, "_x", env)
-        return f"tuple([{inner} for _x in _list({var})])"
-    if isinstance(tp, type) and attrs.has(tp):
-        name = f"_r_{tp.__name__}"
-        env[name] = _lazy_reader(tp) if tp in _READING else _reader(tp)
-        return f"{name}({var})"
-    return "_fail()"
+def _read_child(node: FieldType, data: Any) -> Any:
+    return from_dict(data, node.annotation)
 
 
-def _lazy_reader(cls: type) -> Callable[[Any], Any]:
-    def call(data: Any) -> Any:
-        return _reader(cls)(data)
+def _read_expr(node: FieldType, var: str, src: _Source) -> str:
+    """Python expression turning JSON data ``var`` into a value of ``node``'s type."""
+    if isinstance(node, Atom):
+        return _ATOM_CODE[node.type][1].format(var)
+    if isinstance(node, EnumType):
+        return f"{src.name('_e', _enum_reader(node))}({var})"
+    if isinstance(node, Optional):
+        inner = _read_expr(node.inner, var, src)
+        return var if inner == var else f"(None if {var} is None else {inner})"
+    if isinstance(node, TupleOf):
+        item = src.var()
+        return f"tuple([{_read_expr(node.item, item, src)} for {item} in _list({var})])"
+    if isinstance(node, ModelType):
+        return f"{src.name('_r', _readers.reference(node.cls))}({var})"
+    # any other kind (a union, one registered with the grammar): its own strict parser
+    return f"{src.name('_n', node)}.from_json({var}, _read_child)"
 
-    return call
 
-
-def _reader(cls: type) -> Callable[[Any], Any]:
-    func = _READERS.get(cls)
-    if func is not None:
-        return func
-    _READING.add(cls)
-    try:
-        hints = typing.get_type_hints(cls)
-        env: dict[str, Any] = {
-            "_cls": cls,
-            "_fail": _fail,
-            "_Fallback": _Fallback,
-            "_datetime": _datetime,
-            "_date": _date,
-            "_decimal": _decimal,
-            "_list": _list,
-            "_names": frozenset(f.alias or f.name for f in attrs.fields(cls) if f.init),
-        }
-        lines = [
-            "def read(d):",
-            "    if type(d) is not dict or not _names.issuperset(d):",
-            "        raise _Fallback",
-            "    k = {}",
-        ]
-        for field in attrs.fields(cls):
-            if not field.init:
-                continue
-            key = field.alias or field.name
-            value = _read_expr(hints[field.name], "v", env)
-            lines.append(f"    v = d.get({key!r}, d)")
-            lines.append("    if v is not d:")
-            lines.append(f"        k[{key!r}] = {value}")
-        lines.append("    return _cls(**k)")
-        exec("\n".join(lines), env)
-        func = typing.cast(Callable[[Any], Any], env["read"])
-    finally:
-        _READING.discard(cls)
-    _READERS[cls] = func
+def _generate_reader(cls: type) -> Callable[[Any], Any]:
+    nodes = field_types(cls, strict=False)
+    env: dict[str, Any] = {
+        "_cls": cls,
+        "_Fallback": _Fallback,
+        "_datetime": _datetime,
+        "_date": _date,
+        "_decimal": _decimal,
+        "_list": _list,
+        "_read_child": _read_child,
+        "_names": frozenset(f.alias or f.name for f in attrs.fields(cls) if f.init),
+    }
+    src = _Source(env)
+    lines = [
+        "def read(d):",
+        "    if type(d) is not dict or not _names.issuperset(d):",
+        "        raise _Fallback",
+        "    k = {}",
+    ]
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        key = field.alias or field.name
+        value = _read_expr(nodes[field.name], "v", src)
+        lines.append(f"    v = d.get({key!r}, d)")
+        lines.append("    if v is not d:")
+        lines.append(f"        k[{key!r}] = {value}")
+    # the constructor's TypeError or ValueError is from_dict's value.invalid (construct)
+    lines.append("    try:")
+    lines.append("        return _cls(**k)")
+    lines.append("    except (TypeError, ValueError):")
+    lines.append("        raise _Fallback from None")
+    func: Callable[[Any], Any] = generate(
+        "\n".join(lines), "read", env, what=f"reader of {cls.__qualname__}"
+    )
     return func
+
+
+_readers = _Generated(_generate_reader)
 
 
 def structure(data: Any, cls: type[T]) -> T:
     """Build ``cls`` from stored JSON data, checking every value (as ``from_dict`` does)."""
-    try:
-        return typing.cast(T, _reader(cls)(data))
-    except Exception:
-        return from_dict(data, cls)
+    if fast_paths_enabled():
+        try:
+            return typing.cast(T, _readers(cls)(data))
+        except (_Fallback, ValidationError):
+            pass
+    return from_dict(data, cls)
 
 
 def decode(text: str | bytes, cls: type[T]) -> T:
     """Read a stored JSON document back into ``cls``, checking every value."""
     return structure(json.loads(text), cls)
+
+
+on_switch(_RULES.clear)

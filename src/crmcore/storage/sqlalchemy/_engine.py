@@ -11,7 +11,13 @@ from sqlalchemy.pool import StaticPool
 
 from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "SQLITE_CACHE_KIB", "make_engine", "normalise_url"]
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_CACHE_KIB",
+    "is_memory_sqlite",
+    "make_engine",
+    "normalise_url",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another writer's lock before giving up."""
@@ -56,9 +62,24 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def _is_memory_sqlite(url: URL) -> bool:
-    database = url.database or ""
-    return database in ("", ":memory:") or database.startswith("file::memory:")
+def is_memory_sqlite(url: str | URL) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (gone when its last connection closes).
+
+    ``sqlite://``, ``sqlite:///:memory:``, the URI forms ``sqlite:///file::memory:...``
+    and ``sqlite:///file:name?mode=memory&uri=true``. crmcore runs such a database on
+    one shared connection, declares it neither persistent nor open to concurrent
+    writers, and the CLI never mistakes it for a file.
+    """
+    parsed = url if isinstance(url, URL) else normalise_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or "mode=memory" in database
+        or parsed.query.get("mode") == "memory"
+    )
 
 
 def make_engine(url: str | URL, **options: Any) -> Engine:
@@ -78,7 +99,7 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         options.setdefault("connect_args", {}).setdefault("check_same_thread", False)
-        if _is_memory_sqlite(parsed):
+        if is_memory_sqlite(parsed):
             options.setdefault("poolclass", StaticPool)
     elif backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar, cast
 
+from crmcore._fastpaths import fast_paths_enabled
+
 __all__ = ["remember_last"]
 
 A = TypeVar("A")
@@ -23,7 +25,14 @@ def remember_last(fn: Callable[[A], R]) -> Callable[[A], R]:
     wrapper each get the result for the object they pass. It starts from a sentinel no
     caller can pass, and holds a reference to its object, so a new object can never
     reuse the remembered one's identity.
+
+    This is a fast path: with ``CRMCORE_NO_FAST_PATHS=1`` set before crmcore is
+    imported, ``fn`` itself is returned (the choice is made when a function is
+    wrapped, at import, so :func:`crmcore._fastpaths.set_fast_paths` does not
+    re-wrap functions wrapped before it).
     """
+    if not fast_paths_enabled():
+        return fn
     last: list[tuple[object, R]] = [(object(), cast(R, None))]
 
     def remembered(value: A) -> R:

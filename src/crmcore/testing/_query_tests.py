@@ -1,0 +1,172 @@
+"""Queries and keyset pagination: exactly the reference result, pages without gaps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+
+from crmcore.errors import ValidationError
+from crmcore.models import Customer, Phone
+from crmcore.query import Field, Query
+from crmcore.storage.store import Store
+from crmcore.testing._fixtures import (
+    KIT_SETTINGS,
+    BackendFixtures,
+    add_all,
+    load_sample_data,
+)
+from crmcore.testing._queries import (
+    COMPLAINT_QUERIES,
+    CUSTOMER_QUERIES,
+    INTERACTION_QUERIES,
+    PAGINATION_ORDERS,
+    PURCHASE_QUERIES,
+    customer_queries,
+)
+from crmcore.testing.data import (
+    sample_customers,
+)
+
+__all__ = ["PaginationTests", "QueryTests"]
+
+
+class QueryTests(BackendFixtures):
+    """Every query returns exactly what :meth:`Query.apply` returns over the same records."""
+
+    @pytest.fixture
+    def loaded(self, store: Store) -> dict[str, list[Any]]:
+        """Load the sample data set; returns the stored records by repository name."""
+        return load_sample_data(store)
+
+    @pytest.mark.parametrize("name", sorted(CUSTOMER_QUERIES))
+    def test_customer_query_matches_reference(
+        self, store: Store, loaded: dict[str, list[Any]], name: str
+    ) -> None:
+        """Each named customer query returns the reference result, in the reference order."""
+        query = CUSTOMER_QUERIES[name]
+        expected = query.apply(loaded["customers"])
+        with store.unit_of_work() as uow:
+            found = uow.customers.find(query)
+            assert [c.id for c in found] == [c.id for c in expected]
+            assert found == expected
+            assert uow.customers.count(query) == len(query.unpaged().apply(loaded["customers"]))
+
+    @pytest.mark.parametrize(
+        ("repository", "name"),
+        [
+            *(("interactions", n) for n in sorted(INTERACTION_QUERIES)),
+            *(("complaints", n) for n in sorted(COMPLAINT_QUERIES)),
+            *(("purchases", n) for n in sorted(PURCHASE_QUERIES)),
+        ],
+    )
+    def test_other_queries_match_reference(
+        self, store: Store, loaded: dict[str, list[Any]], repository: str, name: str
+    ) -> None:
+        """Queries on interactions, complaints and purchases return the reference result."""
+        query = {
+            "interactions": INTERACTION_QUERIES,
+            "complaints": COMPLAINT_QUERIES,
+            "purchases": PURCHASE_QUERIES,
+        }[repository][name]
+        expected = query.apply(loaded[repository])
+        with store.unit_of_work() as uow:
+            found = getattr(uow, repository).find(query)
+        assert [r.id for r in found] == [r.id for r in expected]
+        assert found == expected
+
+    @KIT_SETTINGS
+    @given(query=customer_queries())
+    def test_random_queries_match_reference(
+        self, store: Store, loaded: dict[str, list[Any]], query: Query
+    ) -> None:
+        """Random combinations of filters, orderings and limits return the reference result."""
+        expected = query.apply(loaded["customers"])
+        with store.unit_of_work() as uow:
+            found = uow.customers.find(query)
+        assert [c.id for c in found] == [c.id for c in expected]
+
+    def test_query_sees_updates(self, store: Store, loaded: dict[str, list[Any]]) -> None:
+        """A query reflects updated and removed records."""
+        customers = {c.id: c for c in loaded["customers"]}
+        with store.unit_of_work() as uow:
+            uow.customers.update(
+                attrs.evolve(
+                    customers["c04"],
+                    tags=("vip",),
+                    phones=(Phone(number="+8613700000000"),),
+                )
+            )
+            uow.customers.remove(customers["c01"], dependents="remove")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            current = list(uow.customers.stream())
+            for query in (
+                Query(where=Field("tags") == "vip", order_by=("display_name",)),
+                Query(where=Field("phones.number") == "+8613800138000"),
+                Query(where=Field("phones.number") == "+8613700000000"),
+            ):
+                assert uow.customers.find(query) == query.apply(current)
+
+    def test_unknown_field_is_a_validation_error(self, store: Store) -> None:
+        """A query on a field the model does not have raises query.unknown_field."""
+        with store.unit_of_work() as uow, pytest.raises(ValidationError) as info:
+            uow.customers.find(Query(where=Field("person.surname") == "张"))
+        assert info.value.codes == ("query.unknown_field",)
+
+
+class PaginationTests(BackendFixtures):
+    """Keyset pages cover the result exactly once: no gaps, no repeats."""
+
+    @pytest.fixture
+    def loaded_customers(self, store: Store) -> list[Customer]:
+        """Load the sample customers."""
+        return add_all(store, sample_customers())
+
+    @pytest.mark.parametrize("order", sorted(PAGINATION_ORDERS))
+    @pytest.mark.parametrize("page_size", [1, 4, 7])
+    def test_pages_cover_the_result_once(
+        self, store: Store, loaded_customers: list[Customer], order: str, page_size: int
+    ) -> None:
+        """Following cursors page by page yields the reference order exactly once."""
+        query = Query(order_by=PAGINATION_ORDERS[order], limit=page_size)
+        expected = query.unpaged().apply(loaded_customers)
+        seen: list[Customer] = []
+        current: Query | None = query
+        with store.unit_of_work() as uow:
+            for _ in range(len(expected) + 2):
+                if current is None:
+                    break
+                page = uow.customers.find(current)
+                assert len(page) <= page_size
+                seen.extend(page)
+                current = current.next_page(page)
+        assert [c.id for c in seen] == [c.id for c in expected]
+
+    def test_pages_with_a_filter(self, store: Store, loaded_customers: list[Customer]) -> None:
+        """Paging a filtered, ordered query yields exactly the filtered reference result."""
+        query = Query(
+            where=Field("lifecycle_stage").in_(["repeat", "client", "prospect"]),
+            order_by=("-grade", "display_name"),
+            limit=2,
+        )
+        expected = query.unpaged().apply(loaded_customers)
+        seen: list[Customer] = []
+        current: Query | None = query
+        with store.unit_of_work() as uow:
+            while current is not None and len(seen) <= len(expected):
+                page = uow.customers.find(current)
+                seen.extend(page)
+                current = current.next_page(page)
+        assert [c.id for c in seen] == [c.id for c in expected]
+
+    def test_cursor_from_any_record(self, store: Store, loaded_customers: list[Customer]) -> None:
+        """A cursor made from any record returns exactly the records after it."""
+        query = Query(order_by=("grade", "-acquired_on"))
+        ordered = query.apply(loaded_customers)
+        with store.unit_of_work() as uow:
+            for index, record in enumerate(ordered):
+                after = uow.customers.find(query.page_after(record))
+                assert [c.id for c in after] == [c.id for c in ordered[index + 1 :]]
