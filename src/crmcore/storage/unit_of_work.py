@@ -329,8 +329,11 @@ class StoreCustomerRepository(StoreRepository[Customer]):
         old = tx.get("customer", record.id)
         refers = Query(where=Field("customer_id") == record.id)
         if dependents == "refuse":
-            counts = {kind: tx.count(kind, refers) for kind in DEPENDENT_KINDS}
-            found: dict[str, int] = {kind: count for kind, count in counts.items() if count}
+            # one record is enough to refuse: only then are they counted, for the message
+            first = Query(where=refers.where, limit=1)
+            found: dict[str, int] = {
+                kind: tx.count(kind, refers) for kind in DEPENDENT_KINDS if tx.query(kind, first)
+            }
             if found:
                 raise CustomerHasDependents(record.id, found)
         else:
