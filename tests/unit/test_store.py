@@ -78,7 +78,7 @@ def test_update_of_stale_customer_conflicts_before_writing(store: Store) -> None
         added = uow.customers.add(zhang())
         uow.commit()
     with store.unit_of_work() as uow:
-        uow.customers.update(added)
+        uow.customers.update(attrs.evolve(added, grade="B"))  # a change: a no-op writes nothing
         with pytest.raises(ConcurrencyConflict) as info:
             uow.customers.update(added)
     assert (info.value.expected_version, info.value.actual_version) == (1, 2)

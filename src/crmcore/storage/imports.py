@@ -1,31 +1,45 @@
-"""Bulk import of customers: the report, its outcomes, and the run that decides them.
+"""Bulk import: the report, its outcomes, and the runs that decide them.
 
-:meth:`crmcore.storage.Store.import_customers` makes one :class:`_ImportRun` per call.
-The run owns all of its state (records waiting for the normaliser, the batch being
-filled, the ids seen, whether batches are inserted before their ids are looked up) and
-takes what it needs from the store through a
-:class:`~crmcore.storage._context.WriteContext`: transactions, the time, the
-normaliser and whether history is recorded.
+:meth:`crmcore.storage.Store.import_customers` makes one :class:`_ImportRun` per call,
+:meth:`crmcore.storage.Store.import_records` one :class:`_RecordImportRun`. A run owns
+all of its state (records waiting for the normaliser, the batch being filled, the ids
+seen, whether batches are inserted before their ids are looked up) and takes what it
+needs from the store through a :class:`~crmcore.storage._context.WriteContext`:
+transactions, the time, the normaliser and whether history is recorded. Both runs hand
+outcomes on in input order (:class:`_Outcomes`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import attrs
 
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, Problem, ValidationError
 from crmcore.models import ChangeOperation, ChangeRecord, Customer, replace, replace_each
 from crmcore.models._ids import new_id
+from crmcore.query import In, Query
 from crmcore.serialization import from_dict
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import WriteContext
-from crmcore.storage.history import history_changes
-from crmcore.storage.ports import BatchNormaliser, Record
+from crmcore.storage._merge import (
+    MatchKey,
+    match_keys,
+    merge_into,
+    presence_of_mapping,
+    presence_of_model,
+    stored_matches,
+)
+from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
+from crmcore.storage.ports import RECORD_KINDS, BatchNormaliser, Record, RecordKind
+from crmcore.storage.unit_of_work import DEPENDENT_KINDS, unknown_reference
 
-__all__ = ["ImportOutcome", "ImportReport", "ImportStatus"]
+__all__ = ["ImportMode", "ImportOutcome", "ImportReport", "ImportStatus", "MatchKey"]
+
+ImportMode = Literal["merge", "replace"]
+"""How an import updates a stored customer: merge the row's fields in, or replace it."""
 
 
 class ImportStatus(enum.StrEnum):
@@ -43,10 +57,14 @@ class ImportOutcome:
 
     Attributes:
         index: Position of the record in the input (0-based).
-        id: The customer id, when the input had a usable one.
+        id: The record's id, when the input had a usable one (for a customer matched
+            by a natural key, the stored customer's id).
         status: Created, updated, unchanged or rejected.
         version: The stored version after the import (``None`` if rejected).
         problems: Why it was rejected (paths into the input record).
+        warnings: What the import noticed but did not refuse: the normaliser's
+            findings of severity ``warning`` (a phone kept as typed and flagged
+            invalid, ``phone.invalid``), and the import's own (``import.created_at_kept``).
     """
 
     index: int
@@ -54,6 +72,7 @@ class ImportOutcome:
     status: ImportStatus
     version: int | None = None
     problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -64,9 +83,9 @@ class ImportReport:
         outcomes: One :class:`ImportOutcome` per input record, in input order; when the
             import was given ``on_outcome``, only the rejected ones (every outcome went
             to the callback instead, so memory stays flat however many records there are).
-        created: How many customers were created.
-        updated: How many customers were updated.
-        unchanged: How many records equalled the stored customer and were not written.
+        created: How many records were created.
+        updated: How many records were updated.
+        unchanged: How many records equalled the stored one and were not written.
         rejected: How many records were rejected (nothing of them was written).
     """
 
@@ -132,6 +151,26 @@ def _change_template(now: Any, actor: str | None, source: str | None) -> ChangeR
     )
 
 
+_MODES = ("merge", "replace")
+
+
+def _refused_update(kind: str, upsert: bool, claimed: int, stored: int) -> Problem | None:
+    """Why an imported record may not update the stored one: no upsert, or a stale claim."""
+    if not upsert:
+        return Problem(
+            code="storage.duplicate",
+            path="$.id",
+            message=f"a {kind} with this id already exists (upsert=False)",
+        )
+    if claimed not in (0, stored):
+        return Problem(
+            code="storage.conflict",
+            path="$.version",
+            message=f"based on version {claimed}, but the stored version is {stored}",
+        )
+    return None
+
+
 def import_customers(
     context: WriteContext,
     records: Iterable[Customer | Mapping[str, Any]],
@@ -141,13 +180,86 @@ def import_customers(
     source: str | None,
     upsert: bool,
     on_outcome: Callable[[ImportOutcome], None] | None,
+    mode: ImportMode = "merge",
+    match_on: Sequence[str | MatchKey] | str | None = None,
 ) -> ImportReport:
     """Run one import (see :meth:`crmcore.storage.Store.import_customers`)."""
     check_batch_size(batch_size)
-    run = _ImportRun(context, batch_size, actor, source, upsert, on_outcome)
+    if mode not in _MODES:
+        raise ValueError(f'mode must be "merge" or "replace", not {mode!r}')
+    run = _ImportRun(
+        context, batch_size, actor, source, upsert, on_outcome, mode, match_keys(match_on)
+    )
     for index, item in enumerate(records):
         run.add(index, item)
     return run.finish()
+
+
+class _Outcomes:
+    """The outcomes of one run: counted, kept for the report, handed on in input order.
+
+    Outcomes are decided out of order (a rejection before the batch holding the
+    records read earlier is written); each is held until every earlier one is known,
+    so ``on_outcome`` sees indexes 0, 1, 2, ... Memory held is bounded by a batch and
+    the rejections decided while it fills.
+    """
+
+    def __init__(self, on_outcome: Callable[[ImportOutcome], None] | None) -> None:
+        self.on_outcome = on_outcome
+        self.kept: list[ImportOutcome] = []
+        self.counts = dict.fromkeys(ImportStatus, 0)
+        self.held: dict[int, ImportOutcome] = {}
+        self.next_index = 0
+
+    def record(self, outcomes: Iterable[ImportOutcome]) -> None:
+        """Count each outcome, keep it for the report if it must be, and pass it on."""
+        on_outcome, counts, kept = self.on_outcome, self.counts, self.kept
+        for outcome in outcomes:
+            counts[outcome.status] += 1
+            if on_outcome is None or outcome.status is ImportStatus.REJECTED:
+                kept.append(outcome)
+        if on_outcome is None:
+            return
+        held = self.held
+        for outcome in outcomes:
+            held[outcome.index] = outcome
+        while self.next_index in held:
+            on_outcome(held.pop(self.next_index))
+            self.next_index += 1
+
+    def report(self) -> ImportReport:
+        """The report of the whole run."""
+        kept, counts = self.kept, self.counts
+        kept.sort(key=lambda o: o.index)
+        return ImportReport(
+            outcomes=tuple(kept),
+            created=counts[ImportStatus.CREATED],
+            updated=counts[ImportStatus.UPDATED],
+            unchanged=counts[ImportStatus.UNCHANGED],
+            rejected=counts[ImportStatus.REJECTED],
+        )
+
+
+@attrs.define(slots=True)
+class _Row:
+    """One accepted input record on its way into a batch."""
+
+    index: int
+    raw: Any  # the input as given: a Customer or a mapping
+    customer: Customer  # normalised
+    warnings: tuple[Problem, ...] = ()
+    gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
+    input_id: str | None = None  # the id the input gave, if any
+
+    def presence(self) -> dict[str, Any]:
+        """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
+        if isinstance(self.raw, Mapping):
+            return presence_of_mapping(self.raw)
+        return presence_of_model(self.raw)
+
+
+def _warnings(findings: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(p for p in findings if p.severity == "warning")
 
 
 class _ImportRun:
@@ -170,6 +282,8 @@ class _ImportRun:
         source: str | None,
         upsert: bool,
         on_outcome: Callable[[ImportOutcome], None] | None,
+        mode: ImportMode,
+        keys: tuple[MatchKey, ...],
     ) -> None:
         self.begin = context.begin
         self.now = context.now
@@ -177,31 +291,23 @@ class _ImportRun:
         self.record_history = context.record_history
         self.batch_size = batch_size
         self.actor, self.source, self.upsert = actor, source, upsert
-        self.on_outcome = on_outcome
-        # the outcomes the report keeps, and how many of each status there were
-        self.kept: list[ImportOutcome] = []
-        self.counts = dict.fromkeys(ImportStatus, 0)
+        self.merge = mode == "merge"
+        self.keys = keys
+        self.outcomes = _Outcomes(on_outcome)
+        self.record = self.outcomes.record
         # a normaliser that runs batches, or None: the normaliser then runs as records are read
         self.batches: BatchNormaliser | None = context.batch_normaliser
         self.chunk = batch_size if self.batches is not None else 1
-        # read records waiting for the normaliser: (index, customer, input id, outcome)
-        self.pending: list[tuple[int, Customer | None, str | None, ImportOutcome | None]] = []
+        # read records waiting for the normaliser: (index, input, customer, input id, outcome)
+        self.pending: list[tuple[int, Any, Customer | None, str | None, ImportOutcome | None]] = []
         self.waiting = 0  # how many of them are customers
-        self.ready: list[tuple[int, Customer]] = []
+        self.ready: list[_Row] = []
         self.seen: set[str] = set()
+        self.targets: set[str] = set()  # stored customers updated or kept (for match_on)
         # Until a batch meets a stored id, batches are inserted without looking their
-        # ids up first (the insert itself refuses a stored id; see _import_batch).
-        self.optimistic = True
-
-    def record(self, outcomes: Iterable[ImportOutcome]) -> None:
-        """Count each outcome, keep it for the report if it must be, and pass it on."""
-        on_outcome, counts, kept = self.on_outcome, self.counts, self.kept
-        for outcome in outcomes:
-            counts[outcome.status] += 1
-            if on_outcome is None or outcome.status is ImportStatus.REJECTED:
-                kept.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
+        # ids up first (the insert itself refuses a stored id; see _import_batch). A
+        # natural key may name a stored customer under another id: never optimistic.
+        self.optimistic = not keys
 
     def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
         """Read one input record; decide it now, or once its chunk is normalised."""
@@ -215,12 +321,12 @@ class _ImportRun:
                 result: Customer | ValidationError = self.normalise(customer)
             except ValidationError as error:
                 result = error
-            self._accept(index, result, record_id)
+            self._accept(index, item, result, record_id, ())
             return
         if outcome is not None and not self.pending:
             self.record([outcome])  # nothing read earlier is still undecided
             return
-        self.pending.append((index, customer, record_id, outcome))
+        self.pending.append((index, item, customer, record_id, outcome))
         if customer is not None:
             self.waiting += 1
             if self.waiting >= self.chunk:
@@ -232,39 +338,46 @@ class _ImportRun:
             self._decide()
         if self.ready:
             self._write()
-        kept, counts = self.kept, self.counts
-        kept.sort(key=lambda o: o.index)
-        return ImportReport(
-            outcomes=tuple(kept),
-            created=counts[ImportStatus.CREATED],
-            updated=counts[ImportStatus.UPDATED],
-            unchanged=counts[ImportStatus.UNCHANGED],
-            rejected=counts[ImportStatus.REJECTED],
-        )
+        return self.outcomes.report()
 
     def _decide(self) -> None:
         pending, self.pending, self.waiting = self.pending, [], 0
-        customers = [customer for _, customer, _, _ in pending if customer is not None]
+        customers = [customer for _, _, customer, _, _ in pending if customer is not None]
         normalised = iter(self._check_many(customers))
-        for index, _, record_id, outcome in pending:
+        for index, item, _, record_id, outcome in pending:
             if outcome is not None:
                 self.record([outcome])
             else:
-                self._accept(index, next(normalised), record_id)
+                result, warnings = next(normalised)
+                self._accept(index, item, result, record_id, warnings)
 
-    def _check_many(self, customers: list[Customer]) -> list[Customer | ValidationError]:
-        """Each customer normalised by the batch normaliser, or the error refusing it."""
+    def _check_many(
+        self, customers: list[Customer]
+    ) -> list[tuple[Customer | ValidationError, tuple[Problem, ...]]]:
+        """Each customer normalised by the batch normaliser (or the error refusing it).
+
+        With the findings of severity ``warning`` it made on the way.
+        """
         assert self.batches is not None
         try:
             results = self.batches.check_many(customers, now=self.now())
         except ValidationError as error:  # a clock giving a naive time: refuse each
-            return [error] * len(customers)
+            return [(error, ())] * len(customers)
         return [
-            r.customer if r.ok else ValidationError(r.errors, subject="Customer") for r in results
+            (
+                r.customer if r.ok else ValidationError(r.errors, subject="Customer"),
+                _warnings(r.findings),
+            )
+            for r in results
         ]
 
     def _accept(
-        self, index: int, result: Customer | ValidationError, record_id: str | None
+        self,
+        index: int,
+        item: Any,
+        result: Customer | ValidationError,
+        record_id: str | None,
+        warnings: tuple[Problem, ...],
     ) -> None:
         """Decide one normalised record: refused, a repeated id, or ready to write."""
         if isinstance(result, ValidationError):
@@ -279,7 +392,17 @@ class _ImportRun:
             self.record([_rejected(index, result.id, (problem,))])
         else:
             self.seen.add(result.id)
-            self.ready.append((index, result))
+            gives = not isinstance(item, Customer) and "created_at" in item
+            self.ready.append(
+                _Row(
+                    index=index,
+                    raw=item,
+                    customer=result,
+                    warnings=warnings,
+                    gives_created_at=gives,
+                    input_id=record_id,
+                )
+            )
             if len(self.ready) >= self.batch_size:
                 self._write()
 
@@ -287,7 +410,7 @@ class _ImportRun:
         batch, self.ready = self.ready, []
         self.record(self._import_batch(batch))
 
-    def _import_batch(self, batch: list[tuple[int, Customer]]) -> list[ImportOutcome]:
+    def _import_batch(self, batch: list[_Row]) -> list[ImportOutcome]:
         """Write one batch in one transaction; retried when a concurrent writer interferes.
 
         While no stored id has been met, the batch is first inserted as it is: a fresh
@@ -310,23 +433,35 @@ class _ImportRun:
                 outcomes = self._write_batch(batch, when)
             except (ConcurrencyConflict, DuplicateRecord):
                 continue  # someone wrote the same customers meanwhile: read them again
-            self.optimistic = all(o.status is ImportStatus.CREATED for o in outcomes)
+            self.optimistic = not self.keys and all(
+                o.status is ImportStatus.CREATED for o in outcomes
+            )
             return outcomes
         problem = Problem(
             code="storage.conflict",
             path="$",
             message="kept conflicting with concurrent writers; nothing was written, try again",
         )
-        return [_rejected(i, c.id, (problem,)) for i, c in batch]
+        return [_rejected(row.index, row.input_id, (problem,)) for row in batch]
 
-    def _create_batch(self, batch: list[tuple[int, Customer]], now: Any) -> list[ImportOutcome]:
+    def _created(self, row: _Row, now: Any) -> Customer:
+        """The customer a row creates: version 1, stamped now, or with the row's created_at."""
+        customer = row.customer
+        if row.gives_created_at:
+            return replace(customer, version=1, updated_at=max(now, customer.created_at))
+        return replace(customer, version=1, created_at=now, updated_at=now)
+
+    def _create_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
         """Insert a batch of customers none of which is stored; DuplicateRecord if one is."""
         tx = self.begin()
         try:
             template = _change_template(now, self.actor, self.source)
             stored = replace_each(
-                [customer for _, customer in batch], version=1, created_at=now, updated_at=now
+                [row.customer for row in batch], version=1, created_at=now, updated_at=now
             )
+            for position, row in enumerate(batch):
+                if row.gives_created_at:  # a legacy creation time, kept
+                    stored[position] = self._created(row, now)
             tx.insert("customer", stored)
             if self.record_history:
                 tx.append_history(
@@ -338,81 +473,149 @@ class _ImportRun:
             raise
         created = ImportStatus.CREATED
         return [
-            ImportOutcome(index=index, id=customer.id, status=created, version=1)
-            for (index, _), customer in zip(batch, stored, strict=True)
+            ImportOutcome(
+                index=row.index, id=customer.id, status=created, version=1, warnings=row.warnings
+            )
+            for row, customer in zip(batch, stored, strict=True)
         ]
 
-    def _write_batch(self, batch: list[tuple[int, Customer]], now: Any) -> list[ImportOutcome]:
+    def _matched(self, tx: Any, batch: list[_Row], existing: dict[str, Record]) -> dict[int, Any]:
+        """For rows whose id is not stored: the stored id a natural key names, or a problem.
+
+        One query per match key and batch (``Query`` on the key's path, ``In`` its
+        values), for the rows still unmatched; a key naming two stored customers is a
+        problem (``import.match_ambiguous``), never a guess.
+        """
+        decided: dict[int, Any] = {}
+        unmatched = [row for row in batch if row.customer.id not in existing]
+        for key in self.keys:
+            if not unmatched:
+                break
+            found = stored_matches(
+                lambda query: cast(list[Customer], tx.query("customer", query)),
+                key,
+                [row.customer for row in unmatched],
+            )
+            still: list[_Row] = []
+            for row in unmatched:
+                ids = {i for value in key.values(row.customer) for i in found.get(value, ())}
+                if len(ids) > 1:
+                    decided[row.index] = Problem(
+                        code="import.match_ambiguous",
+                        path="$",
+                        message=f"{key} matches {len(ids)} stored customers "
+                        f"({', '.join(sorted(ids))}); nothing was written",
+                    )
+                elif ids:
+                    decided[row.index] = ids.pop()
+                else:
+                    still.append(row)
+            unmatched = still
+        targets = sorted({t for t in decided.values() if isinstance(t, str)})
+        if targets:
+            existing.update(tx.get_many("customer", targets))
+        return decided
+
+    def _merged(self, old: Customer, row: _Row, customer: Customer) -> Customer:
+        """The stored customer with the row applied, by the import's mode."""
+        if self.merge:
+            return merge_into(old, customer, row.presence()).renamed_from(old)
+        return _adopt_ids(old, customer).renamed_from(old)
+
+    def _write_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
         """Write a batch after looking its ids up: create, update, keep or refuse each."""
         upsert, record_history = self.upsert, self.record_history
         tx = self.begin()
         try:
-            existing = tx.get_many("customer", [c.id for _, c in batch])
+            existing = tx.get_many("customer", [row.customer.id for row in batch])
+            matched = self._matched(tx, batch, existing) if self.keys else {}
+            targets = set(self.targets)  # stored customers rows of this import updated
             template = _change_template(now, self.actor, self.source)
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []
             outcomes: list[ImportOutcome] = []
-            updates: list[tuple[int, Customer, Customer]] = []
-            for index, customer in batch:
+            updates: list[tuple[_Row, Customer, Customer, tuple[Problem, ...]]] = []
+            for row in batch:
+                index, customer = row.index, row.customer
+                target = matched.get(index)
+                if isinstance(target, Problem):
+                    outcomes.append(_rejected(index, row.input_id, (target,)))
+                    continue
+                if target is not None:
+                    customer = attrs.evolve(customer, id=target)
                 old = cast(Customer | None, existing.get(customer.id))
                 if old is None:
-                    stored = replace(customer, version=1, created_at=now, updated_at=now)
+                    stored = self._created(attrs.evolve(row, customer=customer), now)
                     inserts.append(stored)
                     outcomes.append(
                         ImportOutcome(
-                            index=index, id=stored.id, status=ImportStatus.CREATED, version=1
+                            index=index,
+                            id=stored.id,
+                            status=ImportStatus.CREATED,
+                            version=1,
+                            warnings=row.warnings,
                         )
                     )
                     if record_history:
                         changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
-                problem = None
-                if not upsert:
+                problem = _refused_update("customer", upsert, customer.version, old.version)
+                if problem is None and self.keys and old.id in targets:
                     problem = Problem(
-                        code="storage.duplicate",
-                        path="$.id",
-                        message="a customer with this id already exists (upsert=False)",
-                    )
-                elif customer.version not in (0, old.version):
-                    problem = Problem(
-                        code="storage.conflict",
-                        path="$.version",
-                        message=f"based on version {customer.version}, "
-                        f"but the stored version is {old.version}",
+                        code="import.duplicate_id",
+                        path="$",
+                        message="names the stored customer an earlier record of this import named",
                     )
                 if problem is not None:
                     outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
-                candidate = replace(
-                    _adopt_ids(old, customer).renamed_from(old),
-                    version=old.version,
-                    created_at=old.created_at,
-                    updated_at=old.updated_at,
-                )
-                if candidate == old:
+                if self.keys:
+                    targets.add(old.id)
+                warnings = row.warnings
+                if row.gives_created_at and customer.created_at != old.created_at:
+                    warnings += (
+                        Problem(
+                            code="import.created_at_kept",
+                            path="$.created_at",
+                            message="the stored customer's created_at "
+                            f"({old.created_at.isoformat()}) is kept",
+                            severity="warning",
+                        ),
+                    )
+                try:
+                    candidate = self._merged(old, row, customer)
+                except ValidationError as error:
+                    outcomes.append(_rejected(index, customer.id, error.problems))
+                    continue
+                if same_apart_from_bookkeeping(candidate, old):
                     outcomes.append(
                         ImportOutcome(
                             index=index,
                             id=old.id,
                             status=ImportStatus.UNCHANGED,
                             version=old.version,
+                            warnings=warnings,
                         )
                     )
                     continue
                 stored = replace(
-                    candidate, version=old.version + 1, updated_at=max(now, old.created_at)
+                    candidate,
+                    version=old.version + 1,
+                    created_at=old.created_at,
+                    updated_at=max(now, old.created_at),
                 )
-                updates.append((index, old, stored))
+                updates.append((row, old, stored, warnings))
             if inserts:
                 tx.insert("customer", inserts)
-            for index, old, stored in updates:
+            for row, old, stored, warnings in updates:
                 tx.update("customer", stored, expected_version=old.version)
                 outcomes.append(
                     ImportOutcome(
-                        index=index,
+                        index=row.index,
                         id=stored.id,
                         status=ImportStatus.UPDATED,
                         version=stored.version,
+                        warnings=warnings,
                     )
                 )
                 if not record_history:
@@ -430,10 +633,213 @@ class _ImportRun:
             if changes and record_history:
                 tx.append_history(changes)
             tx.commit()
+            self.targets = targets
+            outcomes.sort(key=lambda o: o.index)
             return outcomes
         except BaseException:
             tx.rollback()
             raise
+
+
+def import_records(
+    context: WriteContext,
+    kind: RecordKind,
+    records: Iterable[Record | Mapping[str, Any]],
+    *,
+    batch_size: int,
+    upsert: bool,
+    on_outcome: Callable[[ImportOutcome], None] | None,
+) -> ImportReport:
+    """Run one import of purchases, interactions or complaints (see ``Store.import_records``)."""
+    check_batch_size(batch_size)
+    if kind not in DEPENDENT_KINDS:
+        allowed = ", ".join(DEPENDENT_KINDS)
+        raise ValueError(
+            f"import_records imports {allowed}, not {kind!r} (use import_customers for customers)"
+        )
+    run = _RecordImportRun(context, kind, batch_size, upsert, on_outcome)
+    for index, item in enumerate(records):
+        run.add(index, item)
+    return run.finish()
+
+
+class _RecordImportRun:
+    """One :meth:`Store.import_records` call: the customer import's guarantees for one kind.
+
+    Records are read (structured with :func:`~crmcore.serialization.from_dict` when
+    they are mappings), refused when they do not structure or repeat an id, and written
+    ``batch_size`` at a time, each batch in one transaction. A batch's references are
+    checked with one lookup of the customers it names (``get_many``); a record naming
+    an unknown customer or contact person is refused (``storage.unknown_reference``)
+    and the rest of the batch is written. Until a stored id is met, batches are
+    inserted without looking their ids up, as customer imports are.
+    """
+
+    def __init__(
+        self,
+        context: WriteContext,
+        kind: RecordKind,
+        batch_size: int,
+        upsert: bool,
+        on_outcome: Callable[[ImportOutcome], None] | None,
+    ) -> None:
+        self.begin = context.begin
+        self.now = context.now
+        self.kind = kind
+        self.model: type[Record] = RECORD_KINDS[kind].model
+        self.batch_size = batch_size
+        self.upsert = upsert
+        self.outcomes = _Outcomes(on_outcome)
+        self.ready: list[tuple[int, Record, bool]] = []  # index, record, gives created_at
+        self.seen: set[str] = set()
+        self.optimistic = True
+
+    def add(self, index: int, item: Record | Mapping[str, Any]) -> None:
+        """Read one input record; refuse it, or put it in the batch being filled."""
+        record: Record
+        if isinstance(item, self.model):
+            record, gives_created_at = item, False
+        elif isinstance(item, Mapping):
+            try:
+                record = from_dict(item, self.model)
+            except ValidationError as error:
+                raw_id = item.get("id")
+                record_id = raw_id if isinstance(raw_id, str) else None
+                self.outcomes.record([_rejected(index, record_id, error.problems)])
+                return
+            gives_created_at = "created_at" in item
+        else:
+            problem = Problem(
+                code="type.invalid",
+                message=f"expected a {self.model.__name__} or a mapping, got {type(item).__name__}",
+            )
+            self.outcomes.record([_rejected(index, None, (problem,))])
+            return
+        if record.id in self.seen:
+            problem = Problem(
+                code="import.duplicate_id",
+                path="$.id",
+                message="this id appears earlier in the same import",
+            )
+            self.outcomes.record([_rejected(index, record.id, (problem,))])
+            return
+        self.seen.add(record.id)
+        self.ready.append((index, record, gives_created_at))
+        if len(self.ready) >= self.batch_size:
+            self._write()
+
+    def finish(self) -> ImportReport:
+        """Write what is left; the report of the whole run."""
+        if self.ready:
+            self._write()
+        return self.outcomes.report()
+
+    def _write(self) -> None:
+        batch, self.ready = self.ready, []
+        now = self.now()
+        for attempt in range(5):
+            try:
+                outcomes = self._write_batch(batch, now if attempt == 0 else self.now())
+            except (ConcurrencyConflict, DuplicateRecord):
+                if self.optimistic:
+                    self.optimistic = False  # a stored id: look the ids up from now on
+                continue
+            self.optimistic = self.optimistic or all(
+                o.status is not ImportStatus.UPDATED and o.status is not ImportStatus.UNCHANGED
+                for o in outcomes
+            )
+            self.outcomes.record(outcomes)
+            return
+        problem = Problem(
+            code="storage.conflict",
+            path="$",
+            message="kept conflicting with concurrent writers; nothing was written, try again",
+        )
+        self.outcomes.record([_rejected(i, r.id, (problem,)) for i, r, _ in batch])
+
+    def _write_batch(self, batch: list[tuple[int, Record, bool]], now: Any) -> list[ImportOutcome]:
+        kind, tx = self.kind, self.begin()
+        try:
+            known, customers = self._referred(tx, [record for _, record, _ in batch])
+            outcomes: list[ImportOutcome] = []
+            accepted: list[tuple[int, Record, bool]] = []
+            for index, record, gives_created_at in batch:
+                customer_id: str = getattr(record, "customer_id")  # noqa: B009
+                if customer_id in known and getattr(record, "contact_person_id", None) is None:
+                    error = None
+                else:
+                    error = unknown_reference(
+                        record, cast(Customer | None, customers.get(customer_id))
+                    )
+                if error is None:
+                    accepted.append((index, record, gives_created_at))
+                    continue
+                problem = Problem(code=error.code, path=f"$.{error.field}", message=str(error))
+                outcomes.append(_rejected(index, record.id, (problem,)))
+            existing: dict[str, Record] = {}
+            if not self.optimistic:
+                existing = tx.get_many(kind, [r.id for _, r, _ in accepted])
+            inserts: list[Record] = []
+            for index, record, gives_created_at in accepted:
+                old = existing.get(record.id)
+                if old is None:
+                    stamp: dict[str, Any] = {"version": 1}
+                    if not gives_created_at:
+                        stamp["created_at"] = now
+                    stored = replace(record, **stamp)
+                    inserts.append(stored)
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index, id=record.id, status=ImportStatus.CREATED, version=1
+                        )
+                    )
+                    continue
+                outcomes.append(self._update(tx, index, old, record))
+            if inserts:
+                tx.insert(kind, inserts)
+            tx.commit()
+        except BaseException:
+            tx.rollback()
+            raise
+        outcomes.sort(key=lambda o: o.index)
+        return outcomes
+
+    @staticmethod
+    def _referred(tx: Any, records: list[Record]) -> tuple[set[str], dict[str, Record]]:
+        """The stored ids among the customers ``records`` name, and the customers needed.
+
+        One query in the common case: a count of the named ids (no document is read)
+        says whether all are stored; only the customers whose contact persons a record
+        names are read. When some id is not stored, one ``get_many`` says which.
+        """
+        ids = sorted({getattr(r, "customer_id") for r in records})  # noqa: B009
+        with_persons = sorted(
+            {
+                getattr(r, "customer_id")  # noqa: B009
+                for r in records
+                if getattr(r, "contact_person_id", None) is not None
+            }
+        )
+        if tx.count("customer", Query(where=In(path="id", values=tuple(ids)))) == len(ids):
+            return set(ids), tx.get_many("customer", with_persons) if with_persons else {}
+        customers: dict[str, Record] = tx.get_many("customer", ids)
+        return set(customers), customers
+
+    def _update(self, tx: Any, index: int, old: Record, record: Record) -> ImportOutcome:
+        """Update a stored record from an imported one, keep it, or refuse the import."""
+        problem = _refused_update(self.kind, self.upsert, record.version, old.version)
+        if problem is not None:
+            return _rejected(index, record.id, (problem,))
+        candidate = replace(record, version=old.version, created_at=old.created_at)
+        if candidate == old:
+            return ImportOutcome(
+                index=index, id=old.id, status=ImportStatus.UNCHANGED, version=old.version
+            )
+        stored = replace(candidate, version=old.version + 1)
+        tx.update(self.kind, stored, expected_version=old.version)
+        return ImportOutcome(
+            index=index, id=old.id, status=ImportStatus.UPDATED, version=stored.version
+        )
 
 
 class _Identified(Protocol):
