@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import attrs
 import pytest
@@ -130,7 +131,7 @@ def test_versions_are_rebuilt_from_updates_and_removal(store: Store) -> None:
     with store.unit_of_work(actor="a") as uow:
         v1 = uow.customers.add(zhang(tags=("vip",)))
         uow.commit()
-    edits = [
+    edits: list[dict[str, Any]] = [
         {"phones": (Phone(id="p1", number="+8613800138000"),), "tags": ()},
         {"phones": (Phone(id="p1", number="+1"), Phone(id="p2", number="+2")), "grade": "A"},
         {"phones": (), "person": None, "kind": CustomerKind.ORGANISATION,

@@ -1,6 +1,7 @@
 """Merging an import row into the stored customer, and matching rows by natural keys.
 
-Used by :mod:`crmcore.storage.imports` in ``mode="merge"`` and with ``match_on=``.
+Used by the customer import run (:mod:`crmcore.storage._customer_import`) in
+``mode="merge"`` and with ``match_on=``.
 
 **Which fields a row had** (its *presence*, a tree of the keys it gave):
 
