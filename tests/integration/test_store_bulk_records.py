@@ -27,7 +27,8 @@ PERSON = ContactPerson(name=PersonName(family="李", given="总"))
 
 def _customers(store: Store) -> None:
     acme = Customer.organisation_named("星辰科技", id="org")
-    profile = attrs.evolve(acme.organisation, contact_persons=(PERSON,))  # type: ignore[arg-type]
+    assert acme.organisation is not None
+    profile = attrs.evolve(acme.organisation, contact_persons=(PERSON,))
     with store.unit_of_work() as uow:
         uow.customers.add(Customer.person_named(family="张", given="伟", id="zhang"))
         uow.customers.add(attrs.evolve(acme, organisation=profile))
@@ -143,9 +144,9 @@ class CountingBackend(MemoryBackend):
             backend.customer_lookups += kind == "customer"
             return get(kind, record_id)
 
-        def counting_get_many(kind: RecordKind, ids: Sequence[str]) -> dict[str, Record]:
+        def counting_get_many(kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
             backend.customer_lookups += kind == "customer"
-            return get_many(kind, ids)
+            return get_many(kind, record_ids)
 
         def counting_count(kind: RecordKind, query: Query) -> int:
             backend.customer_lookups += kind == "customer"

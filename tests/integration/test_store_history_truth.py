@@ -101,7 +101,7 @@ LEGACY = "2015-03-01T08:00:00+08:00"
 
 
 def _row(customer_id: str, created_at: str | None = LEGACY) -> dict[str, object]:
-    row = to_dict(Customer.person_named(family="赵", given="敏", id=customer_id))
+    row: dict[str, object] = to_dict(Customer.person_named(family="赵", given="敏", id=customer_id))
     for key in ("version", "created_at", "updated_at"):
         row.pop(key)
     if created_at is not None:

@@ -109,14 +109,13 @@ def test_an_update_moving_a_record_to_an_unknown_customer_is_refused(store: Stor
 def test_contact_person_references_are_checked(store: Store) -> None:
     """contact_person_id must name a contact person of the record's own customer."""
     person = ContactPerson(name=PersonName(family="李", given="总"))
+    organisation = Customer.organisation_named("星辰科技").organisation
+    assert organisation is not None
     acme = _saved(
         store,
         attrs.evolve(
             Customer.organisation_named("星辰科技"),
-            organisation=attrs.evolve(
-                Customer.organisation_named("星辰科技").organisation,  # type: ignore[arg-type]
-                contact_persons=(person,),
-            ),
+            organisation=attrs.evolve(organisation, contact_persons=(person,)),
         ),
     )
     zhang = _saved(store, Customer.person_named(family="张", given="伟"))
