@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, TypeVar, cast
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, Problem, ValidationError
 from crmcore.models import ChangeOperation, ChangeRecord, Customer, replace, replace_each
 from crmcore.models._ids import new_id
@@ -139,7 +140,9 @@ class _ImportRun:
         # Until a batch meets a stored id, batches are inserted without looking their
         # ids up first (the insert itself refuses a stored id; see _import_batch). A
         # natural key may name a stored customer under another id: never optimistic.
-        self.optimistic = not keys
+        # The careful path alone is the reference (CRMCORE_NO_FAST_PATHS=1).
+        self.fast = fast_paths_enabled()
+        self.optimistic = self.fast and not keys
 
     def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
         """Read one input record; decide it now, or once its chunk is normalised."""
@@ -265,8 +268,10 @@ class _ImportRun:
                 outcomes = self._write_batch(batch, when)
             except (ConcurrencyConflict, DuplicateRecord):
                 continue  # someone wrote the same customers meanwhile: read them again
-            self.optimistic = not self.keys and all(
-                o.status is ImportStatus.CREATED for o in outcomes
+            self.optimistic = (
+                self.fast
+                and not self.keys
+                and all(o.status is ImportStatus.CREATED for o in outcomes)
             )
             return outcomes
         problem = Problem(

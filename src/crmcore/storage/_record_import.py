@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, Problem, ValidationError
 from crmcore.models import Customer, replace
 from crmcore.query import In, Query
@@ -50,7 +51,9 @@ class _RecordImportRun:
         self.outcomes = _Outcomes(on_outcome)
         self.ready: list[tuple[int, Record, bool]] = []  # index, record, gives created_at
         self.seen: set[str] = set()
-        self.optimistic = True
+        # insert first until a stored id is met; the careful path alone is the reference
+        self.fast = fast_paths_enabled()
+        self.optimistic = self.fast
 
     def add(self, index: int, item: Record | Mapping[str, Any]) -> None:
         """Read one input record; refuse it, or put it in the batch being filled."""
@@ -102,9 +105,12 @@ class _RecordImportRun:
                 if self.optimistic:
                     self.optimistic = False  # a stored id: look the ids up from now on
                 continue
-            self.optimistic = self.optimistic or all(
-                o.status is not ImportStatus.UPDATED and o.status is not ImportStatus.UNCHANGED
-                for o in outcomes
+            self.optimistic = self.fast and (
+                self.optimistic
+                or all(
+                    o.status is not ImportStatus.UPDATED and o.status is not ImportStatus.UNCHANGED
+                    for o in outcomes
+                )
             )
             self.outcomes.record(outcomes)
             return
