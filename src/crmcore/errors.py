@@ -201,6 +201,30 @@ class BackendUnavailable(StorageError, ImportError):
     code: ClassVar[str] = "storage.backend_unavailable"
 
 
+class UnknownReference(CrmError, LookupError):
+    """A record refers to a record that is not stored (a purchase for an unknown customer).
+
+    Attributes:
+        kind: The kind of the record that refers (``"purchase"``).
+        record_id: Its id.
+        field: The referring field (``"customer_id"``, ``"contact_person_id"``).
+        reference: The id it refers to, which is not stored.
+    """
+
+    code: ClassVar[str] = "storage.unknown_reference"
+
+    def __init__(self, kind: str, record_id: str, *, field: str, reference: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        self.field = field
+        self.reference = reference
+        target = "customer" if field == "customer_id" else "contact person of its customer"
+        super().__init__(f"{kind} {record_id!r}: {field} {reference!r} is no stored {target}")
+
+
+__all__ += ["UnknownReference"]
+
+
 class InvalidArgument(CrmError, ValueError):
     """A documented argument was given a value it does not take (``batch_size=0``)."""
 

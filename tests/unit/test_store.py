@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import attrs
 import pytest
@@ -78,7 +79,7 @@ def test_update_of_stale_customer_conflicts_before_writing(store: Store) -> None
         added = uow.customers.add(zhang())
         uow.commit()
     with store.unit_of_work() as uow:
-        uow.customers.update(added)
+        uow.customers.update(attrs.evolve(added, grade="B"))  # a change: a no-op writes nothing
         with pytest.raises(ConcurrencyConflict) as info:
             uow.customers.update(added)
     assert (info.value.expected_version, info.value.actual_version) == (1, 2)
@@ -130,7 +131,7 @@ def test_versions_are_rebuilt_from_updates_and_removal(store: Store) -> None:
     with store.unit_of_work(actor="a") as uow:
         v1 = uow.customers.add(zhang(tags=("vip",)))
         uow.commit()
-    edits = [
+    edits: list[dict[str, Any]] = [
         {"phones": (Phone(id="p1", number="+8613800138000"),), "tags": ()},
         {"phones": (Phone(id="p1", number="+1"), Phone(id="p2", number="+2")), "grade": "A"},
         {"phones": (), "person": None, "kind": CustomerKind.ORGANISATION,

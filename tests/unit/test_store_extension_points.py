@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 
 from crmcore.errors import ValidationError
@@ -96,7 +97,7 @@ def test_a_normaliser_taking_now_gets_the_store_clocks_time_on_every_write_path(
     store = Store(MemoryBackend(), normaliser=judge, clock=TickingClock(START))
     with store.unit_of_work() as uow:
         stored = uow.customers.add(zhang())
-        uow.customers.update(stored)
+        uow.customers.update(attrs.evolve(stored, grade="B"))  # a change: a no-op writes nothing
         uow.commit()
     store.import_customers([zhang("c2")])
     tick = dt.timedelta(seconds=1)

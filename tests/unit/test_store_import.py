@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
+from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer, Email, Phone
 from crmcore.rules.verification import NormalisationPipeline, NormalisationResult
@@ -68,7 +69,30 @@ def stored_ids(store: Store) -> list[str]:
     return [c.id for c in store.stream_customers()]
 
 
-def test_a_fresh_import_inserts_without_looking_ids_up(store: Store, backend: SpyBackend) -> None:
+@pytest.fixture
+def fast_paths_on() -> Iterator[None]:
+    """The insert-first fast path is on for the test (also in CI's run with the switch set)."""
+    previous = set_fast_paths(True)
+    yield
+    set_fast_paths(previous)
+
+
+def test_with_fast_paths_off_every_batch_looks_its_ids_up(
+    store: Store, backend: SpyBackend
+) -> None:
+    """CRMCORE_NO_FAST_PATHS routes imports to the careful path: a lookup before each insert."""
+    previous = set_fast_paths(False)
+    try:
+        report = store.import_customers(people(["a1", "a2", "a3"]), batch_size=1)
+    finally:
+        set_fast_paths(previous)
+    assert [o.status for o in report.outcomes] == [ImportStatus.CREATED] * 3
+    assert backend.lookups == 3
+
+
+def test_a_fresh_import_inserts_without_looking_ids_up(
+    store: Store, backend: SpyBackend, fast_paths_on: None
+) -> None:
     """No stored id: every batch is one insert, no lookup; all are created, version 1."""
     report = store.import_customers(people([f"c{i}" for i in range(10)]), batch_size=4)
     assert (report.created, report.rejected) == (10, 0)
@@ -77,7 +101,9 @@ def test_a_fresh_import_inserts_without_looking_ids_up(store: Store, backend: Sp
     assert len(stored_ids(store)) == 10
 
 
-def test_a_batch_with_a_stored_id_is_redone_with_lookups(store: Store, backend: SpyBackend) -> None:
+def test_a_batch_with_a_stored_id_is_redone_with_lookups(
+    store: Store, backend: SpyBackend, fast_paths_on: None
+) -> None:
     """The insert refuses the batch holding a stored id; nothing of that attempt stays,
     the batch is written again after looking its ids up, and the report is exact."""
     store.import_customers(people(["b2"]), batch_size=10)
@@ -99,7 +125,9 @@ def test_a_batch_with_a_stored_id_is_redone_with_lookups(store: Store, backend: 
     assert sorted(stored_ids(store)) == ["a1", "a2", "b1", "b2", "c1", "c2"]
 
 
-def test_lookups_stop_once_a_batch_finds_no_stored_id(store: Store, backend: SpyBackend) -> None:
+def test_lookups_stop_once_a_batch_finds_no_stored_id(
+    store: Store, backend: SpyBackend, fast_paths_on: None
+) -> None:
     """After a batch whose ids were all new, the next batches insert straight away again."""
     store.import_customers(people(["a1"]), batch_size=10)
     backend.forget()
@@ -318,11 +346,11 @@ def test_batches_hold_batch_size_accepted_records(default_pipeline: bool) -> Non
 
 
 @pytest.mark.parametrize("default_pipeline", [False, True])
-def test_outcomes_reach_the_callback_in_the_order_records_are_decided(
+def test_outcomes_reach_the_callback_in_input_order(
     default_pipeline: bool,
 ) -> None:
-    """Refusals are reported in input order, interleaved with unreadable records, and
-    created records when their batch is written."""
+    """Refusals, unreadable records and created records reach on_outcome in input order,
+    a created record's outcome being held until its batch is written."""
     if default_pipeline:
         store = Store(MemoryBackend(), clock=TickingClock())
         bad = email_refused("bad1")
@@ -339,8 +367,8 @@ def test_outcomes_reach_the_callback_in_the_order_records_are_decided(
     assert got == [
         (0, ImportStatus.REJECTED),
         (1, ImportStatus.REJECTED),
-        (3, ImportStatus.REJECTED),
         (2, ImportStatus.CREATED),
+        (3, ImportStatus.REJECTED),
     ]
 
 

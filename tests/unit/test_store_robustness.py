@@ -9,7 +9,7 @@ import pytest
 
 from crmcore.errors import ValidationError
 from crmcore.models import Customer
-from crmcore.storage import ImportStatus, MemoryBackend, Store, connect
+from crmcore.storage import ImportOutcome, ImportStatus, MemoryBackend, Store, connect
 from crmcore.testing import TickingClock
 
 
@@ -39,20 +39,33 @@ def test_reimporting_the_same_data_is_unchanged() -> None:
         assert len(uow.customers.history("c1")) == 1
 
 
-def test_reimport_with_a_real_change_keeps_the_other_ids() -> None:
-    """A changed contact point is an update; the unchanged ones keep their ids."""
+def _reimported(**options: Any) -> tuple[ImportOutcome, Customer, Customer]:
+    """Import c1 with two phones, then again with the second number changed."""
     store = connect("memory://")
     first = _record("c1", phones=[{"number": "+8613800138000"}, {"number": "+861062345678"}])
     store.import_customers([first])
     with store.unit_of_work() as uow:
         before = uow.customers.get("c1")
     second = _record("c1", phones=[{"number": "+8613800138000"}, {"number": "+861088886666"}])
-    (outcome,) = store.import_customers([second]).outcomes
-    assert outcome.status is ImportStatus.UPDATED
+    (outcome,) = store.import_customers([second], **options).outcomes
     with store.unit_of_work() as uow:
-        after = uow.customers.get("c1")
+        return outcome, before, uow.customers.get("c1")
+
+
+def test_reimport_with_a_real_change_keeps_the_other_ids() -> None:
+    """A changed contact point is an update; the unchanged ones keep their ids (replace mode)."""
+    outcome, before, after = _reimported(mode="replace")
+    assert outcome.status is ImportStatus.UPDATED
     assert after.phones[0].id == before.phones[0].id
     assert after.phones[1].id != before.phones[1].id
+
+
+def test_merging_reimport_adds_a_new_phone_and_keeps_every_stored_id() -> None:
+    """In merge mode (the default) a new number is added; stored phones keep their ids."""
+    outcome, before, after = _reimported()
+    assert outcome.status is ImportStatus.UPDATED
+    assert [p.number for p in after.phones] == ["+8613800138000", "+861062345678", "+861088886666"]
+    assert [p.id for p in after.phones[:2]] == [p.id for p in before.phones]
 
 
 def test_one_bad_record_is_rejected_alone() -> None:

@@ -7,8 +7,13 @@ See ``docs/storage.md`` for using a store and ``docs/writing-a-backend.md`` for
 writing a backend of your own.
 """
 
-from crmcore.storage.history import customer_versions, diff_customers, history_changes
-from crmcore.storage.imports import ImportOutcome, ImportReport, ImportStatus
+from crmcore.storage.history import (
+    customer_lives,
+    customer_versions,
+    diff_customers,
+    history_changes,
+)
+from crmcore.storage.imports import ImportMode, ImportOutcome, ImportReport, ImportStatus, MatchKey
 from crmcore.storage.memory import MemoryBackend, MemoryTransaction
 from crmcore.storage.ports import (
     RECORD_KINDS,
@@ -36,12 +41,16 @@ from crmcore.storage.registry import (
 )
 from crmcore.storage.store import Store
 from crmcore.storage.unit_of_work import (
+    DEPENDENT_KINDS,
+    CustomerHasDependents,
+    Dependents,
     StoreCustomerRepository,
     StoreRepository,
     StoreUnitOfWork,
 )
 
 __all__ = [
+    "DEPENDENT_KINDS",
     "ENTRY_POINT_GROUP",
     "RECORD_KINDS",
     "RECORD_TYPES",
@@ -50,10 +59,14 @@ __all__ = [
     "BatchNormaliser",
     "Capabilities",
     "Clock",
+    "CustomerHasDependents",
     "CustomerRepository",
+    "Dependents",
+    "ImportMode",
     "ImportOutcome",
     "ImportReport",
     "ImportStatus",
+    "MatchKey",
     "MemoryBackend",
     "MemoryTransaction",
     "Normaliser",
@@ -69,6 +82,7 @@ __all__ = [
     "UnitOfWork",
     "connect",
     "create_backend",
+    "customer_lives",
     "customer_versions",
     "diff_customers",
     "history_changes",

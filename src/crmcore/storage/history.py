@@ -24,7 +24,7 @@ import attrs
 from crmcore.models import ChangeOperation, ChangeRecord, Customer, FieldChange
 from crmcore.serialization import to_dict
 
-__all__ = ["customer_versions", "diff_customers", "history_changes"]
+__all__ = ["customer_lives", "customer_versions", "diff_customers", "history_changes"]
 
 _BOOKKEEPING = frozenset({"$.version", "$.created_at", "$.updated_at"})
 
@@ -80,6 +80,17 @@ def diff_customers(old: Customer | None, new: Customer | None) -> tuple[FieldCha
 
 
 _ABSENT: Any = object()
+
+
+def same_apart_from_bookkeeping(new: Customer, old: Customer) -> bool:
+    """Whether ``new`` equals ``old`` apart from ``version``, ``created_at`` and ``updated_at``.
+
+    Such a write changes nothing a history record would hold: the store does not make it.
+    """
+    return (
+        attrs.evolve(new, version=old.version, created_at=old.created_at, updated_at=old.updated_at)
+        == old
+    )
 
 
 def history_changes(old: Customer | None, new: Customer | None) -> tuple[FieldChange, ...]:
@@ -184,15 +195,61 @@ def _undo(state: dict[str, Any], changes: tuple[FieldChange, ...]) -> dict[str, 
 def customer_versions(
     current: Customer | None, history: Sequence[ChangeRecord]
 ) -> dict[int, dict[str, Any]]:
-    """Rebuild every version of a customer from its history.
+    """Rebuild every version of a customer's latest life from its history.
 
     Returns the serialised form (:func:`crmcore.serialization.to_dict`, without
     ``version``, ``created_at`` and ``updated_at``) of each version, by version number.
     ``current`` is the stored customer, or ``None`` when it was removed (the removal's
     record holds its last state). Undoing each update's old values, newest first, gives
     the earlier versions down to version 1, the values it was created with.
+
+    An id that was removed and then created again has several lives, each numbered
+    from version 1; this is the latest one: the stored customer's, or, when
+    ``current`` is ``None``, the life its last removal ended. :func:`customer_lives`
+    gives every life.
     """
-    ordered = sorted(history, key=lambda c: (c.version, c.at))
+    lives = customer_lives(current, history)
+    return lives[-1] if lives else {}
+
+
+def customer_lives(
+    current: Customer | None, history: Sequence[ChangeRecord]
+) -> tuple[dict[int, dict[str, Any]], ...]:
+    """Rebuild every life of a customer id, oldest first, each as :func:`customer_versions`.
+
+    A life runs from a creation to the removal that ends it (or to ``current``, the
+    stored customer, for the last life when the id is stored). ``history`` is the
+    id's history as a repository returns it, oldest first (by ``at``, then
+    ``version``, then the order it was written in); records are assigned to lives in
+    that order, so lives are told apart even when every record has the same ``at``.
+    """
+    lives: list[list[ChangeRecord]] = []
+    open_lives: list[list[ChangeRecord]] = []
+    for change in sorted(history, key=lambda c: (c.at, c.version)):
+        if change.operation is ChangeOperation.CREATED or not open_lives:
+            life: list[ChangeRecord] = []
+            lives.append(life)
+            open_lives.append(life)
+        else:
+            life = next(
+                (o for o in open_lives if o[-1].version == change.version - 1), open_lives[0]
+            )
+        life.append(change)
+        if change.operation is ChangeOperation.REMOVED:
+            open_lives.remove(life)
+    last_open = bool(lives) and lives[-1] in open_lives
+    if current is not None and not last_open:
+        lives.append([])  # a life whose records were not kept (history turned off)
+    rebuilt = [
+        _rebuild(current if index == len(lives) - 1 else None, records)
+        for index, records in enumerate(lives)
+    ]
+    return tuple(versions for versions in rebuilt if versions)
+
+
+def _rebuild(current: Customer | None, records: list[ChangeRecord]) -> dict[int, dict[str, Any]]:
+    """Every version of one life, from its last state (``current`` or its removal) back."""
+    ordered = sorted(records, key=lambda c: c.version)
     versions: dict[int, dict[str, Any]] = {}
     state: dict[str, Any] | None = None
     if current is not None:

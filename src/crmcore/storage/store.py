@@ -25,7 +25,7 @@ bulk import in :mod:`crmcore.storage.imports`, the typed extension points
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -34,14 +34,21 @@ from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import imports as _imports
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import NormaliserArg, WriteContext, normalising_step
-from crmcore.storage.history import customer_versions, diff_customers, history_changes
-from crmcore.storage.imports import ImportOutcome, ImportReport, ImportStatus
+from crmcore.storage.history import (
+    customer_lives,
+    customer_versions,
+    diff_customers,
+    history_changes,
+)
+from crmcore.storage.imports import ImportMode, ImportOutcome, ImportReport, ImportStatus, MatchKey
 from crmcore.storage.ports import (
     Backend,
     BatchNormaliser,
     Capabilities,
     Clock,
     Normaliser,
+    Record,
+    RecordKind,
 )
 from crmcore.storage.unit_of_work import (
     StoreCustomerRepository,
@@ -52,14 +59,17 @@ from crmcore.storage.unit_of_work import (
 __all__ = [
     "DEFAULT_NORMALISER",
     "Clock",
+    "ImportMode",
     "ImportOutcome",
     "ImportReport",
     "ImportStatus",
+    "MatchKey",
     "Normaliser",
     "Store",
     "StoreCustomerRepository",
     "StoreRepository",
     "StoreUnitOfWork",
+    "customer_lives",
     "customer_versions",
     "diff_customers",
     "history_changes",
@@ -151,6 +161,8 @@ class Store:
         actor: str | None = None,
         source: str | None = None,
         upsert: bool = True,
+        mode: ImportMode = "merge",
+        match_on: Sequence[str | MatchKey] | str | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
     ) -> ImportReport:
         """Create and update many customers, batched, with one outcome per input record.
@@ -158,26 +170,45 @@ class Store:
         Mappings are structured with :func:`crmcore.serialization.from_dict`; every
         customer goes through the normaliser. A customer whose id is not stored is
         created (version 1). One whose id is stored is updated when ``upsert`` (the
-        default), or left ``unchanged`` when it equals the stored one apart from
-        version and timestamps; an input with ``version`` > 0 claims to be based on that
-        version and is rejected (``storage.conflict``) when the stored one differs;
+        default), or left ``unchanged`` when the result equals the stored one apart
+        from version and timestamps; an input with ``version`` > 0 claims to be based on
+        that version and is rejected (``storage.conflict``) when the stored one differs;
         with ``upsert=False`` a stored id is rejected (``storage.duplicate``). An id
         repeated in the input is rejected (``import.duplicate_id``).
 
+        ``mode`` says how a stored customer is updated. ``"merge"`` (the default, for
+        feeds): the fields the row has change, the ones it lacks stay; phones, emails,
+        facts, identifiers and the other contact points merge by identity (E.164
+        number, normalised email, fact category and key, ...), tags are united
+        (docs/storage.md, "Merging"). ``"replace"``: the row replaces the stored
+        customer (contact points it repeats keep their stored ids).
+
+        ``match_on`` names natural keys that find the stored customer of a row whose id
+        is not stored: ``"phone"``, ``"email"``, ``"identifier:<kind>"`` or
+        ``"identifier:<kind>:<issuer>"`` (or :class:`~crmcore.storage.MatchKey`), tried
+        in order, each with one query per batch. A key naming two stored customers
+        rejects the row (``import.match_ambiguous``).
+
+        A row's ``created_at`` (a mapping with that key) is kept when the row creates a
+        customer; a stored customer's is never moved (the outcome then warns,
+        ``import.created_at_kept``). Customer objects always carry a ``created_at``
+        (the model stamps one when it is built), so for them the import's time is used.
+
         A rejected record writes nothing; each batch of accepted records is written
         and committed together, with its history. Problem paths are rooted at the
-        input record (``$.phones[0].number``). A batch is normalised together (with
-        ``check_many`` when the normaliser is a
+        input record (``$.phones[0].number``); an outcome's ``warnings`` hold the
+        normaliser's warnings (with a :class:`~crmcore.storage.BatchNormaliser`). A
+        batch is normalised together (with ``check_many`` when the normaliser is a
         :class:`~crmcore.storage.BatchNormaliser`, such as the
         :class:`~crmcore.rules.verification.NormalisationPipeline`), and inserted
         without looking its ids up until the import meets a stored id (the
         backend's insert refuses stored ids; docs/storage.md, "Bulk import").
 
         Outcomes are collected in the report, in input order. For very large imports
-        pass ``on_outcome``: each outcome goes to it as soon as its batch is decided
-        (rejections of unreadable records first), and the report keeps only the counts
-        and the rejections, so memory does not grow with the input (apart from the
-        set of ids seen, which detects repeated ids).
+        pass ``on_outcome``: it receives every outcome in input order, each as soon as
+        the outcomes of all earlier records are known, and the report keeps only the
+        counts and the rejections, so memory does not grow with the input (apart from
+        the set of ids seen, which detects repeated ids).
         """
         return _imports.import_customers(
             self._context,
@@ -185,6 +216,41 @@ class Store:
             batch_size=batch_size,
             actor=actor,
             source=source,
+            upsert=upsert,
+            on_outcome=on_outcome,
+            mode=mode,
+            match_on=match_on,
+        )
+
+    def import_records(
+        self,
+        kind: RecordKind,
+        records: Iterable[Record | Mapping[str, Any]],
+        *,
+        batch_size: int = 1000,
+        upsert: bool = True,
+        on_outcome: Callable[[ImportOutcome], None] | None = None,
+    ) -> ImportReport:
+        """Create and update many purchases, interactions or complaints, batched.
+
+        ``kind`` is ``"purchase"``, ``"interaction"`` or ``"complaint"``; ``records``
+        are models of that kind or mappings in their serialised shape. The report and
+        its guarantees are those of :meth:`import_customers`: one outcome per record in
+        input order (to ``on_outcome`` too), each batch all-or-nothing in one
+        transaction, a record that does not structure or repeats an id rejected.
+        Every record must refer to a stored customer (and contact person): each batch
+        looks the customers it names up in one query and rejects the others
+        (``storage.unknown_reference``). A stored id is updated (``upsert``), left
+        ``unchanged`` when equal apart from version and ``created_at``, or rejected
+        (``storage.duplicate`` without ``upsert``, ``storage.conflict`` for a stale
+        version claim). A mapping's ``created_at`` is kept for a new record; otherwise
+        the import's time is used.
+        """
+        return _imports.import_records(
+            self._context,
+            kind,
+            records,
+            batch_size=batch_size,
             upsert=upsert,
             on_outcome=on_outcome,
         )

@@ -10,13 +10,20 @@ history. They take the time, the normaliser and the history switch from the stor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, Self, TypeVar, cast
 
 import attrs
 
-from crmcore.errors import ConcurrencyConflict, NotFound, Problem, ValidationError
+from crmcore.errors import (
+    ConcurrencyConflict,
+    NotFound,
+    Problem,
+    StorageError,
+    UnknownReference,
+    ValidationError,
+)
 from crmcore.models import (
     ChangeOperation,
     ChangeRecord,
@@ -25,13 +32,13 @@ from crmcore.models import (
     Interaction,
     Purchase,
 )
-from crmcore.query import Query
+from crmcore.query import Field, Query
 from crmcore.query.operands import check_id
 from crmcore.query.phone_search import with_phone_digits
 from crmcore.query.spec import check_query
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage._context import WriteContext
-from crmcore.storage.history import history_changes
+from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
 from crmcore.storage.ports import (
     RECORD_KINDS,
     CustomerRepository,
@@ -42,9 +49,67 @@ from crmcore.storage.ports import (
     UnitOfWork,
 )
 
-__all__ = ["StoreCustomerRepository", "StoreRepository", "StoreUnitOfWork"]
+__all__ = [
+    "DEPENDENT_KINDS",
+    "CustomerHasDependents",
+    "Dependents",
+    "StoreCustomerRepository",
+    "StoreRepository",
+    "StoreUnitOfWork",
+]
 
 R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+
+DEPENDENT_KINDS: tuple[RecordKind, ...] = tuple(
+    kind.name for kind in RECORD_KINDS.values() if "customer_id" in attrs.fields_dict(kind.model)
+)
+"""The record kinds that refer to a customer by ``customer_id`` (and may name a contact person)."""
+
+Dependents = Literal["refuse", "remove"]
+"""What removing a customer does to the records that refer to it (``dependents=``)."""
+
+
+class CustomerHasDependents(StorageError):
+    """A customer was not removed because records refer to it; nothing was changed.
+
+    Attributes:
+        customer_id: The customer that was to be removed.
+        dependents: How many records of each kind refer to it (``{"purchase": 2}``),
+            kinds with none left out.
+    """
+
+    code: ClassVar[str] = "storage.has_dependents"
+
+    def __init__(self, customer_id: str, dependents: Mapping[str, int]) -> None:
+        self.customer_id = customer_id
+        self.dependents = dict(sorted(dependents.items()))
+        listed = ", ".join(f"{count} {kind}" for kind, count in self.dependents.items())
+        super().__init__(
+            f"customer {customer_id!r} has dependent records ({listed}); remove them first, "
+            'or pass dependents="remove" to remove them with it'
+        )
+
+
+def unknown_reference(record: Record, customer: Customer | None) -> UnknownReference | None:
+    """Why ``record`` may not refer to ``customer`` (the stored one of its ``customer_id``).
+
+    ``None`` when it may: the customer is stored and, when the record names a contact
+    person (``contact_person_id``), that person is one of the customer's contact persons.
+    """
+    customer_id: str = getattr(record, "customer_id")  # noqa: B009 (every dependent kind has it)
+    if customer is None:
+        return UnknownReference(
+            record.kind_name, record.id, field="customer_id", reference=customer_id
+        )
+    person_id: str | None = getattr(record, "contact_person_id", None)
+    if person_id is None:
+        return None
+    persons = customer.organisation.contact_persons if customer.organisation is not None else ()
+    if any(person.id == person_id for person in persons):
+        return None
+    return UnknownReference(
+        record.kind_name, record.id, field="contact_person_id", reference=person_id
+    )
 
 
 class StoreRepository(Generic[R]):
@@ -65,6 +130,28 @@ class StoreRepository(Generic[R]):
         self._model: type[R] = model
         self._now = context.now
         self._search_region = context.search_region
+        self._refers = kind in DEPENDENT_KINDS
+
+    def _check_references(self, record: R) -> None:
+        if not self._refers:
+            return
+        customer_id: str = getattr(record, "customer_id")  # noqa: B009
+        tx, known = self._uow._tx, self._uow._known_customers
+        if getattr(record, "contact_person_id", None) is None:
+            if customer_id in known:  # stored, as this transaction already found
+                return
+            # whether it is stored is all that is needed: a count reads no document
+            if tx.count("customer", Query(where=Field("id") == customer_id)):
+                known.add(customer_id)
+                return
+            customer = None
+        else:
+            customer = cast(Customer | None, tx.get("customer", customer_id))
+        error = unknown_reference(record, customer)
+        if error is not None:
+            if record.version and self._uow._tx.get(self._kind, record.id) is None:
+                raise NotFound(self._kind, record.id)  # an update of a missing record
+            raise error
 
     def _check(self, record: R) -> None:
         if not isinstance(record, self._model):
@@ -95,7 +182,13 @@ class StoreRepository(Generic[R]):
         return cast(R, stamped)
 
     def add(self, record: R) -> R:
-        """Add a new record (version 0); returns it as stored, with version 1."""
+        """Add a new record (version 0); returns it as stored, with version 1.
+
+        A purchase, interaction or complaint must refer to a stored customer (one added
+        earlier in the same unit of work counts), and a ``contact_person_id`` to one of
+        that customer's contact persons; otherwise :class:`~crmcore.errors.UnknownReference`
+        is raised and nothing is written. :meth:`update` checks the same.
+        """
         self._check(record)
         if record.version != 0:
             raise ValidationError(
@@ -109,6 +202,7 @@ class StoreRepository(Generic[R]):
                 ],
                 subject=self._model.__name__,
             )
+        self._check_references(record)
         stored = self._stamp_new(record)
         self._uow._tx.insert(self._kind, [stored])
         return stored
@@ -116,6 +210,7 @@ class StoreRepository(Generic[R]):
     def update(self, record: R) -> R:
         """Save a record read at ``record.version``; returns it with version + 1."""
         self._check(record)
+        self._check_references(record)
         stored = attrs.evolve(record, version=record.version + 1)
         self._uow._tx.update(self._kind, stored, expected_version=record.version)
         return stored
@@ -182,11 +277,17 @@ class StoreCustomerRepository(StoreRepository[Customer]):
         """Normalise and add a new customer; returns it as stored, with version 1."""
         self._check(record)
         stored = super().add(self._normalise(record))
+        self._uow._known_customers.add(stored.id)
         self._history(ChangeOperation.CREATED, None, stored, stored.version)
         return stored
 
     def update(self, record: Customer) -> Customer:
-        """Normalise and save a customer read at ``record.version``; returns version + 1."""
+        """Normalise and save a customer read at ``record.version``; returns version + 1.
+
+        When the normalised customer equals the stored one apart from ``version``,
+        ``created_at`` and ``updated_at``, nothing is written (no new version, no
+        history record) and the stored customer is returned as it is.
+        """
         self._check(record)
         tx = self._uow._tx
         old = tx.get("customer", record.id)
@@ -201,6 +302,8 @@ class StoreCustomerRepository(StoreRepository[Customer]):
             )
         # a display name derived from the stored name follows a rename
         normal = self._normalise(record.renamed_from(cast(Customer, old)))
+        if same_apart_from_bookkeeping(normal, cast(Customer, old)):
+            return cast(Customer, old)  # a no-op: no new version, no empty history record
         now = self._now()
         stored = attrs.evolve(
             normal,
@@ -212,12 +315,37 @@ class StoreCustomerRepository(StoreRepository[Customer]):
         self._history(ChangeOperation.UPDATED, cast(Customer, old), stored, stored.version)
         return stored
 
-    def remove(self, record: Customer) -> None:
-        """Remove a customer read at ``record.version``; its history is kept."""
+    def remove(self, record: Customer, *, dependents: Dependents = "refuse") -> None:
+        """Remove a customer read at ``record.version``; its history is kept.
+
+        Args:
+            record: The customer, as read.
+            dependents: What happens to the purchases, interactions and complaints
+                that refer to it. ``"refuse"`` (the default): if there are any, raise
+                :class:`CustomerHasDependents` with how many of each kind, and change
+                nothing. ``"remove"``: remove them too, in this unit of work (so they
+                come back if it is rolled back).
+        """
         self._check(record)
+        if dependents not in ("refuse", "remove"):
+            raise ValueError(f'dependents must be "refuse" or "remove", not {dependents!r}')
         tx = self._uow._tx
         old = tx.get("customer", record.id)
+        refers = Query(where=Field("customer_id") == record.id)
+        if dependents == "refuse":
+            # one record is enough to refuse: only then are they counted, for the message
+            first = Query(where=refers.where, limit=1)
+            found: dict[str, int] = {
+                kind: tx.count(kind, refers) for kind in DEPENDENT_KINDS if tx.query(kind, first)
+            }
+            if found:
+                raise CustomerHasDependents(record.id, found)
+        else:
+            for kind in DEPENDENT_KINDS:
+                for dependent in tx.query(kind, refers):
+                    tx.delete(kind, dependent.id, expected_version=dependent.version)
         super().remove(record)
+        self._uow._known_customers.discard(record.id)
         self._history(
             ChangeOperation.REMOVED, cast(Customer, old) or record, None, record.version + 1
         )
@@ -257,6 +385,8 @@ class StoreUnitOfWork:
         self.actor = actor
         self.source = source
         self._current: Transaction | None = None
+        # customers this transaction found stored (or added): records may refer to them
+        self._known_customers: set[str] = set()
         for kind in RECORD_KINDS.values():
             repository = StoreCustomerRepository if kind.history else StoreRepository
             setattr(
@@ -287,6 +417,7 @@ class StoreUnitOfWork:
         if self._current is None:
             return
         tx, self._current = self._current, None
+        self._known_customers.clear()
         tx.commit()
 
     def rollback(self) -> None:
@@ -294,6 +425,7 @@ class StoreUnitOfWork:
         if self._current is None:
             return
         tx, self._current = self._current, None
+        self._known_customers.clear()
         tx.rollback()
 
 

@@ -14,6 +14,7 @@ from crmcore.storage.store import Store
 from crmcore.testing._fixtures import (
     BackendFixtures,
     add_all,
+    add_owners,
     repo,
     requires,
     updater,
@@ -52,6 +53,7 @@ class ConcurrencyTests(BackendFixtures):
     def test_stale_update_of_other_records_conflicts(self, store: Store) -> None:
         """Interactions, complaints and purchases are version-checked too."""
         records = [sample_interactions()[0], sample_complaints()[0], sample_purchases()[0]]
+        add_owners(store, records)
         stored = add_all(store, records)
         with store.unit_of_work() as uow:
             for record in stored:

@@ -13,6 +13,8 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
+from crmcore.errors import NotFound
+from crmcore.models import ContactPerson, Customer, PersonName
 from crmcore.serialization import to_dict
 from crmcore.storage.ports import RECORD_KINDS, Backend, Capabilities, RecordKind
 from crmcore.storage.store import Store, StoreRepository, StoreUnitOfWork
@@ -173,6 +175,45 @@ def add_all(store: Store, records: list[Any]) -> list[Any]:
             stored.append(repo(uow, record).add(record))
         uow.commit()
     return stored
+
+
+def add_owners(store: Store, records: list[Any]) -> None:
+    """Store a customer for each customer_id ``records`` refer to, with the persons they name.
+
+    Purchases, interactions and complaints must refer to a stored customer (and contact
+    person); a round trip of generated records stores these first.
+    """
+    persons: dict[str, set[str]] = {}
+    for record in records:
+        named = persons.setdefault(record.customer_id, set())
+        if getattr(record, "contact_person_id", None) is not None:
+            named.add(record.contact_person_id)
+    with store.unit_of_work(actor="kit") as uow:
+        for customer_id, ids in persons.items():
+            try:
+                owner = uow.customers.get(customer_id)
+            except NotFound:
+                owner = Customer.organisation_named("Kit GmbH", id=customer_id)
+            profile = owner.organisation
+            if profile is None:
+                continue  # a stored person: nothing may name a contact person of it
+            known = {person.id for person in profile.contact_persons}
+            added = tuple(
+                ContactPerson(id=i, name=PersonName(family="Kit")) for i in sorted(ids - known)
+            )
+            if owner.version and not added:
+                continue
+            owner = attrs.evolve(
+                owner,
+                organisation=attrs.evolve(
+                    profile, contact_persons=(*profile.contact_persons, *added)
+                ),
+            )
+            if owner.version:
+                uow.customers.update(owner)
+            else:
+                uow.customers.add(owner)
+        uow.commit()
 
 
 def write(store: Store, change: Callable[[StoreUnitOfWork], object], *, fail: bool = False) -> None:

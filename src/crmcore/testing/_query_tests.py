@@ -99,7 +99,7 @@ class QueryTests(BackendFixtures):
                     phones=(Phone(number="+8613700000000"),),
                 )
             )
-            uow.customers.remove(customers["c01"])
+            uow.customers.remove(customers["c01"], dependents="remove")
             uow.commit()
         with store.unit_of_work() as uow:
             current = list(uow.customers.stream())

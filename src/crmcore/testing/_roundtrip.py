@@ -7,12 +7,13 @@ import unicodedata
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from crmcore.errors import DuplicateRecord, NotFound, ValidationError
 from crmcore.models import Customer
 from crmcore.query import Field, Query
+from crmcore.storage.history import same_apart_from_bookkeeping
 from crmcore.storage.ports import Backend
 from crmcore.storage.store import Store
 from crmcore.testing import strategies as cst
@@ -22,6 +23,7 @@ from crmcore.testing._fixtures import (
     BackendFixtures,
     TickingClock,
     add_all,
+    add_owners,
     as_json,
     fresh,
     repo,
@@ -60,6 +62,7 @@ class RoundTripTests(BackendFixtures):
         """An update replacing every field reads back exactly, at version 2."""
         [stored] = add_all(store, [fresh(first)])
         replacement = attrs.evolve(second, id=stored.id, version=stored.version)
+        assume(not same_apart_from_bookkeeping(replacement, stored))  # a no-op writes nothing
         with store.unit_of_work() as uow:
             updated = uow.customers.update(replacement)
             uow.commit()
@@ -76,6 +79,7 @@ class RoundTripTests(BackendFixtures):
             fresh(data.draw(cst.complaints())),
             fresh(data.draw(cst.purchases())),
         ]
+        add_owners(store, records)
         stored = add_all(store, records)
         with store.unit_of_work() as uow:
             for record in stored:
@@ -157,8 +161,8 @@ class RoundTripTests(BackendFixtures):
             store, [*sample_customers()[:1], *sample_interactions()[:1]]
         )
         with store.unit_of_work() as uow:
-            uow.customers.remove(customer)
             uow.interactions.remove(interaction)
+            uow.customers.remove(customer)
             uow.commit()
         with store.unit_of_work() as uow:
             with pytest.raises(NotFound):

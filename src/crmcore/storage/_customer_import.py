@@ -1,0 +1,526 @@
+"""The customer import run, and the adoption of stored ids by imported contact points.
+
+:meth:`crmcore.storage.Store.import_customers` makes one :class:`_ImportRun` per call.
+The run owns all of its state (records waiting for the normaliser, the batch being
+filled, the ids seen, whether batches are inserted before their ids are looked up) and
+takes what it needs from the store through a
+:class:`~crmcore.storage._context.WriteContext`: transactions, the time, the normaliser
+and whether history is recorded. It hands outcomes on in input order
+(:class:`~crmcore.storage._import_common._Outcomes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, Protocol, TypeVar, cast
+
+import attrs
+
+from crmcore._fastpaths import fast_paths_enabled
+from crmcore.errors import ConcurrencyConflict, DuplicateRecord, Problem, ValidationError
+from crmcore.models import ChangeOperation, ChangeRecord, Customer, replace, replace_each
+from crmcore.models._ids import new_id
+from crmcore.serialization import from_dict
+from crmcore.storage._context import WriteContext
+from crmcore.storage._import_common import _Outcomes, _refused_update, _rejected
+from crmcore.storage._merge import (
+    MatchKey,
+    merge_into,
+    presence_of_mapping,
+    presence_of_model,
+    stored_matches,
+)
+from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
+from crmcore.storage.import_report import ImportOutcome, ImportReport, ImportStatus
+from crmcore.storage.ports import BatchNormaliser, Record
+
+ImportMode = Literal["merge", "replace"]
+"""How an import updates a stored customer: merge the row's fields in, or replace it."""
+
+
+def _read(
+    index: int, item: Customer | Mapping[str, Any]
+) -> tuple[Customer | None, str | None, ImportOutcome | None]:
+    """The input record as a customer, the id the input gave (if any), or its rejection."""
+    if isinstance(item, Customer):
+        return item, item.id, None
+    raw_id = item.get("id") if isinstance(item, Mapping) else getattr(item, "id", None)
+    record_id = raw_id if isinstance(raw_id, str) else None
+    if not isinstance(item, Mapping):
+        problem = Problem(
+            code="type.invalid",
+            message=f"expected a Customer or a mapping, got {type(item).__name__}",
+        )
+        return None, record_id, _rejected(index, record_id, (problem,))
+    try:
+        return from_dict(item, Customer), record_id, None
+    except ValidationError as error:
+        return None, record_id, _rejected(index, record_id, error.problems)
+
+
+def _change_template(now: Any, actor: str | None, source: str | None) -> ChangeRecord:
+    """One checked change record per batch, copied for each of its customers.
+
+    Building it checks the clock's time, the actor and the source once.
+    """
+    return ChangeRecord(
+        customer_id="-",
+        operation=ChangeOperation.CREATED,
+        at=now,
+        version=1,
+        actor=actor,
+        source=source,
+    )
+
+
+@attrs.define(slots=True)
+class _Row:
+    """One accepted input record on its way into a batch."""
+
+    index: int
+    raw: Any  # the input as given: a Customer or a mapping
+    customer: Customer  # normalised
+    warnings: tuple[Problem, ...] = ()
+    gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
+    input_id: str | None = None  # the id the input gave, if any
+
+    def presence(self) -> dict[str, Any]:
+        """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
+        if isinstance(self.raw, Mapping):
+            return presence_of_mapping(self.raw)
+        return presence_of_model(self.raw)
+
+
+def _warnings(findings: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(p for p in findings if p.severity == "warning")
+
+
+class _ImportRun:
+    """One :meth:`Store.import_customers` call.
+
+    Records are read as they come; a :class:`~crmcore.storage.BatchNormaliser` then
+    runs on chunks of ``batch_size`` read records (``check_many``), any other
+    normaliser on each record as it is read. The normalised records are decided in
+    input order, exactly as if each were normalised on reading: refused, a repeated
+    id, or accepted; every ``batch_size`` accepted records are written as one batch.
+    So outcomes are recorded in the same order, and batches hold the same records,
+    whichever way the normaliser runs.
+    """
+
+    def __init__(
+        self,
+        context: WriteContext,
+        batch_size: int,
+        actor: str | None,
+        source: str | None,
+        upsert: bool,
+        on_outcome: Callable[[ImportOutcome], None] | None,
+        mode: ImportMode,
+        keys: tuple[MatchKey, ...],
+    ) -> None:
+        self.begin = context.begin
+        self.now = context.now
+        self.normalise = context.normalise
+        self.record_history = context.record_history
+        self.batch_size = batch_size
+        self.actor, self.source, self.upsert = actor, source, upsert
+        self.merge = mode == "merge"
+        self.keys = keys
+        self.outcomes = _Outcomes(on_outcome)
+        self.record = self.outcomes.record
+        # a normaliser that runs batches, or None: the normaliser then runs as records are read
+        self.batches: BatchNormaliser | None = context.batch_normaliser
+        self.chunk = batch_size if self.batches is not None else 1
+        # read records waiting for the normaliser: (index, input, customer, input id, outcome)
+        self.pending: list[tuple[int, Any, Customer | None, str | None, ImportOutcome | None]] = []
+        self.waiting = 0  # how many of them are customers
+        self.ready: list[_Row] = []
+        self.seen: set[str] = set()
+        self.targets: set[str] = set()  # stored customers updated or kept (for match_on)
+        # Until a batch meets a stored id, batches are inserted without looking their
+        # ids up first (the insert itself refuses a stored id; see _import_batch). A
+        # natural key may name a stored customer under another id: never optimistic.
+        # The careful path alone is the reference (CRMCORE_NO_FAST_PATHS=1).
+        self.fast = fast_paths_enabled()
+        self.optimistic = self.fast and not keys
+
+    def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
+        """Read one input record; decide it now, or once its chunk is normalised."""
+        customer, record_id, outcome = _read(index, item)
+        if self.chunk == 1:  # normalised as it is read, decided at once
+            if outcome is not None:
+                self.record([outcome])
+                return
+            assert customer is not None
+            try:
+                result: Customer | ValidationError = self.normalise(customer)
+            except ValidationError as error:
+                result = error
+            self._accept(index, item, result, record_id, ())
+            return
+        if outcome is not None and not self.pending:
+            self.record([outcome])  # nothing read earlier is still undecided
+            return
+        self.pending.append((index, item, customer, record_id, outcome))
+        if customer is not None:
+            self.waiting += 1
+            if self.waiting >= self.chunk:
+                self._decide()
+
+    def finish(self) -> ImportReport:
+        """Decide and write what is left; the report of the whole run."""
+        if self.pending:
+            self._decide()
+        if self.ready:
+            self._write()
+        return self.outcomes.report()
+
+    def _decide(self) -> None:
+        pending, self.pending, self.waiting = self.pending, [], 0
+        customers = [customer for _, _, customer, _, _ in pending if customer is not None]
+        normalised = iter(self._check_many(customers))
+        for index, item, _, record_id, outcome in pending:
+            if outcome is not None:
+                self.record([outcome])
+            else:
+                result, warnings = next(normalised)
+                self._accept(index, item, result, record_id, warnings)
+
+    def _check_many(
+        self, customers: list[Customer]
+    ) -> list[tuple[Customer | ValidationError, tuple[Problem, ...]]]:
+        """Each customer normalised by the batch normaliser (or the error refusing it).
+
+        With the findings of severity ``warning`` it made on the way.
+        """
+        assert self.batches is not None
+        try:
+            results = self.batches.check_many(customers, now=self.now())
+        except ValidationError as error:  # a clock giving a naive time: refuse each
+            return [(error, ())] * len(customers)
+        return [
+            (
+                r.customer if r.ok else ValidationError(r.errors, subject="Customer"),
+                _warnings(r.findings),
+            )
+            for r in results
+        ]
+
+    def _accept(
+        self,
+        index: int,
+        item: Any,
+        result: Customer | ValidationError,
+        record_id: str | None,
+        warnings: tuple[Problem, ...],
+    ) -> None:
+        """Decide one normalised record: refused, a repeated id, or ready to write."""
+        if isinstance(result, ValidationError):
+            # the id the input gave, never one minted for an input without one
+            self.record([_rejected(index, record_id, result.problems)])
+        elif result.id in self.seen:
+            problem = Problem(
+                code="import.duplicate_id",
+                path="$.id",
+                message="this id appears earlier in the same import",
+            )
+            self.record([_rejected(index, result.id, (problem,))])
+        else:
+            self.seen.add(result.id)
+            gives = not isinstance(item, Customer) and "created_at" in item
+            self.ready.append(
+                _Row(
+                    index=index,
+                    raw=item,
+                    customer=result,
+                    warnings=warnings,
+                    gives_created_at=gives,
+                    input_id=record_id,
+                )
+            )
+            if len(self.ready) >= self.batch_size:
+                self._write()
+
+    def _write(self) -> None:
+        batch, self.ready = self.ready, []
+        self.record(self._import_batch(batch))
+
+    def _import_batch(self, batch: list[_Row]) -> list[ImportOutcome]:
+        """Write one batch in one transaction; retried when a concurrent writer interferes.
+
+        While no stored id has been met, the batch is first inserted as it is: a fresh
+        import then needs no lookup of its ids. The backend's insert refuses any
+        stored id (:class:`DuplicateRecord`, part of the backend contract); the
+        transaction is then rolled back, and this batch and the next ones look their
+        ids up first, until a batch finds none of its ids stored.
+        """
+        now = self.now()
+        if self.optimistic:
+            try:
+                return self._create_batch(batch, now)
+            except (DuplicateRecord, ConcurrencyConflict):
+                # a stored id (or a concurrent writer's, found at commit): go carefully
+                self.optimistic = False
+        for attempt in range(5):
+            try:
+                # a retry after a concurrent writer reads the clock again
+                when = now if attempt == 0 else self.now()
+                outcomes = self._write_batch(batch, when)
+            except (ConcurrencyConflict, DuplicateRecord):
+                continue  # someone wrote the same customers meanwhile: read them again
+            self.optimistic = (
+                self.fast
+                and not self.keys
+                and all(o.status is ImportStatus.CREATED for o in outcomes)
+            )
+            return outcomes
+        problem = Problem(
+            code="storage.conflict",
+            path="$",
+            message="kept conflicting with concurrent writers; nothing was written, try again",
+        )
+        return [_rejected(row.index, row.input_id, (problem,)) for row in batch]
+
+    def _created(self, row: _Row, now: Any) -> Customer:
+        """The customer a row creates: version 1, stamped now, or with the row's created_at."""
+        customer = row.customer
+        if row.gives_created_at:
+            return replace(customer, version=1, updated_at=max(now, customer.created_at))
+        return replace(customer, version=1, created_at=now, updated_at=now)
+
+    def _create_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
+        """Insert a batch of customers none of which is stored; DuplicateRecord if one is."""
+        tx = self.begin()
+        try:
+            template = _change_template(now, self.actor, self.source)
+            stored = replace_each(
+                [row.customer for row in batch], version=1, created_at=now, updated_at=now
+            )
+            for position, row in enumerate(batch):
+                if row.gives_created_at:  # a legacy creation time, kept
+                    stored[position] = self._created(row, now)
+            tx.insert("customer", stored)
+            if self.record_history:
+                tx.append_history(
+                    [replace(template, customer_id=c.id, id=new_id()) for c in stored]
+                )
+            tx.commit()
+        except BaseException:
+            tx.rollback()
+            raise
+        created = ImportStatus.CREATED
+        return [
+            ImportOutcome(
+                index=row.index, id=customer.id, status=created, version=1, warnings=row.warnings
+            )
+            for row, customer in zip(batch, stored, strict=True)
+        ]
+
+    def _matched(self, tx: Any, batch: list[_Row], existing: dict[str, Record]) -> dict[int, Any]:
+        """For rows whose id is not stored: the stored id a natural key names, or a problem.
+
+        One query per match key and batch (``Query`` on the key's path, ``In`` its
+        values), for the rows still unmatched; a key naming two stored customers is a
+        problem (``import.match_ambiguous``), never a guess.
+        """
+        decided: dict[int, Any] = {}
+        unmatched = [row for row in batch if row.customer.id not in existing]
+        for key in self.keys:
+            if not unmatched:
+                break
+            found = stored_matches(
+                lambda query: cast(list[Customer], tx.query("customer", query)),
+                key,
+                [row.customer for row in unmatched],
+            )
+            still: list[_Row] = []
+            for row in unmatched:
+                ids = {i for value in key.values(row.customer) for i in found.get(value, ())}
+                if len(ids) > 1:
+                    decided[row.index] = Problem(
+                        code="import.match_ambiguous",
+                        path="$",
+                        message=f"{key} matches {len(ids)} stored customers "
+                        f"({', '.join(sorted(ids))}); nothing was written",
+                    )
+                elif ids:
+                    decided[row.index] = ids.pop()
+                else:
+                    still.append(row)
+            unmatched = still
+        targets = sorted({t for t in decided.values() if isinstance(t, str)})
+        if targets:
+            existing.update(tx.get_many("customer", targets))
+        return decided
+
+    def _merged(self, old: Customer, row: _Row, customer: Customer) -> Customer:
+        """The stored customer with the row applied, by the import's mode."""
+        if self.merge:
+            return merge_into(old, customer, row.presence()).renamed_from(old)
+        return _adopt_ids(old, customer).renamed_from(old)
+
+    def _write_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
+        """Write a batch after looking its ids up: create, update, keep or refuse each."""
+        upsert, record_history = self.upsert, self.record_history
+        tx = self.begin()
+        try:
+            existing = tx.get_many("customer", [row.customer.id for row in batch])
+            matched = self._matched(tx, batch, existing) if self.keys else {}
+            targets = set(self.targets)  # stored customers rows of this import updated
+            template = _change_template(now, self.actor, self.source)
+            inserts: list[Record] = []
+            changes: list[ChangeRecord] = []
+            outcomes: list[ImportOutcome] = []
+            updates: list[tuple[_Row, Customer, Customer, tuple[Problem, ...]]] = []
+            for row in batch:
+                index, customer = row.index, row.customer
+                target = matched.get(index)
+                if isinstance(target, Problem):
+                    outcomes.append(_rejected(index, row.input_id, (target,)))
+                    continue
+                if target is not None:
+                    customer = attrs.evolve(customer, id=target)
+                old = cast(Customer | None, existing.get(customer.id))
+                if old is None:
+                    stored = self._created(attrs.evolve(row, customer=customer), now)
+                    inserts.append(stored)
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index,
+                            id=stored.id,
+                            status=ImportStatus.CREATED,
+                            version=1,
+                            warnings=row.warnings,
+                        )
+                    )
+                    if record_history:
+                        changes.append(replace(template, customer_id=stored.id, id=new_id()))
+                    continue
+                problem = _refused_update("customer", upsert, customer.version, old.version)
+                if problem is None and self.keys and old.id in targets:
+                    problem = Problem(
+                        code="import.duplicate_id",
+                        path="$",
+                        message="names the stored customer an earlier record of this import named",
+                    )
+                if problem is not None:
+                    outcomes.append(_rejected(index, customer.id, (problem,)))
+                    continue
+                if self.keys:
+                    targets.add(old.id)
+                warnings = row.warnings
+                if row.gives_created_at and customer.created_at != old.created_at:
+                    warnings += (
+                        Problem(
+                            code="import.created_at_kept",
+                            path="$.created_at",
+                            message="the stored customer's created_at "
+                            f"({old.created_at.isoformat()}) is kept",
+                            severity="warning",
+                        ),
+                    )
+                try:
+                    candidate = self._merged(old, row, customer)
+                except ValidationError as error:
+                    outcomes.append(_rejected(index, customer.id, error.problems))
+                    continue
+                if same_apart_from_bookkeeping(candidate, old):
+                    outcomes.append(
+                        ImportOutcome(
+                            index=index,
+                            id=old.id,
+                            status=ImportStatus.UNCHANGED,
+                            version=old.version,
+                            warnings=warnings,
+                        )
+                    )
+                    continue
+                stored = replace(
+                    candidate,
+                    version=old.version + 1,
+                    created_at=old.created_at,
+                    updated_at=max(now, old.created_at),
+                )
+                updates.append((row, old, stored, warnings))
+            if inserts:
+                tx.insert("customer", inserts)
+            for row, old, stored, warnings in updates:
+                tx.update("customer", stored, expected_version=old.version)
+                outcomes.append(
+                    ImportOutcome(
+                        index=row.index,
+                        id=stored.id,
+                        status=ImportStatus.UPDATED,
+                        version=stored.version,
+                        warnings=warnings,
+                    )
+                )
+                if not record_history:
+                    continue
+                changes.append(
+                    replace(
+                        template,
+                        customer_id=stored.id,
+                        id=new_id(),
+                        operation=ChangeOperation.UPDATED,
+                        version=stored.version,
+                        changes=history_changes(old, stored),
+                    )
+                )
+            if changes and record_history:
+                tx.append_history(changes)
+            tx.commit()
+            self.targets = targets
+            outcomes.sort(key=lambda o: o.index)
+            return outcomes
+        except BaseException:
+            tx.rollback()
+            raise
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_ITEM = TypeVar("_ITEM", bound=_Identified)
+_ITEM_LISTS = ("phones", "emails", "addresses", "social_handles", "facts")
+
+
+def _adopt(stored: tuple[_ITEM, ...], incoming: tuple[_ITEM, ...]) -> tuple[_ITEM, ...] | None:
+    """Give incoming items that equal a stored item apart from their id the stored id."""
+    stored_ids = {item.id for item in stored}
+    incoming_ids = {item.id for item in incoming}
+    free = [item for item in stored if item.id not in incoming_ids]
+    adopted: list[_ITEM] = []
+    changed = False
+    for item in incoming:
+        if item.id not in stored_ids:
+            for candidate in free:
+                if attrs.evolve(item, id=candidate.id) == candidate:  # type: ignore[misc]
+                    item = candidate
+                    free.remove(candidate)
+                    changed = True
+                    break
+        adopted.append(item)
+    return tuple(adopted) if changed else None
+
+
+def _adopt_ids(old: Customer, new: Customer) -> Customer:
+    """Keep the stored ids of contact points, facts and contact persons an import repeats.
+
+    Imported data rarely carries the ids crmcore gave its contact points, so each import
+    would otherwise mint new ones and every re-import of the same data would look like a
+    change. A contact point (fact, contact person) equal to a stored one in everything
+    but its id *is* that one, and keeps its id.
+    """
+    changes: dict[str, Any] = {}
+    for name in _ITEM_LISTS:
+        adopted = _adopt(getattr(old, name), getattr(new, name))
+        if adopted is not None:
+            changes[name] = adopted
+    if old.organisation is not None and new.organisation is not None:
+        persons = _adopt(old.organisation.contact_persons, new.organisation.contact_persons)
+        if persons is not None:
+            changes["organisation"] = attrs.evolve(new.organisation, contact_persons=persons)
+    return attrs.evolve(new, **changes) if changes else new
