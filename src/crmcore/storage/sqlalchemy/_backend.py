@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
@@ -459,16 +459,18 @@ class SqlTransaction:
                     conn.exec_driver_sql(_positional_insert(conn, kind), rows)
                 else:
                     columns = _COLUMNS[kind]
-                    conn.execute(
-                        table.insert(),
-                        [dict(zip(columns, to_row(record), strict=True)) for record in records],
-                    )
+                    mappings = [dict(zip(columns, to_row(r), strict=True)) for r in records]
+                    if self._postgres:
+                        # One multi-row INSERT: psycopg runs an executemany in pipeline mode,
+                        # and a duplicate id there logs "pipeline aborted" on its way out.
+                        conn.execute(table.insert().values(mappings))
+                    else:
+                        conn.execute(table.insert(), mappings)
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
                 raise self._duplicate(conn, kind, [record.id for record in records]) from error
             except BaseException:
-                if savepoint.is_active:
-                    savepoint.rollback()
+                _roll_back_failed(savepoint)
                 raise
             savepoint.commit()
 
@@ -581,8 +583,7 @@ class SqlTransaction:
                     f"change record ids already recorded: {[r.id for r in records]}"
                 ) from error
             except BaseException:
-                if savepoint.is_active:
-                    savepoint.rollback()
+                _roll_back_failed(savepoint)
                 raise
             savepoint.commit()
 
@@ -665,6 +666,18 @@ def _storage_error(message: str, error: BaseException) -> StorageError:
     if is_transient(error):
         return TransientStorageError(f"{message} (transient: retry the unit of work)")
     return StorageError(message)
+
+
+def _roll_back_failed(savepoint: Any) -> None:
+    """Roll back the savepoint of a write that failed, keeping the write's own error.
+
+    SQLite ends the whole transaction on some errors ("database or disk is full"): the
+    savepoint is gone, and rolling back to it would raise "no such savepoint" in place
+    of the real cause. The failed write's error propagates either way.
+    """
+    if savepoint.is_active:
+        with suppress(SQLAlchemyError):
+            savepoint.rollback()
 
 
 @contextmanager

@@ -38,10 +38,17 @@ _HINTS = {
 }
 
 
+_THREE_BYTE_UTF8 = frozenset({"utf8", "utf8mb3"})
+"""MariaDB/MySQL charsets named UTF-8 that hold only 3 bytes a character."""
+
+
 def normalise_url(url: str | URL) -> URL:
     """Return the URL crmcore connects with: ``postgresql://`` uses psycopg 3, ``mysql://`` PyMySQL.
 
-    MariaDB/MySQL URLs get ``charset=utf8mb4`` unless they name a charset.
+    MariaDB/MySQL URLs get ``charset=utf8mb4`` unless they name another charset; a
+    3-byte ``utf8`` or ``utf8mb3`` is upgraded to ``utf8mb4``, the charset of crmcore's
+    tables, because it cannot carry an emoji or a rare CJK character (``𠮷``): the
+    server would refuse the write or store ``????``.
 
     Raises:
         UnknownBackend: The URL is not a SQLAlchemy database URL.
@@ -57,8 +64,10 @@ def normalise_url(url: str | URL) -> URL:
         parsed = parsed.set(drivername=f"{backend}+{_DRIVERS[backend]}")
     elif backend != parsed.drivername.partition("+")[0]:
         parsed = parsed.set(drivername=f"{backend}+{driver}")
-    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
-        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    if backend in ("mysql", "mariadb"):
+        charset = parsed.query.get("charset")
+        if charset is None or (isinstance(charset, str) and charset.lower() in _THREE_BYTE_UTF8):
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     return parsed
 
 
@@ -90,6 +99,7 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
       before a transaction's first write, so stale writers see the newest version.
       ``sqlite://`` (in memory) shares one connection.
     * MariaDB/MySQL: ``READ COMMITTED`` (as PostgreSQL's default), ``utf8mb4``.
+    * Every server dialect: ``pool_pre_ping``, a pooled connection is checked before use.
 
     Raises:
         BackendUnavailable: The URL's driver is not installed; the message says what to install.
@@ -103,6 +113,10 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
             options.setdefault("poolclass", StaticPool)
     elif backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")
+
+    if backend != "sqlite":
+        # a pooled connection the server ended (a restart, an idle timeout) is replaced
+        # before use, so the first unit of work after it does not fail
         options.setdefault("pool_pre_ping", True)
     try:
         engine = create_engine(parsed, **options)
