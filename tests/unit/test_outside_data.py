@@ -105,7 +105,8 @@ def test_a_generic_alias_structures_with_crmcore_errors() -> None:
     provenance = {"channel": "manual_entry", "observed_at": "2026-01-01T00:00:00+00:00"}
     good = from_dict({"value": "x", "provenance": provenance}, SourcedValue[str])
     assert good.value == "x"
-    for bad in (None, [], {"value": 1, "provenance": provenance}, {"value": "x"}):
+    bad_inputs: list[object] = [None, [], {"value": 1, "provenance": provenance}, {"value": "x"}]
+    for bad in bad_inputs:
         with pytest.raises(ValidationError):
             from_dict(bad, SourcedValue[str])
 
