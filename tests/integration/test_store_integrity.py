@@ -10,7 +10,7 @@ import attrs
 import pytest
 from tests.integration._stores import BACKENDS, open_store
 
-from crmcore.errors import UnknownReference
+from crmcore.errors import UnknownReference, ValidationError
 from crmcore.models import (
     Complaint,
     ContactPerson,
@@ -22,7 +22,8 @@ from crmcore.models import (
     PersonName,
     Purchase,
 )
-from crmcore.storage import CustomerHasDependents, Store
+from crmcore.query import Field, Query
+from crmcore.storage import CustomerHasDependents, ImportStatus, Store
 
 AT = dt.datetime(2026, 2, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -126,6 +127,64 @@ def test_contact_person_references_are_checked(store: Store) -> None:
         assert raised.value.field == "contact_person_id"
         with pytest.raises(UnknownReference):
             uow.interactions.add(interaction(zhang.id, contact_person_id=person.id))
+
+
+def _organisation_with_a_named_person(store: Store) -> tuple[Customer, ContactPerson]:
+    person = ContactPerson(name=PersonName(family="李", given="总"))
+    organisation = Customer.organisation_named("星辰科技").organisation
+    assert organisation is not None
+    acme = _saved(
+        store,
+        attrs.evolve(
+            Customer.organisation_named("星辰科技"),
+            organisation=attrs.evolve(organisation, contact_persons=(person,)),
+        ),
+    )
+    with store.unit_of_work() as uow:
+        uow.interactions.add(interaction(acme.id, contact_person_id=person.id))
+        uow.commit()
+    return acme, person
+
+
+def _without_persons(customer: Customer) -> Customer:
+    assert customer.organisation is not None
+    return attrs.evolve(
+        customer, organisation=attrs.evolve(customer.organisation, contact_persons=())
+    )
+
+
+def test_dropping_a_contact_person_records_still_name_is_refused(store: Store) -> None:
+    """An update removing a contact person an interaction names is refused, nothing changed."""
+    acme, person = _organisation_with_a_named_person(store)
+    with store.unit_of_work() as uow:
+        with pytest.raises(ValidationError) as raised:
+            uow.customers.update(_without_persons(acme))
+        assert raised.value.codes == ("storage.contact_person_in_use",)
+        assert raised.value.problems[0].path == "$.organisation.contact_persons"
+    with store.unit_of_work() as uow:
+        stored = uow.customers.get(acme.id)
+    assert stored.organisation is not None
+    assert [p.id for p in stored.organisation.contact_persons] == [person.id]
+
+
+def test_a_replacing_import_dropping_a_named_contact_person_is_rejected(store: Store) -> None:
+    """A replace-mode import row that drops a named contact person is a rejected outcome."""
+    acme, _ = _organisation_with_a_named_person(store)
+    report = store.import_customers([_without_persons(acme)], mode="replace")
+    assert report.outcomes[0].status is ImportStatus.REJECTED
+    assert [p.code for p in report.outcomes[0].problems] == ["storage.contact_person_in_use"]
+
+
+def test_a_contact_person_no_record_names_may_be_dropped(store: Store) -> None:
+    """Once nothing names the person, the same update goes through."""
+    acme, _ = _organisation_with_a_named_person(store)
+    with store.unit_of_work() as uow:
+        for record in uow.interactions.find(Query(where=Field("customer_id") == acme.id)):
+            uow.interactions.remove(record)
+        updated = uow.customers.update(_without_persons(acme))
+        uow.commit()
+    assert updated.organisation is not None
+    assert updated.organisation.contact_persons == ()
 
 
 def _with_records(store: Store) -> Customer:

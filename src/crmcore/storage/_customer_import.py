@@ -33,6 +33,7 @@ from crmcore.storage._merge import (
 from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
 from crmcore.storage.import_report import ImportOutcome, ImportReport, ImportStatus
 from crmcore.storage.ports import BatchNormaliser, Record
+from crmcore.storage.unit_of_work import dropped_contact_person_uses
 
 ImportMode = Literal["merge", "replace"]
 """How an import updates a stored customer: merge the row's fields in, or replace it."""
@@ -434,6 +435,10 @@ class _ImportRun:
                             warnings=warnings,
                         )
                     )
+                    continue
+                in_use = dropped_contact_person_uses(tx, old, candidate)
+                if in_use is not None:
+                    outcomes.append(_rejected(index, customer.id, (in_use,)))
                     continue
                 stored = replace(
                     candidate,

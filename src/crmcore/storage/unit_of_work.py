@@ -51,11 +51,13 @@ from crmcore.storage.ports import (
 
 __all__ = [
     "DEPENDENT_KINDS",
+    "PERSON_DEPENDENT_KINDS",
     "CustomerHasDependents",
     "Dependents",
     "StoreCustomerRepository",
     "StoreRepository",
     "StoreUnitOfWork",
+    "dropped_contact_person_uses",
 ]
 
 R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
@@ -109,6 +111,43 @@ def unknown_reference(record: Record, customer: Customer | None) -> UnknownRefer
         return None
     return UnknownReference(
         record.kind_name, record.id, field="contact_person_id", reference=person_id
+    )
+
+
+PERSON_DEPENDENT_KINDS: tuple[RecordKind, ...] = tuple(
+    kind
+    for kind in DEPENDENT_KINDS
+    if "contact_person_id" in attrs.fields_dict(RECORD_KINDS[kind].model)
+)
+"""The record kinds that may name one of a customer's contact persons."""
+
+
+def dropped_contact_person_uses(tx: Transaction, old: Customer, new: Customer) -> Problem | None:
+    """The refusal of an update that drops contact persons records still name (else ``None``).
+
+    A contact person that interactions or complaints refer to (``contact_person_id``)
+    stays while they do: removing it would leave them naming a person the customer
+    no longer has. Asks the backend only when the update drops a contact person.
+    """
+    kept = {p.id for p in new.organisation.contact_persons} if new.organisation else set()
+    dropped = sorted(
+        p.id
+        for p in (old.organisation.contact_persons if old.organisation else ())
+        if p.id not in kept
+    )
+    if not dropped:
+        return None
+    named = Query(where=(Field("customer_id") == old.id) & Field("contact_person_id").in_(dropped))
+    found = {kind: tx.count(kind, named) for kind in PERSON_DEPENDENT_KINDS}
+    found = {kind: count for kind, count in found.items() if count}
+    if not found:
+        return None
+    listed = ", ".join(f"{count} {kind}" for kind, count in sorted(found.items()))
+    return Problem(
+        code="storage.contact_person_in_use",
+        path="$.organisation.contact_persons",
+        message=f"contact persons {', '.join(dropped)} are still named by records ({listed}); "
+        "point those records elsewhere first",
     )
 
 
@@ -304,6 +343,9 @@ class StoreCustomerRepository(StoreRepository[Customer]):
         normal = self._normalise(record.renamed_from(cast(Customer, old)))
         if same_apart_from_bookkeeping(normal, cast(Customer, old)):
             return cast(Customer, old)  # a no-op: no new version, no empty history record
+        in_use = dropped_contact_person_uses(tx, cast(Customer, old), normal)
+        if in_use is not None:
+            raise ValidationError([in_use], subject="Customer")
         now = self._now()
         stored = attrs.evolve(
             normal,
