@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -216,8 +216,19 @@ class OrganisationProfile(Model):
         )
 
 
-def _sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(values)))
+def _sorted_unique(values: Any) -> Any:
+    """Tags sorted and unique; anything else is left for the type checks to refuse.
+
+    A string is not a collection of tags (``tags="vip"`` is refused, never split
+    into ``("i", "p", "v")``), nor are items that cannot be compared.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        return values
+    items = tuple(values)
+    try:
+        return tuple(sorted(set(items)))
+    except TypeError:  # unhashable or mixed items: the type check names the bad one
+        return items
 
 
 @attrs.frozen(kw_only=True)
