@@ -101,8 +101,10 @@ class PersonName(Model):
     @order.default
     def _default_order(self) -> NameOrder:
         # a family or given name that is not text is refused by the type checks
-        if isinstance(self.family, str) and isinstance(self.given, str) and is_cjk(
-            self.family + self.given
+        if (
+            isinstance(self.family, str)
+            and isinstance(self.given, str)
+            and is_cjk(self.family + self.given)
         ):
             return NameOrder.FAMILY_FIRST
         return NameOrder.GIVEN_FIRST

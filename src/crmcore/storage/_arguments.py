@@ -6,9 +6,12 @@ they refuse a bad one the same way, with the same message.
 
 from __future__ import annotations
 
-from crmcore.errors import InvalidArgument
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["check_batch_size"]
+from crmcore.errors import InvalidArgument, WrongType
+
+__all__ = ["check_batch_size", "check_choice", "check_records"]
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -30,3 +33,32 @@ def check_batch_size(batch_size: object) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
     return batch_size
+
+
+def check_choice(name: str, value: object, allowed: Iterable[str], *, hint: str = "") -> None:
+    """Refuse ``value`` for the argument ``name`` unless it is one of ``allowed``.
+
+    ``hint`` is added to the message (what to do instead).
+
+    >>> check_choice("mode", "upsert", ("merge", "replace"))
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.InvalidArgument: mode must be one of "merge", "replace", not 'upsert'
+    """
+    options = tuple(allowed)
+    if value not in options:
+        listed = ", ".join(f'"{option}"' for option in options)
+        raise InvalidArgument(f"{name} must be one of {listed}, not {value!r}{hint}")
+
+
+def check_records(records: Any, *, what: str) -> None:
+    """Refuse one record, a mapping or a string passed where an iterable of records belongs.
+
+    Iterating a dict would import its keys, and a string its characters, one refused
+    outcome each; :class:`~crmcore.errors.WrongType` says what was meant instead.
+    """
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise WrongType(
+            f"{what} takes an iterable of records (a list, a generator), not a "
+            f"{type(records).__name__}; wrap a single record in a list"
+        )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from crmcore.models import Customer
-from crmcore.storage._arguments import check_batch_size
+from crmcore.storage._arguments import check_batch_size, check_choice, check_records
 from crmcore.storage._context import WriteContext
 from crmcore.storage._customer_import import ImportMode, _ImportRun
 from crmcore.storage._merge import MatchKey, match_keys
@@ -42,8 +42,8 @@ def import_customers(
 ) -> ImportReport:
     """Run one import (see :meth:`crmcore.storage.Store.import_customers`)."""
     check_batch_size(batch_size)
-    if mode not in _MODES:
-        raise ValueError(f'mode must be "merge" or "replace", not {mode!r}')
+    check_choice("mode", mode, _MODES)
+    check_records(records, what="import_customers")
     run = _ImportRun(
         context, batch_size, actor, source, upsert, on_outcome, mode, match_keys(match_on)
     )
@@ -63,11 +63,8 @@ def import_records(
 ) -> ImportReport:
     """Run one import of purchases, interactions or complaints (see ``Store.import_records``)."""
     check_batch_size(batch_size)
-    if kind not in DEPENDENT_KINDS:
-        allowed = ", ".join(DEPENDENT_KINDS)
-        raise ValueError(
-            f"import_records imports {allowed}, not {kind!r} (use import_customers for customers)"
-        )
+    check_choice("kind", kind, DEPENDENT_KINDS, hint=" (import customers with import_customers)")
+    check_records(records, what="import_records")
     run = _RecordImportRun(context, kind, batch_size, upsert, on_outcome)
     for index, item in enumerate(records):
         run.add(index, item)

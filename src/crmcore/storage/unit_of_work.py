@@ -36,7 +36,7 @@ from crmcore.query import Field, Query
 from crmcore.query.operands import check_id
 from crmcore.query.phone_search import with_phone_digits
 from crmcore.query.spec import check_query
-from crmcore.storage._arguments import check_batch_size
+from crmcore.storage._arguments import check_batch_size, check_choice
 from crmcore.storage._context import WriteContext
 from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
 from crmcore.storage.ports import (
@@ -369,8 +369,7 @@ class StoreCustomerRepository(StoreRepository[Customer]):
                 come back if it is rolled back).
         """
         self._check(record)
-        if dependents not in ("refuse", "remove"):
-            raise ValueError(f'dependents must be "refuse" or "remove", not {dependents!r}')
+        check_choice("dependents", dependents, ("refuse", "remove"))
         tx = self._uow._tx
         old = tx.get("customer", record.id)
         refers = Query(where=Field("customer_id") == record.id)
