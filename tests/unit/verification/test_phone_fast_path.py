@@ -70,3 +70,12 @@ def test_remember_last_answers_what_the_function_answers(values: list[list[int]]
     remembered = remember_last(describe)
     for value in values + values[::-1]:
         assert remembered(value) == (id(value), list(value))
+
+
+def test_normalise_phone_gives_the_extension_in_ascii_digits() -> None:
+    """A full-width extension comes back as the ASCII digits the pipeline stores."""
+    from crmcore.rules.verification.phones import normalise_phone
+
+    assert normalise_phone("010-62345678转１２３", region="CN").extension == "123"
+    assert normalise_phone("+1 650-253-0000 ext. １２３", region=None).extension == "123"
+    assert normalise_phone("+1 650-253-0000", region=None).extension is None

@@ -198,8 +198,8 @@ class PhoneResult:
         number_type: The name of phonenumbers' type (``"MOBILE"``, ``"FIXED_LINE"``,
             ``"FIXED_LINE_OR_MOBILE"``, ...); ``"UNKNOWN"`` when not valid.
         kind: crmcore's kind for ``number_type``.
-        extension: The extension phonenumbers split off, if any, as phonenumbers gives
-            it (digits as written; the :class:`Phone` stores their ASCII form).
+        extension: The extension phonenumbers split off, if any, in ASCII digits (as
+            the :class:`Phone` stores it; phonenumbers keeps full-width digits as written).
         findings: What is wrong, with paths relative to the number (``$``).
     """
 
@@ -353,7 +353,7 @@ def _judge(
             e164=phonenumbers.format_number(number, tables.e164),
             number_type=tables.type_names.get(number_type, "UNKNOWN"),
             kind=kind_for_number_type(number_type),
-            extension=number.extension or None,
+            extension=_ascii_digits(number.extension),
         )
     reason = phonenumbers.is_possible_number_with_reason(number)
     possible = reason in tables.possible
@@ -384,9 +384,18 @@ def _judge(
         e164=None,
         number_type="UNKNOWN",
         kind=PhoneKind.UNKNOWN,
-        extension=number.extension or None,
+        extension=_ascii_digits(number.extension),
         findings=(problem,),
     )
+
+
+def _ascii_digits(extension: str | None) -> str | None:
+    """An extension phonenumbers split off, in the ASCII digits a Phone stores."""
+    if not extension:
+        return None
+    import phonenumbers
+
+    return str(phonenumbers.normalize_digits_only(extension))
 
 
 def _clean_extension(text: str) -> str:
