@@ -19,7 +19,7 @@ def test_a_refused_server_connection_is_one_line(capsys: pytest.CaptureFixture[s
     assert main(["db", "status", "postgresql+psycopg://u@127.0.0.1:1/crm"]) == 1
     lines = _error_lines(capsys)
     assert len(lines) == 1, lines
-    assert "[storage.error]" in lines[0]
+    assert "[storage.transient]" in lines[0]  # a refused connection is worth retrying
     assert "Connection refused" in lines[0]
     assert "sqlalche.me" not in lines[0]
 

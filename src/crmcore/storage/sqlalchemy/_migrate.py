@@ -14,7 +14,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from crmcore.errors import StorageError
+from crmcore.errors import StorageError, TransientStorageError
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE", "current_revision", "head_revision", "upgrade"]
 
@@ -41,11 +41,21 @@ def head_revision() -> str:
 
 @contextmanager
 def _connection(target: str | Engine) -> Iterator[Connection]:
+    """A connection to ``target``; failing to connect is a (transient) StorageError."""
+    from crmcore.storage.sqlalchemy._backend import is_transient
     from crmcore.storage.sqlalchemy._engine import make_engine
 
     engine = make_engine(target) if isinstance(target, str) else target
     try:
-        with engine.connect() as connection:
+        try:
+            opened = engine.connect()
+        except SQLAlchemyError as error:
+            where = engine.url.render_as_string(hide_password=True)
+            message = f"could not connect to the database {where}: {error}"
+            if is_transient(error):  # refused, unreachable, gone away: retrying may help
+                raise TransientStorageError(message) from error
+            raise StorageError(message) from error
+        with opened as connection:
             yield connection
     finally:
         if isinstance(target, str):
