@@ -174,3 +174,32 @@ def test_kit_run_by_pytest_reports_the_broken_backends(pytester: pytest.Pytester
             "*FAILED*TestDescending::test_customer_query_matches_reference*desc*",
         ]
     )
+
+
+def test_a_misspelt_capability_in_the_marker_fails_with_the_known_names(
+    pytester: pytest.Pytester,
+) -> None:
+    """crmcore_requires("persistant") is an error naming the known flags, not a skip or crash."""
+    pytester.makepyfile(
+        test_typo=textwrap.dedent(
+            """
+            import pytest
+
+            from crmcore.storage import MemoryBackend
+            from crmcore.testing import BackendFixtures
+
+
+            class TestTypo(BackendFixtures):
+                @pytest.fixture
+                def backend(self):
+                    return MemoryBackend()
+
+                @pytest.mark.crmcore_requires("persistant")
+                def test_needs_persistence(self, store):
+                    pass
+            """
+        )
+    )
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("errors", 0) == 1
+    result.stdout.fnmatch_lines(["*unknown capabilities*persistant*(known: *persistent)*"])

@@ -150,6 +150,13 @@ class BackendFixtures:
         wanted = [a for m in request.node.iter_markers(REQUIRES_MARKER) for a in m.args]
         if not wanted:
             return
+        unknown = sorted(set(wanted) - set(attrs.fields_dict(Capabilities)))
+        if unknown:  # a typo in the marker must not read as "the backend lacks it"
+            known = ", ".join(sorted(attrs.fields_dict(Capabilities)))
+            pytest.fail(
+                f"{REQUIRES_MARKER} names unknown capabilities {unknown} (known: {known})",
+                pytrace=False,
+            )
         backend: Backend = request.getfixturevalue("backend")
         for capability in wanted:
             if not getattr(backend.capabilities, capability):
