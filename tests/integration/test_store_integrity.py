@@ -107,8 +107,7 @@ def test_an_update_moving_a_record_to_an_unknown_customer_is_refused(store: Stor
             uow.purchases.update(attrs.evolve(saved, customer_id="nobody"))
 
 
-def test_contact_person_references_are_checked(store: Store) -> None:
-    """contact_person_id must name a contact person of the record's own customer."""
+def _organisation_with_a_person(store: Store) -> tuple[Customer, ContactPerson]:
     person = ContactPerson(name=PersonName(family="李", given="总"))
     organisation = Customer.organisation_named("星辰科技").organisation
     assert organisation is not None
@@ -119,6 +118,12 @@ def test_contact_person_references_are_checked(store: Store) -> None:
             organisation=attrs.evolve(organisation, contact_persons=(person,)),
         ),
     )
+    return acme, person
+
+
+def test_contact_person_references_are_checked(store: Store) -> None:
+    """contact_person_id must name a contact person of the record's own customer."""
+    acme, person = _organisation_with_a_person(store)
     zhang = _saved(store, Customer.person_named(family="张", given="伟"))
     with store.unit_of_work() as uow:
         uow.interactions.add(interaction(acme.id, contact_person_id=person.id))
@@ -130,16 +135,7 @@ def test_contact_person_references_are_checked(store: Store) -> None:
 
 
 def _organisation_with_a_named_person(store: Store) -> tuple[Customer, ContactPerson]:
-    person = ContactPerson(name=PersonName(family="李", given="总"))
-    organisation = Customer.organisation_named("星辰科技").organisation
-    assert organisation is not None
-    acme = _saved(
-        store,
-        attrs.evolve(
-            Customer.organisation_named("星辰科技"),
-            organisation=attrs.evolve(organisation, contact_persons=(person,)),
-        ),
-    )
+    acme, person = _organisation_with_a_person(store)
     with store.unit_of_work() as uow:
         uow.interactions.add(interaction(acme.id, contact_person_id=person.id))
         uow.commit()
