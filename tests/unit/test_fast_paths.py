@@ -88,9 +88,16 @@ def test_a_generated_function_s_traceback_shows_its_source_line() -> None:
 
 def test_a_generated_replacer_shows_its_lines_in_a_traceback(fast_paths_on: None) -> None:
     """A converter failing inside a generated replacer is traced to the generated line."""
+
+    class Unreadable:
+        """Tags whose iteration fails, so the tags converter raises."""
+
+        def __iter__(self) -> Iterator[str]:
+            raise RuntimeError("unreadable tags")
+
     customer = Customer.person_named(family="张")
-    with pytest.raises(TypeError) as caught:
-        replace(customer, tags=("a", 1))
+    with pytest.raises(RuntimeError) as caught:
+        replace(customer, tags=Unreadable())
     frames = traceback.extract_tb(caught.value.__traceback__)
     generated = [f for f in frames if f.filename.startswith("<crmcore generated")]
     assert generated
