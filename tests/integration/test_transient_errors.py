@@ -17,8 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from crmcore.errors import StorageError, TransientStorageError
 from crmcore.models import Customer
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend, make_engine
-from crmcore.storage.sqlalchemy._backend import is_transient
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
+from crmcore.storage.sqlalchemy._transient import is_transient
 
 pymysql: Any = importlib.import_module("pymysql")  # PyMySQL ships no type stubs
 

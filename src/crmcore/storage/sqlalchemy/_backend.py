@@ -39,6 +39,7 @@ from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
+from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -611,55 +612,6 @@ def _integrity_errors() -> tuple[type[BaseException], ...]:
 
 
 _INTEGRITY_ERRORS = _integrity_errors()
-
-
-_PSYCOPG_TRANSIENT_STATES = frozenset(
-    {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03"}
-)
-"""SQLSTATEs worth a retry: serialisation failure, deadlock, lock and statement timeouts,
-server shutting down or starting."""
-
-_MYSQL_TRANSIENT_CODES = frozenset({1205, 1213, 2003, 2006, 2013, 4031})
-"""MariaDB/MySQL error numbers worth a retry: lock wait timeout, deadlock, cannot
-connect, server gone away, connection lost, disconnected for inactivity."""
-
-_SQLITE_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether a driver or SQLAlchemy error is one a retry of the transaction may pass.
-
-    Decided by the driver's exception class and code (see docs/errors.md), never by
-    the message, except for SQLite drivers that set no error code.
-    """
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        if error.orig is None:
-            return False
-        error = error.orig
-    module = type(error).__module__
-    if module.startswith("psycopg"):
-        import psycopg
-
-        if not isinstance(error, psycopg.OperationalError):
-            return False
-        state = getattr(error, "sqlstate", None)
-        return state is None or state.startswith("08") or state in _PSYCOPG_TRANSIENT_STATES
-    if module.startswith("pymysql"):  # PyMySQL ships no type stubs: match by class name
-        code = error.args[0] if error.args else None
-        operational = any(c.__name__ == "OperationalError" for c in type(error).__mro__)
-        return operational and code in _MYSQL_TRANSIENT_CODES
-    if module.startswith("sqlite3"):
-        import sqlite3
-
-        if not isinstance(error, sqlite3.OperationalError):
-            return False
-        code = getattr(error, "sqlite_errorcode", None)
-        if code is not None:
-            return code & 0xFF in _SQLITE_BUSY
-        return "database is locked" in str(error) or "database table is locked" in str(error)
-    return False
 
 
 def _storage_error(message: str, error: BaseException) -> StorageError:

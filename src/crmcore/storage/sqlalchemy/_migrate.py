@@ -42,8 +42,8 @@ def head_revision() -> str:
 @contextmanager
 def _connection(target: str | Engine) -> Iterator[Connection]:
     """A connection to ``target``; failing to connect is a (transient) StorageError."""
-    from crmcore.storage.sqlalchemy._backend import is_transient
     from crmcore.storage.sqlalchemy._engine import make_engine
+    from crmcore.storage.sqlalchemy._transient import is_transient
 
     engine = make_engine(target) if isinstance(target, str) else target
     try:
