@@ -1,0 +1,228 @@
+"""What a backend indexes of each customer: the index set and its entries.
+
+Queries filter customers by parts that hold many values (phones, emails, tags,
+identifiers, address parts, key dates, facts): a backend answers them from an index
+instead of reading every customer. This module says, without any storage, *what* is
+indexed and *which entries* a customer contributes, so every backend indexes the same
+thing: the SQL storage writes the entries as rows of an index table in the same
+transaction as the customer, the in-memory backend keeps them in dictionaries.
+
+An :class:`IndexSet` is :data:`DEFAULT_INDEXED_PATHS` plus the paths an application
+declares (``IndexSet.of(["facts.value"])``). :meth:`IndexSet.entries` returns one
+:class:`IndexEntry` per non-``None`` value a customer holds on each path, in the order
+:meth:`~crmcore.query.ResolvedPath.values` yields them (``position``), with the value in
+its *index form* (:func:`index_form`): text for strings, enums, dates and datetimes
+(UTC, fixed width, so text order is time order), an integer for integers and booleans.
+A date path also contributes its month and day (``"MM-DD"``) under the entry path
+``<path>#month_day``, for birthday and anniversary windows.
+
+The index form keeps the reference evaluator's meaning: two values compare in index
+form exactly as their comparable values compare in Python (code point order for text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from crmcore.errors import Problem, ValidationError
+from crmcore.models import Customer
+from crmcore.query.paths import ResolvedPath, resolve_path
+
+__all__ = [
+    "DEFAULT_INDEXED_PATHS",
+    "MONTH_DAY_SUFFIX",
+    "IndexEntry",
+    "IndexSet",
+    "IndexedPath",
+    "index_form",
+    "month_day",
+    "utc_text",
+]
+
+DEFAULT_INDEXED_PATHS: tuple[str, ...] = (
+    "tags",
+    "phones.number",
+    "emails.address",
+    "identifiers.kind",
+    "identifiers.value",
+    "addresses.country",
+    "addresses.region",
+    "addresses.city",
+    "addresses.postal_code",
+    "person.birthday",
+    "person.family_members.birthday",
+    "organisation.contact_persons.birthday",
+    "key_dates.date",
+    "facts.category",
+    "facts.key",
+)
+"""The customer paths every backend indexes: what the documented queries filter by."""
+
+MONTH_DAY_SUFFIX = "#month_day"
+"""Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""
+
+
+def utc_text(value: dt.datetime) -> str:
+    """The index form of an aware datetime: UTC ``YYYY-MM-DDTHH:MM:SS.ffffff``."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def month_day(value: dt.date) -> str:
+    """The month and day of a date as ``"MM-DD"`` (``"02-29"`` stays ``"02-29"``)."""
+    return f"{value.month:02d}-{value.day:02d}"
+
+
+def index_form(value: Any) -> str | int:
+    """The index form of a stored value or a comparable query operand.
+
+    Strings stay strings, an enum member becomes its value string, a date its ISO
+    text, an aware datetime :func:`utc_text`, an integer or boolean an integer
+    (``True`` is ``1``, as in Python's comparisons).
+    """
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dt.datetime):
+        return utc_text(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"no index form for {type(value).__name__}")  # pragma: no cover
+
+
+_TEXT_LEAVES: tuple[type, ...] = (str, dt.date, dt.datetime)
+_NUMBER_LEAVES: tuple[type, ...] = (int, bool)
+
+
+@attrs.frozen
+class IndexedPath:
+    """One indexed customer path.
+
+    Attributes:
+        path: The dotted path, as queries write it.
+        resolved: The path checked against :class:`~crmcore.models.Customer`.
+        numeric: Its entries are integers (an ``int`` or ``bool`` leaf); otherwise text.
+        month_day: A date leaf: it also has ``<path>#month_day`` entries.
+    """
+
+    path: str
+    resolved: ResolvedPath
+    numeric: bool
+    month_day: bool
+
+    @classmethod
+    def of(cls, path: str) -> IndexedPath:
+        """Check ``path`` and return it; raises ``index.path_invalid`` if it cannot be indexed."""
+        try:
+            resolved = resolve_path(Customer, path)
+        except ValidationError as error:
+            raise _invalid(path, error.problems[0].message) from None
+        leaf = resolved.leaf
+        if isinstance(leaf, type) and issubclass(leaf, enum.Enum):
+            numeric = False
+        elif leaf in _NUMBER_LEAVES:
+            numeric = True
+        elif leaf in _TEXT_LEAVES:
+            numeric = False
+        else:
+            name = getattr(leaf, "__name__", repr(leaf))
+            raise _invalid(path, f"a {name} path cannot be indexed (text, enum, date, int or bool)")
+        return cls(
+            path=path,
+            resolved=resolved,
+            numeric=numeric,
+            month_day=leaf is dt.date,
+        )
+
+
+def _invalid(path: str, message: str) -> ValidationError:
+    return ValidationError(
+        [Problem(code="index.path_invalid", path="$.path", message=f"{path!r}: {message}")]
+    )
+
+
+@attrs.frozen
+class IndexEntry:
+    """One indexed value of one customer.
+
+    Attributes:
+        path: The indexed path, or ``<path>#month_day`` for a date's month and day.
+        position: Where the value is among the path's values on the customer (0 is the
+            first, the one an ordering by the path uses); ``None`` values take a
+            position but have no entry.
+        value: The value in index form (:func:`index_form`).
+    """
+
+    path: str
+    position: int
+    value: str | int
+
+
+@attrs.frozen
+class IndexSet:
+    """The paths a backend indexes: :data:`DEFAULT_INDEXED_PATHS` plus declared ones.
+
+    >>> IndexSet.of(["facts.value"]).get("facts.value").numeric
+    False
+    """
+
+    paths: tuple[IndexedPath, ...]
+
+    @classmethod
+    def of(cls, declared: Iterable[str] = ()) -> IndexSet:
+        """The default paths plus ``declared`` (each checked; repeats are ignored)."""
+        if isinstance(declared, str):
+            raise ValidationError(
+                [
+                    Problem(
+                        code="type.invalid",
+                        path="$.paths",
+                        message="expected a list of paths, not one string",
+                    )
+                ]
+            )
+        names = list(dict.fromkeys((*DEFAULT_INDEXED_PATHS, *declared)))
+        return cls(paths=tuple(IndexedPath.of(name) for name in names))
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        """The paths beyond the defaults, in declaration order."""
+        return tuple(p.path for p in self.paths if p.path not in DEFAULT_INDEXED_PATHS)
+
+    def get(self, path: str) -> IndexedPath | None:
+        """The indexed path named ``path`` (``None`` when it is not indexed)."""
+        return _lookup(self).get(path)
+
+    def entries(self, customer: Customer) -> list[IndexEntry]:
+        """Every index entry of ``customer``, path by path, in value order."""
+        found: list[IndexEntry] = []
+        for indexed in self.paths:
+            name = indexed.path
+            md_name = name + MONTH_DAY_SUFFIX
+            for position, value in enumerate(indexed.resolved.values(customer)):
+                if value is None:
+                    continue
+                found.append(IndexEntry(name, position, index_form(value)))
+                if indexed.month_day:
+                    found.append(IndexEntry(md_name, position, month_day(value)))
+        return found
+
+
+_LOOKUPS: dict[tuple[str, ...], dict[str, IndexedPath]] = {}
+
+
+def _lookup(index_set: IndexSet) -> dict[str, IndexedPath]:
+    key = tuple(p.path for p in index_set.paths)
+    table = _LOOKUPS.get(key)
+    if table is None:
+        table = _LOOKUPS[key] = {p.path: p for p in index_set.paths}
+    return table
