@@ -22,6 +22,7 @@ __all__ = [
     "ConcurrencyConflict",
     "CrmError",
     "DuplicateRecord",
+    "FeatureUnavailable",
     "InvalidTransition",
     "NotFound",
     "Problem",
@@ -199,6 +200,12 @@ class BackendUnavailable(StorageError, ImportError):
     """The backend for a URL needs a driver that is not installed; the message says what to do."""
 
     code: ClassVar[str] = "storage.backend_unavailable"
+
+
+class FeatureUnavailable(CrmError, ImportError):
+    """A feature needs an optional extra that is not installed; the message names it."""
+
+    code: ClassVar[str] = "feature.unavailable"
 
 
 class UnknownReference(CrmError, LookupError):

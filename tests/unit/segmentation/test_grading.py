@@ -314,7 +314,7 @@ def test_specs_round_trip_as_json(spec: object) -> None:
 
 def test_every_spec_type_round_trips_with_defaults() -> None:
     """Each registered spec class, with its defaults, round-trips through the tagged union."""
-    assert len(SEGMENTATION_SPEC_TYPES) == 9
+    assert len(SEGMENTATION_SPEC_TYPES) == 10
     for kind, cls in SEGMENTATION_SPEC_TYPES.items():
         spec = cls()
         assert spec.kind == kind  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ decided it. Time is always an argument (``as_of=``); nothing reads the clock.
 
 Modules: :mod:`~.summaries`, :mod:`~.rfm`, :mod:`~.pyramid` (value pyramid and
 Pareto), :mod:`~.classes` (profitability and value classes), :mod:`~.lifecycle`,
-:mod:`~.relationship`, :mod:`~.lifetime_value`, :mod:`~.satisfaction`,
+:mod:`~.relationship`, :mod:`~.lifetime_value`, :mod:`~.predictive`, :mod:`~.satisfaction`,
 :mod:`~.views` and :mod:`~.specs`.
 """
 
@@ -38,6 +38,18 @@ from crmcore.rules.segmentation.lifetime_value import (
     LifetimeValue,
     customer_equity,
     historic_lifetime_values,
+)
+from crmcore.rules.segmentation.predictive import (
+    BgNbdParameters,
+    GammaGammaParameters,
+    PredictedValue,
+    PredictiveValueSpec,
+    expected_average_value,
+    expected_purchases,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    predict_lifetime_values,
+    probability_alive,
 )
 from crmcore.rules.segmentation.pyramid import (
     BRIEF_TIERS,
@@ -117,6 +129,7 @@ __all__ = [
     "LADDER",
     "RANK_TIERS",
     "SEGMENTATION_SPEC_TYPES",
+    "BgNbdParameters",
     "ChainLink",
     "ChronicleEvent",
     "ClassAssignment",
@@ -125,6 +138,7 @@ __all__ = [
     "CustomerEquity",
     "Explanation",
     "Factor",
+    "GammaGammaParameters",
     "HistoricValueSpec",
     "LifecycleSpec",
     "LifecycleSuggestion",
@@ -134,6 +148,8 @@ __all__ = [
     "ParetoResult",
     "ParetoSpec",
     "Period",
+    "PredictedValue",
+    "PredictiveValueSpec",
     "ProfitClass",
     "ProfitabilitySpec",
     "PyramidMethod",
@@ -167,11 +183,17 @@ __all__ = [
     "complaint_satisfaction",
     "customer_equity",
     "decision_chain",
+    "expected_average_value",
+    "expected_purchases",
+    "fit_bg_nbd",
+    "fit_gamma_gamma",
     "grades",
     "group_by_region",
     "historic_lifetime_values",
     "pareto",
     "period_start",
+    "predict_lifetime_values",
+    "probability_alive",
     "profitability_classes",
     "pyramid_cut_points",
     "rank_by_amount",

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from crmcore.rules.segmentation.classes import ProfitabilitySpec, ValueClassSpec
 from crmcore.rules.segmentation.lifecycle import LifecycleSpec
 from crmcore.rules.segmentation.lifetime_value import HistoricValueSpec
+from crmcore.rules.segmentation.predictive import PredictiveValueSpec
 from crmcore.rules.segmentation.pyramid import ParetoSpec, PyramidSpec
 from crmcore.rules.segmentation.relationship import RelationshipSpec
 from crmcore.rules.segmentation.rfm import RfmSpec
@@ -32,6 +33,7 @@ SegmentationSpec = (
     | LifecycleSpec
     | RelationshipSpec
     | HistoricValueSpec
+    | PredictiveValueSpec
     | SatisfactionSpec
 )
 """Any segmentation spec; structure JSON into it and the ``kind`` tag picks the class."""
@@ -47,6 +49,7 @@ SEGMENTATION_SPEC_TYPES: Mapping[str, type[Spec]] = {
         LifecycleSpec,
         RelationshipSpec,
         HistoricValueSpec,
+        PredictiveValueSpec,
         SatisfactionSpec,
     )
 }
