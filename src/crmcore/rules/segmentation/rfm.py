@@ -61,9 +61,14 @@ __all__ = [
     "RfmSpec",
     "ScoreMethod",
     "SegmentRule",
+    "Verdicts",
     "assign_rfm",
+    "pick_currency",
     "rfm",
     "rfm_cut_points",
+    "rfm_monetary",
+    "rfm_score",
+    "rfm_verdicts",
     "single_currency",
 ]
 
@@ -277,7 +282,18 @@ def single_currency(
     rows = list(summaries)
     if currency is not None:
         return currency, [s for s in rows if s.currency == currency]
-    found = sorted({s.currency for s in rows})
+    return pick_currency((s.currency for s in rows), None, rule), rows
+
+
+def pick_currency(currencies: Iterable[str], currency: str | None, rule: str) -> str:
+    """The currency a one-currency rule scores, given the currencies of its data.
+
+    ``currency`` when set; otherwise the only currency found (``"XXX"`` when there is
+    none), and ``segmentation.currency_mixed`` when there are several.
+    """
+    if currency is not None:
+        return currency
+    found = sorted(set(currencies))
     if len(found) > 1:
         raise refuse(
             "segmentation.currency_mixed",
@@ -285,10 +301,11 @@ def single_currency(
             f"summaries in {', '.join(found)}: set the spec's currency, amounts are never added",
             rule,
         )
-    return (found[0] if found else "XXX"), rows
+    return found[0] if found else "XXX"
 
 
-def _monetary(spec: RfmSpec, summary: CurrencySummary) -> Decimal:
+def rfm_monetary(spec: RfmSpec, summary: CurrencySummary) -> Decimal:
+    """The money value the spec's M scores: the summary's total or its mean."""
     return summary.total if spec.monetary is MonetaryBasis.TOTAL else summary.mean
 
 
@@ -308,7 +325,7 @@ def rfm_cut_points(spec: RfmSpec, summaries: Iterable[CurrencySummary]) -> RfmCu
         currency=currency,
         recency=tuple(sorted(quantile_cut_points(recency, k))),
         frequency=quantile_cut_points(sorted(Decimal(s.purchases) for s in rows), k),
-        monetary=quantile_cut_points(sorted(_monetary(spec, s) for s in rows), k),
+        monetary=quantile_cut_points(sorted(rfm_monetary(spec, s) for s in rows), k),
     )
 
 
@@ -316,12 +333,14 @@ _UP = "score = 1 + number of cut points strictly below the value"
 _DOWN = "score = 1 + number of cut points strictly above the value"
 
 
-def assign_rfm(
-    spec: RfmSpec, cuts: RfmCutPoints, summaries: Iterable[CurrencySummary]
-) -> tuple[RfmScore, ...]:
-    """Score each summary in ``cuts.currency`` against ``cuts`` and name its segment."""
+Verdicts = dict[tuple[int, int, int], tuple[str | None, str]]
+"""Each score combination's segment name (or ``None``) and the reason, in words."""
+
+
+def rfm_verdicts(spec: RfmSpec) -> Verdicts:
+    """The segment and reason of every combination of scores, from the spec's map."""
     span = range(1, spec.scores + 1)
-    verdicts: dict[tuple[int, int, int], tuple[str | None, str]] = {}
+    verdicts: Verdicts = {}
     for combination in product(span, span, span):
         rule = spec.segment_of(*combination)
         code = "R{} F{} M{}".format(*combination)
@@ -330,40 +349,68 @@ def assign_rfm(
             if rule is not None
             else (None, f"{code}: no segment map")
         )
-    monetary_name = f"monetary_{spec.monetary.value}"
+    return verdicts
+
+
+def rfm_score(
+    spec: RfmSpec,
+    cuts: RfmCutPoints,
+    verdicts: Verdicts,
+    summary: CurrencySummary,
+    scores: tuple[int, int, int],
+) -> RfmScore:
+    """The :class:`RfmScore` of ``summary`` given its three ``scores``, with its explanation.
+
+    :func:`assign_rfm` computes the scores itself; an engine that computed them
+    elsewhere (the SQL storage, with ``CASE``) builds the same result here.
+    """
+    s = summary
+    r, f, m = scores
+    money = rfm_monetary(spec, s)
+    recency, frequency = Decimal(s.recency_days), Decimal(s.purchases)
+    name, reason = verdicts[r, f, m]
+    factors = (
+        Factor(name="recency_days", value=recency, score=r, cut_points=cuts.recency, rule=_DOWN),
+        Factor(name="frequency", value=frequency, score=f, cut_points=cuts.frequency, rule=_UP),
+        Factor(
+            name=f"monetary_{spec.monetary.value}",
+            value=money,
+            score=m,
+            cut_points=cuts.monetary,
+            rule=_UP,
+        ),
+    )
+    return RfmScore(
+        customer_id=s.customer_id,
+        currency=s.currency,
+        recency_days=s.recency_days,
+        frequency=s.purchases,
+        monetary=money,
+        recency_score=r,
+        frequency_score=f,
+        monetary_score=m,
+        segment=name,
+        explanation=Explanation(
+            rule=spec.kind, outcome=name or f"{r}{f}{m}", factors=factors, reason=reason
+        ),
+    )
+
+
+def assign_rfm(
+    spec: RfmSpec, cuts: RfmCutPoints, summaries: Iterable[CurrencySummary]
+) -> tuple[RfmScore, ...]:
+    """Score each summary in ``cuts.currency`` against ``cuts`` and name its segment."""
+    verdicts = rfm_verdicts(spec)
     out: list[RfmScore] = []
     for s in sorted(summaries, key=lambda s: s.customer_id):
         if s.currency != cuts.currency:
             continue
-        money = _monetary(spec, s)
-        recency, frequency = Decimal(s.recency_days), Decimal(s.purchases)
-        r = descending_score(recency, cuts.recency)
-        f = ascending_score(frequency, cuts.frequency)
-        m = ascending_score(money, cuts.monetary)
-        name, reason = verdicts[r, f, m]
-        factors = (
-            Factor(
-                name="recency_days", value=recency, score=r, cut_points=cuts.recency, rule=_DOWN
-            ),
-            Factor(name="frequency", value=frequency, score=f, cut_points=cuts.frequency, rule=_UP),
-            Factor(name=monetary_name, value=money, score=m, cut_points=cuts.monetary, rule=_UP),
+        scores = (
+            descending_score(Decimal(s.recency_days), cuts.recency),
+            ascending_score(Decimal(s.purchases), cuts.frequency),
+            ascending_score(rfm_monetary(spec, s), cuts.monetary),
         )
-        out.append(
-            RfmScore(
-                customer_id=s.customer_id,
-                currency=s.currency,
-                recency_days=s.recency_days,
-                frequency=s.purchases,
-                monetary=money,
-                recency_score=r,
-                frequency_score=f,
-                monetary_score=m,
-                segment=name,
-                explanation=Explanation(
-                    rule=spec.kind, outcome=name or f"{r}{f}{m}", factors=factors, reason=reason
-                ),
-            )
-        )
+        out.append(rfm_score(spec, cuts, verdicts, s, scores))
     return tuple(out)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "Period",
     "RepeatSummary",
     "period_start",
+    "periods_between",
     "repeat_summaries",
     "summarise_purchases",
     "zone",
@@ -105,7 +106,8 @@ def period_start(day: dt.date, period: Period) -> dt.date:
     return day.replace(day=1)
 
 
-def _periods_between(start: dt.date, end: dt.date, period: Period) -> Decimal:
+def periods_between(start: dt.date, end: dt.date, period: Period) -> Decimal:
+    """Whole periods from the period starting ``start`` to the one starting ``end``."""
     if period is Period.MONTH:
         return Decimal((end.year - start.year) * 12 + end.month - start.month)
     days = (end - start).days
@@ -259,7 +261,7 @@ def repeat_summaries(
         else:
             totals[start] = totals.get(start, _ZERO) + amount.amount
     end = period_start(as_of.astimezone(local).date(), period)
-    between = _periods_between
+    between = periods_between
     out: list[RepeatSummary] = []
     for key in sorted(periods):
         totals = periods[key]
