@@ -16,6 +16,8 @@ from crmcore.models.checks import checks, non_blank
 
 __all__ = [
     "CURRENCY_CODES",
+    "MONEY_LIMIT",
+    "MONEY_PLACES",
     "Identifier",
     "IdentifierKind",
     "Money",
@@ -136,9 +138,47 @@ class PersonName(Model):
         return (self.family.strip(), self.given.strip())
 
 
+MONEY_PLACES = 6
+"""The most decimal places a :class:`Money` amount may have (after trailing zeros)."""
+
+MONEY_LIMIT = 10**12
+"""Every :class:`Money` amount is strictly between ``-MONEY_LIMIT`` and ``MONEY_LIMIT``."""
+
+_LIMIT = Decimal(MONEY_LIMIT)
+
+
+def _places(amount: Decimal) -> int:
+    """The decimal places ``amount`` needs (trailing zeros dropped), without rounding."""
+    _sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite: the field check refused NaN and infinities
+    if exponent >= 0:
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing == len(digits):
+        return 0  # zero, written 0.000
+    return max(0, -exponent - trailing)
+
+
+def _amount_problem(amount: Decimal) -> Problem | None:
+    """``money.out_of_range`` when ``amount`` is not a whole number of millionths below the limit."""
+    if amount.copy_abs() >= _LIMIT:  # compare is exact; abs() would round to the context
+        message = f"must be more than -10**12 and less than 10**12, got {amount}"
+    elif _places(amount) > MONEY_PLACES:
+        message = f"must have at most {MONEY_PLACES} decimal places, got {amount}"
+    else:
+        return None
+    return Problem(code="money.out_of_range", path="$.amount", message=message)
+
+
 @attrs.frozen(kw_only=True)
 class Money(Model):
     """An amount of money: a finite :class:`~decimal.Decimal` and an ISO 4217 currency code.
+
+    The amount has at most six decimal places (trailing zeros do not count, so
+    ``Decimal("1.500000000")`` is fine) and is less than 10**12 in absolute value;
+    anything else is refused with ``money.out_of_range``. Every amount is then a whole
+    number of millionths that fits a 64-bit integer, which is how the SQL storage keeps
+    it, exactly, on every database.
 
     >>> Money(amount=Decimal("58900.00"), currency="CNY")
     Money(amount=Decimal('58900.00'), currency='CNY')
@@ -148,6 +188,9 @@ class Money(Model):
     currency: str
 
     def _invariants(self) -> Iterable[Problem]:
+        problem = _amount_problem(self.amount)
+        if problem is not None:
+            yield problem
         if self.currency not in CURRENCY_CODES:
             suggestion = _currency_suggestion(self.currency)
             hint = f"; did you mean {suggestion!r}?" if suggestion else " such as CNY, USD or EUR"
