@@ -404,7 +404,11 @@ def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
     ]
     _store(backend, "purchase", records)
     _store(backend, "interaction", interactions)
-    for kind, stored in (("purchase", records), ("interaction", interactions)):
+    written: list[tuple[RecordKind, list[Any]]] = [
+        ("purchase", records),
+        ("interaction", interactions),
+    ]
+    for kind, stored in written:
         table = TABLES[kind]
         names = TYPED_COLUMNS[kind]
         with backend.engine.connect() as connection:

@@ -160,7 +160,7 @@ def _places(amount: Decimal) -> int:
 
 
 def _amount_problem(amount: Decimal) -> Problem | None:
-    """``money.out_of_range`` when ``amount`` is not a whole number of millionths below the limit."""
+    """``money.out_of_range`` unless ``amount`` is a whole number of millionths within the limit."""
     if amount.copy_abs() >= _LIMIT:  # compare is exact; abs() would round to the context
         message = f"must be more than -10**12 and less than 10**12, got {amount}"
     elif _places(amount) > MONEY_PLACES:

@@ -60,10 +60,11 @@ def to_micros(amount: Decimal) -> int:
     if coefficient == 0:
         return 0
     shift = exponent + MONEY_PLACES
+    value: int
     if shift >= 0:
-        value = coefficient * 10**shift
+        value = coefficient * int(10**shift)
     else:
-        value, rest = divmod(coefficient, 10**-shift)
+        value, rest = divmod(coefficient, int(10**-shift))
         if rest:
             raise StorageError(f"cannot store the amount {amount}: more than six decimal places")
     return -value if sign else value
@@ -71,7 +72,8 @@ def to_micros(amount: Decimal) -> int:
 
 def from_micros(micros: int) -> Decimal:
     """The decimal amount of ``micros`` millionths (six places: ``1500000`` is ``1.500000``)."""
-    return Decimal(micros).scaleb(-MONEY_PLACES, context=_EXACT)
+    amount: Decimal = Decimal(micros).scaleb(-MONEY_PLACES, context=_EXACT)
+    return amount
 
 
 def micro_bounds(operand: Decimal) -> tuple[int, int]:

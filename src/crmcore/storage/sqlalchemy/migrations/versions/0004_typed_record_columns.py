@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -40,7 +41,7 @@ def _ts(name: str) -> sa.Column[str]:
     return sa.Column(name, CodePointString(32), nullable=True)
 
 
-def _columns() -> dict[str, list[sa.Column[object]]]:
+def _columns() -> dict[str, list[sa.Column[Any]]]:
     return {
         "crm_purchase": [
             sa.Column("amount_micros", sa.BigInteger, nullable=True),
@@ -111,9 +112,9 @@ def upgrade() -> None:
     # Indexes last: building them once over filled columns is cheaper than keeping them
     # up to date through every batch of the backfill.
     for table, indexes in INDEXES.items():
-        for name, columns in indexes:
+        for name, indexed_columns in indexes:
             if name not in indexed.get(table, ()):
-                op.create_index(name, table, columns)
+                op.create_index(name, table, indexed_columns)
 
 
 def downgrade() -> None:
