@@ -549,3 +549,54 @@ def test_the_backfill_refuses_documents_this_version_cannot_read(
             backfill_typed_columns(connection, batch_size=0)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_an_interrupted_upgrade_completes_when_run_again(
+    dialect: str, fresh_sql_url: Callable[[str], str]
+) -> None:
+    """Columns and indexes an interrupted 0004 left behind (MariaDB keeps DDL) are reused."""
+    url = fresh_sql_url(dialect)
+    records = _purchases()
+    _at_0002(url, {"purchase": records})
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE crm_purchase ADD COLUMN amount_micros BIGINT")
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_crm_interaction_channel"
+                " ON crm_interaction (channel, occurred_at, id)"
+            )
+    finally:
+        engine.dispose()
+    upgrade(url)
+    backend = create_backend(url, migrate=False)
+    try:
+        query = Query(
+            where=Field("amount.amount") > Decimal("1.0000005"), order_by=("amount.amount",)
+        )
+        t = backend.begin()
+        assert t.query("purchase", query) == query.apply(records)
+        t.rollback()
+    finally:
+        backend.close()
+
+
+def test_an_offline_upgrade_script_is_written() -> None:
+    """Offline mode (SQL for a DBA) writes the DDL without reading any document."""
+    import contextlib
+    import io
+
+    from alembic import command
+
+    from crmcore.storage.sqlalchemy import alembic_config
+
+    config = alembic_config()
+    config.set_main_option("sqlalchemy.url", "postgresql+psycopg://crm@db/crm")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        command.upgrade(config, "0002:0004", sql=True)
+    script = out.getvalue()
+    assert "ADD COLUMN amount_micros BIGINT" in script
+    assert "CREATE INDEX ix_crm_purchase_customer_amount" in script
+    assert "DROP INDEX ix_crm_purchase_customer" in script

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
 import unicodedata
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ __all__ = [
     "NameOrder",
     "PersonName",
     "is_cjk",
+    "scaled_micros",
 ]
 
 _ISO_4217 = """
@@ -146,27 +148,39 @@ MONEY_LIMIT = 10**12
 
 _LIMIT = Decimal(MONEY_LIMIT)
 
+_SCALING = decimal.Context(
+    prec=40,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow],
+    Emin=decimal.MIN_EMIN,
+    Emax=decimal.MAX_EMAX,
+)
+"""Scales an amount below the limit exactly: 40 digits hold 12 before the point and any
+six after, so anything rounded (``Inexact``) had more than six places."""
 
-def _places(amount: Decimal) -> int:
-    """The decimal places ``amount`` needs (trailing zeros dropped), without rounding."""
-    _sign, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)  # finite: the field check refused NaN and infinities
-    if exponent >= 0:
-        return 0
-    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
-    if trailing == len(digits):
-        return 0  # zero, written 0.000
-    return max(0, -exponent - trailing)
+
+def scaled_micros(amount: Decimal) -> Decimal | None:
+    """``amount`` times 10**6 when that is a whole number below 10**18, else ``None``.
+
+    Exact whatever the caller's :mod:`decimal` context (the comparison and the scaling
+    use none of it); ``amount`` must be finite.
+    """
+    if amount.copy_abs() >= _LIMIT:  # compare is exact; abs() would round to the context
+        return None
+    try:
+        scaled = amount.scaleb(MONEY_PLACES, context=_SCALING)
+    except decimal.Inexact:
+        return None
+    return scaled if scaled == scaled.to_integral_value() else None
 
 
 def _amount_problem(amount: Decimal) -> Problem | None:
     """``money.out_of_range`` unless ``amount`` is a whole number of millionths within the limit."""
-    if amount.copy_abs() >= _LIMIT:  # compare is exact; abs() would round to the context
-        message = f"must be more than -10**12 and less than 10**12, got {amount}"
-    elif _places(amount) > MONEY_PLACES:
-        message = f"must have at most {MONEY_PLACES} decimal places, got {amount}"
-    else:
+    if scaled_micros(amount) is not None:
         return None
+    if amount.copy_abs() >= _LIMIT:
+        message = f"must be more than -10**12 and less than 10**12, got {amount}"
+    else:
+        message = f"must have at most {MONEY_PLACES} decimal places, got {amount}"
     return Problem(code="money.out_of_range", path="$.amount", message=message)
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from crmcore.errors import StorageError
-from crmcore.models.values import MONEY_LIMIT, MONEY_PLACES
+from crmcore.models.values import MONEY_LIMIT, MONEY_PLACES, scaled_micros
 
 __all__ = ["MICRO_UNITS", "SCALE", "MicroUnits", "from_micros", "micro_bounds", "to_micros"]
 
@@ -52,22 +52,13 @@ def to_micros(amount: Decimal) -> int:
         StorageError: ``amount`` is not a whole number of millionths below 10**12 (the
             model refuses such money; only a record built around its checks has one).
     """
-    if not amount.is_finite() or amount.copy_abs() >= _LIMIT:
-        raise StorageError(f"cannot store the amount {amount}: outside the money range")
-    sign, digits, exponent = amount.as_tuple()
-    assert isinstance(exponent, int)
-    coefficient = int("".join(map(str, digits))) if digits else 0
-    if coefficient == 0:
-        return 0
-    shift = exponent + MONEY_PLACES
-    value: int
-    if shift >= 0:
-        value = coefficient * int(10**shift)
-    else:
-        value, rest = divmod(coefficient, int(10**-shift))
-        if rest:
-            raise StorageError(f"cannot store the amount {amount}: more than six decimal places")
-    return -value if sign else value
+    scaled = scaled_micros(amount) if amount.is_finite() else None
+    if scaled is None:
+        raise StorageError(
+            f"cannot store the amount {amount}: money has at most six decimal places "
+            "and is less than 10**12 in size"
+        )
+    return int(scaled)
 
 
 def from_micros(micros: int) -> Decimal:

@@ -165,7 +165,6 @@ interactions = Table(
     Index("ix_crm_interaction_customer", "customer_id", "occurred_at", "id"),
     Index("ix_crm_interaction_occurred_at", "occurred_at", "id"),
     Index("ix_crm_interaction_channel", "channel", "occurred_at", "id"),
-    Index("ix_crm_interaction_direction", "direction", "occurred_at", "id"),
     **_TABLE_OPTIONS,
 )
 
@@ -209,11 +208,18 @@ purchases = Table(
     Column("currency", CodePointString(3), nullable=True),
     Column("cost_micros", BigInteger, nullable=True),
     Column("category", CodePointString(128), nullable=True),
-    Index("ix_crm_purchase_customer", "customer_id", "purchased_at", "id"),
     Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
-    Index("ix_crm_purchase_customer_amount", "customer_id", "purchased_at", "amount_micros", "id"),
-    Index("ix_crm_purchase_currency_amount", "currency", "amount_micros", "id"),
-    Index("ix_crm_purchase_category", "category", "id"),
+    # Revision 0004: replaces ix_crm_purchase_customer (customer_id, purchased_at, id),
+    # which it extends; covering for per-customer, per-currency summaries.
+    Index(
+        "ix_crm_purchase_customer_amount",
+        "customer_id",
+        "purchased_at",
+        "amount_micros",
+        "currency",
+        "cost_micros",
+        "id",
+    ),
     **_TABLE_OPTIONS,
 )
 

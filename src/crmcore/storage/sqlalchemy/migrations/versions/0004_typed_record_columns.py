@@ -1,8 +1,10 @@
 """Typed record columns: money, categories, due dates, channels; indexed and backfilled.
 
 Adds exact money columns to purchases (``amount_micros``, ``cost_micros``: BIGINT
-counts of millionths; ``currency``; ``category``), the columns complaint views filter
-and group by (``category``, ``root_cause``, ``channel``, ``response_due``,
+counts of millionths; ``currency``; ``category``) and replaces the purchase index
+``(customer_id, purchased_at, id)`` by ``(customer_id, purchased_at, amount_micros,
+currency, cost_micros, id)``, which covers per-customer summaries; the columns
+complaint views filter and group by (``category``, ``root_cause``, ``channel``, ``response_due``,
 ``resolution_due``, ``responded_at``, ``resolved_at``) and interactions'
 ``major_event``, with their indexes, then fills them from the stored documents in
 batches of 1,000 (:func:`crmcore.storage.sqlalchemy._typed_backfill.backfill_typed_columns`).
@@ -68,10 +70,8 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
     "crm_purchase": [
         (
             "ix_crm_purchase_customer_amount",
-            ["customer_id", "purchased_at", "amount_micros", "id"],
+            ["customer_id", "purchased_at", "amount_micros", "currency", "cost_micros", "id"],
         ),
-        ("ix_crm_purchase_currency_amount", ["currency", "amount_micros", "id"]),
-        ("ix_crm_purchase_category", ["category", "id"]),
     ],
     "crm_complaint": [
         ("ix_crm_complaint_category", ["category", "received_at", "id"]),
@@ -81,9 +81,12 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
     ],
     "crm_interaction": [
         ("ix_crm_interaction_channel", ["channel", "occurred_at", "id"]),
-        ("ix_crm_interaction_direction", ["direction", "occurred_at", "id"]),
     ],
 }
+
+
+REPLACED = ("ix_crm_purchase_customer", ["customer_id", "purchased_at", "id"])
+"""The index of revision 0001 that ``ix_crm_purchase_customer_amount`` replaces."""
 
 
 def _progress(kind: str, done: int) -> None:
@@ -115,9 +118,14 @@ def upgrade() -> None:
         for name, indexed_columns in indexes:
             if name not in indexed.get(table, ()):
                 op.create_index(name, table, indexed_columns)
+    # The new purchase index starts with the old one's columns and serves what it did;
+    # keeping both would cost every purchase write a second index entry.
+    if offline or REPLACED[0] in indexed.get("crm_purchase", ()):
+        op.drop_index(REPLACED[0], table_name="crm_purchase")
 
 
 def downgrade() -> None:
+    op.create_index(REPLACED[0], "crm_purchase", REPLACED[1])
     for table, indexes in INDEXES.items():
         for name, _columns_of in indexes:
             op.drop_index(name, table_name=table)
