@@ -227,7 +227,13 @@ aware_datetimes = st.datetimes(
         ]
     ),
 )
-finite_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=4)
+finite_decimals = st.decimals(
+    min_value=Decimal("-999999999999.9999"),
+    max_value=Decimal("999999999999.9999"),
+    allow_nan=False,
+    allow_infinity=False,
+    places=4,
+)
 
 
 storable_text = st.text(

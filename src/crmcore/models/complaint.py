@@ -114,7 +114,7 @@ class Complaint(Model):
     state: ComplaintState = ComplaintState.RECEIVED
     contact_person_id: str | None = None
     product: str | None = None
-    root_cause: str | None = None
+    root_cause: str | None = attrs.field(default=None, metadata=checks(max_length(256)))
     resolution: str | None = None
     satisfaction: int | None = attrs.field(default=None, metadata=checks(in_range(-2, 2)))
     response_due: dt.datetime | None = None

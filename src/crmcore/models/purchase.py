@@ -35,7 +35,7 @@ class Purchase(Model):
     id: str = attrs.field(factory=new_id, metadata=checks(non_blank, max_length(64)))
     version: int = attrs.field(default=0, metadata=checks(non_negative))
     created_at: dt.datetime = attrs.field(factory=utc_now)
-    category: str | None = None
+    category: str | None = attrs.field(default=None, metadata=checks(max_length(128)))
     quantity: Decimal = attrs.field(default=Decimal(1), metadata=checks(positive))
     cost: Money | None = None
     channel: SourceChannel | None = None

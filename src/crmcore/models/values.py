@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import enum
 import unicodedata
 from collections.abc import Iterable
@@ -16,12 +17,15 @@ from crmcore.models.checks import checks, non_blank
 
 __all__ = [
     "CURRENCY_CODES",
+    "MONEY_LIMIT",
+    "MONEY_PLACES",
     "Identifier",
     "IdentifierKind",
     "Money",
     "NameOrder",
     "PersonName",
     "is_cjk",
+    "scaled_micros",
 ]
 
 _ISO_4217 = """
@@ -136,9 +140,59 @@ class PersonName(Model):
         return (self.family.strip(), self.given.strip())
 
 
+MONEY_PLACES = 6
+"""The most decimal places a :class:`Money` amount may have (after trailing zeros)."""
+
+MONEY_LIMIT = 10**12
+"""Every :class:`Money` amount is strictly between ``-MONEY_LIMIT`` and ``MONEY_LIMIT``."""
+
+_LIMIT = Decimal(MONEY_LIMIT)
+
+_SCALING = decimal.Context(
+    prec=40,
+    traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow],
+    Emin=decimal.MIN_EMIN,
+    Emax=decimal.MAX_EMAX,
+)
+"""Scales an amount below the limit exactly: 40 digits hold 12 before the point and any
+six after, so anything rounded (``Inexact``) had more than six places."""
+
+
+def scaled_micros(amount: Decimal) -> Decimal | None:
+    """``amount`` times 10**6 when that is a whole number below 10**18, else ``None``.
+
+    Exact whatever the caller's :mod:`decimal` context (the comparison and the scaling
+    use none of it); ``amount`` must be finite.
+    """
+    if amount.copy_abs() >= _LIMIT:  # compare is exact; abs() would round to the context
+        return None
+    try:
+        scaled = amount.scaleb(MONEY_PLACES, context=_SCALING)
+    except decimal.Inexact:
+        return None
+    return scaled if scaled == scaled.to_integral_value() else None
+
+
+def _amount_problem(amount: Decimal) -> Problem | None:
+    """``money.out_of_range`` unless ``amount`` is a whole number of millionths within the limit."""
+    if scaled_micros(amount) is not None:
+        return None
+    if amount.copy_abs() >= _LIMIT:
+        message = f"must be more than -10**12 and less than 10**12, got {amount}"
+    else:
+        message = f"must have at most {MONEY_PLACES} decimal places, got {amount}"
+    return Problem(code="money.out_of_range", path="$.amount", message=message)
+
+
 @attrs.frozen(kw_only=True)
 class Money(Model):
     """An amount of money: a finite :class:`~decimal.Decimal` and an ISO 4217 currency code.
+
+    The amount has at most six decimal places (trailing zeros do not count, so
+    ``Decimal("1.500000000")`` is fine) and is less than 10**12 in absolute value;
+    anything else is refused with ``money.out_of_range``. Every amount is then a whole
+    number of millionths that fits a 64-bit integer, which is how the SQL storage keeps
+    it, exactly, on every database.
 
     >>> Money(amount=Decimal("58900.00"), currency="CNY")
     Money(amount=Decimal('58900.00'), currency='CNY')
@@ -148,6 +202,9 @@ class Money(Model):
     currency: str
 
     def _invariants(self) -> Iterable[Problem]:
+        problem = _amount_problem(self.amount)
+        if problem is not None:
+            yield problem
         if self.currency not in CURRENCY_CODES:
             suggestion = _currency_suggestion(self.currency)
             hint = f"; did you mean {suggestion!r}?" if suggestion else " such as CNY, USD or EUR"

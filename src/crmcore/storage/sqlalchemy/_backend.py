@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Engine,
     Integer,
@@ -37,6 +38,7 @@ from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
+from crmcore.storage.sqlalchemy._money import to_micros
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
 from crmcore.storage.sqlalchemy._transient import is_transient
@@ -60,12 +62,14 @@ SORT_BATCHES = True
 def _copy_types(table: Table) -> list[str] | None:
     """PostgreSQL type names of ``table``'s columns for a binary COPY, or None for text.
 
-    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8) or a
-    32-bit integer; a table with any other column type is copied as text.
+    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8), a 32- or
+    64-bit integer or a boolean; a table with any other column type is copied as text.
     """
     types: list[str] = []
     for column in table.columns:
-        if isinstance(column.type, BigInteger):
+        if isinstance(column.type, Boolean):
+            types.append("bool")
+        elif isinstance(column.type, BigInteger):
             types.append("int8")
         elif isinstance(column.type, Integer):
             types.append("int4")
@@ -105,6 +109,7 @@ def _interaction_row(r: Interaction) -> tuple[Any, ...]:
         utc_key(r.occurred_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        r.major_event,
     )
 
 
@@ -118,6 +123,13 @@ def _complaint_row(r: Complaint) -> tuple[Any, ...]:
         utc_key(r.received_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        r.category,
+        r.root_cause,
+        r.channel._value_,
+        None if r.response_due is None else utc_key(r.response_due),
+        None if r.resolution_due is None else utc_key(r.resolution_due),
+        None if (responded := r.responded_at) is None else utc_key(responded),
+        None if (resolved := r.resolved_at) is None else utc_key(resolved),
     )
 
 
@@ -129,6 +141,10 @@ def _purchase_row(r: Purchase) -> tuple[Any, ...]:
         utc_key(r.purchased_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        to_micros(r.amount.amount),
+        r.amount.currency,
+        None if (cost := r.cost) is None else to_micros(cost.amount),
+        r.category,
     )
 
 

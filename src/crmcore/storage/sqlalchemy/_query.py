@@ -39,6 +39,7 @@ from sqlalchemy import (
     not_,
     or_,
     true,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
@@ -57,7 +58,7 @@ from crmcore.query import (
     resolve_path,
 )
 from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
-from crmcore.storage.sqlalchemy._schema import date_key, utc_key
+from crmcore.storage.sqlalchemy._schema import KEY_PATHS, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
 
 __all__ = ["MAX_BOUND_VALUES", "SqlPlan", "plan"]
@@ -83,7 +84,17 @@ class _Key:
 
 
 def _key(table: Table, model: type, path: str) -> _Key | None:
-    """The key column holding ``path`` exactly, if there is one."""
+    """The key column holding ``path`` exactly, if there is one.
+
+    A path listed in :data:`KEY_PATHS` for the table's kind is its typed column (money
+    compared in micro-units); otherwise an undotted path naming a column is that column.
+    """
+    mapped = KEY_PATHS.get(getattr(model, "kind_name", ""), {}).get(path)
+    if mapped is not None and mapped.column in table.c:
+        column: _Column[Any] = table.c[mapped.column]
+        if mapped.type is not None:
+            column = type_coerce(column, mapped.type)
+        return _Key(column=column, nullable=mapped.nullable)
     if "." in path or path == "doc" or path not in table.c:
         return None
     column = table.c[path]

@@ -19,22 +19,40 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+import attrs
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    literal,
+)
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage.ports import RECORD_KINDS
 from crmcore.storage.sqlalchemy._last import remember_last
+from crmcore.storage.sqlalchemy._money import MICRO_UNITS
 
 __all__ = [
     "HISTORY",
     "KEY_COLUMNS",
+    "KEY_PATHS",
     "SEQ_TYPE",
     "TABLES",
     "CodePointString",
+    "ComparableBoolean",
     "DocumentText",
+    "KeyPath",
     "date_key",
     "metadata",
     "utc_key",
@@ -126,6 +144,12 @@ customers = Table(
     **_TABLE_OPTIONS,
 )
 
+# Revision 0004 added the typed columns below the document of each record table. They
+# are nullable only because rows written before 0004 hold NULL until the backfill
+# (_typed_backfill) reaches them; every row written since has them set (``cost_micros``,
+# ``category`` of a purchase, ``root_cause`` and the due and reply times of a complaint
+# are NULL when the record has none).
+
 interactions = Table(
     "crm_interaction",
     metadata,
@@ -137,8 +161,10 @@ interactions = Table(
     _ts("occurred_at"),
     _ts("created_at"),
     Column("doc", DocumentText, nullable=False),
+    Column("major_event", Boolean(create_constraint=False), nullable=True),
     Index("ix_crm_interaction_customer", "customer_id", "occurred_at", "id"),
     Index("ix_crm_interaction_occurred_at", "occurred_at", "id"),
+    Index("ix_crm_interaction_channel", "channel", "occurred_at", "id"),
     **_TABLE_OPTIONS,
 )
 
@@ -153,8 +179,19 @@ complaints = Table(
     _ts("received_at"),
     _ts("created_at"),
     Column("doc", DocumentText, nullable=False),
+    Column("category", CodePointString(128), nullable=True),
+    Column("root_cause", CodePointString(256), nullable=True),
+    Column("channel", CodePointString(32), nullable=True),
+    _ts("response_due", nullable=True),
+    _ts("resolution_due", nullable=True),
+    _ts("responded_at", nullable=True),
+    _ts("resolved_at", nullable=True),
     Index("ix_crm_complaint_customer", "customer_id", "received_at", "id"),
     Index("ix_crm_complaint_state", "state", "id"),
+    Index("ix_crm_complaint_category", "category", "received_at", "id"),
+    Index("ix_crm_complaint_root_cause", "root_cause", "id"),
+    Index("ix_crm_complaint_response_due", "response_due", "id"),
+    Index("ix_crm_complaint_resolution_due", "resolution_due", "id"),
     **_TABLE_OPTIONS,
 )
 
@@ -167,8 +204,22 @@ purchases = Table(
     _ts("purchased_at"),
     _ts("created_at"),
     Column("doc", DocumentText, nullable=False),
-    Index("ix_crm_purchase_customer", "customer_id", "purchased_at", "id"),
+    Column("amount_micros", BigInteger, nullable=True),
+    Column("currency", CodePointString(3), nullable=True),
+    Column("cost_micros", BigInteger, nullable=True),
+    Column("category", CodePointString(128), nullable=True),
     Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
+    # Revision 0004: replaces ix_crm_purchase_customer (customer_id, purchased_at, id),
+    # which it extends; covering for per-customer, per-currency summaries.
+    Index(
+        "ix_crm_purchase_customer_amount",
+        "customer_id",
+        "purchased_at",
+        "amount_micros",
+        "currency",
+        "cost_micros",
+        "id",
+    ),
     **_TABLE_OPTIONS,
 )
 
@@ -193,3 +244,72 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()
 }
 """The columns besides ``doc`` of each record kind, in table order."""
+
+
+class ComparableBoolean(TypeDecorator[bool]):
+    """A boolean column that also compares with ``<``, ``>`` and friends, as Python's bools do.
+
+    SQLAlchemy refuses ``column > True`` (a Python constant); keyset pages over a boolean
+    ordering need it, so comparisons bind the operand as a typed parameter instead
+    (``false < true`` on every dialect, as ``False < True`` in Python).
+    """
+
+    impl = Boolean
+    cache_ok = True
+
+    class Comparator(TypeDecorator.Comparator[bool]):
+        """Comparisons with Python bools bound as parameters."""
+
+        __slots__ = ()
+
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+            """Bind a bool operand as a parameter; everything else as usual."""
+            if len(other) == 1 and isinstance(other[0], bool):
+                other = (literal(other[0], Boolean(create_constraint=False)),)
+            return super().operate(op, *other, **kwargs)
+
+    comparator_factory = Comparator
+
+
+@attrs.frozen
+class KeyPath:
+    """Where a query path is held exactly: a typed column of the record's table.
+
+    Attributes:
+        column: The column's name.
+        nullable: Whether the path can be ``None`` in a record.
+        type: The type to compare the column as (``None``: the column's own).
+    """
+
+    column: str
+    nullable: bool
+    type: TypeEngine[Any] | None = None
+
+
+KEY_PATHS: dict[str, dict[str, KeyPath]] = {
+    "purchase": {
+        "amount.amount": KeyPath("amount_micros", nullable=False, type=MICRO_UNITS),
+        "amount.currency": KeyPath("currency", nullable=False),
+        "cost.amount": KeyPath("cost_micros", nullable=True, type=MICRO_UNITS),
+        "category": KeyPath("category", nullable=True),
+    },
+    "complaint": {
+        "category": KeyPath("category", nullable=False),
+        "root_cause": KeyPath("root_cause", nullable=True),
+        "channel": KeyPath("channel", nullable=False),
+        "response_due": KeyPath("response_due", nullable=True),
+        "resolution_due": KeyPath("resolution_due", nullable=True),
+    },
+    "interaction": {
+        "major_event": KeyPath("major_event", nullable=False, type=ComparableBoolean()),
+    },
+}
+"""The query paths of each record kind held exactly by a typed column (revision 0004).
+
+The query compiler (``_query``) reads these instead of the document: ``nullable`` says
+whether the path can be ``None`` in a record (the columns themselves are nullable only
+for rows the backfill has not reached), and ``type`` is the type the column is compared
+as (money: :data:`~crmcore.storage.sqlalchemy._money.MICRO_UNITS`, whose comparisons
+turn a decimal operand into millionths, rounding in the direction that keeps each
+comparison exact). Undotted paths that name a key column are found without an entry.
+"""
