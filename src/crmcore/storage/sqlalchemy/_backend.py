@@ -38,7 +38,7 @@ from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
-from crmcore.storage.sqlalchemy._money import to_micros
+from crmcore.storage.sqlalchemy._money import places, to_micros
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
 from crmcore.storage.sqlalchemy._transient import is_transient
@@ -145,6 +145,8 @@ def _purchase_row(r: Purchase) -> tuple[Any, ...]:
         r.amount.currency,
         None if (cost := r.cost) is None else to_micros(cost.amount),
         r.category,
+        places(r.amount.amount),
+        None if cost is None else places(cost.amount),
     )
 
 

@@ -33,7 +33,15 @@ from sqlalchemy.types import TypeDecorator
 from crmcore.errors import StorageError
 from crmcore.models.values import MONEY_LIMIT, MONEY_PLACES, scaled_micros
 
-__all__ = ["MICRO_UNITS", "SCALE", "MicroUnits", "from_micros", "micro_bounds", "to_micros"]
+__all__ = [
+    "MICRO_UNITS",
+    "SCALE",
+    "MicroUnits",
+    "from_micros",
+    "micro_bounds",
+    "places",
+    "to_micros",
+]
 
 SCALE = 10**MONEY_PLACES
 """Micro-units per unit of currency."""
@@ -61,10 +69,23 @@ def to_micros(amount: Decimal) -> int:
     return int(scaled)
 
 
-def from_micros(micros: int) -> Decimal:
-    """The decimal amount of ``micros`` millionths (six places: ``1500000`` is ``1.500000``)."""
-    amount: Decimal = Decimal(micros).scaleb(-MONEY_PLACES, context=_EXACT)
-    return amount
+def places(amount: Decimal) -> int:
+    """The decimal places ``amount`` is written with (``0`` for ``5`` and for ``5E+2``)."""
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def from_micros(micros: int, places: int = MONEY_PLACES) -> Decimal:
+    """The decimal amount of ``micros`` millionths, with ``places`` decimal places.
+
+    ``places`` (0 to 6) gives the exponent of the result (``from_micros(1500000, 2)`` is
+    ``Decimal('1.50')``); the micro-units must fit in it exactly.
+    """
+    value = Decimal(micros).scaleb(-MONEY_PLACES, context=_EXACT)
+    if places == MONEY_PLACES:
+        return value
+    return value.quantize(Decimal(1).scaleb(-places), context=_EXACT)
 
 
 def micro_bounds(operand: Decimal) -> tuple[int, int]:

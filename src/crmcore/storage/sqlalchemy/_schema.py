@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -208,6 +209,10 @@ purchases = Table(
     Column("currency", CodePointString(3), nullable=True),
     Column("cost_micros", BigInteger, nullable=True),
     Column("category", CodePointString(128), nullable=True),
+    # The decimal places the amount and the cost were written with, so sums computed
+    # in SQL come back with the exponent Python's own sums have.
+    Column("amount_places", SmallInteger, nullable=True),
+    Column("cost_places", SmallInteger, nullable=True),
     Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
     # Revision 0004: replaces ix_crm_purchase_customer (customer_id, purchased_at, id),
     # which it extends; covering for per-customer, per-currency summaries.
@@ -218,6 +223,8 @@ purchases = Table(
         "amount_micros",
         "currency",
         "cost_micros",
+        "amount_places",
+        "cost_places",
         "id",
     ),
     **_TABLE_OPTIONS,

@@ -26,7 +26,14 @@ from crmcore.storage.ports import RECORD_TYPES, RecordKind
 __all__ = ["FILLED_MARKERS", "TYPED_COLUMNS", "backfill_typed_columns"]
 
 TYPED_COLUMNS: dict[RecordKind, tuple[str, ...]] = {
-    "purchase": ("amount_micros", "currency", "cost_micros", "category"),
+    "purchase": (
+        "amount_micros",
+        "currency",
+        "cost_micros",
+        "category",
+        "amount_places",
+        "cost_places",
+    ),
     "complaint": (
         "category",
         "root_cause",

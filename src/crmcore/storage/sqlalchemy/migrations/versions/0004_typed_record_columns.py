@@ -50,6 +50,8 @@ def _columns() -> dict[str, list[sa.Column[Any]]]:
             sa.Column("currency", CodePointString(3), nullable=True),
             sa.Column("cost_micros", sa.BigInteger, nullable=True),
             sa.Column("category", CodePointString(128), nullable=True),
+            sa.Column("amount_places", sa.SmallInteger, nullable=True),
+            sa.Column("cost_places", sa.SmallInteger, nullable=True),
         ],
         "crm_complaint": [
             sa.Column("category", CodePointString(128), nullable=True),
@@ -70,7 +72,16 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
     "crm_purchase": [
         (
             "ix_crm_purchase_customer_amount",
-            ["customer_id", "purchased_at", "amount_micros", "currency", "cost_micros", "id"],
+            [
+                "customer_id",
+                "purchased_at",
+                "amount_micros",
+                "currency",
+                "cost_micros",
+                "amount_places",
+                "cost_places",
+                "id",
+            ],
         ),
     ],
     "crm_complaint": [
