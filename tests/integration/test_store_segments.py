@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.integration._stores import BACKENDS
 
 from crmcore._fastpaths import set_fast_paths
-from crmcore.errors import ValidationError
+from crmcore.errors import InvalidArgument, ValidationError
 from crmcore.models import Customer, Money, Purchase
 from crmcore.rules import segmentation as rules
 from crmcore.rules.segmentation import (
@@ -28,7 +28,10 @@ from crmcore.rules.segmentation import (
     PyramidSpec,
     RfmSpec,
     ScoreMethod,
+    SegmentSelection,
+    select_members,
 )
+from crmcore.serialization import from_json, to_json
 from crmcore.storage import Store, connect, segments
 
 AS_OF = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
@@ -213,3 +216,41 @@ def test_mixed_currencies_without_a_spec_currency_are_refused(
     with pytest.raises(ValidationError) as naive:
         segments.purchase_summaries(store, as_of=dt.datetime(2026, 1, 1))
     assert naive.value.codes == ("datetime.naive",)
+
+
+def test_a_segment_selection_pages_counts_and_travels_as_json(
+    make_store: Callable[[], Store],
+) -> None:
+    """Members of a saved selection: pages by id, a count, equal to the pure evaluation."""
+    purchases = [
+        Purchase(
+            id=f"s{i}",
+            customer_id=CUSTOMERS[i % len(CUSTOMERS)],
+            purchased_at=START + dt.timedelta(days=(i * 11) % 180),
+            amount=Money.of(str(5 + (i * 37) % 400), "CNY"),
+            product="tea",
+        )
+        for i in range(40)
+    ]
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    rfm_spec = RfmSpec(currency="CNY", scores=2, segments=())
+    for selection in [
+        SegmentSelection(rule=rfm_spec, segment="22"),
+        SegmentSelection(rule=PyramidSpec(currency="CNY"), segment="small"),
+    ]:
+        assert from_json(to_json(selection), SegmentSelection) == selection
+        expected = select_members(selection, summaries)
+        assert segments.members(store, selection, as_of=AS_OF) == expected
+        assert segments.count_members(store, selection, as_of=AS_OF) == len(expected)
+        pages: list[str] = []
+        after: str | None = None
+        while True:
+            page = segments.members(store, selection, as_of=AS_OF, after=after, limit=2)
+            if not page:
+                break
+            pages.extend(page)
+            after = page[-1]
+        assert tuple(pages) == expected
+    with pytest.raises(InvalidArgument):
+        segments.members(store, SegmentSelection(rule=rfm_spec, segment="x"), as_of=AS_OF, limit=-1)

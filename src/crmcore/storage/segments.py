@@ -40,10 +40,12 @@ in millionths there.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from crmcore._fastpaths import fast_paths_enabled
+from crmcore.errors import InvalidArgument, WrongType
 from crmcore.models import Purchase
 from crmcore.rules import segmentation as rules
 from crmcore.rules.segmentation import (
@@ -56,6 +58,8 @@ from crmcore.rules.segmentation import (
     RepeatSummary,
     RfmResult,
     RfmSpec,
+    SegmentSelection,
+    members_of_result,
 )
 from crmcore.rules.segmentation._common import require_aware
 from crmcore.storage.ports import PurchaseAggregates, Transaction
@@ -63,7 +67,15 @@ from crmcore.storage.ports import PurchaseAggregates, Transaction
 if TYPE_CHECKING:
     from crmcore.storage.store import Store
 
-__all__ = ["pareto", "purchase_summaries", "repeat_summaries", "rfm", "value_pyramid"]
+__all__ = [
+    "count_members",
+    "members",
+    "pareto",
+    "purchase_summaries",
+    "repeat_summaries",
+    "rfm",
+    "value_pyramid",
+]
 
 T = TypeVar("T")
 
@@ -134,3 +146,39 @@ def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> Pyr
 def pareto(store: Store, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...]:
     """:func:`~crmcore.rules.segmentation.pareto` over the store's summaries."""
     return rules.pareto(spec, purchase_summaries(store, as_of=as_of))
+
+
+def members(
+    store: Store,
+    selection: SegmentSelection,
+    *,
+    as_of: dt.datetime,
+    after: str | None = None,
+    limit: int | None = None,
+) -> tuple[str, ...]:
+    """The ids of the selected segment's members as of ``as_of``, in id order.
+
+    A page: the ids after ``after`` (an id, exclusive), at most ``limit`` of them;
+    pass the last id of one page as ``after`` to get the next. The selection is
+    evaluated anew on every call, so the members are those of ``as_of``.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidArgument(f"limit must be a non-negative integer or None, not {limit!r}")
+    ids = _members(store, selection, as_of)
+    if after is not None:
+        ids = ids[bisect_right(ids, after) :]
+    return ids if limit is None else ids[:limit]
+
+
+def count_members(store: Store, selection: SegmentSelection, *, as_of: dt.datetime) -> int:
+    """How many customers the selected segment has as of ``as_of``."""
+    return len(_members(store, selection, as_of))
+
+
+def _members(store: Store, selection: SegmentSelection, as_of: dt.datetime) -> tuple[str, ...]:
+    if not isinstance(selection, SegmentSelection):
+        raise WrongType(f"expected a SegmentSelection, got {type(selection).__name__}")
+    rule = selection.rule
+    if isinstance(rule, RfmSpec):
+        return members_of_result(selection, rfm(store, rule, as_of=as_of))
+    return members_of_result(selection, value_pyramid(store, rule, as_of=as_of))
