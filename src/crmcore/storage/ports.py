@@ -28,6 +28,13 @@ from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purch
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.rules.segmentation import (
+        CurrencySummary,
+        Period,
+        RepeatSummary,
+        RfmResult,
+        RfmSpec,
+    )
     from crmcore.rules.verification import NormalisationResult
 
 __all__ = [
@@ -371,4 +378,34 @@ class BatchNormaliser(Normaliser, Protocol):
         self, customers: Sequence[Customer], *, now: dt.datetime
     ) -> Sequence[NormalisationResult]:
         """Each customer's normalisation result, in input order."""
+        ...
+
+
+__all__ += ["PurchaseAggregates"]
+
+
+@runtime_checkable
+class PurchaseAggregates(Protocol):
+    """Optional: a transaction that computes purchase summaries and RFM where the data is.
+
+    A backend's transaction may implement these to answer
+    :mod:`crmcore.storage.segments` inside its database. Each returns exactly what the
+    pure rule of :mod:`crmcore.rules.segmentation` returns over every purchase the
+    transaction sees, or ``None`` when it cannot answer that call (a time zone it does
+    not handle, a basis it does not compute); the store then runs the pure rule over a
+    streamed read. A backend that implements none of this gets that fallback always.
+    """
+
+    def purchase_summaries(self, *, as_of: dt.datetime) -> tuple[CurrencySummary, ...] | None:
+        """Every customer's currency summary up to ``as_of`` (``summarise_purchases``)."""
+        ...
+
+    def repeat_summaries(
+        self, *, as_of: dt.datetime, period: Period, tz: str
+    ) -> tuple[RepeatSummary, ...] | None:
+        """The repeat-purchase summaries (``repeat_summaries``), or ``None``."""
+        ...
+
+    def rfm(self, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
+        """``rfm(spec, summarise_purchases(purchases, as_of=as_of))``, or ``None``."""
         ...

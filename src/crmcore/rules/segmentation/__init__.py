@@ -10,7 +10,7 @@ decided it. Time is always an argument (``as_of=``); nothing reads the clock.
 Modules: :mod:`~.summaries`, :mod:`~.rfm`, :mod:`~.pyramid` (value pyramid and
 Pareto), :mod:`~.classes` (profitability and value classes), :mod:`~.lifecycle`,
 :mod:`~.relationship`, :mod:`~.lifetime_value`, :mod:`~.predictive`, :mod:`~.satisfaction`,
-:mod:`~.views` and :mod:`~.specs`.
+:mod:`~.views`, :mod:`~.selection` and :mod:`~.specs`.
 """
 
 from __future__ import annotations
@@ -94,6 +94,11 @@ from crmcore.rules.segmentation.satisfaction import (
     complaint_satisfaction,
     satisfaction_gap,
 )
+from crmcore.rules.segmentation.selection import (
+    SegmentSelection,
+    members_of_result,
+    select_members,
+)
 from crmcore.rules.segmentation.specs import (
     SEGMENTATION_SPEC_TYPES,
     SegmentationSpec,
@@ -171,6 +176,7 @@ __all__ = [
     "SatisfactionSpec",
     "ScoreMethod",
     "SegmentRule",
+    "SegmentSelection",
     "SegmentationSpec",
     "Tier",
     "TierAssignment",
@@ -191,6 +197,7 @@ __all__ = [
     "grades",
     "group_by_region",
     "historic_lifetime_values",
+    "members_of_result",
     "pareto",
     "period_start",
     "periods_between",
@@ -206,6 +213,7 @@ __all__ = [
     "roster",
     "satisfaction_gap",
     "segmentation_spec_type",
+    "select_members",
     "single_currency",
     "suggest_stages",
     "summarise_purchases",

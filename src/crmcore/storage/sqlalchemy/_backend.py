@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -36,7 +37,7 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _codec, _query
+from crmcore.storage.sqlalchemy import _aggregates, _codec, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._money import places, to_micros
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
@@ -45,6 +46,13 @@ from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.rules.segmentation import (
+        CurrencySummary,
+        Period,
+        RepeatSummary,
+        RfmResult,
+        RfmSpec,
+    )
 
 __all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
 
@@ -437,6 +445,25 @@ class SqlTransaction:
         return sum(
             1 for _, doc in self._scan_docs(kind, 1000, sql.where) if predicate(_decode(kind, doc))
         )
+
+    def purchase_summaries(self, *, as_of: dt.datetime) -> tuple[CurrencySummary, ...] | None:
+        """Currency summaries computed in SQL (see ``_aggregates``)."""
+        with _translated():
+            return _aggregates.currency_summaries(self._connection(), as_of=as_of)
+
+    def repeat_summaries(
+        self, *, as_of: dt.datetime, period: Period, tz: str
+    ) -> tuple[RepeatSummary, ...] | None:
+        """Repeat-purchase summaries computed in SQL, for UTC (see ``_aggregates``)."""
+        with _translated():
+            return _aggregates.repeat_summaries(
+                self._connection(), as_of=as_of, period=period, tz=tz
+            )
+
+    def rfm(self, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
+        """RFM cut points and scores computed in SQL (see ``_aggregates``)."""
+        with _translated():
+            return _aggregates.rfm(self._connection(), spec, as_of=as_of)
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""

@@ -1,0 +1,256 @@
+"""Segmentation over a store: in the database or by the pure rule, the same answers.
+
+Every backend (memory runs the pure rule over a streamed read; SQLite, PostgreSQL and
+MariaDB aggregate in SQL) must return exactly what the pure rules return over the same
+purchases: generated purchases (Hypothesis), ties, refunds, costs, several currencies,
+purchases at the edges of days, weeks and months in other UTC offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.integration._stores import BACKENDS
+
+from crmcore._fastpaths import set_fast_paths
+from crmcore.errors import InvalidArgument, ValidationError
+from crmcore.models import Customer, Money, Purchase
+from crmcore.rules import segmentation as rules
+from crmcore.rules.segmentation import (
+    MonetaryBasis,
+    ParetoSpec,
+    Period,
+    PyramidSpec,
+    RfmSpec,
+    ScoreMethod,
+    SegmentSelection,
+    select_members,
+)
+from crmcore.serialization import from_json, to_json
+from crmcore.storage import Store, connect, segments
+
+AS_OF = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
+START = dt.datetime(2025, 12, 25, tzinfo=dt.UTC)
+CUSTOMERS = [f"c{i:02d}" for i in range(8)]
+ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5))]
+
+
+@pytest.fixture(params=BACKENDS)
+def make_store(
+    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
+) -> Iterator[Callable[[], Store]]:
+    """Open a new, empty store on the parametrised backend on each call."""
+    dialect = str(request.param)
+    opened: list[Store] = []
+
+    def make() -> Store:
+        while opened:
+            opened.pop().close()
+        url = "memory://" if dialect == "memory" else sql_database(dialect)
+        store = connect(url, normaliser=None)
+        opened.append(store)
+        store.import_customers(
+            [Customer.person_named(family="客", given=cid, id=cid) for cid in CUSTOMERS]
+        )
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@st.composite
+def purchase_lists(draw: st.DrawFn) -> list[Purchase]:
+    """Purchases over a few customers: ties, refunds, costs, CNY and EUR, several offsets."""
+    count = draw(st.integers(0, 30))
+    out = []
+    for index in range(count):
+        cents = draw(st.integers(-2000, 50000) | st.sampled_from([100, 100, 2500]))
+        currency = draw(st.sampled_from(["CNY", "CNY", "EUR"]))
+        cost = draw(st.none() | st.integers(0, 40000))
+        seconds = draw(st.integers(0, 200 * 86400) | st.sampled_from([0, 86399, 86400]))
+        at = (START + dt.timedelta(seconds=seconds)).astimezone(draw(st.sampled_from(ZONES)))
+        out.append(
+            Purchase(
+                id=f"p{index:03d}",
+                customer_id=draw(st.sampled_from(CUSTOMERS)),
+                purchased_at=at,
+                amount=Money(amount=Decimal(cents).scaleb(-2), currency=currency),
+                cost=None
+                if cost is None
+                else Money(amount=Decimal(cost).scaleb(-2), currency=currency),
+                product="tea",
+            )
+        )
+    return out
+
+
+def _filled(make: Callable[[], Store], purchases: list[Purchase]) -> Store:
+    store = make()
+    report = store.import_records("purchase", purchases)
+    assert report.rejected == 0, report
+    return store
+
+
+SPECS = [
+    RfmSpec(currency="CNY"),
+    RfmSpec(currency="CNY", scores=3, segments=()),
+    RfmSpec(currency="EUR", monetary=MonetaryBasis.MEAN, segments=()),
+    RfmSpec(
+        currency="CNY",
+        scores=3,
+        method=ScoreMethod.THRESHOLDS,
+        recency_cut_points=(Decimal("30.5"), Decimal(90)),
+        frequency_cut_points=(Decimal(1), Decimal("2.5")),
+        monetary_cut_points=(Decimal("99.999"), Decimal(500)),
+        segments=(),
+    ),
+]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(purchases=purchase_lists())
+def test_summaries_and_rfm_equal_the_pure_rules(
+    make_store: Callable[[], Store], purchases: list[Purchase]
+) -> None:
+    """Summaries, repeat summaries, RFM, pyramid and Pareto equal the rules' own answers."""
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    assert segments.purchase_summaries(store, as_of=AS_OF) == summaries
+    for period in Period:
+        expected = rules.repeat_summaries(purchases, as_of=AS_OF, period=period)
+        assert segments.repeat_summaries(store, as_of=AS_OF, period=period) == expected
+    shanghai = rules.repeat_summaries(purchases, as_of=AS_OF, tz="Asia/Shanghai")
+    assert segments.repeat_summaries(store, as_of=AS_OF, tz="Asia/Shanghai") == shanghai
+    for spec in SPECS:
+        assert segments.rfm(store, spec, as_of=AS_OF) == rules.rfm(spec, summaries), spec
+    pyramid = PyramidSpec(currency="CNY")
+    assert segments.value_pyramid(store, pyramid, as_of=AS_OF) == rules.value_pyramid(
+        pyramid, summaries
+    )
+    assert segments.pareto(store, ParetoSpec(), as_of=AS_OF) == rules.pareto(
+        ParetoSpec(), summaries
+    )
+
+
+def test_ties_at_every_cut_point_score_alike(make_store: Callable[[], Store]) -> None:
+    """Half the customers bought once for the same amount on the same day: equal scores."""
+    day = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
+    purchases = [
+        Purchase(
+            id=f"t{i}",
+            customer_id=cid,
+            purchased_at=day,
+            amount=Money.of("10.00", "CNY"),
+            product="tea",
+        )
+        for i, cid in enumerate(CUSTOMERS[:4])
+    ]
+    purchases += [
+        Purchase(
+            id=f"u{i}",
+            customer_id=cid,
+            purchased_at=day - dt.timedelta(days=i * 7),
+            amount=Money.of(str(10 * (i + 1)), "CNY"),
+            product="tea",
+        )
+        for i, cid in enumerate(CUSTOMERS[4:] * 2)
+    ]
+    store = _filled(make_store, purchases)
+    spec = RfmSpec(currency="CNY")
+    result = segments.rfm(store, spec, as_of=AS_OF)
+    assert result == rules.rfm(spec, rules.summarise_purchases(purchases, as_of=AS_OF))
+    once = {s.code for s in result.scores if s.customer_id in CUSTOMERS[:4]}
+    assert len(once) == 1
+
+
+def test_the_reference_path_gives_the_same_answer(make_store: Callable[[], Store]) -> None:
+    """With fast paths off, the store streams purchases through the pure rule."""
+    purchases = [
+        Purchase(
+            id=f"r{i}",
+            customer_id=CUSTOMERS[i % 3],
+            purchased_at=START + dt.timedelta(days=i * 5),
+            amount=Money.of(str(7 + i), "CNY"),
+            product="tea",
+        )
+        for i in range(12)
+    ]
+    store = _filled(make_store, purchases)
+    fast = segments.rfm(store, RfmSpec(currency="CNY"), as_of=AS_OF)
+    previous = set_fast_paths(False)
+    try:
+        reference = segments.rfm(store, RfmSpec(currency="CNY"), as_of=AS_OF)
+    finally:
+        set_fast_paths(previous)
+    assert fast == reference
+
+
+def test_mixed_currencies_without_a_spec_currency_are_refused(
+    make_store: Callable[[], Store],
+) -> None:
+    """RFM scores one currency: CNY and EUR without ``currency`` is a coded refusal."""
+    purchases = [
+        Purchase(
+            id=f"m{i}",
+            customer_id=CUSTOMERS[0],
+            purchased_at=START,
+            amount=Money.of("5", currency),
+            product="tea",
+        )
+        for i, currency in enumerate(["CNY", "EUR"])
+    ]
+    store = _filled(make_store, purchases)
+    with pytest.raises(ValidationError) as caught:
+        segments.rfm(store, RfmSpec(currency=None), as_of=AS_OF)
+    assert caught.value.codes == ("segmentation.currency_mixed",)
+    with pytest.raises(ValidationError) as naive:
+        segments.purchase_summaries(store, as_of=dt.datetime(2026, 1, 1))
+    assert naive.value.codes == ("datetime.naive",)
+
+
+def test_a_segment_selection_pages_counts_and_travels_as_json(
+    make_store: Callable[[], Store],
+) -> None:
+    """Members of a saved selection: pages by id, a count, equal to the pure evaluation."""
+    purchases = [
+        Purchase(
+            id=f"s{i}",
+            customer_id=CUSTOMERS[i % len(CUSTOMERS)],
+            purchased_at=START + dt.timedelta(days=(i * 11) % 180),
+            amount=Money.of(str(5 + (i * 37) % 400), "CNY"),
+            product="tea",
+        )
+        for i in range(40)
+    ]
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    rfm_spec = RfmSpec(currency="CNY", scores=2, segments=())
+    for selection in [
+        SegmentSelection(rule=rfm_spec, segment="22"),
+        SegmentSelection(rule=PyramidSpec(currency="CNY"), segment="small"),
+    ]:
+        assert from_json(to_json(selection), SegmentSelection) == selection
+        expected = select_members(selection, summaries)
+        assert segments.members(store, selection, as_of=AS_OF) == expected
+        assert segments.count_members(store, selection, as_of=AS_OF) == len(expected)
+        pages: list[str] = []
+        after: str | None = None
+        while True:
+            page = segments.members(store, selection, as_of=AS_OF, after=after, limit=2)
+            if not page:
+                break
+            pages.extend(page)
+            after = page[-1]
+        assert tuple(pages) == expected
+    with pytest.raises(InvalidArgument):
+        segments.members(store, SegmentSelection(rule=rfm_spec, segment="x"), as_of=AS_OF, limit=-1)
