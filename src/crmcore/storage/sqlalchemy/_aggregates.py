@@ -98,9 +98,9 @@ def _utc(text: str) -> dt.datetime:
 
 def _summary_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
     p = _purchases()
-    margin = func.sum(
-        case((p.c.cost_micros.is_not(None), p.c.amount_micros - p.c.cost_micros), else_=None)
-    )
+    costed = p.c.cost_micros.is_not(None)
+    margin = func.sum(case((costed, p.c.amount_micros - p.c.cost_micros), else_=None))
+    wider = case((p.c.amount_places >= p.c.cost_places, p.c.amount_places), else_=p.c.cost_places)
     statement = (
         select(
             p.c.customer_id.label("customer_id"),
@@ -111,6 +111,8 @@ def _summary_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
             func.sum(p.c.amount_micros).label("total"),
             margin.label("margin"),
             func.count(p.c.cost_micros).label("costed"),
+            func.max(p.c.amount_places).label("total_places"),
+            func.max(case((costed, wider), else_=None)).label("margin_places"),
         )
         .where(p.c.purchased_at <= utc_key(as_of))
         .group_by(p.c.customer_id, p.c.currency)
@@ -122,7 +124,8 @@ def _summary_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
 
 def _to_summary(row: Sequence[Any], as_of: dt.datetime) -> CurrencySummary:
     customer_id, currency, first, last, count, total, margin, costed = row[:8]
-    total_amount = from_micros(int(total))
+    total_places, margin_places = row[8], row[9]
+    total_amount = from_micros(int(total), int(total_places))
     last_at = _utc(last)
     return CurrencySummary(
         customer_id=customer_id,
@@ -133,7 +136,7 @@ def _to_summary(row: Sequence[Any], as_of: dt.datetime) -> CurrencySummary:
         purchases=int(count),
         total=total_amount,
         mean=divide(total_amount, int(count)),
-        margin=from_micros(int(margin)) if int(costed) else None,
+        margin=from_micros(int(margin), int(margin_places)) if int(costed) else None,
         costed_purchases=int(costed),
     )
 
@@ -206,6 +209,7 @@ def repeat_summaries(
             p.c.currency.label("cur"),
             key.label("k"),
             func.sum(p.c.amount_micros).label("t"),
+            func.max(p.c.amount_places).label("places"),
         )
         .where(p.c.purchased_at <= utc_key(as_of))
         .group_by(p.c.customer_id, p.c.currency, key)
@@ -224,6 +228,7 @@ def repeat_summaries(
             firsts.c.first,
             func.max(periods.c.k),
             func.sum(case((periods.c.k == firsts.c.first, literal(0)), else_=periods.c.t)),
+            func.max(periods.c.places),
         )
         .select_from(
             periods.join(firsts, and_(periods.c.cid == firsts.c.cid, periods.c.cur == firsts.c.cur))
@@ -233,12 +238,12 @@ def repeat_summaries(
     )
     end = period_start(as_of.astimezone(dt.UTC).date(), period)
     out: list[RepeatSummary] = []
-    for customer_id, currency, count, first, last, repeat_total in conn.execute(statement):
+    for customer_id, currency, count, first, last, repeat_total, places in conn.execute(statement):
         first_day = _period_date(first, period)
         frequency = int(count) - 1
         if frequency:
             recency = periods_between(first_day, _period_date(last, period), period)
-            monetary = divide(from_micros(int(repeat_total)), frequency)
+            monetary = divide(from_micros(int(repeat_total), int(places)), frequency)
         else:
             recency, monetary = _ZERO, _ZERO
         out.append(
@@ -271,15 +276,21 @@ def _quantile_cuts(
         return None
     positions = [-(-j * n // k) for j in range(1, k)]
 
-    def at(column: Any, position: int) -> Any:
-        return select(column).order_by(column).limit(1).offset(position - 1).scalar_subquery()
+    def at(column: Any, position: int, order: Any = None) -> Any:
+        ordered = select(column).order_by(*(order or (column,)))
+        return ordered.limit(1).offset(position - 1).scalar_subquery()
 
+    # Equal totals sort by customer id, as Python's stable sort of the summaries does,
+    # so the cut point is the same summary's total, decimal places included.
+    money_order = (summary.c.total, summary.c.customer_id)
     columns = [
         *(at(summary.c.last, p) for p in positions),
         *(at(summary.c.purchases, p) for p in positions),
         *(at(summary.c.total, p) for p in positions),
+        *(at(summary.c.total_places, p, money_order) for p in positions),
     ]
-    row = conn.execute(select(*columns)).one()
+    # Labelled: equal positions give equal subqueries, which select() would merge.
+    row = conn.execute(select(*(c.label(f"cut_{i}") for i, c in enumerate(columns)))).one()
     width = len(positions)
     # Ascending last purchase is descending recency: the same positions give the
     # recency cut points of the rule, which are then sorted ascending.
@@ -288,7 +299,10 @@ def _quantile_cuts(
         currency=spec.currency or "",
         recency=tuple(recency),
         frequency=tuple(Decimal(int(v)) for v in row[width : 2 * width]),
-        monetary=tuple(from_micros(int(v)) for v in row[2 * width :]),
+        monetary=tuple(
+            from_micros(int(v), int(places))
+            for v, places in zip(row[2 * width : 3 * width], row[3 * width :], strict=True)
+        ),
     )
 
 
@@ -355,7 +369,11 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     verdicts = rfm_verdicts(spec)
     scores = tuple(
         rfm_score(
-            spec, cuts, verdicts, _to_summary(row, as_of), (int(row[8]), int(row[9]), int(row[10]))
+            spec,
+            cuts,
+            verdicts,
+            _to_summary(row, as_of),
+            (int(row[10]), int(row[11]), int(row[12])),
         )
         for row in conn.execute(statement)
     )
