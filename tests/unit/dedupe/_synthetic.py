@@ -216,6 +216,7 @@ class _Person:
     mobile: str  # national significant number
     email: str
     city: tuple[str, str, str]
+    postal_code: str
     street: str
     national_id: str | None
 
@@ -261,6 +262,7 @@ def _person(rng: random.Random, index: int) -> _Person:
         mobile=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
         email=f"{login}@{rng.choice(DOMAINS)}",
         city=city,
+        postal_code=f"{city[1][:-3]}{rng.randrange(1000):03d}",
         street=f"{street} {rng.randrange(1, 300)}",
         national_id=f"{rng.randrange(10**17):018d}" if rng.random() < 0.3 else None,
     )
@@ -329,7 +331,10 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
         emails=(Email(address=email),) if email else (),
         addresses=(
             PostalAddress(
-                country=p.city[2], city=p.city[0], postal_code=p.city[1], street_lines=(street,)
+                country=p.city[2],
+                city=p.city[0],
+                postal_code=p.postal_code,
+                street_lines=(street,),
             ),
         ),
         identifiers=(

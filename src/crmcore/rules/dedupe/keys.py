@@ -16,8 +16,10 @@ pass is one way records of the same person agree despite the usual damage:
     the romanised name's words sorted: ``Zhang Wei``, ``Wei Zhang``, ``张伟`` and
     (with pinyin) ``張偉`` share ``name:wei zhang``.
 ``name_part``
-    each word of the name with the initials of the others (``zhang|w`` and
-    ``wei|z``): a typo in one word keeps the other key.
+    each word of the name with the initials of the others and the birth year
+    (``zhang|w|1990`` and ``wei|z|1990``; the postal code instead when there is
+    no birthday): a typo in one word keeps the other key, and the year or
+    place keeps blocks of common names small.
 ``birth``
     the birth date with day and month sorted (a swapped day and month block
     together) and the name's sorted initials.
@@ -116,6 +118,11 @@ def feature_keys(
     if BlockingPass.IDENTIFIER in wanted:
         keys.update(f"identifier:{k}:{v}" for k, v in item.identifiers)
     initials: set[str] = set()
+    context = ""
+    if item.birthday is not None:
+        context = f"|{item.birthday.year:04d}"
+    elif any(a.postal_code for a in item.addresses):
+        context = "|" + min(f"{a.country}:{a.postal_code}" for a in item.addresses if a.postal_code)
     for form in item.names:
         tokens = form.tokens
         if not tokens:
@@ -126,7 +133,7 @@ def feature_keys(
         if BlockingPass.NAME_PART in wanted and len(tokens) > 1:
             for index, token in enumerate(tokens):
                 others = tokens[:index] + tokens[index + 1 :]
-                keys.add(f"name_part:{token}|{_initials(others)}")
+                keys.add(f"name_part:{token}|{_initials(others)}{context}")
     if BlockingPass.BIRTH in wanted and item.birthday is not None:
         day = item.birthday
         low, high = sorted((day.month, day.day))
