@@ -255,8 +255,8 @@ def _person(rng: random.Random, index: int) -> _Person:
         login = f"{giv.lower()}.{fam.lower()}{rng.randrange(10, 99)}"
     return _Person(
         chinese=chinese,
-        family=family,  # type: ignore[arg-type]
-        given=given,  # type: ignore[arg-type]
+        family=family,
+        given=given,
         birthday=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20000)),
         gender=rng.choice((Gender.FEMALE, Gender.MALE)),
         mobile=f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",

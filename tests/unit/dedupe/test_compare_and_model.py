@@ -81,7 +81,9 @@ def test_emails_compare_exactly_and_by_local_part() -> None:
     assert _levels(a, person("b", "Li", "Na", email="li.na@other.example"))["email"] == 1
 
 
-names = st.sampled_from(["张", "伟", "張", "偉", "Zhang", "Wei", "Anna", "Schmidt", "Schmitd", "李"])
+names = st.sampled_from(
+    ["张", "伟", "張", "偉", "Zhang", "Wei", "Anna", "Schmidt", "Schmitd", "李"]
+)
 dates = st.none() | st.dates(dt.date(1950, 1, 1), dt.date(2000, 12, 31))
 phones = st.none() | st.sampled_from(["+8613800138000", "13800138000", "１３９００１３９０００"])
 emails = st.none() | st.sampled_from(["a@x.example", "A@x.example", "a@y.example", "b@x.example"])
@@ -136,7 +138,8 @@ def test_em_recovers_the_share_of_duplicates_without_labels() -> None:
     assert model.converged
     assert 0.17 < model.prior < 0.23
     exact_name = model.fields[0].levels[5]
-    assert exact_name.m > 0.6 and exact_name.weight > 3
+    assert exact_name.m > 0.6
+    assert exact_name.weight > 3
     assert model.fields[1].levels[0].weight < -3  # a different phone speaks against
 
 

@@ -282,10 +282,10 @@ def _decide(
                 f"chose {chosen_id!r}, which has no value for {path}",
             )
         return _decision(path, picked, candidates, "caller", "chosen by the caller's rule")
-    if len({_text(v) for _, v in having}) == 1:
-        return _decision(path, having[0], candidates, "same_value", "every value is the same")
     if len(having) == 1:
         return _decision(path, having[0], candidates, "only_value", "the only customer with one")
+    if len({_text(v) for _, v in having}) == 1:
+        return _decision(path, having[0], candidates, "same_value", "every value is the same")
     if field_rule is not None and field_rule.from_customer is not None:
         for item in having:
             if item[0].id == field_rule.from_customer:

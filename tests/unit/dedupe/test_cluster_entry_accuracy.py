@@ -1,0 +1,122 @@
+"""Clustering with non-duplicate decisions, on-entry matching, and accuracy without labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.errors import ValidationError
+from crmcore.rules.dedupe import (
+    FieldWeight,
+    NotDuplicate,
+    PairExplanation,
+    cluster,
+    find_duplicates,
+    likely_duplicates,
+)
+from crmcore.serialization import from_json, to_json
+
+from ._build import AT, person
+from ._synthetic import generate, group_pairs, pair_scores, true_pairs
+
+
+def _pair(left: str, right: str, total: float) -> PairExplanation:
+    weight = FieldWeight(
+        field="name", level=5, label="exact", left="x", right="x", m=0.9, u=0.1, weight=total
+    )
+    from crmcore.rules.dedupe import probability
+
+    return PairExplanation(
+        left=left,
+        right=right,
+        prior_weight=0.0,
+        fields=(weight,),
+        total=total,
+        probability=probability(total),
+    )
+
+
+ids = st.sampled_from([f"c{i}" for i in range(8)])
+edges = st.lists(st.tuples(ids, ids, st.floats(-10, 30)).filter(lambda e: e[0] < e[1]), max_size=25)
+decisions = st.lists(st.tuples(ids, ids).filter(lambda e: e[0] != e[1]), max_size=6)
+
+
+@given(edges, decisions, st.floats(0, 1))
+@settings(max_examples=300, deadline=None)
+def test_a_group_never_holds_a_known_non_duplicate_pair(
+    pairs: list[tuple[str, str, float]], apart: list[tuple[str, str]], threshold: float
+) -> None:
+    """Whatever the pairs, no group contains both customers of a NotDuplicate decision."""
+    scored = [_pair(a, b, w) for a, b, w in pairs]
+    kept_apart = [NotDuplicate(first_id=a, second_id=b, decided_at=AT) for a, b in apart]
+    result = cluster(scored, threshold=threshold, not_duplicates=kept_apart)
+    forbidden = {tuple(sorted(p)) for p in apart}
+    for group in result.groups:
+        assert not forbidden & set(itertools.combinations(group.members, 2))
+        assert len(group.joined_by) == len(group.members) - 1  # a spanning tree
+        assert all(p.probability >= threshold for p in group.joined_by)
+    members = [m for g in result.groups for m in g.members]
+    assert len(members) == len(set(members))
+
+
+def test_without_decisions_groups_are_the_connected_components() -> None:
+    """c1-c2 and c2-c3 above the threshold make one group; c4-c5 below it none."""
+    pairs = [_pair("c1", "c2", 20), _pair("c2", "c3", 10), _pair("c4", "c5", -5)]
+    result = cluster(pairs, threshold=0.9)
+    assert [g.members for g in result.groups] == [("c1", "c2", "c3")]
+    assert [(p.left, p.right) for p in result.groups[0].joined_by] == [("c1", "c2"), ("c2", "c3")]
+
+
+def test_a_decision_keeps_two_customers_apart_and_is_reported() -> None:
+    """With c1 and c3 not duplicates, the weaker link c2-c3 is kept apart, naming the decision."""
+    pairs = [_pair("c1", "c2", 20), _pair("c2", "c3", 10)]
+    decision = NotDuplicate(first_id="c3", second_id="c1", decided_at=AT, decided_by="ops")
+    result = cluster(pairs, threshold=0.9, not_duplicates=[decision])
+    assert [g.members for g in result.groups] == [("c1", "c2")]
+    assert result.kept_apart[0].decision == decision
+    assert (result.kept_apart[0].pair.left, result.kept_apart[0].pair.right) == ("c2", "c3")
+    assert from_json(to_json(decision), NotDuplicate) == decision
+
+
+def test_a_customer_cannot_be_its_own_non_duplicate_and_thresholds_are_probabilities() -> None:
+    """NotDuplicate(a, a) is dedupe.same_customer; a threshold of 2 dedupe.threshold_invalid."""
+    with pytest.raises(ValidationError) as refused:
+        NotDuplicate(first_id="a", second_id="a", decided_at=AT)
+    assert refused.value.codes == ("dedupe.same_customer",)
+    with pytest.raises(ValidationError) as refused:
+        cluster([], threshold=2)
+    assert refused.value.codes == ("dedupe.threshold_invalid",)
+
+
+def test_synthetic_corrupted_customers_are_found_without_labels() -> None:
+    """On 1,500 damaged synthetic records, unsupervised detection reaches F1 >= 0.95."""
+    data = generate(1000, seed=11)
+    result = find_duplicates(data.customers, threshold=0.9)
+    found = group_pairs(g.members for g in result.clustering.groups)
+    precision, recall, f1 = pair_scores(found, true_pairs(data.truth))
+    assert f1 >= 0.95, (precision, recall, f1)
+    assert result.model.converged
+    group = result.clustering.groups[0]
+    assert group.joined_by
+    assert all(p.fields for p in group.joined_by)
+
+
+def test_on_entry_a_new_customer_finds_its_stored_duplicate() -> None:
+    """A new 張偉 with the same mobile in full-width digits matches the stored 张伟 first."""
+    data = generate(300, seed=2)
+    result = find_duplicates(data.customers)
+    stored = person(
+        "s1", "张", "伟", phone="+8613800138000", born=dt.date(1988, 6, 1), email="zw@example.com"
+    )
+    other = person("s2", "张", "伟", phone="+8613900000000", born=dt.date(1970, 2, 2))
+    new = person("n1", "張", "偉", phone="１３８００１３８０００", born=dt.date(1988, 1, 6))
+    found = likely_duplicates(new, [other, stored, new], model=result.model, threshold=0.5)
+    assert [p.right for p in found] == ["s1"]
+    assert found[0].left == "n1"
+    fields = {f.field: f.label for f in found[0].fields}
+    assert fields["phone"] == "exact"
+    assert fields["birthday"] == "day and month swapped"
