@@ -3,8 +3,8 @@
 Each true person gets one clean record and, with probability ``dup_rate``, one to
 three more records damaged the way CRM data is: typos, swapped family and given
 names, missing fields, phones reformatted (local, spaced, full-width digits),
-day and month swapped, emails mistyped, Chinese names in traditional characters
-or in pinyin. Deterministic for a seed.
+day and month swapped, emails mistyped, new phone numbers, moves, Chinese names
+in traditional characters or in pinyin. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -280,9 +280,10 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
     birthday: dt.date | None = p.birthday
     national_id = p.national_id
     street = p.street
+    postal_code = p.postal_code
     if damaged:
         for _ in range(rng.choice((1, 2, 2, 3))):
-            damage = rng.randrange(9)
+            damage = rng.randrange(11)
             if damage == 0:  # a typo in a name
                 if p.chinese:
                     if rng.random() < 0.5:
@@ -317,6 +318,11 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
                 street = _typo(rng, street)
             elif damage == 8:
                 national_id = None
+            elif damage == 9:  # a new mobile number
+                phone = f"+86{_person(rng, 0).mobile}"
+            elif damage == 10:  # moved house
+                moved = _person(rng, 0)
+                street, postal_code = moved.street, moved.postal_code
             if p.chinese and damage == 0 and order is None:
                 pass
     name = PersonName(family=family, given=given, **({"order": order} if order else {}))
@@ -333,7 +339,7 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
             PostalAddress(
                 country=p.city[2],
                 city=p.city[0],
-                postal_code=p.postal_code,
+                postal_code=postal_code,
                 street_lines=(street,),
             ),
         ),
