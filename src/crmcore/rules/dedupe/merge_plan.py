@@ -229,7 +229,8 @@ def _text(value: Any) -> str:
     if hasattr(value, "amount") and hasattr(value, "currency"):
         return f"{value.amount} {value.currency}"
     if hasattr(value, "channel") and hasattr(value, "observed_at"):
-        return f"{value.channel.value} {value.observed_at.isoformat()}"
+        verified = f", verified {value.verified_at.isoformat()}" if value.verified_at else ""
+        return f"{value.channel.value}, observed {value.observed_at.isoformat()}{verified}"
     return str(value)
 
 
@@ -284,7 +285,7 @@ def _decide(
         return _decision(path, picked, candidates, "caller", "chosen by the caller's rule")
     if len(having) == 1:
         return _decision(path, having[0], candidates, "only_value", "the only customer with one")
-    if len({_text(v) for _, v in having}) == 1:
+    if all(v == having[0][1] for _, v in having):
         return _decision(path, having[0], candidates, "same_value", "every value is the same")
     if field_rule is not None and field_rule.from_customer is not None:
         for item in having:
