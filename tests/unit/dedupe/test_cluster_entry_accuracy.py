@@ -99,6 +99,7 @@ def test_synthetic_corrupted_customers_are_found_without_labels() -> None:
     found = group_pairs(g.members for g in result.clustering.groups)
     precision, recall, f1 = pair_scores(found, true_pairs(data.truth))
     assert f1 >= 0.95, (precision, recall, f1)
+    assert result.model is not None
     assert result.model.converged
     group = result.clustering.groups[0]
     assert group.joined_by
@@ -108,15 +109,48 @@ def test_synthetic_corrupted_customers_are_found_without_labels() -> None:
 def test_on_entry_a_new_customer_finds_its_stored_duplicate() -> None:
     """A new 張偉 with the same mobile in full-width digits matches the stored 张伟 first."""
     data = generate(300, seed=2)
-    result = find_duplicates(data.customers)
+    model = find_duplicates(data.customers).model
+    assert model is not None
     stored = person(
         "s1", "张", "伟", phone="+8613800138000", born=dt.date(1988, 6, 1), email="zw@example.com"
     )
     other = person("s2", "张", "伟", phone="+8613900000000", born=dt.date(1970, 2, 2))
     new = person("n1", "張", "偉", phone="１３８００１３８０００", born=dt.date(1988, 1, 6))
-    found = likely_duplicates(new, [other, stored, new], model=result.model, threshold=0.5)
+    found = likely_duplicates(new, [other, stored, new], model=model, threshold=0.5)
     assert [p.right for p in found] == ["s1"]
     assert found[0].left == "n1"
     fields = {f.field: f.label for f in found[0].fields}
     assert fields["phone"] == "exact"
     assert fields["birthday"] == "day and month swapped"
+
+
+def test_nothing_to_compare_gives_no_groups_and_no_model() -> None:
+    """One customer, or none, makes no pairs: no groups, and no model to fit."""
+    result = find_duplicates([person("a", "Li", "Na")])
+    assert result.model is None
+    assert result.clustering.groups == ()
+    assert result.blocking.customers == 1
+
+
+def test_every_dedupe_spec_round_trips_by_its_kind() -> None:
+    """Blocking, comparison and survivorship specs load back from JSON through DedupeSpec."""
+    from crmcore.rules.dedupe import (
+        DEDUPE_SPEC_TYPES,
+        BlockingPass,
+        BlockingSpec,
+        ComparisonSpec,
+        DedupeSpec,
+        SurvivorshipPolicy,
+    )
+
+    specs = [
+        BlockingSpec(passes=(BlockingPass.PHONE, BlockingPass.NAME), max_block_size=20),
+        ComparisonSpec(),
+        SurvivorshipPolicy(),
+    ]
+    for spec in specs:
+        assert from_json(to_json(spec), DedupeSpec) == spec  # type: ignore[arg-type]
+        assert DEDUPE_SPEC_TYPES[spec.TAG] is type(spec)
+    with pytest.raises(ValidationError) as refused:
+        BlockingSpec(passes=())
+    assert refused.value.codes == ("dedupe.passes_empty",)

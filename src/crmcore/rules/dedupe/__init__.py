@@ -75,8 +75,10 @@ from crmcore.rules.dedupe.model import (
     fit,
     probability,
 )
+from crmcore.rules.dedupe.specs import DEDUPE_SPEC_TYPES, DedupeSpec
 
 __all__ = [
+    "DEDUPE_SPEC_TYPES",
     "HAS_PINYIN",
     "LEVEL_LABELS",
     "MERGE_FIELDS",
@@ -91,6 +93,7 @@ __all__ = [
     "ComparisonSpec",
     "CutBlock",
     "DedupeResult",
+    "DedupeSpec",
     "DuplicateGroup",
     "Features",
     "FieldComparison",

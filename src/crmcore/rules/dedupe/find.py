@@ -33,13 +33,15 @@ class DedupeResult:
 
     Attributes:
         blocking: How the candidate pairs were found, and what the cap cut.
-        model: The model the pairs were scored with (fitted here unless given).
+        model: The model the pairs were scored with (fitted here unless given);
+            ``None`` when there was nothing to fit on (fewer than two customers
+            of one kind).
         pairs: Every compared candidate pair, explained, by ``(left, right)``.
         clustering: The duplicate groups at the threshold.
     """
 
     blocking: BlockingReport
-    model: MatchModel
+    model: MatchModel | None
     pairs: tuple[PairExplanation, ...]
     clustering: Clustering
 
@@ -101,6 +103,9 @@ def find_duplicates(
             for a, b in random_pairs(list(items), sample_pairs, seed=seed)
             if items[a].kind == items[b].kind
         ]
+        if not (vectors or sampled):
+            empty = cluster((), threshold=threshold)
+            return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
         model = fit(vectors or sampled, spec=spec, random_vectors=sampled or None)
     scored = score_pairs(items, same_kind, model)
     grouped = cluster(scored, threshold=threshold, not_duplicates=not_duplicates)
