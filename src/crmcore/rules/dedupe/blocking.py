@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import combinations, groupby
+from operator import itemgetter
 
 import attrs
 
@@ -132,22 +134,22 @@ def candidate_pairs(
         raise _refused("type.invalid", "$.max_block_size", "expected an int")
     if max_block_size < 2:
         raise _refused("dedupe.block_size_invalid", "$.max_block_size", "must be at least 2")
-    blocks: dict[str, list[str]] = defaultdict(list)
+    # Sorted (key, customer) entries grouped by key, as a database sorts an index:
+    # far fewer live containers than a dict of lists, so far less collector work.
     seen: set[str] = set()
-    key_count = 0
+    entries: list[tuple[str, str]] = []
     for customer_id, keys in keyed:
         if customer_id in seen:
             raise _refused("dedupe.duplicate_id", "$", f"customer {customer_id!r} given twice")
         seen.add(customer_id)
-        unique_keys = set(keys)
-        key_count += len(unique_keys)
-        for key in unique_keys:
-            blocks[key].append(customer_id)
-    shared: dict[tuple[str, str], list[str]] = defaultdict(list)
+        entries.extend((key, customer_id) for key in set(keys))
+    key_count = len(entries)
+    entries.sort()
+    found: list[tuple[str, str, str]] = []
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     cut: list[CutBlock] = []
-    for key in sorted(blocks):
-        members = blocks[key]
+    for key, block in groupby(entries, key=itemgetter(0)):
+        members = [customer_id for _, customer_id in block]
         size = len(members)
         if size < 2:
             continue
@@ -160,13 +162,11 @@ def candidate_pairs(
             cut.append(CutBlock(key=key, size=size, pairs=would))
             continue
         stat[1] += would
-        members.sort()
-        for i, left in enumerate(members):
-            for right in members[i + 1 :]:
-                shared[(left, right)].append(key)
+        found.extend((left, right, key) for left, right in combinations(members, 2))
+    found.sort()
     pairs = tuple(
-        CandidatePair(left=left, right=right, keys=tuple(keys))
-        for (left, right), keys in sorted(shared.items())
+        CandidatePair(left=left, right=right, keys=tuple(k for _, _, k in shared))
+        for (left, right), shared in groupby(found, key=itemgetter(0, 1))
     )
     report = BlockingReport(
         customers=len(seen),
