@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,3 +155,45 @@ def test_every_dedupe_spec_round_trips_by_its_kind() -> None:
     with pytest.raises(ValidationError) as refused:
         BlockingSpec(passes=())
     assert refused.value.codes == ("dedupe.passes_empty",)
+
+
+def test_organisations_match_by_name_without_legal_form_and_never_a_person() -> None:
+    """示例科技有限公司 and 示例科技 with one registration number match; a person is not paired."""
+    from crmcore.models import Customer
+
+    def org(cid: str, name: str, number: str | None) -> Customer:
+        base = Customer.organisation_named(name, id=cid, created_at=AT, updated_at=AT)
+        assert base.organisation is not None
+        profile = attrs.evolve(base.organisation, registration_number=number)
+        return attrs.evolve(base, organisation=profile)
+
+    customers = [
+        org("o1", "示例科技有限公司", "91110108MA01"),
+        org("o2", "示例科技", "91110108 ma01"),
+        org("o3", "Acme GmbH", None),
+        org("o4", "ACME", None),
+        person("p1", "示例科技", "", phone="+8613800138000"),
+    ]
+    result = find_duplicates(customers, threshold=0.5)
+    compared = {(p.left, p.right) for p in result.pairs}
+    assert ("o1", "o2") in compared
+    assert ("o3", "o4") in compared
+    assert not any("p1" in pair for pair in compared)
+    o1_o2 = next(p for p in result.pairs if (p.left, p.right) == ("o1", "o2"))
+    fields = {f.field: f.label for f in o1_o2.fields}
+    assert fields == {**fields, "name": "exact", "identifier": "exact"}
+
+
+def test_bad_input_is_refused_with_crmcore_errors() -> None:
+    """Blocking, features and clustering refuse what they cannot read with type.invalid."""
+    from crmcore.rules.dedupe import candidate_pairs, features
+
+    with pytest.raises(ValidationError) as refused:
+        candidate_pairs([("a", [1, 2])])  # type: ignore[list-item]
+    assert refused.value.codes == ("type.invalid",)
+    with pytest.raises(ValidationError) as refused:
+        features({"id": "a"})  # type: ignore[arg-type]
+    assert refused.value.codes == ("type.invalid",)
+    with pytest.raises(ValidationError) as refused:
+        cluster([("a", "b")], threshold=0.5)  # type: ignore[list-item]
+    assert refused.value.codes == ("type.invalid",)

@@ -12,6 +12,7 @@ import unicodedata
 
 import attrs
 
+from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer, PersonName
 from crmcore.rules.dedupe._text import fold, has_han, romanise
 from crmcore.rules.verification import normalise_phone
@@ -157,6 +158,17 @@ def features(customer: Customer, *, region: str | None = None) -> Features:
     ``region`` reads phone numbers written without a country code (a phone's own
     ``region`` comes first).
     """
+    if not isinstance(customer, Customer):
+        raise ValidationError(
+            [
+                Problem(
+                    code="type.invalid",
+                    path="$",
+                    message=f"expected a Customer, got {type(customer).__name__}",
+                )
+            ],
+            subject="dedupe",
+        )
     names: list[NameForm] = []
     birthday: dt.date | None = None
     gender: str | None = None

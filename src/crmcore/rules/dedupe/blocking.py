@@ -138,7 +138,8 @@ def candidate_pairs(
     # far fewer live containers than a dict of lists, so far less collector work.
     seen: set[str] = set()
     entries: list[tuple[str, str]] = []
-    for customer_id, keys in keyed:
+    for index, item in enumerate(keyed):
+        customer_id, keys = _entry(item, index)
         if customer_id in seen:
             raise _refused("dedupe.duplicate_id", "$", f"customer {customer_id!r} given twice")
         seen.add(customer_id)
@@ -180,6 +181,22 @@ def candidate_pairs(
         cut=tuple(sorted(cut, key=lambda b: (-b.size, b.key))),
     )
     return Candidates(pairs=pairs, report=report)
+
+
+def _entry(item: object, index: int) -> tuple[str, Sequence[str]]:
+    """``(customer_id, keys)`` checked: an id and a collection of key strings."""
+    if isinstance(item, tuple) and len(item) == 2:
+        customer_id, keys = item
+        if (
+            isinstance(customer_id, str)
+            and not isinstance(keys, str)
+            and isinstance(keys, Sequence | set | frozenset)
+            and all(isinstance(k, str) for k in keys)
+        ):
+            return customer_id, keys  # type: ignore[return-value]
+    raise _refused(
+        "type.invalid", f"$[{index}]", "expected (customer_id, keys), an id and key strings"
+    )
 
 
 def _refused(code: str, path: str, message: str) -> ValidationError:

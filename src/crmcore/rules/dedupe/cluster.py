@@ -130,8 +130,26 @@ def cluster(
             ],
             subject="cluster",
         )
+    pairs = list(pairs)
+    decisions = list(not_duplicates)
+    for name, items, cls in (
+        ("pairs", pairs, PairExplanation),
+        ("not_duplicates", decisions, NotDuplicate),
+    ):
+        for index, item in enumerate(items):
+            if not isinstance(item, cls):
+                raise ValidationError(
+                    [
+                        Problem(
+                            code="type.invalid",
+                            path=f"$.{name}[{index}]",
+                            message=f"expected a {cls.__name__}, got {type(item).__name__}",
+                        )
+                    ],
+                    subject="cluster",
+                )
     apart: dict[str, dict[str, NotDuplicate]] = {}
-    for decision in not_duplicates:
+    for decision in decisions:
         a, b = decision.pair
         apart.setdefault(a, {})[b] = decision
         apart.setdefault(b, {})[a] = decision
