@@ -45,6 +45,9 @@ def test_exact_swapped_and_typo_names_get_their_levels() -> None:
     assert _levels(anna, person("b", "Anna", "Schmidt"))["name"] == 4
     assert _levels(anna, person("b", "Schmitd", "Anna"))["name"] == 2
     assert _levels(anna, person("b", "Müller", "Jonas"))["name"] == 0
+    split = person("c", "欧", "阳娜娜")
+    assert _levels(person("d", "欧阳", "娜娜"), split)["name"] == 5
+    assert _levels(person("d", "Müller", "Jonas"), person("e", "MULLER", "jonas"))["name"] == 5
 
 
 @pytest.mark.skipif(not HAS_PINYIN, reason="needs crmcore[cjk] (pypinyin)")

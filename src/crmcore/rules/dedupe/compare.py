@@ -12,7 +12,9 @@ field          levels (0 is always "different")
 ``name``       1 Jaro-Winkler >= ``name_low``; 2 >= ``name_high``; 3 same
                romanisation (traditional and simplified Han, pinyin and Han,
                homophones, swapped romanised parts); 4 family and given swapped;
-               5 exact. The best over every name form of either side.
+               5 exact (also when only the split between family and given name
+               differs: 欧阳 + 娜娜 and 欧 + 阳娜娜). The best over every name
+               form of either side.
 ``birthday``   1 one digit off (``YYYYMMDD`` Levenshtein distance 1); 2 day and
                month swapped; 3 exact.
 ``phone``      1 the same last 8 digits; 2 one E.164 number in common.
@@ -173,8 +175,12 @@ def _jaro_winkler(a: str, b: str) -> float:
     return max(JaroWinkler.similarity(a, b), JaroWinkler.similarity(b, a))
 
 
+def _joined(form: NameForm) -> str:
+    return "".join(f"{form.family}{form.given}".split())
+
+
 def _name_level(a: NameForm, b: NameForm, spec: ComparisonSpec) -> int:
-    if a.family == b.family and a.given == b.given:
+    if (a.family == b.family and a.given == b.given) or _joined(a) == _joined(b):
         return 5
     if a.given and b.given and a.family == b.given and a.given == b.family:
         return 4
