@@ -78,10 +78,12 @@ def test_phones_compare_exactly_in_e164_whatever_the_digits_typed() -> None:
 
 
 def test_emails_compare_exactly_and_by_local_part() -> None:
-    """The same address (case folded) is 2, the same local part 1."""
+    """The same address (case folded) is 3, a typo 2, the same local part 1, else 0."""
     a = person("a", "Li", "Na", email="Li.Na@Example.com")
-    assert _levels(a, person("b", "Li", "Na", email="li.na@example.com"))["email"] == 2
+    assert _levels(a, person("b", "Li", "Na", email="li.na@example.com"))["email"] == 3
+    assert _levels(a, person("b", "Li", "Na", email="li.na@exmaple.com"))["email"] == 2
     assert _levels(a, person("b", "Li", "Na", email="li.na@other.example"))["email"] == 1
+    assert _levels(a, person("b", "Li", "Na", email="wang.fang@example.com"))["email"] == 0
 
 
 names = st.sampled_from(
@@ -161,7 +163,7 @@ def test_a_pairs_total_is_the_sum_of_its_weights(vector: tuple[int, int, int]) -
 @settings(max_examples=60, deadline=None)
 def test_an_explained_pairs_total_is_the_sum_of_its_field_weights(a: object, b: object) -> None:
     """explain_pair's total is math.fsum of the prior weight and its field weights."""
-    model = fit([(5, 3, 2, 2, -1, 4, 1), (0, 0, 0, 0, -1, 1, 0)] * 20)
+    model = fit([(5, 3, 2, 3, -1, 4, 1), (0, 0, 0, 0, -1, 1, 0)] * 20)
     pair = explain_pair(features(a), features(b), model)  # type: ignore[arg-type]
     assert pair.total == math.fsum([pair.prior_weight, *(f.weight for f in pair.fields)])
     assert pair.probability == probability(pair.total)

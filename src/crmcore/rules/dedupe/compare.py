@@ -18,7 +18,8 @@ field          levels (0 is always "different")
 ``birthday``   1 one digit off (``YYYYMMDD`` Levenshtein distance 1); 2 day and
                month swapped; 3 exact.
 ``phone``      1 the same last 8 digits; 2 one E.164 number in common.
-``email``      1 the same local part (before ``@``); 2 one address in common.
+``email``      1 the same local part (before ``@``); 2 at most two edits apart
+               (Levenshtein, a typo); 3 one address in common.
 ``identifier`` 0 a different value of the same kind; 1 the same kind and value.
                Null when the two have no kind of identifier in common.
 ``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
@@ -78,7 +79,7 @@ LEVEL_LABELS: Mapping[ComparedField, tuple[str, ...]] = {
     ),
     ComparedField.BIRTHDAY: ("different", "one digit off", "day and month swapped", "exact"),
     ComparedField.PHONE: ("different", "same last 8 digits", "exact"),
-    ComparedField.EMAIL: ("different", "same local part", "exact"),
+    ComparedField.EMAIL: ("different", "same local part", "at most two edits", "exact"),
     ComparedField.IDENTIFIER: ("different", "exact"),
     ComparedField.ADDRESS: (
         "different", "same postal code", "street similar", "street close", "exact",
@@ -238,12 +239,14 @@ def _emails(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
         return (NULL, None, None)
     common = sorted(a.emails & b.emails)
     if common:
-        return (2, common[0], common[0])
-    return _best(
-        (1 if x.rpartition("@")[0] == y.rpartition("@")[0] else 0, x, y)
-        for x in sorted(a.emails)
-        for y in sorted(b.emails)
-    )
+        return (3, common[0], common[0])
+    return _best((_email_level(x, y), x, y) for x in sorted(a.emails) for y in sorted(b.emails))
+
+
+def _email_level(x: str, y: str) -> int:
+    if Levenshtein.distance(x, y, score_cutoff=2) <= 2:
+        return 2
+    return 1 if x.rpartition("@")[0] == y.rpartition("@")[0] else 0
 
 
 def _identifiers(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
