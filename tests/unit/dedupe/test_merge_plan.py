@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
 from crmcore.models import (
+    ContactPerson,
     Customer,
     Email,
     FactCategory,
     OptOut,
+    OrganisationProfile,
+    PersonName,
     Phone,
     ProfileFact,
     Provenance,
@@ -167,15 +170,43 @@ def test_mixed_kinds_too_few_and_unknown_fields_are_refused() -> None:
     assert refused.value.codes == ("dedupe.survivor_unknown",)
 
 
+def _profile(customer: Customer) -> OrganisationProfile:
+    assert customer.organisation is not None
+    return customer.organisation
+
+
 def test_organisations_merge_with_their_contact_persons() -> None:
-    """Two records of one company merge; the registration number and legal name survive."""
+    """Three records of one company merge; the contact person 王芳 is one, with every phone."""
     a = Customer.organisation_named("示例科技有限公司", id="o1", created_at=AT, updated_at=AT)
     b = Customer.organisation_named("示例科技有限公司", id="o2", created_at=AT, updated_at=AT)
     assert b.organisation is not None
     b = attrs.evolve(b, organisation=attrs.evolve(b.organisation, registration_number="91110000"))
-    plan = plan_merge([a, b])
+
+    def wang(cid: str, number: str) -> ContactPerson:
+        phones = (
+            Phone(id=f"{cid}-p", number=number),
+            Phone(id=f"{cid}-q", number="+861062345678"),
+        )
+        return ContactPerson(id=cid, name=PersonName(family="王", given="芳"), phones=phones)
+
+    people = [
+        wang("w1", "+8613800138000"),
+        wang("w2", "+8613900139000"),
+        wang("w3", "+8613800138000"),
+    ]
+    orgs = [a, b, attrs.evolve(a, id="o3")]
+    orgs = [
+        attrs.evolve(o, organisation=attrs.evolve(_profile(o), contact_persons=(w,)))
+        for o, w in zip(orgs, people, strict=True)
+    ]
+    plan = plan_merge(orgs)
     assert plan.customer.organisation is not None
     assert plan.customer.organisation.registration_number == "91110000"
+    (merged,) = plan.customer.organisation.contact_persons
+    assert merged.id == "w1"
+    assert sorted(p.number for p in merged.phones) == [
+        "+861062345678", "+8613800138000", "+8613900139000"]  # fmt: skip
+    assert {("w2", "w1"), ("w3", "w1"), ("w3-p", "w1-p")} <= set(plan.contact_point_ids)
     assert _decision(plan, "organisation.legal_name")[2] == "same_value"
 
 

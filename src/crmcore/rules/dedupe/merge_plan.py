@@ -409,23 +409,28 @@ def _union(items: Iterable[T], key: Callable[[T], Any]) -> tuple[T, ...]:
 
 
 def _union_persons(order: Sequence[Customer], ids: _Ids) -> tuple[ContactPerson, ...]:
-    by_name: dict[str, ContactPerson] = {}
+    """Contact persons of one name are one: the first copy, with every copy's points."""
+    groups: dict[str, list[tuple[str, ContactPerson]]] = {}
     for customer in order:
         assert customer.organisation is not None
         for person in customer.organisation.contact_persons:
-            name = fold(person.name.display)
-            if name in by_name:
-                first = by_name[name]
-                by_name[name] = attrs.evolve(
-                    first,
-                    phones=_union_points([(customer.id, (*first.phones, *person.phones))], ids),
-                    emails=_union_points([(customer.id, (*first.emails, *person.emails))], ids),
-                    key_person=first.key_person or person.key_person,
-                )
-                ids.moved.append((person.id, first.id))
-                continue
-            by_name[name] = attrs.evolve(person, id=ids.fresh(person.id, customer.id))
-    return tuple(by_name.values())
+            groups.setdefault(fold(person.name.display), []).append((customer.id, person))
+    persons = []
+    for copies in groups.values():
+        owner, first = copies[0]
+        kept_id = ids.fresh(first.id, owner)
+        for _, other in copies[1:]:
+            ids.moved.append((other.id, kept_id))
+        persons.append(
+            attrs.evolve(
+                first,
+                id=kept_id,
+                phones=_union_points([(o, p.phones) for o, p in copies], ids),
+                emails=_union_points([(o, p.emails) for o, p in copies], ids),
+                key_person=any(p.key_person for _, p in copies),
+            )
+        )
+    return tuple(persons)
 
 
 def _set_path(changes: dict[str, dict[str, Any]], path: str, value: Any) -> None:
