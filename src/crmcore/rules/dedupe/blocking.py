@@ -1,0 +1,203 @@
+"""Candidate pairs from blocking keys, with capped blocks and a report of what was cut.
+
+Customers sharing a key form a block; every two customers of a block are a
+candidate pair, found once however many keys they share, and never a customer
+with itself. A block larger than the cap makes no pairs at all (it is listed in
+the report with the pairs it would have made): its key says too little, so it
+would add many pairs and few matches. With at most ``k`` keys a customer and
+blocks of at most ``B`` customers, there are at most ``n * k * (B - 1) / 2``
+pairs: growth is linear in the number of customers, never quadratic.
+
+The same pairs come out of SQL over an index table ``dedupe_keys(customer_id, key)``::
+
+    SELECT a.customer_id, b.customer_id
+    FROM dedupe_keys a JOIN dedupe_keys b
+      ON a.key = b.key AND a.customer_id < b.customer_id
+    WHERE a.key IN (SELECT key FROM dedupe_keys GROUP BY key HAVING COUNT(*) <= :cap)
+    GROUP BY a.customer_id, b.customer_id
+
+>>> found = candidate_pairs([("c1", ["phone:+1"]), ("c2", ["phone:+1", "name:x"]),
+...                          ("c3", ["name:x"])], max_block_size=10)
+>>> [(p.left, p.right, p.keys) for p in found.pairs]
+[('c1', 'c2', ('phone:+1',)), ('c2', 'c3', ('name:x',))]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import combinations, groupby
+from operator import itemgetter
+
+import attrs
+
+from crmcore.errors import Problem, ValidationError
+from crmcore.rules.dedupe.keys import key_pass
+
+__all__ = ["BlockingReport", "CandidatePair", "Candidates", "CutBlock", "PassReport",
+           "candidate_pairs"]  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class CandidatePair:
+    """Two customers that share at least one blocking key (``left < right``).
+
+    Attributes:
+        left: The smaller customer id.
+        right: The larger customer id.
+        keys: The keys they share, sorted.
+    """
+
+    left: str
+    right: str
+    keys: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class CutBlock:
+    """A block larger than the cap: it made no pairs.
+
+    Attributes:
+        key: The shared key.
+        size: How many customers share it.
+        pairs: The pairs it would have made.
+    """
+
+    key: str
+    size: int
+    pairs: int
+
+
+@attrs.frozen(kw_only=True)
+class PassReport:
+    """What one pass did.
+
+    Attributes:
+        name: The pass (``phone``, ``name``, ...).
+        blocks: Blocks of two or more customers, cut ones included.
+        pairs: Pairs from the kept blocks of this pass (a pair other passes found
+            too counts here as well).
+        cut_blocks: Blocks over the cap.
+        cut_pairs: Pairs the cut blocks would have made.
+    """
+
+    name: str
+    blocks: int
+    pairs: int
+    cut_blocks: int
+    cut_pairs: int
+
+
+@attrs.frozen(kw_only=True)
+class BlockingReport:
+    """What blocking did: keys, pairs, and what the cap cut.
+
+    Attributes:
+        customers: Customers blocked.
+        keys: Keys over all customers (a key counted once per customer).
+        candidate_pairs: Distinct candidate pairs.
+        max_block_size: The cap.
+        passes: One report per pass, by name.
+        cut: The cut blocks, largest first (then by key).
+    """
+
+    customers: int
+    keys: int
+    candidate_pairs: int
+    max_block_size: int
+    passes: tuple[PassReport, ...]
+    cut: tuple[CutBlock, ...]
+
+    @property
+    def cut_pairs(self) -> int:
+        """The pairs every cut block together would have made."""
+        return sum(block.pairs for block in self.cut)
+
+
+@attrs.frozen(kw_only=True)
+class Candidates:
+    """Candidate pairs, sorted by ``(left, right)``, and the report of how they were found."""
+
+    pairs: tuple[CandidatePair, ...]
+    report: BlockingReport
+
+
+def candidate_pairs(
+    keyed: Iterable[tuple[str, Sequence[str]]], *, max_block_size: int = 100
+) -> Candidates:
+    """The candidate pairs of customers given as ``(customer_id, keys)``.
+
+    A customer id given twice is refused (``dedupe.duplicate_id``), as is a cap
+    below 2 (``dedupe.block_size_invalid``).
+    """
+    if isinstance(max_block_size, bool) or not isinstance(max_block_size, int):
+        raise _refused("type.invalid", "$.max_block_size", "expected an int")
+    if max_block_size < 2:
+        raise _refused("dedupe.block_size_invalid", "$.max_block_size", "must be at least 2")
+    # Sorted (key, customer) entries grouped by key, as a database sorts an index:
+    # far fewer live containers than a dict of lists, so far less collector work.
+    seen: set[str] = set()
+    entries: list[tuple[str, str]] = []
+    for index, item in enumerate(keyed):
+        customer_id, keys = _entry(item, index)
+        if customer_id in seen:
+            raise _refused("dedupe.duplicate_id", "$", f"customer {customer_id!r} given twice")
+        seen.add(customer_id)
+        entries.extend((key, customer_id) for key in set(keys))
+    key_count = len(entries)
+    entries.sort()
+    found: list[tuple[str, str, str]] = []
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    cut: list[CutBlock] = []
+    for key, block in groupby(entries, key=itemgetter(0)):
+        members = [customer_id for _, customer_id in block]
+        size = len(members)
+        if size < 2:
+            continue
+        stat = stats[key_pass(key)]
+        stat[0] += 1
+        would = size * (size - 1) // 2
+        if size > max_block_size:
+            stat[2] += 1
+            stat[3] += would
+            cut.append(CutBlock(key=key, size=size, pairs=would))
+            continue
+        stat[1] += would
+        found.extend((left, right, key) for left, right in combinations(members, 2))
+    found.sort()
+    pairs = tuple(
+        CandidatePair(left=left, right=right, keys=tuple(k for _, _, k in shared))
+        for (left, right), shared in groupby(found, key=itemgetter(0, 1))
+    )
+    report = BlockingReport(
+        customers=len(seen),
+        keys=key_count,
+        candidate_pairs=len(pairs),
+        max_block_size=max_block_size,
+        passes=tuple(
+            PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
+            for name, s in sorted(stats.items())
+        ),
+        cut=tuple(sorted(cut, key=lambda b: (-b.size, b.key))),
+    )
+    return Candidates(pairs=pairs, report=report)
+
+
+def _entry(item: object, index: int) -> tuple[str, Sequence[str]]:
+    """``(customer_id, keys)`` checked: an id and a collection of key strings."""
+    if isinstance(item, tuple) and len(item) == 2:
+        customer_id, keys = item
+        if (
+            isinstance(customer_id, str)
+            and not isinstance(keys, str)
+            and isinstance(keys, Sequence | set | frozenset)
+            and all(isinstance(k, str) for k in keys)
+        ):
+            return customer_id, keys  # type: ignore[return-value]
+    raise _refused(
+        "type.invalid", f"$[{index}]", "expected (customer_id, keys), an id and key strings"
+    )
+
+
+def _refused(code: str, path: str, message: str) -> ValidationError:
+    return ValidationError([Problem(code=code, path=path, message=message)], subject="blocking")

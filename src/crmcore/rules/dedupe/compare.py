@@ -1,0 +1,331 @@
+"""Per-field comparison levels of two customers, with rapidfuzz for the fuzzy ones.
+
+Each compared field gives a *level*: ``0`` is "different", higher levels agree
+more, and :data:`NULL` (``-1``) means one side has no value, which is no evidence
+either way (weight 0, as in splink). The levels of every field, in the order of
+:attr:`ComparisonSpec.fields`, are the pair's *comparison vector*; the
+Fellegi-Sunter model (:mod:`.model`) is fit from these vectors alone.
+
+=============  ==================================================================
+field          levels (0 is always "different")
+=============  ==================================================================
+``name``       1 Jaro-Winkler >= ``name_low``; 2 >= ``name_high``; 3 same
+               romanisation (traditional and simplified Han, pinyin and Han,
+               homophones, swapped romanised parts); 4 family and given swapped;
+               5 exact (also when only the split between family and given name
+               differs: 欧阳 + 娜娜 and 欧 + 阳娜娜). The best over every name
+               form of either side.
+``birthday``   1 one digit off (``YYYYMMDD`` Levenshtein distance 1); 2 day and
+               month swapped; 3 exact.
+``phone``      1 the same last 8 digits; 2 one E.164 number in common.
+``email``      1 the same local part (before ``@``); 2 at most two edits apart
+               (Levenshtein, a typo); 3 one address in common.
+``identifier`` 0 a different value of the same kind; 1 the same kind and value.
+               Null when the two have no kind of identifier in common.
+``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
+               3 >= ``street_high``; 4 street and postal code the same.
+``gender``     1 the same.
+=============  ==================================================================
+
+Jaro-Winkler (rapidfuzz) is taken on the romanised name words both as written and
+sorted, whichever is higher, so a swapped and misspelt name still scores.
+Comparisons are symmetric: ``compare(a, b)`` has the levels of ``compare(b, a)``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+
+import attrs
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from crmcore.errors import Problem
+from crmcore.models.checks import checks, unique
+from crmcore.rules.dedupe._features import Address, Features, NameForm
+from crmcore.rules.verification import Spec
+
+__all__ = [
+    "LEVEL_LABELS",
+    "NULL",
+    "ComparedField",
+    "ComparisonSpec",
+    "FieldComparison",
+    "compare",
+    "compare_levels",
+    "level_counts",
+]
+
+NULL = -1
+"""The level of a field one side has no value for."""
+
+
+class ComparedField(enum.StrEnum):
+    """A field two customers are compared on."""
+
+    NAME = "name"
+    BIRTHDAY = "birthday"
+    PHONE = "phone"
+    EMAIL = "email"
+    IDENTIFIER = "identifier"
+    ADDRESS = "address"
+    GENDER = "gender"
+
+
+LEVEL_LABELS: Mapping[ComparedField, tuple[str, ...]] = {
+    ComparedField.NAME: (
+        "different", "similar", "close", "same romanisation", "swapped", "exact",
+    ),
+    ComparedField.BIRTHDAY: ("different", "one digit off", "day and month swapped", "exact"),
+    ComparedField.PHONE: ("different", "same last 8 digits", "exact"),
+    ComparedField.EMAIL: ("different", "same local part", "at most two edits", "exact"),
+    ComparedField.IDENTIFIER: ("different", "exact"),
+    ComparedField.ADDRESS: (
+        "different", "same postal code", "street similar", "street close", "exact",
+    ),
+    ComparedField.GENDER: ("different", "same"),
+}  # fmt: skip
+"""Each field's level labels, by level (index 0 is "different")."""
+
+
+def _share(value: Decimal, path: str) -> Iterable[Problem]:
+    if not Decimal(0) < value <= 1:
+        yield Problem(
+            code="dedupe.threshold_invalid", path=path, message="must be above 0 and at most 1"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ComparisonSpec(Spec):
+    """Which fields are compared, and the similarity thresholds of the fuzzy levels.
+
+    Attributes:
+        fields: The compared fields, in vector order; each at most once.
+        name_high: Jaro-Winkler similarity from which names are "close".
+        name_low: Similarity from which names are "similar".
+        street_high: Similarity from which street lines are "close".
+        street_low: Similarity from which street lines are "similar".
+    """
+
+    TAG = "dedupe_comparison"
+    kind: str = "dedupe_comparison"
+    fields: tuple[ComparedField, ...] = attrs.field(
+        default=tuple(ComparedField), metadata=checks(unique())
+    )
+    name_high: Decimal = Decimal("0.92")
+    name_low: Decimal = Decimal("0.80")
+    street_high: Decimal = Decimal("0.92")
+    street_low: Decimal = Decimal("0.80")
+
+    def _spec_invariants(self) -> Iterable[Problem]:
+        if not self.fields:
+            yield Problem(
+                code="dedupe.fields_empty", path="$.fields", message="compare at least one field"
+            )
+        for name in ("name_high", "name_low", "street_high", "street_low"):
+            yield from _share(getattr(self, name), f"$.{name}")
+        for low, high in (("name_low", "name_high"), ("street_low", "street_high")):
+            if getattr(self, low) > getattr(self, high):
+                yield Problem(
+                    code="dedupe.threshold_invalid",
+                    path=f"$.{low}",
+                    message=f"cannot be above {high}",
+                )
+
+
+@attrs.frozen(kw_only=True)
+class FieldComparison:
+    """One field's comparison: the level, its label and the values that met.
+
+    Attributes:
+        field: The field compared.
+        level: The level (:data:`NULL` when a side has no value).
+        label: The level's label (``"null"`` for :data:`NULL`).
+        left: The left customer's value that decided the level (``None`` if none).
+        right: The right customer's value.
+    """
+
+    field: ComparedField
+    level: int
+    label: str
+    left: str | None
+    right: str | None
+
+
+_Outcome = tuple[int, str | None, str | None]
+
+
+def _best(outcomes: Iterable[_Outcome]) -> _Outcome:
+    """The highest level; among equal levels the smallest pair of values (deterministic)."""
+    best: _Outcome | None = None
+    for outcome in outcomes:
+        if (
+            best is None
+            or outcome[0] > best[0]
+            or (
+                outcome[0] == best[0]
+                and (outcome[1] or "", outcome[2] or "") < (best[1] or "", best[2] or "")
+            )
+        ):
+            best = outcome
+    return best if best is not None else (NULL, None, None)
+
+
+def _jaro_winkler(a: str, b: str) -> float:
+    return max(JaroWinkler.similarity(a, b), JaroWinkler.similarity(b, a))
+
+
+def _joined(form: NameForm) -> str:
+    return "".join(f"{form.family}{form.given}".split())
+
+
+def _name_level(a: NameForm, b: NameForm, spec: ComparisonSpec) -> int:
+    if (a.family == b.family and a.given == b.given) or _joined(a) == _joined(b):
+        return 5
+    if a.given and b.given and a.family == b.given and a.given == b.family:
+        return 4
+    if a.tokens == b.tokens:
+        return 3
+    written_a = f"{a.roman_family} {a.roman_given}".strip()
+    written_b = f"{b.roman_family} {b.roman_given}".strip()
+    similarity = max(
+        _jaro_winkler(written_a, written_b), _jaro_winkler(" ".join(a.tokens), " ".join(b.tokens))
+    )
+    if similarity >= spec.name_high:
+        return 2
+    if similarity >= spec.name_low:
+        return 1
+    return 0
+
+
+def _names(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    return _best((_name_level(x, y, spec), x.display, y.display) for x in a.names for y in b.names)
+
+
+def _birthdays(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    if a.birthday is None or b.birthday is None:
+        return (NULL, None, None)
+    x, y = a.birthday, b.birthday
+    shown = (x.isoformat(), y.isoformat())
+    if x == y:
+        return (3, *shown)
+    if x.year == y.year and x.month == y.day and x.day == y.month:
+        return (2, *shown)
+    if Levenshtein.distance(x.strftime("%Y%m%d"), y.strftime("%Y%m%d")) <= 1:
+        return (1, *shown)
+    return (0, *shown)
+
+
+def _last8(phone: str) -> str:
+    return phone[-8:]
+
+
+def _phones(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    if not a.phones or not b.phones:
+        return (NULL, None, None)
+    common = sorted(a.phones & b.phones)
+    if common:
+        return (2, common[0], common[0])
+    return _best(
+        (1 if _last8(x) == _last8(y) and len(x) >= 8 else 0, x, y)
+        for x in sorted(a.phones)
+        for y in sorted(b.phones)
+    )
+
+
+def _emails(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    if not a.emails or not b.emails:
+        return (NULL, None, None)
+    common = sorted(a.emails & b.emails)
+    if common:
+        return (3, common[0], common[0])
+    return _best((_email_level(x, y), x, y) for x in sorted(a.emails) for y in sorted(b.emails))
+
+
+def _email_level(x: str, y: str) -> int:
+    if Levenshtein.distance(x, y, score_cutoff=2) <= 2:
+        return 2
+    return 1 if x.rpartition("@")[0] == y.rpartition("@")[0] else 0
+
+
+def _identifiers(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    kinds = {k for k, _ in a.identifiers} & {k for k, _ in b.identifiers}
+    if not kinds:
+        return (NULL, None, None)
+    return _best(
+        (1 if x == y else 0, f"{kx}:{x}", f"{ky}:{y}")
+        for kx, x in sorted(a.identifiers)
+        for ky, y in sorted(b.identifiers)
+        if kx == ky and kx in kinds
+    )
+
+
+def _address_level(x: Address, y: Address, spec: ComparisonSpec) -> int:
+    same_code = bool(x.postal_code) and x.postal_code == y.postal_code and x.country == y.country
+    if x.street and y.street:
+        if x.street == y.street and (same_code or not (x.postal_code or y.postal_code)):
+            return 4
+        similarity = _jaro_winkler(x.street, y.street)
+        if similarity >= spec.street_high:
+            return 3
+        if similarity >= spec.street_low:
+            return 2
+    return 1 if same_code else 0
+
+
+def _shown(address: Address) -> str:
+    return " ".join(p for p in (address.postal_code, address.city, address.street) if p)
+
+
+def _addresses(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    return _best(
+        (_address_level(x, y, spec), _shown(x), _shown(y)) for x in a.addresses for y in b.addresses
+    )
+
+
+def _genders(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
+    if a.gender is None or b.gender is None:
+        return (NULL, None, None)
+    return (1 if a.gender == b.gender else 0, a.gender, b.gender)
+
+
+_COMPARATORS: Mapping[ComparedField, Callable[[Features, Features, ComparisonSpec], _Outcome]] = {
+    ComparedField.NAME: _names,
+    ComparedField.BIRTHDAY: _birthdays,
+    ComparedField.PHONE: _phones,
+    ComparedField.EMAIL: _emails,
+    ComparedField.IDENTIFIER: _identifiers,
+    ComparedField.ADDRESS: _addresses,
+    ComparedField.GENDER: _genders,
+}
+
+DEFAULT_COMPARISON = ComparisonSpec()
+
+
+def compare(
+    left: Features, right: Features, *, spec: ComparisonSpec = DEFAULT_COMPARISON
+) -> tuple[FieldComparison, ...]:
+    """Compare two customers' features field by field, in the order of ``spec.fields``."""
+    result = []
+    for field in spec.fields:
+        level, left_value, right_value = _COMPARATORS[field](left, right, spec)
+        label = "null" if level == NULL else LEVEL_LABELS[field][level]
+        result.append(
+            FieldComparison(
+                field=field, level=level, label=label, left=left_value, right=right_value
+            )
+        )
+    return tuple(result)
+
+
+def compare_levels(
+    left: Features, right: Features, *, spec: ComparisonSpec = DEFAULT_COMPARISON
+) -> tuple[int, ...]:
+    """The comparison vector of two customers: each field's level, in ``spec.fields`` order."""
+    return tuple(_COMPARATORS[f](left, right, spec)[0] for f in spec.fields)
+
+
+def level_counts(spec: ComparisonSpec) -> Sequence[int]:
+    """How many levels (``0`` up) each compared field has, in ``spec.fields`` order."""
+    return [len(LEVEL_LABELS[f]) for f in spec.fields]

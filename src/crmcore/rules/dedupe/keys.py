@@ -1,0 +1,151 @@
+"""Blocking keys: plain strings computed from one customer, so storage can index them.
+
+A key is ``"<pass>:<value>"``. Two customers are candidates when they share a key;
+the SQL storage keeps the keys of every customer in an index table
+``(customer_id, key)`` and finds the pairs with one self-join on ``key``. Each
+pass is one way records of the same person agree despite the usual damage:
+
+``phone``
+    each phone in E.164 (full-width digits and local formats read by phonenumbers).
+``email``
+    each email address, NFKC and case folded.
+``identifier``
+    ``<kind>:<value>`` for each identifier (national, tax, membership ids; an
+    organisation's registration number), value folded without spaces.
+``name``
+    the romanised name's words sorted: ``Zhang Wei``, ``Wei Zhang``, ``张伟`` and
+    (with pinyin) ``張偉`` share ``name:wei zhang``.
+``name_part``
+    each word of the name with the initials of the others and the birth year
+    (``zhang|w|1990`` and ``wei|z|1990``; the postal code instead when there is
+    no birthday): a typo in one word keeps the other key, and the year or
+    place keeps blocks of common names small.
+``birth``
+    the birth date with day and month sorted (a swapped day and month block
+    together) and the name's sorted initials.
+``postal``
+    country, postal code and the name's sorted initials.
+
+>>> from crmcore.models import Customer, Phone
+>>> c = Customer.person_named(family="Zhang", given="Wei",
+...                           phones=(Phone(number="+8613800138000"),))
+>>> blocking_keys(c)
+('name:wei zhang', 'name_part:wei|z', 'name_part:zhang|w', 'phone:+8613800138000')
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+import attrs
+
+from crmcore.errors import Problem
+from crmcore.models import Customer
+from crmcore.models.checks import checks, in_range, unique
+from crmcore.rules.dedupe._features import Features, features
+from crmcore.rules.dedupe._text import initial
+from crmcore.rules.verification import Spec
+
+__all__ = ["BlockingPass", "BlockingSpec", "blocking_keys", "feature_keys", "key_pass"]
+
+
+class BlockingPass(enum.StrEnum):
+    """One way of blocking customers together (see the module documentation)."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    IDENTIFIER = "identifier"
+    NAME = "name"
+    NAME_PART = "name_part"
+    BIRTH = "birth"
+    POSTAL = "postal"
+
+
+@attrs.frozen(kw_only=True)
+class BlockingSpec(Spec):
+    """Which passes make keys, and how large a block may grow.
+
+    Attributes:
+        passes: The passes that make keys; all of them by default.
+        max_block_size: A key shared by more customers than this makes no pairs
+            (it says little: a common name, a shared switchboard number); the
+            blocking report lists it with the pairs it would have made.
+        region: ISO 3166 region for phone numbers written without a country code.
+    """
+
+    TAG = "dedupe_blocking"
+    kind: str = "dedupe_blocking"
+    passes: tuple[BlockingPass, ...] = attrs.field(
+        default=tuple(BlockingPass), metadata=checks(unique())
+    )
+    max_block_size: int = attrs.field(default=100, metadata=checks(in_range(2, 1_000_000)))
+    region: str | None = None
+
+    def _spec_invariants(self) -> Iterable[Problem]:
+        if not self.passes:
+            yield Problem(
+                code="dedupe.passes_empty", path="$.passes", message="name at least one pass"
+            )
+
+
+DEFAULT_BLOCKING = BlockingSpec()
+
+
+def key_pass(key: str) -> str:
+    """The pass a key belongs to: the text before its first colon.
+
+    >>> key_pass("phone:+8613800138000")
+    'phone'
+    """
+    return key.split(":", 1)[0]
+
+
+def _initials(tokens: tuple[str, ...]) -> str:
+    return "".join(sorted(initial(t) for t in tokens))
+
+
+def feature_keys(
+    item: Features, *, passes: Iterable[BlockingPass] = tuple(BlockingPass)
+) -> tuple[str, ...]:
+    """The blocking keys of already normalised features, sorted and each once."""
+    wanted = frozenset(passes)
+    keys: set[str] = set()
+    if BlockingPass.PHONE in wanted:
+        keys.update(f"phone:{p}" for p in item.phones)
+    if BlockingPass.EMAIL in wanted:
+        keys.update(f"email:{e}" for e in item.emails)
+    if BlockingPass.IDENTIFIER in wanted:
+        keys.update(f"identifier:{k}:{v}" for k, v in item.identifiers)
+    initials: set[str] = set()
+    context = ""
+    if item.birthday is not None:
+        context = f"|{item.birthday.year:04d}"
+    elif any(a.postal_code for a in item.addresses):
+        context = "|" + min(f"{a.country}:{a.postal_code}" for a in item.addresses if a.postal_code)
+    for form in item.names:
+        tokens = form.tokens
+        if not tokens:
+            continue
+        initials.add(_initials(tokens))
+        if BlockingPass.NAME in wanted:
+            keys.add(f"name:{' '.join(tokens)}")
+        if BlockingPass.NAME_PART in wanted and len(tokens) > 1:
+            for index, token in enumerate(tokens):
+                others = tokens[:index] + tokens[index + 1 :]
+                keys.add(f"name_part:{token}|{_initials(others)}{context}")
+    if BlockingPass.BIRTH in wanted and item.birthday is not None:
+        day = item.birthday
+        low, high = sorted((day.month, day.day))
+        keys.update(f"birth:{day.year:04d}-{low:02d}-{high:02d}|{i}" for i in initials)
+    if BlockingPass.POSTAL in wanted:
+        for address in item.addresses:
+            if address.postal_code:
+                place = f"{address.country}:{address.postal_code}"
+                keys.update(f"postal:{place}|{i}" for i in initials)
+    return tuple(sorted(keys))
+
+
+def blocking_keys(customer: Customer, *, spec: BlockingSpec = DEFAULT_BLOCKING) -> tuple[str, ...]:
+    """The blocking keys of one customer, sorted and each once (a pure function)."""
+    return feature_keys(features(customer, region=spec.region), passes=spec.passes)

@@ -1,0 +1,352 @@
+"""The Fellegi-Sunter model: m and u per comparison level, fit by EM without labels.
+
+For each field and level, ``m`` is the chance that a true duplicate pair shows the
+level, ``u`` the chance that a pair of different customers does. A level's weight
+is ``log2(m / u)``: positive when the level is more typical of duplicates. A
+pair's total is the prior weight ``log2(p / (1 - p))`` (``p`` the share of
+duplicates among the pairs compared) plus its fields' weights; a null level
+weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
+
+:func:`fit` estimates ``p``, ``m`` and ``u`` from comparison vectors alone (as
+splink and recordlinkage do), by expectation-maximisation over the distinct
+vectors and their counts, so the vectors may come from anywhere: from Python
+(:func:`.compare.compare_levels`) or from a SQL query. ``u`` starts from the
+level frequencies of random pairs when they are given (``random_vectors``:
+almost all random pairs are different customers), else from the frequencies
+among the vectors themselves; ``m`` starts high for the top level. Both are
+updated by EM. Each M-step adds half a pair to every level's count (and every probability
+stays at least ``1e-6``) so no weight is infinite and no level unseen in a small
+fit is taken as impossible. The fit is deterministic.
+
+The fitted :class:`MatchModel` is plain data: inspect ``model.fields``, keep it
+with ``model.to_dict()`` (JSON-ready) and load it with ``MatchModel.from_dict``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmcore.errors import Problem, ValidationError
+from crmcore.rules.dedupe.compare import (
+    DEFAULT_COMPARISON,
+    LEVEL_LABELS,
+    NULL,
+    ComparedField,
+    ComparisonSpec,
+    level_counts,
+)
+
+__all__ = ["FieldParameters", "LevelParameters", "MatchModel", "fit", "probability"]
+
+_FLOOR = 1e-6
+_SMOOTHING = 0.5
+"""Pseudo-pairs added to every level's count in each M-step, so that a level never
+seen among the duplicates of a small fit still has some weight (not -20 bits)."""
+_PRIOR_BOUNDS = (1e-6, 1 - 1e-6)
+
+
+@attrs.frozen(kw_only=True)
+class LevelParameters:
+    """One level of one field: its label, m, u and weight.
+
+    Attributes:
+        level: The level (0 is "different").
+        label: Its label (``"exact"``, ``"swapped"``, ...).
+        m: P(level | duplicate).
+        u: P(level | different customers).
+    """
+
+    level: int
+    label: str
+    m: float
+    u: float
+
+    @property
+    def weight(self) -> float:
+        """``log2(m / u)``: the evidence this level gives for a duplicate."""
+        return math.log2(self.m / self.u)
+
+
+@attrs.frozen(kw_only=True)
+class FieldParameters:
+    """The fitted levels of one compared field, level 0 first."""
+
+    field: ComparedField
+    levels: tuple[LevelParameters, ...]
+
+
+def probability(total: float) -> float:
+    """The match probability of a total weight: ``2**total / (1 + 2**total)``."""
+    if total >= 0:
+        return 1.0 / (1.0 + math.pow(2.0, -total))
+    odds = math.pow(2.0, total)
+    return odds / (1.0 + odds)
+
+
+@attrs.frozen(kw_only=True)
+class MatchModel:
+    """A fitted Fellegi-Sunter model.
+
+    Attributes:
+        comparison: The comparison spec the vectors were made with.
+        prior: The share of duplicates among the pairs fit on.
+        fields: Each compared field's levels with m, u and weight.
+        pairs: How many vectors it was fit on.
+        iterations: EM iterations run.
+        converged: Whether the parameters settled within the tolerance.
+    """
+
+    comparison: ComparisonSpec
+    prior: float
+    fields: tuple[FieldParameters, ...]
+    pairs: int = 0
+    iterations: int = 0
+    converged: bool = True
+
+    @property
+    def prior_weight(self) -> float:
+        """``log2(prior / (1 - prior))``, the weight every pair starts from."""
+        return math.log2(self.prior / (1.0 - self.prior))
+
+    def weight(self, field_index: int, level: int) -> float:
+        """The weight of ``level`` for the field at ``field_index`` (0 for a null level)."""
+        if level == NULL:
+            return 0.0
+        return self.fields[field_index].levels[level].weight
+
+    def terms(self, vector: Sequence[int]) -> tuple[float, ...]:
+        """The prior weight followed by each field's weight for a comparison vector."""
+        return (self.prior_weight, *(self.weight(i, lv) for i, lv in enumerate(vector)))
+
+    def total(self, vector: Sequence[int]) -> float:
+        """A vector's total weight: ``math.fsum`` of its :meth:`terms`."""
+        return math.fsum(self.terms(vector))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready plain data."""
+        return {
+            "comparison": {
+                "kind": self.comparison.kind,
+                "fields": [f.value for f in self.comparison.fields],
+                "name_high": str(self.comparison.name_high),
+                "name_low": str(self.comparison.name_low),
+                "street_high": str(self.comparison.street_high),
+                "street_low": str(self.comparison.street_low),
+            },
+            "prior": self.prior,
+            "pairs": self.pairs,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "fields": [
+                {
+                    "field": f.field.value,
+                    "levels": [
+                        {"level": lv.level, "label": lv.label, "m": lv.m, "u": lv.u}
+                        for lv in f.levels
+                    ],
+                }
+                for f in self.fields
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MatchModel:
+        """Load a model written by :meth:`to_dict`; bad data raises ``ValidationError``."""
+        from decimal import Decimal
+
+        try:
+            spec_data = data["comparison"]
+            comparison = ComparisonSpec(
+                fields=tuple(ComparedField(f) for f in spec_data["fields"]),
+                name_high=Decimal(spec_data["name_high"]),
+                name_low=Decimal(spec_data["name_low"]),
+                street_high=Decimal(spec_data["street_high"]),
+                street_low=Decimal(spec_data["street_low"]),
+            )
+            fields = tuple(
+                FieldParameters(
+                    field=ComparedField(f["field"]),
+                    levels=tuple(
+                        LevelParameters(
+                            level=int(lv["level"]),
+                            label=str(lv["label"]),
+                            m=float(lv["m"]),
+                            u=float(lv["u"]),
+                        )
+                        for lv in f["levels"]
+                    ),
+                )
+                for f in data["fields"]
+            )
+            model = cls(
+                comparison=comparison,
+                prior=float(data["prior"]),
+                fields=fields,
+                pairs=int(data["pairs"]),
+                iterations=int(data["iterations"]),
+                converged=bool(data["converged"]),
+            )
+        except ValidationError:
+            raise
+        except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+            raise _invalid("$", f"not a match model: {error!r}") from None
+        problems = list(_model_problems(model))
+        if problems:
+            raise ValidationError(problems, subject="MatchModel")
+        return model
+
+
+def _model_problems(model: MatchModel) -> Iterable[Problem]:
+    if not 0.0 < model.prior < 1.0:
+        yield Problem(code="dedupe.model_invalid", path="$.prior", message="must be in (0, 1)")
+    if [f.field for f in model.fields] != list(model.comparison.fields):
+        yield Problem(
+            code="dedupe.model_invalid", path="$.fields", message="must follow comparison.fields"
+        )
+        return
+    for index, (fp, count) in enumerate(
+        zip(model.fields, level_counts(model.comparison), strict=True)
+    ):
+        if len(fp.levels) != count or any(
+            lv.level != i or not (0.0 < lv.m <= 1.0 and 0.0 < lv.u <= 1.0)
+            for i, lv in enumerate(fp.levels)
+        ):
+            yield Problem(
+                code="dedupe.model_invalid",
+                path=f"$.fields[{index}]",
+                message=f"needs levels 0..{count - 1} with m and u in (0, 1]",
+            )
+
+
+def _invalid(path: str, message: str) -> ValidationError:
+    return ValidationError(
+        [Problem(code="dedupe.model_invalid", path=path, message=message)], subject="MatchModel"
+    )
+
+
+def _normalised(values: list[float]) -> list[float]:
+    floored = [max(v, _FLOOR) for v in values]
+    total = sum(floored)
+    return [v / total for v in floored]
+
+
+def _frequencies(patterns: Mapping[tuple[int, ...], int], field: int, levels: int) -> list[float]:
+    counts = [0.0] * levels
+    for vector, count in patterns.items():
+        if vector[field] != NULL:
+            counts[vector[field]] += count
+    total = sum(counts)
+    if total == 0:
+        return [1.0 / levels] * levels
+    return _normalised([c / total for c in counts])
+
+
+def _initial_m(levels: int) -> list[float]:
+    # the top level takes most of the mass, lower levels geometrically less
+    raw = [0.5 ** (levels - 1 - i) for i in range(levels)]
+    raw[-1] *= 4
+    return _normalised([r / sum(raw) for r in raw])
+
+
+def _patterns(vectors: Iterable[Sequence[int]], counts: Sequence[int]) -> Counter[tuple[int, ...]]:
+    patterns: Counter[tuple[int, ...]] = Counter()
+    for index, vector in enumerate(vectors):
+        item = tuple(vector)
+        if len(item) != len(counts) or any(
+            isinstance(v, bool) or not isinstance(v, int) or not NULL <= v < counts[f]
+            for f, v in enumerate(item)
+        ):
+            raise _invalid(
+                f"$[{index}]",
+                f"a comparison vector has {len(counts)} levels within each field's range",
+            )
+        patterns[item] += 1
+    return patterns
+
+
+def fit(
+    vectors: Iterable[Sequence[int]],
+    *,
+    spec: ComparisonSpec = DEFAULT_COMPARISON,
+    random_vectors: Iterable[Sequence[int]] | None = None,
+    prior: float = 0.1,
+    max_iterations: int = 200,
+    tolerance: float = 1e-7,
+) -> MatchModel:
+    """Fit m, u and the prior by EM from comparison vectors (see the module docs).
+
+    ``vectors`` are the candidate pairs' comparison vectors; ``random_vectors``,
+    optional, those of random pairs, to start u from; ``prior`` the starting share
+    of duplicates. Vectors of the wrong shape are refused with
+    ``dedupe.model_invalid``; no vector at all is refused with ``dedupe.no_pairs``.
+    """
+    counts = level_counts(spec)
+    patterns = _patterns(vectors, counts)
+    total_pairs = sum(patterns.values())
+    if total_pairs == 0:
+        raise ValidationError(
+            [Problem(code="dedupe.no_pairs", path="$", message="no comparison vectors to fit")],
+            subject="fit",
+        )
+    fields = range(len(counts))
+    m = [_initial_m(n) for n in counts]
+    u_source = patterns if random_vectors is None else _patterns(random_vectors, counts)
+    if not u_source:
+        u_source = patterns
+    u = [_frequencies(u_source, f, counts[f]) for f in fields]
+    lam = min(max(prior, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
+    items = sorted(patterns.items())
+    iterations, converged = 0, False
+    for iterations in range(1, max_iterations + 1):  # noqa: B007
+        m_acc = [[_SMOOTHING] * n for n in counts]
+        u_acc = [[_SMOOTHING] * n for n in counts]
+        matched = 0.0
+        for vector, count in items:
+            log_m = math.log(lam)
+            log_u = math.log(1.0 - lam)
+            for f in fields:
+                level = vector[f]
+                if level != NULL:
+                    log_m += math.log(m[f][level])
+                    log_u += math.log(u[f][level])
+            g = 1.0 / (1.0 + math.exp(min(log_u - log_m, 700.0)))
+            matched += count * g
+            for f in fields:
+                level = vector[f]
+                if level != NULL:
+                    m_acc[f][level] += count * g
+                    u_acc[f][level] += count * (1.0 - g)
+        new_lam = min(max(matched / total_pairs, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
+        new_m = [_normalised(a) for a in m_acc]
+        new_u = [_normalised(a) for a in u_acc]
+        change = max(
+            abs(new_lam - lam),
+            *(abs(x - y) for f in fields for x, y in zip(new_m[f], m[f], strict=True)),
+            *(abs(x - y) for f in fields for x, y in zip(new_u[f], u[f], strict=True)),
+        )
+        lam, m, u = new_lam, new_m, new_u
+        if change < tolerance:
+            converged = True
+            break
+    return MatchModel(
+        comparison=spec,
+        prior=lam,
+        fields=tuple(
+            FieldParameters(
+                field=field,
+                levels=tuple(
+                    LevelParameters(level=i, label=LEVEL_LABELS[field][i], m=m[f][i], u=u[f][i])
+                    for i in range(counts[f])
+                ),
+            )
+            for f, field in enumerate(spec.fields)
+        ),
+        pairs=total_pairs,
+        iterations=iterations,
+        converged=converged,
+    )

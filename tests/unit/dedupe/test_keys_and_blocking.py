@@ -1,0 +1,155 @@
+"""Blocking keys and candidate pairs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.errors import ValidationError
+from crmcore.models import NameOrder, PersonName
+from crmcore.rules.dedupe import (
+    HAS_PINYIN,
+    BlockingPass,
+    BlockingSpec,
+    blocking_keys,
+    candidate_pairs,
+    key_pass,
+)
+
+from ._build import person
+
+
+def test_full_width_and_local_phone_formats_share_the_e164_key() -> None:
+    """A phone typed with full-width digits or spaces blocks with its E.164 form."""
+    a = person("a", "王", "芳", phone="１３８ ００１３ ８０００")
+    b = person("b", "王", "芳", phone="+8613800138000")
+    assert "phone:+8613800138000" in blocking_keys(a)
+    assert "phone:+8613800138000" in blocking_keys(b)
+
+
+def test_swapped_family_and_given_names_share_the_name_key() -> None:
+    """Anna Schmidt and Schmidt Anna (swapped fields) have the same name key."""
+    a = person("a", "Schmidt", "Anna")
+    b = person("b", "Anna", "Schmidt")
+    assert "name:anna schmidt" in set(blocking_keys(a)) & set(blocking_keys(b))
+
+
+def test_a_typo_in_one_word_keeps_a_name_part_key() -> None:
+    """Schmidt/Anna and Schmitd/Anna (same birth year) share the key of the intact word."""
+    a = set(blocking_keys(person("a", "Schmidt", "Anna", born=dt.date(1990, 5, 1))))
+    b = set(blocking_keys(person("b", "Schmitd", "Anna", born=dt.date(1990, 5, 2))))
+    assert a & b == {"name_part:anna|s|1990"}
+
+
+def test_email_keys_fold_case_and_full_width() -> None:
+    """Ｚhang.Wei@Example.COM blocks with zhang.wei@example.com."""
+    a = blocking_keys(person("a", "Zhang", "Wei", email="Zhang.Wei@Example.COM"))
+    b = blocking_keys(person("b", "Zhang", "Wei", email="zhang.wei@example.com"))
+    assert "email:zhang.wei@example.com" in set(a) & set(b)
+
+
+def test_a_swapped_birth_day_and_month_shares_the_birth_key() -> None:
+    """Born 1990-03-04 and 1990-04-03 block together (with the same initials)."""
+    a = blocking_keys(person("a", "Li", "Na", born=dt.date(1990, 3, 4)))
+    b = blocking_keys(person("b", "Li", "Na", born=dt.date(1990, 4, 3)))
+    assert "birth:1990-03-04|ln" in set(a) & set(b)
+
+
+@pytest.mark.skipif(not HAS_PINYIN, reason="needs crmcore[cjk] (pypinyin)")
+def test_traditional_simplified_and_pinyin_names_share_the_name_key() -> None:
+    """张伟, 張偉 and Zhang Wei (family first) all have name:wei zhang."""
+    names = [
+        person("a", "张", "伟"),
+        person("b", "張", "偉"),
+        person("c", "Zhang", "Wei", order=NameOrder.FAMILY_FIRST),
+    ]
+    shared = set.intersection(*(set(blocking_keys(c)) for c in names))
+    assert "name:wei zhang" in shared
+
+
+def test_a_cjk_name_blocks_by_its_other_name_without_pinyin_too() -> None:
+    """A customer entered as 张伟 with the other name Wei Zhang blocks with Wei Zhang."""
+    a = person("a", "张", "伟", other=PersonName(family="Zhang", given="Wei"))
+    b = person("b", "Zhang", "Wei")
+    assert "name:wei zhang" in set(blocking_keys(a)) & set(blocking_keys(b))
+
+
+def test_passes_can_be_chosen_and_keys_name_their_pass() -> None:
+    """Only the chosen passes make keys; key_pass reads the pass back."""
+    spec = BlockingSpec(passes=(BlockingPass.PHONE,))
+    keys = blocking_keys(person("a", "Li", "Na", phone="+8613800138000"), spec=spec)
+    assert keys == ("phone:+8613800138000",)
+    assert {key_pass(k) for k in blocking_keys(person("b", "Li", "Na"))} <= set(BlockingPass)
+
+
+def test_blocks_over_the_cap_are_cut_and_reported() -> None:
+    """A key shared by more customers than the cap makes no pairs; the report says so."""
+    keyed = [(f"c{i}", ["name:wei zhang"]) for i in range(5)] + [
+        ("c0", ["phone:+1"]),
+    ]
+    with pytest.raises(ValidationError) as refused:
+        candidate_pairs(keyed, max_block_size=3)
+    assert refused.value.codes == ("dedupe.duplicate_id",)
+    keyed = [(f"c{i}", ["name:wei zhang", *(["phone:+1"] if i < 2 else [])]) for i in range(5)]
+    found = candidate_pairs(keyed, max_block_size=3)
+    assert [(p.left, p.right, p.keys) for p in found.pairs] == [("c0", "c1", ("phone:+1",))]
+    assert found.report.cut[0].key == "name:wei zhang"
+    assert (found.report.cut[0].size, found.report.cut_pairs) == (5, 10)
+    name = next(p for p in found.report.passes if p.name == "name")
+    assert (name.cut_blocks, name.cut_pairs, name.pairs) == (1, 10, 0)
+
+
+def test_a_cap_below_two_is_refused() -> None:
+    """max_block_size=1 is refused with dedupe.block_size_invalid."""
+    with pytest.raises(ValidationError) as refused:
+        candidate_pairs([], max_block_size=1)
+    assert refused.value.codes == ("dedupe.block_size_invalid",)
+
+
+_keyed = st.dictionaries(
+    st.text("abcdefgh", min_size=1, max_size=3),
+    st.lists(st.sampled_from(["k:1", "k:2", "k:3", "n:x", "n:y"]), max_size=4),
+    max_size=25,
+)
+
+
+@given(_keyed, st.integers(2, 30))
+@settings(max_examples=150, deadline=None)
+def test_blocking_never_pairs_a_customer_with_itself_and_yields_each_pair_once(
+    keyed: dict[str, list[str]], cap: int
+) -> None:
+    """Pairs are distinct, ordered, never a self pair, and exactly the shared-key pairs."""
+    found = candidate_pairs(keyed.items(), max_block_size=cap)
+    pairs = [(p.left, p.right) for p in found.pairs]
+    assert len(pairs) == len(set(pairs))
+    assert all(left < right for left, right in pairs)
+    sizes: dict[str, int] = {}
+    for keys in keyed.values():
+        for key in set(keys):
+            sizes[key] = sizes.get(key, 0) + 1
+    expected = {
+        (a, b)
+        for a, b in itertools.combinations(sorted(keyed), 2)
+        if any(sizes[k] <= cap for k in set(keyed[a]) & set(keyed[b]))
+    }
+    assert set(pairs) == expected
+    assert found.report.candidate_pairs == len(pairs)
+
+
+def test_candidate_pairs_grow_far_slower_than_all_pairs() -> None:
+    """Four times the customers gives well under 16 times the pairs (all pairs would)."""
+    from ._synthetic import generate
+
+    def pairs(people: int) -> int:
+        data = generate(people, seed=3)
+        keyed = [(c.id, blocking_keys(c)) for c in data.customers]
+        found = candidate_pairs(keyed, max_block_size=50)
+        assert len(found.pairs) <= len(keyed) * max(map(len, (k for _, k in keyed))) * 49 / 2
+        return len(found.pairs)
+
+    small, large = pairs(400), pairs(1600)
+    assert large < 8 * small
