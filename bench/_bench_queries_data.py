@@ -20,6 +20,7 @@ import random
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from crmcore import models as m
 from crmcore.query import search_document
 from crmcore.storage.sqlalchemy._schema import CodePointString
 
-__all__ = ["BIRTH_YEARS", "customer_at", "hand_rows", "hand_schema"]
+__all__ = ["BIRTH_YEARS", "Probe", "customer_at", "find_probe", "hand_rows", "hand_schema"]
 
 BIRTH_YEARS = range(1950, 2009)
 """Years the generated birthdays fall in."""
@@ -223,6 +224,24 @@ def customer_at(i: int, *, seed: int = 7) -> m.Customer:
         key_dates=(m.KeyDate(label="founding day", date=founded),),
         **common,
     )
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Values taken from one stored customer, for the equality kinds."""
+
+    phone: str
+    email: str
+    card: str
+
+
+def find_probe(count: int) -> Probe:
+    """The phone, email and membership card of a customer a third into the data."""
+    for i in range(count // 3, count):
+        c = customer_at(i)
+        if c.emails and c.identifiers and c.kind is m.CustomerKind.PERSON:
+            return Probe(c.phones[0].number, c.emails[0].address, c.identifiers[0].value)
+    raise SystemExit("too few customers to pick a probe from")
 
 
 # ------------------------------------------------------------------ the hand schema

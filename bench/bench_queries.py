@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import os
 import signal
@@ -47,15 +48,14 @@ from types import FrameType
 from typing import Any
 
 import sqlalchemy as sa
-from _bench_queries_data import BIRTH_YEARS, customer_at, hand_rows, hand_schema
+from _bench_queries_data import BIRTH_YEARS, Probe, customer_at, find_probe, hand_rows, hand_schema
 from sqlalchemy import MetaData, Select, Table, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.selectable import CompoundSelect
 
 import crmcore.query
-from crmcore import models as m
 from crmcore.errors import CrmError
-from crmcore.query import And, AnyFilter, Field, Or, Query, Search
+from crmcore.query import AnyFilter, Field, Or, Query, Search
 from crmcore.storage import Store
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend, make_engine
 
@@ -78,16 +78,9 @@ def birthday_window(start: str, end: str) -> AnyFilter | None:
         built: AnyFilter = method(start, end)
         return built
     field = Field("person.birthday")
-    wraps = end < start
-    ranges = [
-        And(
-            filters=(
-                field >= f"{year}-{start}",
-                field <= f"{year + 1 if wraps else year}-{end}",
-            )
-        )
-        for year in range(BIRTH_YEARS.start - 1, BIRTH_YEARS.stop)
-    ]
+    wraps = int(end < start)
+    years = range(BIRTH_YEARS.start - 1, BIRTH_YEARS.stop)
+    ranges = [(field >= f"{y}-{start}") & (field <= f"{y + wraps}-{end}") for y in years]
     return Or(filters=tuple(ranges))
 
 
@@ -164,8 +157,14 @@ def peak_mb() -> float:
 
 @contextlib.contextmanager
 def peak_growth(into: dict[str, float], phase: str) -> Iterator[None]:
-    """Record how far the peak RSS rose above the RSS at the start of ``phase``."""
+    """Record how far the peak RSS rose above the RSS at the start of ``phase``.
+
+    Freed memory is first handed back to the system (``malloc_trim``), so what an
+    earlier phase left behind does not hide this phase's growth.
+    """
     gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     base = rss_mb()
@@ -247,24 +246,6 @@ class FilterKind:
     ids: Select[Any] | CompoundSelect[Any]
     unique: bool = False
     """The hand select yields each customer id at most once (no ``DISTINCT`` needed)."""
-
-
-@dataclass(frozen=True)
-class Probe:
-    """Values taken from one stored customer, for the equality kinds."""
-
-    phone: str
-    email: str
-    card: str
-
-
-def find_probe(count: int) -> Probe:
-    """The phone, email and membership card of a customer a third into the data."""
-    for i in range(count // 3, count):
-        c = customer_at(i)
-        if c.emails and c.identifiers and c.kind is m.CustomerKind.PERSON:
-            return Probe(c.phones[0].number, c.emails[0].address, c.identifiers[0].value)
-    raise SystemExit("too few customers to pick a probe from")
 
 
 def filter_kinds(t: dict[str, Table], probe: Probe) -> list[FilterKind]:
@@ -352,6 +333,8 @@ class Bench:
             store.backend.engine.dialect.name if isinstance(store.backend, SqlBackend) else "?"
         )
         self.results: list[Result] = []
+        self.memory: dict[str, float] = {}
+        """Peak RSS growth of each crmcore query kind's runs, in MB."""
 
     @property
     def engine(self) -> Engine:
@@ -413,7 +396,8 @@ class Bench:
                 Result(kind, self.backend, None, "n/a (not supported)", hand_ms, rows, "-")
             )
             return
-        crm_ms, crm_answer, note = self.crm(crm_work)
+        with peak_growth(self.memory, kind):
+            crm_ms, crm_answer, note = self.crm(crm_work)
         if crm_ms is None:
             answer = "not checked"
         elif crm_answer == hand_answer:
@@ -439,33 +423,24 @@ class Bench:
                 page = select(c).join(found, c.c.id == found.c.customer_id)
             page = page.order_by(c.c.id).limit(size)
             count = select(func.count()).select_from(distinct_ids.subquery())
-            self.compare(f"{kind.name}: page", _crm_find(query), _hand_ids(page))
-            self.compare(
-                f"{kind.name}: count",
-                _crm_count(query),
-                _hand_count(count),
-            )
+            self.compare(f"{kind.name}: page", _crm(query), _hand(page))
+            self.compare(f"{kind.name}: count", _crm(query, count=True), _hand(count, count=True))
 
     def pages(self) -> None:
         """First and deep keyset pages by display name and by a nested field (family name)."""
         c = self.tables["customer"]
         size, deep = self.args.page_size, self.args.deep_page
-        persons = c.c.kind == "person"
-        for label, order, column, where, hand_where in (
-            ("display name", "display_name", c.c.display_name, None, None),
-            (
-                "person.name.family",
-                "person.name.family",
-                c.c.family_name,
-                Field("kind") == "person",
-                persons,
-            ),
+        persons = (Field("kind") == "person", c.c.kind == "person")
+        for order, column, (where, hand_where) in (
+            ("display_name", c.c.display_name, (None, None)),
+            ("person.name.family", c.c.family_name, persons),
         ):
+            label = order.replace("_", " ")
             query = Query(where=where, order_by=(order,), limit=size)
             ordered = select(c).order_by(column, c.c.id).limit(size)
             if hand_where is not None:
                 ordered = ordered.where(hand_where)
-            self.compare(f"page 1 by {label}", _crm_find(query), _hand_ids(ordered))
+            self.compare(f"page 1 by {label}", _crm(query), _hand(ordered))
             position = (deep - 1) * size - 1
             with self.engine.connect() as connection:
                 last = connection.execute(
@@ -478,8 +453,8 @@ class Bench:
             after = sa.or_(column > last[0], sa.and_(column == last[0], c.c.id > last[1]))
             self.compare(
                 f"page {deep} by {label}",
-                _crm_find(Query(where=where, order_by=(order,), limit=size, after=cursor)),
-                _hand_ids(ordered.where(after)),
+                _crm(Query(where=where, order_by=(order,), limit=size, after=cursor)),
+                _hand(ordered.where(after)),
             )
 
 
@@ -491,37 +466,25 @@ def _ms(ms: float | None, note: str) -> str:
     return note if ms is None else f"{ms:,.2f} ms"
 
 
-def _crm_find(query: Query | None) -> Callable[[Store], list[str]] | None:
-    if query is None:
-        return None
+def _crm(query: Query | None, *, count: bool = False) -> Callable[[Store], Any] | None:
+    """A crmcore run through the Store API: the ids of ``find``, or ``count`` (``None``: n/a)."""
 
-    def run(store: Store) -> list[str]:
+    def run(store: Store) -> list[str] | int:
+        assert query is not None
         with store.unit_of_work() as uow:
-            return [c.id for c in uow.customers.find(query)]
+            return (
+                uow.customers.count(query) if count else [c.id for c in uow.customers.find(query)]
+            )
 
-    return run
-
-
-def _crm_count(query: Query | None) -> Callable[[Store], int] | None:
-    if query is None:
-        return None
-
-    def run(store: Store) -> int:
-        with store.unit_of_work() as uow:
-            return uow.customers.count(query)
-
-    return run
+    return None if query is None else run
 
 
-def _hand_count(statement: Select[Any]) -> Callable[[Connection], int]:
-    def run(connection: Connection) -> int:
-        return int(connection.execute(statement).scalar_one())
+def _hand(statement: Select[Any], *, count: bool = False) -> Callable[[Connection], Any]:
+    """A hand-written SQL run: the ids of the rows, or the count."""
 
-    return run
-
-
-def _hand_ids(statement: Select[Any]) -> Callable[[Connection], list[str]]:
-    def run(connection: Connection) -> list[str]:
+    def run(connection: Connection) -> list[str] | int:
+        if count:
+            return int(connection.execute(statement).scalar_one())
         return [row[0] for row in connection.execute(statement).all()]
 
     return run
@@ -544,7 +507,7 @@ def keyset_rows(connection: Connection, table: Table, batch: int) -> Iterator[An
 
 
 def stream(bench: Bench, count: int, memory: dict[str, float]) -> list[str]:
-    """Stream every customer: crmcore's store against Core selects; report lines."""
+    """Stream every customer: crmcore's store against Core selects; the report lines."""
     from crmcore.storage.sqlalchemy import TABLES
 
     batch = 1000
@@ -567,7 +530,7 @@ def stream(bench: Bench, count: int, memory: dict[str, float]) -> list[str]:
         ("Core select of crm_customer rows (tuples)", core_crm_rows),
         ("Core select of bench_customer rows (dicts)", core_hand_dicts),
     ):
-        with peak_growth(memory, f"stream: {label}"):
+        with peak_growth(memory, f"stream: {label.split(' (')[0]}"):
             start = time.perf_counter()
             streamed = work()
             rates[label] = streamed / (time.perf_counter() - start)
@@ -611,12 +574,14 @@ def run_backend(
         )
         print(f"    {notes[-1]}", flush=True)
         bench = Bench(url, store, tables, args)
-        with peak_growth(memory, "queries"):
-            bench.filters(filter_kinds(tables, find_probe(n)))
-            bench.pages()
+        bench.filters(filter_kinds(tables, find_probe(n)))
+        bench.pages()
         notes += stream(bench, n, memory)
+        top = sorted(bench.memory.items(), key=lambda item: -item[1])[:3]
+        memory |= {f"crmcore {kind}": mb for kind, mb in top}
         notes.append(
-            "peak RSS growth: " + ", ".join(f"{phase} {mb:+.1f} MB" for phase, mb in memory.items())
+            "peak RSS growth (VmHWM over the RSS at the start of each; for queries the three "
+            "largest): " + ", ".join(f"{phase} {mb:+.1f} MB" for phase, mb in memory.items())
         )
         bench.store.close()
     for line in notes[1:]:
@@ -658,7 +623,7 @@ def main() -> None:
     )
     parser.add_argument("--page-size", type=int, default=20)
     parser.add_argument("--deep-page", type=int, default=50)
-    parser.add_argument("--chunk", type=int, default=10_000, help="customers per load batch")
+    parser.add_argument("--chunk", type=int, default=5_000, help="customers per load batch")
     parser.add_argument("--postgres", help="PostgreSQL URL (a fresh schema is made and dropped)")
     parser.add_argument("--mysql", help="MariaDB/MySQL URL (a fresh database is made and dropped)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite file")
