@@ -21,8 +21,11 @@ when the process grows past ``--max-rss-mb``. Filters are timed as their first p
 (20 records ordered by id, as ``find`` returns them) and as their ``count``. Streaming
 all customers is compared with a Core ``select`` of crmcore's own rows (raw tuples)
 and of the hand schema's customer rows (as dicts). Peak memory is the growth of the
-process's peak RSS (``VmHWM``, reset before each phase); run two sizes to see whether
-it is flat in the number of customers.
+process's peak RSS (``VmHWM``, reset after ``malloc_trim`` before each phase and each
+query kind); run two sizes to see whether it is flat in the number of customers. On
+SQLite it includes SQLite's page cache (crmcore asks for 64 MiB per connection), which
+fills with the database until that cap: compare sizes past it, or on PostgreSQL. The
+crmcore runs stop after ``--timeout-seconds`` with ``SIGALRM`` (Linux/Unix, main thread).
 
 Filters that need API not every crmcore has are built by adapters (:func:`birthday_window`,
 :func:`reachable`): missing API reports ``n/a (not supported)``; a backend refusing a
