@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import math
 from decimal import Decimal
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.errors import StorageError, ValidationError
-from crmcore.models import Money
+from crmcore.models import Money, Purchase
 from crmcore.models.values import MONEY_LIMIT
 from crmcore.serialization import from_dict
 from crmcore.storage.sqlalchemy._money import from_micros, micro_bounds, to_micros
@@ -132,3 +133,17 @@ def test_micro_bounds_of_vanishing_operands() -> None:
     """Operands far below a millionth fall between 0 and +-1 micro-unit, quickly."""
     assert micro_bounds(Decimal("1E-999999")) == (0, 1)
     assert micro_bounds(Decimal("-1E-999999999")) == (-1, 0)
+
+
+def test_a_purchase_whose_margin_would_be_out_of_range_is_refused() -> None:
+    """A refund with a large cost: the margin is money, so the purchase is refused."""
+    with pytest.raises(ValidationError) as caught:
+        Purchase(
+            customer_id="c1",
+            purchased_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            amount=Money.of("-900000000000", "CNY"),
+            cost=Money.of("900000000000", "CNY"),
+            product="plant",
+        )
+    assert caught.value.codes == ("money.out_of_range",)
+    assert caught.value.problems[0].path == "$.cost.amount"

@@ -14,7 +14,7 @@ from crmcore.models._ids import new_id
 from crmcore.models.checks import checks, max_length, non_blank, non_negative, positive
 from crmcore.models.customer import utc_now
 from crmcore.models.provenance import SourceChannel
-from crmcore.models.values import Money
+from crmcore.models.values import MONEY_LIMIT, Money
 
 __all__ = ["Purchase"]
 
@@ -49,6 +49,13 @@ class Purchase(Model):
                 code="purchase.currency_mismatch",
                 path="$.cost.currency",
                 message=f"must match the amount's currency {self.amount.currency}",
+            )
+        elif self.cost is not None and abs(self.amount.amount - self.cost.amount) >= MONEY_LIMIT:
+            # The margin is money too: refuse the purchase rather than fail on .margin.
+            yield Problem(
+                code="money.out_of_range",
+                path="$.cost.amount",
+                message=f"the margin (amount minus cost) must be below {MONEY_LIMIT} in size",
             )
 
     @property
