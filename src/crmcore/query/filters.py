@@ -266,6 +266,15 @@ def _reachable_channel(value: object) -> Problem | None:
     return None
 
 
+def _purpose_text(value: object) -> Problem | None:
+    # Not ``non_blank``: the converter reads blank optional text guarded by it as absent,
+    # and a blank purpose read as "no purpose" would widen a consent audience to everyone
+    # reachable. A blank purpose is refused instead.
+    if isinstance(value, str) and not value.strip():
+        return Problem(code="value.blank", message="must not be empty or blank; omit it instead")
+    return None
+
+
 @attrs.frozen(kw_only=True)
 class Reachable(Filter):
     """The consent audience: the customer may be contacted on ``channel`` for ``purpose``.
@@ -274,15 +283,15 @@ class Reachable(Filter):
     invalid, allows the channel (no opt-out of it or of ``all``) and, when ``purpose``
     is given, has a latest consent decision for ``purpose`` that is a grant: a
     withdrawal after a grant does not match. ``purpose=None`` asks for reachability
-    only. ``channel`` is an :class:`~crmcore.models.OptOut` other than ``all`` (its
-    value string is accepted). The rule, and which contact points each channel
-    reaches, are defined in :mod:`crmcore.query.audience`. Only customers have an
-    audience.
+    only; a blank purpose is refused (``value.blank``), never read as none.
+    ``channel`` is an :class:`~crmcore.models.OptOut` other than ``all`` (its value
+    string is accepted). The rule, and which contact points each channel reaches, are
+    defined in :mod:`crmcore.query.audience`. Only customers have an audience.
     """
 
     op: str = attrs.field(default="reachable", metadata=checks(_tag("reachable")))
     channel: OptOut = attrs.field(converter=_channel, metadata=checks(_reachable_channel))
-    purpose: str | None = attrs.field(default=None, metadata=checks(non_blank, max_length(64)))
+    purpose: str | None = attrs.field(default=None, metadata=checks(_purpose_text, max_length(64)))
 
 
 @attrs.frozen(kw_only=True)
