@@ -19,8 +19,9 @@ equality, ``in``, ``contains``, ``month_day`` or ``reachable`` leaves (alone, un
 ``and``, or all the branches of an ``or``) are on indexed paths reads only the
 customers the index names, plus the transaction's own writes, and the reference
 predicate decides among them, so the answer is exactly :meth:`Query.apply` over
-everything. The index changes at commit only, under the lock, with the committed
-state. With fast paths off (``CRMCORE_NO_FAST_PATHS=1``) every query scans.
+everything. The index changes with the committed state itself
+(:class:`IndexedCustomers`), so at commit only, under the lock. With fast paths off
+(``CRMCORE_NO_FAST_PATHS=1``) every query scans.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 if TYPE_CHECKING:
     from crmcore.query import Query
 
-__all__ = ["KEY_PATHS", "REACHABLE", "CustomerIndex", "MemoryBackend", "MemoryTransaction"]
+__all__ = [
+    "KEY_PATHS",
+    "REACHABLE",
+    "CustomerIndex",
+    "IndexedCustomers",
+    "MemoryBackend",
+    "MemoryTransaction",
+]
 
 _DELETED = None
 
@@ -168,6 +176,61 @@ class CustomerIndex:
         return None  # is_null, not, search, ordered comparisons: scan
 
 
+class IndexedCustomers(dict[str, Record]):
+    """The committed customers by id; every change to it changes its :class:`CustomerIndex`.
+
+    The index therefore always describes exactly the committed state, whichever code
+    changes that state (the backend's commit, or a subclass's own).
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: CustomerIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def __setitem__(self, record_id: str, record: Record) -> None:
+        assert isinstance(record, Customer)
+        super().__setitem__(record_id, record)
+        self.index.put(record_id, self.index.keys_of(record))
+
+    def __delitem__(self, record_id: str) -> None:
+        super().__delitem__(record_id)
+        self.index.put(record_id, None)
+
+    def pop(self, record_id: str, *default: Any) -> Any:
+        """Remove and return a customer (``default`` when it is absent)."""
+        if record_id in self:
+            record = super().pop(record_id)
+            self.index.put(record_id, None)
+            return record
+        if default:
+            return default[0]
+        raise KeyError(record_id)
+
+    def popitem(self) -> tuple[str, Record]:
+        """Remove and return some customer."""
+        record_id, record = super().popitem()
+        self.index.put(record_id, None)
+        return record_id, record
+
+    def setdefault(self, record_id: str, default: Record) -> Record:
+        """The customer ``record_id``, stored as ``default`` first if absent."""
+        if record_id not in self:
+            self[record_id] = default
+        return self[record_id]
+
+    def update(self, *others: Any, **named: Record) -> None:
+        """Store every customer given, one by one (each indexed)."""
+        for record_id, record in dict(*others, **named).items():
+            self[record_id] = record
+
+    def clear(self) -> None:
+        """Drop every customer and the index."""
+        super().clear()
+        self.index.clear()
+
+
 class MemoryBackend:
     """An in-memory :class:`~crmcore.storage.ports.Backend`; everything is lost on close.
 
@@ -179,9 +242,9 @@ class MemoryBackend:
 
     def __init__(self, *, indexes: IndexSet | None = None) -> None:
         self._lock = threading.RLock()
-        self._records: dict[RecordKind, dict[str, Record]] = {kind: {} for kind in RECORD_TYPES}
-        self._history: dict[str, list[ChangeRecord]] = {}
         self._index = CustomerIndex(IndexSet.of() if indexes is None else indexes)
+        self._records: dict[RecordKind, dict[str, Record]] = self._empty()
+        self._history: dict[str, list[ChangeRecord]] = {}
         self._closed = False
 
     def begin(self) -> MemoryTransaction:
@@ -194,9 +257,14 @@ class MemoryBackend:
         """Drop every record; the backend is unusable afterwards."""
         with self._lock:
             self._closed = True
-            self._records = {kind: {} for kind in RECORD_TYPES}
-            self._history = {}
             self._index.clear()
+            self._records = self._empty()
+            self._history = {}
+
+    def _empty(self) -> dict[RecordKind, dict[str, Record]]:
+        records: dict[RecordKind, dict[str, Record]] = {kind: {} for kind in RECORD_TYPES}
+        records["customer"] = IndexedCustomers(self._index)
+        return records
 
 
 class MemoryTransaction:
@@ -369,12 +437,6 @@ class MemoryTransaction:
         """Check every write against the committed state, then apply all or nothing."""
         self._check_open()
         backend = self._backend
-        # Index keys are a pure function of each customer: computed before taking the lock.
-        keys = {
-            record_id: backend._index.keys_of(record) if isinstance(record, Customer) else None
-            for (kind, record_id), record in self._writes.items()
-            if kind == "customer"
-        }
         with backend._lock:
             try:
                 if backend._closed:
@@ -393,8 +455,6 @@ class MemoryTransaction:
                         backend._records[kind].pop(record_id, None)
                     else:
                         backend._records[kind][record_id] = record
-                for record_id, record_keys in keys.items():
-                    backend._index.put(record_id, record_keys)
                 for change in self._history:
                     backend._history.setdefault(change.customer_id, []).append(change)
             finally:
