@@ -175,6 +175,7 @@ def test_the_index_equals_one_built_from_scratch(
             new = attrs.evolve(replacement, id=target.id, version=target.version + 1)
             tx.update("customer", new, expected_version=target.version)
         tx.commit()
+    backend._index.refresh()
     fresh = CustomerIndex(IndexSet.of())
     for record in backend._records["customer"].values():
         assert isinstance(record, Customer)
@@ -225,10 +226,12 @@ def test_own_writes_are_seen_before_commit_and_others_are_not() -> None:
 def test_rollback_and_a_failed_commit_leave_the_index_alone() -> None:
     """Neither a rolled-back transaction nor a conflicting commit changes the index."""
     backend = _store([_named("一", "vip")])
-    before = dict(backend._index._ids)
+    backend._index.refresh()
+    before = {k: set(v) for k, v in backend._index._ids.items()}
     tx = backend.begin()
     tx.insert("customer", [_named("二", "vip")])
     tx.rollback()
+    backend._index.refresh()
     assert backend._index._ids == before
     first, second = backend.begin(), backend.begin()
     for tx in (first, second):
@@ -239,9 +242,11 @@ def test_rollback_and_a_failed_commit_leave_the_index_alone() -> None:
         )
     second.insert("customer", [_named("三", "vip")])
     first.commit()
+    backend._index.refresh()
     after_first = {k: set(v) for k, v in backend._index._ids.items()}
     with pytest.raises(ConcurrencyConflict):
         second.commit()
+    backend._index.refresh()
     assert backend._index._ids == after_first
     assert _ids(backend) == ["id-一"]
 

@@ -19,8 +19,9 @@ equality, ``in``, ``contains``, ``month_day`` or ``reachable`` leaves (alone, un
 ``and``, or all the branches of an ``or``) are on indexed paths reads only the
 customers the index names, plus the transaction's own writes, and the reference
 predicate decides among them, so the answer is exactly :meth:`Query.apply` over
-everything. The index changes with the committed state itself
-(:class:`IndexedCustomers`), so at commit only, under the lock. With fast paths off
+everything. The index follows the committed state itself (:class:`IndexedCustomers`
+notes every change, at commit, under the lock; the next indexed query brings the
+index up to date first), never a transaction's buffered writes. With fast paths off
 (``CRMCORE_NO_FAST_PATHS=1``) every query scans.
 """
 
@@ -85,7 +86,10 @@ class CustomerIndex:
     """Dictionary indexes over committed customers: index key -> customer ids.
 
     Not thread-safe by itself: :class:`MemoryBackend` reads and changes it under its
-    lock. :meth:`candidates` names a superset of the customers a filter can match, or
+    lock. :meth:`changed` notes a committed change; the next :meth:`candidates`
+    indexes the noted customers first (:meth:`refresh`), so a bulk import pays for its
+    index once, when it is first queried, and never for writes no query reads.
+    :meth:`candidates` names a superset of the customers a filter can match, or
     ``None`` when the index cannot narrow it down.
     """
 
@@ -94,6 +98,17 @@ class CustomerIndex:
         self._paths = IndexSet.of([*index_set.declared, *KEY_PATHS])
         self._ids: dict[IndexKey, set[str]] = {}
         self._keys: dict[str, frozenset[IndexKey]] = {}
+        self._pending: dict[str, Customer | None] = {}
+
+    def changed(self, record_id: str, customer: Customer | None) -> None:
+        """Note that committed customer ``record_id`` is now ``customer`` (``None``: deleted)."""
+        self._pending[record_id] = customer
+
+    def refresh(self) -> None:
+        """Index every customer noted by :meth:`changed` since the last refresh."""
+        pending, self._pending = self._pending, {}
+        for record_id, customer in pending.items():
+            self.put(record_id, None if customer is None else self.keys_of(customer))
 
     def keys_of(self, customer: Customer) -> frozenset[IndexKey]:
         """Every index key of ``customer`` (a pure function of the customer)."""
@@ -124,6 +139,7 @@ class CustomerIndex:
         """Forget every indexed customer."""
         self._ids = {}
         self._keys = {}
+        self._pending = {}
 
     def _union(self, keys: Iterable[IndexKey]) -> set[str]:
         found: set[str] = set()
@@ -143,6 +159,11 @@ class CustomerIndex:
 
         The node must have been checked (compiled) against :class:`Customer`.
         """
+        if self._pending:
+            self.refresh()
+        return self._narrow(node)
+
+    def _narrow(self, node: AnyFilter) -> set[str] | None:
         if isinstance(node, Compare):
             if node.op in (Op.EQ, Op.CONTAINS):
                 return self._equal(node.path, [node.value])
@@ -160,7 +181,7 @@ class CustomerIndex:
         if isinstance(node, Reachable):
             return set(self._ids.get((REACHABLE, audience_key(node.channel, node.purpose)), ()))
         if isinstance(node, And):
-            parts = [c for c in map(self.candidates, node.filters) if c is not None]
+            parts = [c for c in map(self._narrow, node.filters) if c is not None]
             if not parts:
                 return None
             parts.sort(key=len)
@@ -168,7 +189,7 @@ class CustomerIndex:
         if isinstance(node, Or):
             found: set[str] = set()
             for part in node.filters:
-                ids = self.candidates(part)
+                ids = self._narrow(part)
                 if ids is None:
                     return None
                 found |= ids
@@ -190,19 +211,20 @@ class IndexedCustomers(dict[str, Record]):
         self.index = index
 
     def __setitem__(self, record_id: str, record: Record) -> None:
-        assert isinstance(record, Customer)
+        if not isinstance(record, Customer):
+            raise TypeError(f"expected a Customer, got {type(record).__name__}")
         super().__setitem__(record_id, record)
-        self.index.put(record_id, self.index.keys_of(record))
+        self.index.changed(record_id, record)
 
     def __delitem__(self, record_id: str) -> None:
         super().__delitem__(record_id)
-        self.index.put(record_id, None)
+        self.index.changed(record_id, None)
 
     def pop(self, record_id: str, *default: Any) -> Any:
         """Remove and return a customer (``default`` when it is absent)."""
         if record_id in self:
             record = super().pop(record_id)
-            self.index.put(record_id, None)
+            self.index.changed(record_id, None)
             return record
         if default:
             return default[0]
@@ -211,7 +233,7 @@ class IndexedCustomers(dict[str, Record]):
     def popitem(self) -> tuple[str, Record]:
         """Remove and return some customer."""
         record_id, record = super().popitem()
-        self.index.put(record_id, None)
+        self.index.changed(record_id, None)
         return record_id, record
 
     def setdefault(self, record_id: str, default: Record) -> Record:
