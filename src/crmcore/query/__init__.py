@@ -1,7 +1,8 @@
 """The declarative query spec and its reference semantics.
 
 A :class:`Query` is frozen data: a filter tree (:class:`Compare`, :class:`In`,
-:class:`IsNull`, :class:`Search`, :class:`And`, :class:`Or`, :class:`Not`), an
+:class:`IsNull`, :class:`Search`, :class:`MonthDay`, :class:`Reachable`, :class:`And`,
+:class:`Or`, :class:`Not`), an
 ordering, a page size and a keyset cursor. Its meaning is defined once, here, by
 :meth:`Query.matches` and :meth:`Query.apply`; every storage backend must return
 exactly what :meth:`Query.apply` returns over the same records.
@@ -46,6 +47,10 @@ Semantics (the contract every backend reproduces):
   ``contains`` is for paths that cross a tuple (``tags``, ``phones.opt_outs``):
   true when some element equals the operand.
 * :class:`Search` is customer text search; see :func:`search_document`.
+* :class:`MonthDay` is true when some date on a date path has its ``"MM-DD"`` in a
+  window, wrapping the year end when ``start > end`` (:func:`upcoming` builds the
+  window of the next days); :class:`Reachable` is the consent audience of a channel
+  and purpose (latest decision wins, per contact point; :func:`reachable_keys`).
 * **Ordering** is by scalar paths that do not cross a tuple, each ascending or
   descending; ``None`` sorts before every value ascending (after every value
   descending); ``id`` ascending is always appended as the final tie-break, so the
@@ -68,6 +73,8 @@ The package, one concept a module (every name below is re-exported here):
   its cache, keyed with operand types and bounded in entries and bytes;
 * :mod:`~crmcore.query.decoding`: decoding filter trees from plain data, one dispatch
   on ``op`` per node, nesting bounded (:data:`~crmcore.query.decoding.MAX_FILTER_DEPTH`);
+* :mod:`~crmcore.query.month_days`: month-day windows (:func:`upcoming`);
+  :mod:`~crmcore.query.audience`: the consent audience rule (:func:`reachable_keys`);
 * :mod:`~crmcore.query.phone_search`: phone-shaped search text read as a number with
   the store's default region (:func:`~crmcore.query.phone_search.with_phone_digits`).
 
@@ -78,10 +85,25 @@ NUL or an unpaired surrogate is refused (``text.invalid_character``).
 
 from __future__ import annotations
 
+from crmcore.query.audience import reachable_keys
 from crmcore.query.cursor import decode_cursor
 from crmcore.query.evaluate import CompiledQuery
 from crmcore.query.field import Field
-from crmcore.query.filters import And, AnyFilter, Compare, Filter, In, IsNull, Not, Op, Or, Search
+from crmcore.query.filters import (
+    And,
+    AnyFilter,
+    Compare,
+    Filter,
+    In,
+    IsNull,
+    MonthDay,
+    Not,
+    Op,
+    Or,
+    Reachable,
+    Search,
+)
+from crmcore.query.month_days import upcoming
 from crmcore.query.operands import JsonScalar, coerce_value, sort_value
 from crmcore.query.paths import PathStep, ResolvedPath, resolve_path
 from crmcore.query.search import SearchDocument, normalise_text, search_document
@@ -97,19 +119,23 @@ __all__ = [
     "In",
     "IsNull",
     "JsonScalar",
+    "MonthDay",
     "Not",
     "Op",
     "Or",
     "Order",
     "PathStep",
     "Query",
+    "Reachable",
     "ResolvedPath",
     "Search",
     "SearchDocument",
     "coerce_value",
     "decode_cursor",
     "normalise_text",
+    "reachable_keys",
     "resolve_path",
     "search_document",
     "sort_value",
+    "upcoming",
 ]

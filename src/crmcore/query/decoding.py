@@ -20,7 +20,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crmcore.errors import Problem, ValidationError
-from crmcore.query.filters import And, AnyFilter, Compare, In, IsNull, Not, Op, Or, Search
+from crmcore.query.filters import (
+    And,
+    AnyFilter,
+    Compare,
+    In,
+    IsNull,
+    MonthDay,
+    Not,
+    Op,
+    Or,
+    Reachable,
+    Search,
+)
 
 if typing.TYPE_CHECKING:
     import cattrs
@@ -49,6 +61,8 @@ _BY_OP: dict[str, type] = {
     "in": In,
     "is_null": IsNull,
     "search": Search,
+    "month_day": MonthDay,
+    "reachable": Reachable,
     "and": And,
     "or": Or,
     "not": Not,

@@ -12,6 +12,7 @@ entries (:data:`CACHE_ENTRIES`) and estimated bytes (:data:`CACHE_BYTES`).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import threading
 from collections import OrderedDict
@@ -23,8 +24,22 @@ import attrs
 from crmcore.errors import ValidationError
 from crmcore.models import Customer
 from crmcore.query._errors import query_problem
+from crmcore.query.audience import is_reachable
 from crmcore.query.cursor import decode_cursor
-from crmcore.query.filters import And, AnyFilter, Compare, In, IsNull, Not, Op, Or, Search
+from crmcore.query.filters import (
+    And,
+    AnyFilter,
+    Compare,
+    In,
+    IsNull,
+    MonthDay,
+    Not,
+    Op,
+    Or,
+    Reachable,
+    Search,
+)
+from crmcore.query.month_days import in_window, month_day_of
 from crmcore.query.operands import coerce_value, sort_value
 from crmcore.query.paths import ResolvedPath, resolve_path
 from crmcore.query.search import matches_document, search_document, search_needles
@@ -126,9 +141,44 @@ def _compile_compare(node: Compare, model: type, where: str) -> Predicate:
     return _any_value(resolved, _compare_fn(node.op, operand))
 
 
+def _compile_month_day(node: MonthDay, model: type, where: str) -> Predicate:
+    resolved = _path(model, node.path, where)
+    if resolved.leaf is not dt.date:
+        name = getattr(resolved.leaf, "__name__", repr(resolved.leaf))
+        raise query_problem(
+            "query.operator_invalid",
+            where + ".op",
+            f"month_day needs a date path; {node.path!r} is a {name}",
+        )
+    start, end = node.start, node.end
+
+    def predicate(record: Any) -> bool:
+        return any(
+            value is not None and in_window(month_day_of(value), start, end)
+            for value in resolved.values(record)
+        )
+
+    return predicate
+
+
+def _compile_reachable(node: Reachable, model: type, where: str) -> Predicate:
+    if model is not Customer:
+        raise query_problem(
+            "query.operator_invalid",
+            where + ".op",
+            f"reachable is defined for customers, not {model.__name__}",
+        )
+    channel, purpose = node.channel, node.purpose
+    return lambda record: is_reachable(record, channel, purpose)
+
+
 def _compile_filter(node: AnyFilter, model: type, where: str) -> Predicate:
     if isinstance(node, Compare):
         return _compile_compare(node, model, where)
+    if isinstance(node, MonthDay):
+        return _compile_month_day(node, model, where)
+    if isinstance(node, Reachable):
+        return _compile_reachable(node, model, where)
     if isinstance(node, In):
         resolved = _scalar_path(model, node.path, where)
         operands = {
@@ -296,6 +346,12 @@ def query_key(query: Query) -> tuple[tuple[object, ...], int]:
         elif isinstance(node, Search):
             key += ("s", node.text, node.also_digits)
             size += len(node.text) + sum(len(d) for d in node.also_digits)
+        elif isinstance(node, MonthDay):
+            key += ("m", node.path, node.start, node.end)
+            size += len(node.path) + 10
+        elif isinstance(node, Reachable):
+            key += ("r", str(node.channel), _operand_key(node.purpose))
+            size += len(node.channel) + len(node.purpose or "")
         elif isinstance(node, And | Or):
             key += ("a" if isinstance(node, And) else "o", len(node.filters))
             for index in range(len(node.filters) - 1, -1, -1):

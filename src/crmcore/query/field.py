@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from crmcore.query.filters import Compare, In, IsNull, Not, Op
+from crmcore.query.filters import Compare, In, IsNull, MonthDay, Not, Op
 from crmcore.query.spec import Order
 
 __all__ = ["Field"]
@@ -82,6 +82,14 @@ class Field:
     def contains(self, element: object) -> Compare:
         """The tuple on this path has an element equal to ``element``."""
         return self._cmp(Op.CONTAINS, element)
+
+    def month_day_between(self, start: str, end: str) -> MonthDay:
+        """Some date on this path has its ``"MM-DD"`` in ``[start, end]`` (wraps the year end).
+
+        >>> Field("person.birthday").month_day_between("12-25", "01-07")
+        MonthDay(op='month_day', path='person.birthday', start='12-25', end='01-07')
+        """
+        return MonthDay(path=self.path, start=start, end=end)
 
     def asc(self) -> Order:
         """Order by this path, smallest first (``None`` first)."""

@@ -3,7 +3,10 @@
 :class:`Compare` (``eq ne lt le gt ge starts_with contains``), :class:`In`,
 :class:`IsNull` and :class:`Search` test one path (or, for search, the customer's
 search document); :class:`And`, :class:`Or` and :class:`Not` combine them, also with
-``&``, ``|`` and ``~``. :data:`AnyFilter` is their tagged union. Operands are kept in
+``&``, ``|`` and ``~``. :class:`MonthDay` tests a date path's month and day against a
+window (birthdays, anniversaries); :class:`Reachable` is the consent audience of a
+channel and purpose (:mod:`crmcore.query.audience`). :data:`AnyFilter` is their tagged
+union. Operands are kept in
 their JSON form (:mod:`crmcore.query.operands`); what each node means is defined by the
 reference evaluator (:mod:`crmcore.query.evaluate`). Build nodes with
 :class:`crmcore.query.Field`.
@@ -18,8 +21,10 @@ from typing import Any
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models._base import Model, checks, non_blank
+from crmcore.models import OptOut
+from crmcore.models._base import Model, checks, max_length, non_blank
 from crmcore.query import search
+from crmcore.query.month_days import is_month_day
 from crmcore.query.operands import json_scalar, json_scalars
 from crmcore.query.search import SearchDocument, normalise_text
 
@@ -31,9 +36,11 @@ __all__ = [
     "Filter",
     "In",
     "IsNull",
+    "MonthDay",
     "Not",
     "Op",
     "Or",
+    "Reachable",
     "Search",
 ]
 
@@ -212,6 +219,81 @@ class Search(Filter):
         return search.matches_document(search.search_needles(self.text, self.also_digits), document)
 
 
+def _month_day_text(value: object) -> Problem | None:
+    if isinstance(value, str) and not is_month_day(value):
+        return Problem(
+            code="query.value_invalid",
+            message=f"{value[:20]!r} is not a month-day: expected MM-DD, 01-01 to 12-31",
+        )
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class MonthDay(Filter):
+    """True when some date on ``path`` falls in a month-day window, whatever its year.
+
+    A date's month-day is its ``"MM-DD"`` text; the window holds ``start`` to ``end``
+    inclusive and wraps the year end when ``start > end`` (``"12-25"`` to ``"01-07"``).
+    29 February is the text ``"02-29"``, exactly: a window to ``"02-28"`` does not hold
+    it (:func:`crmcore.query.upcoming` picks windows that do, in years without it; see
+    :mod:`crmcore.query.month_days`). ``path`` must end at a date (not a datetime);
+    ``None`` dates never match. Build it with
+    ``Field("person.birthday").month_day_between("12-25", "01-07")``.
+    """
+
+    op: str = attrs.field(default="month_day", metadata=checks(_tag("month_day")))
+    path: str = attrs.field(metadata=checks(non_blank))
+    start: str = attrs.field(metadata=checks(_month_day_text))
+    end: str = attrs.field(metadata=checks(_month_day_text))
+
+
+def _channel(value: object) -> object:
+    """Accept a channel's value string (``"sms"``) for :class:`~crmcore.models.OptOut`."""
+    if isinstance(value, str) and not isinstance(value, OptOut):
+        try:
+            return OptOut(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _reachable_channel(value: object) -> Problem | None:
+    if value is OptOut.ALL:
+        return Problem(
+            code="query.value_invalid",
+            message="'all' is not a channel to reach someone on; name one channel",
+        )
+    return None
+
+
+def _purpose_text(value: object) -> Problem | None:
+    # Not ``non_blank``: the converter reads blank optional text guarded by it as absent,
+    # and a blank purpose read as "no purpose" would widen a consent audience to everyone
+    # reachable. A blank purpose is refused instead.
+    if isinstance(value, str) and not value.strip():
+        return Problem(code="value.blank", message="must not be empty or blank; omit it instead")
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class Reachable(Filter):
+    """The consent audience: the customer may be contacted on ``channel`` for ``purpose``.
+
+    True when one of the customer's own contact points that ``channel`` reaches is not
+    invalid, allows the channel (no opt-out of it or of ``all``) and, when ``purpose``
+    is given, has a latest consent decision for ``purpose`` that is a grant: a
+    withdrawal after a grant does not match. ``purpose=None`` asks for reachability
+    only; a blank purpose is refused (``value.blank``), never read as none.
+    ``channel`` is an :class:`~crmcore.models.OptOut` other than ``all`` (its value
+    string is accepted). The rule, and which contact points each channel reaches, are
+    defined in :mod:`crmcore.query.audience`. Only customers have an audience.
+    """
+
+    op: str = attrs.field(default="reachable", metadata=checks(_tag("reachable")))
+    channel: OptOut = attrs.field(converter=_channel, metadata=checks(_reachable_channel))
+    purpose: str | None = attrs.field(default=None, metadata=checks(_purpose_text, max_length(64)))
+
+
 @attrs.frozen(kw_only=True)
 class And(Filter):
     """True when every filter is true (and when there are none)."""
@@ -236,5 +318,5 @@ class Not(Filter):
     filter: AnyFilter
 
 
-AnyFilter = Compare | In | IsNull | Search | And | Or | Not
+AnyFilter = Compare | In | IsNull | Search | MonthDay | Reachable | And | Or | Not
 """Any filter node (a tagged union on ``op``)."""

@@ -9,26 +9,248 @@ version it was based on. A stale write therefore raises
 and a conflicting commit changes nothing. Reads see committed data plus the
 transaction's own writes (read committed).
 
-Queries are answered by :meth:`crmcore.query.Query.apply` itself.
+Queries are answered by :meth:`crmcore.query.Query.apply` itself, over candidates.
+Committed customers are indexed in dictionaries (:class:`CustomerIndex`): every entry
+of the backend's :class:`~crmcore.storage.indexing.IndexSet` (tags, phones, emails,
+identifiers, address parts, dates and their month-days, facts), the key columns
+``kind`` and ``lifecycle_stage``, and the consent audience keys
+(:func:`~crmcore.query.reachable_keys`, under ``@reachable``). A filter whose
+equality, ``in``, ``contains``, ``month_day`` or ``reachable`` leaves (alone, under
+``and``, or all the branches of an ``or``) are on indexed paths reads only the
+customers the index names, plus the transaction's own writes, and the reference
+predicate decides among them, so the answer is exactly :meth:`Query.apply` over
+everything. The index follows the committed state itself (:class:`IndexedCustomers`
+notes every change, at commit, under the lock; the next indexed query brings the
+index up to date first), never a transaction's buffered writes. With fast paths off
+(``CRMCORE_NO_FAST_PATHS=1``) every query scans.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import ConcurrencyConflict, DuplicateRecord, NotFound, StorageError
-from crmcore.models import ChangeRecord
+from crmcore.models import ChangeRecord, Customer
+from crmcore.query import (
+    And,
+    AnyFilter,
+    Compare,
+    In,
+    MonthDay,
+    Op,
+    Or,
+    Reachable,
+    coerce_value,
+    reachable_keys,
+)
+from crmcore.query.audience import audience_key
+from crmcore.query.month_days import in_window
 from crmcore.storage._arguments import check_batch_size
+from crmcore.storage.indexing import MONTH_DAY_SUFFIX, IndexSet, index_form
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 
 if TYPE_CHECKING:
     from crmcore.query import Query
 
-__all__ = ["MemoryBackend", "MemoryTransaction"]
+__all__ = [
+    "KEY_PATHS",
+    "REACHABLE",
+    "CustomerIndex",
+    "IndexedCustomers",
+    "MemoryBackend",
+    "MemoryTransaction",
+]
 
 _DELETED = None
+
+KEY_PATHS: tuple[str, ...] = ("kind", "lifecycle_stage")
+"""Customer columns the memory backend indexes besides its index set's paths."""
+
+REACHABLE = "@reachable"
+"""The index path of consent audience keys (:func:`~crmcore.query.reachable_keys`)."""
+
+_ALL_MONTH_DAYS = tuple(
+    f"{m:02d}-{d:02d}"
+    for m, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), start=1)
+    for d in range(1, days + 1)
+)
+
+IndexKey = tuple[str, str | int]
+"""An index key: an entry path and a value in index form."""
+
+
+class CustomerIndex:
+    """Dictionary indexes over committed customers: index key -> customer ids.
+
+    Not thread-safe by itself: :class:`MemoryBackend` reads and changes it under its
+    lock. :meth:`changed` notes a committed change; the next :meth:`candidates`
+    indexes the noted customers first (:meth:`refresh`), so a bulk import pays for its
+    index once, when it is first queried, and never for writes no query reads.
+    :meth:`candidates` names a superset of the customers a filter can match, or
+    ``None`` when the index cannot narrow it down.
+    """
+
+    def __init__(self, index_set: IndexSet) -> None:
+        self.index_set = index_set
+        self._paths = IndexSet.of([*index_set.declared, *KEY_PATHS])
+        self._ids: dict[IndexKey, set[str]] = {}
+        self._keys: dict[str, frozenset[IndexKey]] = {}
+        self._pending: dict[str, Customer | None] = {}
+
+    def changed(self, record_id: str, customer: Customer | None) -> None:
+        """Note that committed customer ``record_id`` is now ``customer`` (``None``: deleted)."""
+        self._pending[record_id] = customer
+
+    def refresh(self) -> None:
+        """Index every customer noted by :meth:`changed` since the last refresh."""
+        pending, self._pending = self._pending, {}
+        for record_id, customer in pending.items():
+            self.put(record_id, None if customer is None else self.keys_of(customer))
+
+    def keys_of(self, customer: Customer) -> frozenset[IndexKey]:
+        """Every index key of ``customer`` (a pure function of the customer)."""
+        keys = [(entry.path, entry.value) for entry in self._paths.entries(customer)]
+        keys += [(REACHABLE, key) for key in reachable_keys(customer)]
+        return frozenset(keys)
+
+    def put(self, record_id: str, keys: frozenset[IndexKey] | None) -> None:
+        """Index customer ``record_id`` under ``keys`` (``None``: it was deleted)."""
+        old = self._keys.pop(record_id, None)
+        new = keys or frozenset()
+        if old is not None:
+            for key in old - new:
+                ids = self._ids[key]
+                ids.discard(record_id)
+                if not ids:
+                    del self._ids[key]
+        for key in new if old is None else new - old:
+            holders = self._ids.get(key)
+            if holders is None:
+                self._ids[key] = {record_id}
+            else:
+                holders.add(record_id)
+        if keys is not None:
+            self._keys[record_id] = keys
+
+    def clear(self) -> None:
+        """Forget every indexed customer."""
+        self._ids = {}
+        self._keys = {}
+        self._pending = {}
+
+    def _union(self, keys: Iterable[IndexKey]) -> set[str]:
+        found: set[str] = set()
+        for key in keys:
+            found |= self._ids.get(key, set())
+        return found
+
+    def _equal(self, path: str, operands: Iterable[Any]) -> set[str] | None:
+        indexed = self._paths.get(path)
+        if indexed is None:
+            return None
+        leaf = indexed.resolved.leaf
+        return self._union((path, index_form(coerce_value(leaf, v))) for v in operands)
+
+    def candidates(self, node: AnyFilter) -> set[str] | None:
+        """The ids of every customer ``node`` can match, or ``None`` (any customer can).
+
+        The node must have been checked (compiled) against :class:`Customer`.
+        """
+        if self._pending:
+            self.refresh()
+        return self._narrow(node)
+
+    def _narrow(self, node: AnyFilter) -> set[str] | None:
+        if isinstance(node, Compare):
+            if node.op in (Op.EQ, Op.CONTAINS):
+                return self._equal(node.path, [node.value])
+            return None
+        if isinstance(node, In):
+            return self._equal(node.path, node.values)
+        if isinstance(node, MonthDay):
+            indexed = self._paths.get(node.path)
+            if indexed is None or not indexed.month_day:
+                return None
+            path = node.path + MONTH_DAY_SUFFIX
+            return self._union(
+                (path, md) for md in _ALL_MONTH_DAYS if in_window(md, node.start, node.end)
+            )
+        if isinstance(node, Reachable):
+            return set(self._ids.get((REACHABLE, audience_key(node.channel, node.purpose)), ()))
+        if isinstance(node, And):
+            parts = [c for c in map(self._narrow, node.filters) if c is not None]
+            if not parts:
+                return None
+            parts.sort(key=len)
+            return parts[0].intersection(*parts[1:])
+        if isinstance(node, Or):
+            found: set[str] = set()
+            for part in node.filters:
+                ids = self._narrow(part)
+                if ids is None:
+                    return None
+                found |= ids
+            return found
+        return None  # is_null, not, search, ordered comparisons: scan
+
+
+class IndexedCustomers(dict[str, Record]):
+    """The committed customers by id; every change to it changes its :class:`CustomerIndex`.
+
+    The index therefore always describes exactly the committed state, whichever code
+    changes that state (the backend's commit, or a subclass's own).
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: CustomerIndex) -> None:
+        super().__init__()
+        self.index = index
+
+    def __setitem__(self, record_id: str, record: Record) -> None:
+        if not isinstance(record, Customer):
+            raise TypeError(f"expected a Customer, got {type(record).__name__}")
+        super().__setitem__(record_id, record)
+        self.index.changed(record_id, record)
+
+    def __delitem__(self, record_id: str) -> None:
+        super().__delitem__(record_id)
+        self.index.changed(record_id, None)
+
+    def pop(self, record_id: str, *default: Any) -> Any:
+        """Remove and return a customer (``default`` when it is absent)."""
+        if record_id in self:
+            record = super().pop(record_id)
+            self.index.changed(record_id, None)
+            return record
+        if default:
+            return default[0]
+        raise KeyError(record_id)
+
+    def popitem(self) -> tuple[str, Record]:
+        """Remove and return some customer."""
+        record_id, record = super().popitem()
+        self.index.changed(record_id, None)
+        return record_id, record
+
+    def setdefault(self, record_id: str, default: Record) -> Record:
+        """The customer ``record_id``, stored as ``default`` first if absent."""
+        if record_id not in self:
+            self[record_id] = default
+        return self[record_id]
+
+    def update(self, *others: Any, **named: Record) -> None:
+        """Store every customer given, one by one (each indexed)."""
+        for record_id, record in dict(*others, **named).items():
+            self[record_id] = record
+
+    def clear(self) -> None:
+        """Drop every customer and the index."""
+        super().clear()
+        self.index.clear()
 
 
 class MemoryBackend:
@@ -40,9 +262,10 @@ class MemoryBackend:
 
     capabilities = Capabilities(persistent=False, concurrent_writers=True)
 
-    def __init__(self) -> None:
+    def __init__(self, *, indexes: IndexSet | None = None) -> None:
         self._lock = threading.RLock()
-        self._records: dict[RecordKind, dict[str, Record]] = {kind: {} for kind in RECORD_TYPES}
+        self._index = CustomerIndex(IndexSet.of() if indexes is None else indexes)
+        self._records: dict[RecordKind, dict[str, Record]] = self._empty()
         self._history: dict[str, list[ChangeRecord]] = {}
         self._closed = False
 
@@ -56,8 +279,14 @@ class MemoryBackend:
         """Drop every record; the backend is unusable afterwards."""
         with self._lock:
             self._closed = True
-            self._records = {kind: {} for kind in RECORD_TYPES}
+            self._index.clear()
+            self._records = self._empty()
             self._history = {}
+
+    def _empty(self) -> dict[RecordKind, dict[str, Record]]:
+        records: dict[RecordKind, dict[str, Record]] = {kind: {} for kind in RECORD_TYPES}
+        records["customer"] = IndexedCustomers(self._index)
+        return records
 
 
 class MemoryTransaction:
@@ -107,6 +336,28 @@ class MemoryTransaction:
                 merged[record_id] = record
         return list(merged.values())
 
+    def _candidates(self, kind: RecordKind, query: Query) -> list[Record]:
+        """The records ``query`` can match: the index's candidates, else every record."""
+        if kind != "customer" or query.where is None or not fast_paths_enabled():
+            return self._all(kind)
+        backend = self._backend
+        with backend._lock:
+            ids = backend._index.candidates(query.where)
+            if ids is None:
+                return self._all(kind)
+            committed = backend._records[kind]
+            if 2 * len(ids) > len(committed):
+                return self._all(kind)  # copying most of the records: scanning is cheaper
+            found = {i: committed[i] for i in ids if i in committed}
+        for (k, record_id), record in self._writes.items():
+            if k != kind:
+                continue
+            if record is None:
+                found.pop(record_id, None)
+            else:  # own writes are checked by the predicate, matching or not
+                found[record_id] = record
+        return list(found.values())
+
     # ------------------------------------------------------------------ reads
 
     def get(self, kind: RecordKind, record_id: str) -> Record | None:
@@ -129,13 +380,14 @@ class MemoryTransaction:
     def query(self, kind: RecordKind, query: Query) -> list[Record]:
         """Exactly :meth:`Query.apply` over the records this transaction sees."""
         self._check_open()
-        return query.compile(RECORD_TYPES[kind]).apply(self._all(kind))
+        compiled = query.compile(RECORD_TYPES[kind])
+        return compiled.apply(self._candidates(kind, query))
 
     def count(self, kind: RecordKind, query: Query) -> int:
         """How many records pass ``query``'s filter."""
         self._check_open()
         predicate = query.compile(RECORD_TYPES[kind]).predicate
-        return sum(1 for record in self._all(kind) if predicate(record))
+        return sum(1 for record in self._candidates(kind, query) if predicate(record))
 
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Every record ordered by id, looked up ``batch_size`` ids at a time."""

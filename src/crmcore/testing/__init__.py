@@ -17,8 +17,8 @@ builds a fresh, empty backend::
 
 :class:`StoreConformance` runs every test: through :class:`~crmcore.storage.Store`
 (:class:`RoundTripTests`, :class:`UnitOfWorkTests`, :class:`ConcurrencyTests`,
-:class:`QueryTests`, :class:`PaginationTests`, :class:`ImportTests`,
-:class:`HistoryTests`) and at the backend's own ``begin()`` transactions
+:class:`QueryTests`, :class:`QueryAudienceTests`, :class:`PaginationTests`,
+:class:`ImportTests`, :class:`HistoryTests`) and at the backend's own ``begin()`` transactions
 (:class:`TransactionTests`: :class:`TransactionWriteTests`,
 :class:`TransactionReadTests`, :class:`HistoryLogTests`), where the store's own
 version checks cannot hide a backend's missing ones. Pick mixins one by one to run
@@ -65,6 +65,8 @@ _MODULES = {
     "ConcurrencyTests": "_concurrency",
     "QueryTests": "_query_tests",
     "PaginationTests": "_query_tests",
+    "QueryAudienceTests": "_query_audience",
+    "AUDIENCE_QUERIES": "_query_audience",
     "ImportTests": "_imports",
     "HistoryTests": "_history",
     "TransactionWriteTests": "_transactions",
@@ -108,6 +110,7 @@ if TYPE_CHECKING:
         PURCHASE_QUERIES,
         customer_queries,
     )
+    from crmcore.testing._query_audience import AUDIENCE_QUERIES, QueryAudienceTests
     from crmcore.testing._query_tests import PaginationTests, QueryTests
     from crmcore.testing._roundtrip import RoundTripTests
     from crmcore.testing._transaction_reads import TransactionReadTests
@@ -115,6 +118,7 @@ if TYPE_CHECKING:
     from crmcore.testing._unit_of_work import UnitOfWorkTests
 
 __all__ = [
+    "AUDIENCE_QUERIES",
     "COMPLAINT_QUERIES",
     "CUSTOMER_QUERIES",
     "INTERACTION_QUERIES",
@@ -128,6 +132,7 @@ __all__ = [
     "HistoryTests",
     "ImportTests",
     "PaginationTests",
+    "QueryAudienceTests",
     "QueryTests",
     "RoundTripTests",
     "StoreConformance",

@@ -6,6 +6,7 @@ from crmcore.testing._concurrency import ConcurrencyTests
 from crmcore.testing._history import HistoryTests
 from crmcore.testing._history_log import HistoryLogTests
 from crmcore.testing._imports import ImportTests
+from crmcore.testing._query_audience import QueryAudienceTests
 from crmcore.testing._query_tests import PaginationTests, QueryTests
 from crmcore.testing._roundtrip import RoundTripTests
 from crmcore.testing._transaction_reads import TransactionReadTests
@@ -25,6 +26,7 @@ class StoreConformance(
     UnitOfWorkTests,
     ConcurrencyTests,
     QueryTests,
+    QueryAudienceTests,
     PaginationTests,
     ImportTests,
     HistoryTests,

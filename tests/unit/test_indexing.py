@@ -1,0 +1,294 @@
+"""The index set and each customer's index entries (storage/indexing.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.errors import ValidationError
+from crmcore.models import (
+    ContactPerson,
+    Customer,
+    FactCategory,
+    LifecycleStage,
+    OrganisationProfile,
+    PersonName,
+    Phone,
+    ProfileFact,
+)
+from crmcore.query import resolve_path, sort_value
+from crmcore.query.month_days import month_day_of
+from crmcore.storage.indexing import (
+    DEFAULT_INDEXED_PATHS,
+    MONTH_DAY_SUFFIX,
+    IndexedPath,
+    IndexEntry,
+    IndexSet,
+    index_form,
+    month_day,
+    utc_text,
+)
+from crmcore.testing.strategies import aware_datetimes, customers, dates
+
+DEFAULTS = IndexSet.of()
+
+
+def _sign(a: Any, b: Any) -> int:
+    return int(a > b) - int(a < b)
+
+
+# --------------------------------------------------------------------------- entries
+
+
+@given(customer=customers())
+def test_entries_are_the_non_none_values_in_index_form(customer: Customer) -> None:
+    """Each path's entries are its non-None values in index form, at their value positions."""
+    entries = DEFAULTS.entries(customer)
+    for indexed in DEFAULTS.paths:
+        values = resolve_path(Customer, indexed.path).values(customer)
+        mine = [e for e in entries if e.path == indexed.path]
+        assert [(e.position, e.value) for e in mine] == [
+            (position, index_form(value))
+            for position, value in enumerate(values)
+            if value is not None
+        ]
+        for entry in mine:
+            assert isinstance(entry.value, int if indexed.numeric else str)
+    assert {e.path.removesuffix(MONTH_DAY_SUFFIX) for e in entries} <= set(DEFAULT_INDEXED_PATHS)
+
+
+@given(customer=customers())
+def test_month_day_entries_follow_their_dates(customer: Customer) -> None:
+    """Each date entry has a ``#month_day`` entry at the same position holding its MM-DD."""
+    entries = DEFAULTS.entries(customer)
+    for indexed in DEFAULTS.paths:
+        dates_at = {e.position: e.value for e in entries if e.path == indexed.path}
+        days_at = {
+            e.position: e.value for e in entries if e.path == indexed.path + MONTH_DAY_SUFFIX
+        }
+        if not indexed.month_day:
+            assert days_at == {}
+            continue
+        assert set(days_at) == set(dates_at)
+        for position, text in dates_at.items():
+            assert isinstance(text, str)
+            assert days_at[position] == text[5:10]  # "YYYY-MM-DD" -> "MM-DD"
+
+
+@given(customer=customers())
+def test_entries_by_hand(customer: Customer) -> None:
+    """Spelled out for a few paths: tags, phone numbers, fact categories, birthdays."""
+    entries = DEFAULTS.entries(customer)
+
+    def of(path: str) -> list[tuple[int, str | int]]:
+        return [(e.position, e.value) for e in entries if e.path == path]
+
+    assert of("tags") == list(enumerate(customer.tags))
+    assert of("phones.number") == [(i, p.number) for i, p in enumerate(customer.phones)]
+    assert of("facts.category") == [(i, f.category.value) for i, f in enumerate(customer.facts)]
+    birthday = customer.person.birthday if customer.person is not None else None
+    assert of("person.birthday") == ([] if birthday is None else [(0, birthday.isoformat())])
+    assert of("person.birthday#month_day") == (
+        [] if birthday is None else [(0, f"{birthday.month:02d}-{birthday.day:02d}")]
+    )
+
+
+def test_none_values_keep_their_positions() -> None:
+    """A contact person without a birthday takes a position but has no entry."""
+    people = tuple(
+        ContactPerson(id=f"cp{i}", name=PersonName(family="李", given="娜"), birthday=day)
+        for i, day in enumerate([None, dt.date(1980, 2, 29), None, dt.date(1975, 12, 31)])
+    )
+    org = Customer.organisation_named(
+        "ACME GmbH",
+        organisation=OrganisationProfile(legal_name="ACME GmbH", contact_persons=people),
+        phones=(Phone(number="+8613800138000"),),
+        facts=(ProfileFact(category=FactCategory.PREFERENCE, key="茶", value="龙井"),),
+    )
+    entries = DEFAULTS.entries(org)
+    assert [e for e in entries if e.path.startswith("organisation.contact_persons.birthday")] == [
+        IndexEntry("organisation.contact_persons.birthday", 1, "1980-02-29"),
+        IndexEntry("organisation.contact_persons.birthday#month_day", 1, "02-29"),
+        IndexEntry("organisation.contact_persons.birthday", 3, "1975-12-31"),
+        IndexEntry("organisation.contact_persons.birthday#month_day", 3, "12-31"),
+    ]
+    assert IndexEntry("facts.category", 0, "preference") in entries
+    assert IndexEntry("facts.key", 0, "茶") in entries
+    assert not any(e.path.startswith("person.") for e in entries)
+
+
+def test_declared_paths_add_entries() -> None:
+    """A declared path (a fact's value, a boolean) gets entries in its index form."""
+    index_set = IndexSet.of(["facts.value", "phones.verified", "lifecycle_stage"])
+    assert index_set.declared == ("facts.value", "phones.verified", "lifecycle_stage")
+    customer = Customer.person_named(
+        family="张",
+        given="伟",
+        lifecycle_stage=LifecycleStage.REPEAT,
+        phones=(Phone(number="+8613800138000", verified=True), Phone(number="+8613900139000")),
+        facts=(ProfileFact(category=FactCategory.PREFERENCE, key="茶", value="龙井"),),
+    )
+    entries = index_set.entries(customer)
+    assert [(e.position, e.value) for e in entries if e.path == "phones.verified"] == [
+        (0, 1),
+        (1, 0),
+    ]
+    assert [e.value for e in entries if e.path == "lifecycle_stage"] == ["repeat"]
+    assert [e.value for e in entries if e.path == "facts.value"] == ["龙井"]
+    verified = index_set.get("phones.verified")
+    assert verified is not None
+    assert verified.numeric
+    assert not verified.month_day
+    assert index_set.get("phones.kind") is None
+
+
+# --------------------------------------------------------------------------- index form order
+
+
+@given(a=st.text(), b=st.text())
+def test_text_order_is_code_point_order(a: str, b: str) -> None:
+    """Text keeps Python's code point order (astral characters after the BMP)."""
+    assert _sign(index_form(a), index_form(b)) == _sign(a, b)
+
+
+def test_text_order_examples() -> None:
+    """ "Anna" < "Zoe" < "anna" < "张" < "𠮷" (code points, not a collation, not UTF-16)."""
+    words = ["𠮷", "张", "anna", "Zoe", "Anna", "ｱ"]
+    assert sorted(words, key=index_form) == ["Anna", "Zoe", "anna", "张", "ｱ", "𠮷"]
+
+
+@given(a=aware_datetimes(), b=aware_datetimes())
+def test_datetimes_compare_as_instants(a: dt.datetime, b: dt.datetime) -> None:
+    """Two datetimes in any offsets compare in index form as their instants do."""
+    assert _sign(index_form(a), index_form(b)) == _sign(sort_value(a), sort_value(b))
+    assert (index_form(a) == index_form(b)) is (a == b)
+    assert len(utc_text(a)) == len("2026-03-01T01:00:00.000000")
+
+
+def test_same_instant_in_two_offsets_is_one_entry() -> None:
+    """09:00+08:00 and 20:00-05:00 the day before are one instant and one index text."""
+    beijing = dt.datetime(2026, 3, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    new_york = dt.datetime(2026, 2, 28, 20, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert index_form(beijing) == index_form(new_york) == "2026-03-01T01:00:00.000000"
+    later = dt.datetime(2026, 3, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert utc_text(later) > utc_text(beijing)  # 13:00Z: later, though 08:00 < 09:00
+
+
+@given(a=dates(), b=dates())
+def test_dates_compare_as_dates(a: dt.date, b: dt.date) -> None:
+    """Dates keep date order in ISO text."""
+    assert _sign(index_form(a), index_form(b)) == _sign(a, b)
+
+
+@given(
+    a=st.integers(min_value=-(10**18), max_value=10**18) | st.booleans(),
+    b=st.integers(min_value=-(10**18), max_value=10**18) | st.booleans(),
+)
+def test_integers_and_booleans_compare_as_python(a: int, b: int) -> None:
+    """Integers stay integers; True is 1 and False is 0, as in Python's comparisons."""
+    assert type(index_form(a)) is int
+    assert _sign(index_form(a), index_form(b)) == _sign(a, b)
+    assert (index_form(a) == index_form(b)) is (a == b)
+
+
+@given(a=st.sampled_from(list(LifecycleStage)), b=st.sampled_from(list(FactCategory)))
+def test_enums_are_their_value_strings(a: enum.Enum, b: enum.Enum) -> None:
+    """An enum member is its value string, as the evaluator compares it."""
+    assert index_form(a) == sort_value(a) == a.value
+    assert _sign(index_form(a), index_form(b)) == _sign(sort_value(a), sort_value(b))
+
+
+@given(day=dates())
+def test_month_day_is_the_queries_month_day(day: dt.date) -> None:
+    """indexing.month_day writes what the month_day filter compares (MM-DD)."""
+    assert month_day(day) == month_day_of(day) == day.strftime("%m-%d")
+
+
+# --------------------------------------------------------------------------- the set
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("person.surname", "has no field"),
+        ("tag", "has no field"),
+        ("organisation.registered_capital.amount", "Decimal"),
+        ("person", "PersonProfile"),
+        ("phones", "Phone"),
+        ("organisation.registered_capital", "Money"),
+        ("phones.number.digits", "has no fields"),
+    ],
+)
+def test_paths_that_cannot_be_indexed(path: str, why: str) -> None:
+    """An unknown path, a Decimal path or a model path is index.path_invalid at $.path."""
+    with pytest.raises(ValidationError) as info:
+        IndexSet.of([path])
+    [problem] = info.value.problems
+    assert (problem.code, problem.path) == ("index.path_invalid", "$.path")
+    assert path in problem.message
+    assert why in problem.message
+    with pytest.raises(ValidationError):
+        IndexedPath.of(path)
+
+
+def test_one_string_is_not_a_list_of_paths() -> None:
+    """IndexSet.of("facts.value") is type.invalid (it would be a list of characters)."""
+    with pytest.raises(ValidationError) as info:
+        IndexSet.of("facts.value")
+    assert info.value.codes == ("type.invalid",)
+
+
+def test_defaults_come_first_and_repeats_are_ignored() -> None:
+    """The default paths come first, in order; a declared default or repeat is not added twice."""
+    index_set = IndexSet.of(["tags", "facts.value", "facts.value", "grade"])
+    assert tuple(p.path for p in index_set.paths) == (
+        *DEFAULT_INDEXED_PATHS,
+        "facts.value",
+        "grade",
+    )
+    assert index_set.declared == ("facts.value", "grade")
+    assert IndexSet.of() == DEFAULTS
+    assert DEFAULTS.declared == ()
+
+
+def test_the_defaults_are_indexable_with_the_right_kinds() -> None:
+    """Every default path resolves; date paths have month-day entries, none is numeric."""
+    for path in DEFAULT_INDEXED_PATHS:
+        indexed = DEFAULTS.get(path)
+        assert indexed is not None
+        assert indexed.path == path
+        assert indexed.month_day is (resolve_path(Customer, path).leaf is dt.date)
+        assert not indexed.numeric
+    dated = {p.path for p in DEFAULTS.paths if p.month_day}
+    assert dated == {
+        "person.birthday",
+        "person.family_members.birthday",
+        "organisation.contact_persons.birthday",
+        "key_dates.date",
+    }
+
+
+def test_a_datetime_path_has_no_month_day() -> None:
+    """created_at is indexed as UTC text, without month-day entries."""
+    index_set = IndexSet.of(["created_at"])
+    customer = Customer.person_named(
+        family="张",
+        given="伟",
+        created_at=dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        updated_at=dt.datetime(2027, 1, 2, tzinfo=dt.UTC),
+    )
+    assert [(e.path, e.value) for e in index_set.entries(customer) if "created" in e.path] == [
+        ("created_at", "2027-01-01T04:30:00.000000")
+    ]
+
+
+def test_entries_do_not_depend_on_an_unrelated_change() -> None:
+    """Changing a field no indexed path reads leaves the entries as they were."""
+    customer = Customer.person_named(family="张", given="伟", tags=("vip", "重点客户"))
+    assert DEFAULTS.entries(attrs.evolve(customer, notes="改了备注")) == DEFAULTS.entries(customer)
