@@ -215,7 +215,7 @@ class _ImportRun:
             self._add_to_chunk(index, item)
             return
         customer, record_id, outcome = _read(index, item)
-        if self.chunk == 1:  # normalised as it is read, decided at once
+        if self.batches is None:  # normalised as it is read, decided at once
             if outcome is not None:
                 self.record([outcome])
                 return

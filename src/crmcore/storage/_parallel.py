@@ -156,11 +156,14 @@ def normalise_chunk(
         customers.append(customer)
         positions.append(position)
     checked = check_batch(normaliser, customers, lambda: now)
+    # equal warnings sent as one object: pickle then writes (and the importing process
+    # rebuilds) each distinct warning of the chunk once
+    same: dict[tuple[Problem, ...], tuple[Problem, ...]] = {}
     for position, (result, found) in zip(positions, checked, strict=True):
         if isinstance(result, ValidationError):
             results[position] = (None, result.problems, ())
         else:
-            results[position] = (result, (), found)
+            results[position] = (result, (), same.setdefault(found, found))
     return [r for r in results if r is not None]
 
 
