@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +242,27 @@ def _stored_ids(store: Store) -> list[str]:
     return [customer.id for customer in store.stream_customers()]
 
 
+def test_a_generator_is_read_a_bounded_window_ahead() -> None:
+    """With two workers the input is read at most five chunks ahead of the outcomes."""
+    pulled = 0
+    ahead: list[int] = []
+
+    def rows_read() -> Iterator[dict[str, Any]]:
+        nonlocal pulled
+        for row in _valid_rows(60):
+            pulled += 1
+            yield row
+
+    def seen(outcome: ImportOutcome) -> None:
+        ahead.append(pulled - (outcome.index + 1))
+
+    with _store("memory://") as store:
+        report = store.import_customers(rows_read(), workers=2, batch_size=3, on_outcome=seen)
+    assert report.created == 60
+    assert len(ahead) == 60
+    assert max(ahead) <= (2 * 2 + 1) * 3  # two chunks per worker in flight, one being filled
+
+
 @pytest.mark.postgres
 def test_postgresql_merge_equals_one_worker(sql_database: Callable[[str], str]) -> None:
     """On PostgreSQL, a merge import with rejections on two workers equals one worker."""
@@ -354,7 +375,7 @@ def test_the_default_falls_back_to_one_worker_for_an_unpicklable_normaliser(
 ) -> None:
     """workers=None with a normaliser that cannot pickle warns and imports on one worker."""
     inputs = _valid_rows(8)
-    with pytest.warns(RuntimeWarning, match="cannot be pickled"):
+    with pytest.warns(RuntimeWarning, match="cannot be pickled") as caught:
         auto = _import("memory://", inputs, workers=None, normaliser=_Local(), batch_size=3)
     assert auto == _import("memory://", inputs, workers=1, batch_size=3)
 
@@ -366,8 +387,9 @@ def test_workers_without_a_batch_normaliser_warn_and_run_in_process() -> None:
         return from_dict({**to_dict(customer), "tags": ["导入"]}, Customer)
 
     inputs = _valid_rows(6)
-    with pytest.warns(RuntimeWarning, match="not a BatchNormaliser"):
+    with pytest.warns(RuntimeWarning, match="not a BatchNormaliser") as caught:
         two = _import("memory://", inputs, workers=2, normaliser=tag_imported)
+    assert caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         one = _import("memory://", inputs, workers=1, normaliser=tag_imported)

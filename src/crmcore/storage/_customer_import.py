@@ -184,7 +184,7 @@ class _ImportRun:
                     f"workers={workers} is ignored: the store's normaliser is not a "
                     "BatchNormaliser (one with check_many), so it runs in this process",
                     RuntimeWarning,
-                    stacklevel=4,
+                    stacklevel=5,  # the caller of Store.import_customers
                 )
             return 1, None
         if workers is not None:

@@ -210,7 +210,8 @@ class NormaliserPool:
             )
             if explicit:
                 raise WrongType(message)
-            warnings.warn(f"{message}; importing on one worker", RuntimeWarning, stacklevel=4)
+            # stacklevel: the caller of Store.import_customers
+            warnings.warn(f"{message}; importing on one worker", RuntimeWarning, stacklevel=6)
             return None
         return cls(normaliser, workers, pickled)
 
@@ -242,7 +243,10 @@ def _failed(error: BaseException) -> ImportWorkerFailed:
     if isinstance(error, BrokenProcessPool):
         what = "a worker process of the import died (or could not start)"
     else:
-        what = f"the normaliser failed in a worker process ({type(error).__name__}: {error})"
+        what = (
+            "normalising a chunk of the import in a worker process failed "
+            f"({type(error).__name__}: {error})"
+        )
     return ImportWorkerFailed(
         f"{what}; the batch it was normalising and the ones after it were not written "
         "(batches committed before it stay)"
