@@ -375,7 +375,7 @@ def test_the_default_falls_back_to_one_worker_for_an_unpicklable_normaliser(
 ) -> None:
     """workers=None with a normaliser that cannot pickle warns and imports on one worker."""
     inputs = _valid_rows(8)
-    with pytest.warns(RuntimeWarning, match="cannot be pickled") as caught:
+    with pytest.warns(RuntimeWarning, match="cannot be pickled"):
         auto = _import("memory://", inputs, workers=None, normaliser=_Local(), batch_size=3)
     assert auto == _import("memory://", inputs, workers=1, batch_size=3)
 
