@@ -38,6 +38,7 @@ __all__ = [
     "AUTO_MIN_RECORDS",
     "MAX_AUTO_WORKERS",
     "MAX_CHUNK",
+    "CheckResult",
     "NormaliserPool",
     "WorkerResult",
     "auto_workers",
@@ -177,12 +178,13 @@ def _pickled(normaliser: BatchNormaliser) -> bytes | None:
 class NormaliserPool:
     """A pool of spawned worker processes running one normaliser over chunks of an import.
 
-    Use it as a context manager: leaving it shuts the workers down (cancelling
-    chunks not started, after an error). :meth:`result` turns a worker's failure
+    ``pickled`` is the normaliser, pickled (:meth:`open` makes it). Use the pool as a
+    context manager: leaving it shuts the workers down (cancelling chunks not
+    started, after an error). :meth:`result` turns a worker's failure
     into :class:`~crmcore.errors.ImportWorkerFailed`, the cause chained.
     """
 
-    def __init__(self, normaliser: BatchNormaliser, workers: int, pickled: bytes) -> None:
+    def __init__(self, workers: int, pickled: bytes) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
@@ -213,7 +215,7 @@ class NormaliserPool:
             # stacklevel: the caller of Store.import_customers
             warnings.warn(f"{message}; importing on one worker", RuntimeWarning, stacklevel=6)
             return None
-        return cls(normaliser, workers, pickled)
+        return cls(workers, pickled)
 
     def submit(
         self, items: list[Customer | Mapping[str, Any]], now: dt.datetime
