@@ -190,6 +190,20 @@ class DuplicateRecord(StorageError):
         super().__init__(f"a {kind} with id {record_id!r} already exists")
 
 
+class ImportWorkerFailed(StorageError):
+    """A worker process of ``import_customers(workers=...)`` crashed or its normaliser raised.
+
+    The worker's exception (or the broken pool) is chained as ``__cause__``. The batch
+    being normalised and every later one were not written; batches committed earlier
+    stay, as they do when the normaliser raises in a one-worker import.
+    """
+
+    code: ClassVar[str] = "storage.import_worker_failed"
+
+
+__all__ += ["ImportWorkerFailed"]
+
+
 class UnknownBackend(StorageError, ValueError):
     """``connect(url)`` was given a URL whose scheme no installed backend handles."""
 

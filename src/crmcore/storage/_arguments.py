@@ -11,7 +11,7 @@ from typing import Any
 
 from crmcore.errors import InvalidArgument, WrongType
 
-__all__ = ["check_batch_size", "check_choice", "check_records"]
+__all__ = ["check_batch_size", "check_choice", "check_records", "check_workers"]
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -62,3 +62,27 @@ def check_records(records: Any, *, what: str) -> None:
             f"{what} takes an iterable of records (a list, a generator), not a "
             f"{type(records).__name__}; wrap a single record in a list"
         )
+
+
+def check_workers(workers: object) -> int | None:
+    """Return ``workers`` if it is ``None`` or a positive ``int``; otherwise refuse it.
+
+    Not an ``int`` (a ``float``, a string, ``True``): :class:`WrongType`; zero or less:
+    :class:`InvalidArgument`.
+
+    >>> check_workers(2)
+    2
+    >>> check_workers(0)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.InvalidArgument: workers must be a positive integer or None, not 0
+    """
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int):
+        raise WrongType(
+            f"workers must be a positive integer or None, not a {type(workers).__name__}"
+        )
+    if workers < 1:
+        raise InvalidArgument(f"workers must be a positive integer or None, not {workers!r}")
+    return workers

@@ -11,7 +11,11 @@ and whether history is recorded. It hands outcomes on in input order
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import warnings as _warnings_module
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 import attrs
@@ -29,6 +33,15 @@ from crmcore.storage._merge import (
     presence_of_mapping,
     presence_of_model,
     stored_matches,
+)
+from crmcore.storage._parallel import (
+    AUTO_MIN_RECORDS,
+    NormaliserPool,
+    WorkerResult,
+    auto_workers,
+    check_batch,
+    chunk_size,
+    window,
 )
 from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
 from crmcore.storage.import_report import ImportOutcome, ImportReport, ImportStatus
@@ -92,10 +105,6 @@ class _Row:
         return presence_of_model(self.raw)
 
 
-def _warnings(findings: Iterable[Problem]) -> tuple[Problem, ...]:
-    return tuple(p for p in findings if p.severity == "warning")
-
-
 class _ImportRun:
     """One :meth:`Store.import_customers` call.
 
@@ -106,7 +115,17 @@ class _ImportRun:
     id, or accepted; every ``batch_size`` accepted records are written as one batch.
     So outcomes are recorded in the same order, and batches hold the same records,
     whichever way the normaliser runs.
+
+    With a pool of workers (``workers`` > 1, see :mod:`crmcore.storage._parallel`),
+    records are sent to the workers in chunks as they are read, and each chunk's
+    results are decided here in input order, by the same :meth:`_accept`: the
+    workers only structure and normalise. A mapping without an ``id`` gets its new
+    id here, before it is sent, as reading it would give it one. Use the run as a
+    context manager: leaving it shuts the pool down.
     """
+
+    # a chunk sent to the workers: (index, input, input id, outcome decided on reading)
+    _Entry = tuple[int, Any, str | None, ImportOutcome | None]
 
     def __init__(
         self,
@@ -118,6 +137,8 @@ class _ImportRun:
         on_outcome: Callable[[ImportOutcome], None] | None,
         mode: ImportMode,
         keys: tuple[MatchKey, ...],
+        workers: int | None = 1,
+        total: int | None = None,
     ) -> None:
         self.begin = context.begin
         self.now = context.now
@@ -144,11 +165,57 @@ class _ImportRun:
         # The careful path alone is the reference (CRMCORE_NO_FAST_PATHS=1).
         self.fast = fast_paths_enabled()
         self.optimistic = self.fast and not keys
+        # the pool: started when the record at index parallel_from is read (None: never)
+        self.explicit = workers is not None
+        self.workers, self.parallel_from = self._plan(workers, total)
+        self.pool: NormaliserPool | None = None
+        self.entries: list[_ImportRun._Entry] = []  # the chunk being filled
+        self.sending: list[Customer | Mapping[str, Any]] = []  # what of it goes to a worker
+        self.flight: deque[tuple[list[_ImportRun._Entry], Future[list[WorkerResult]] | None]]
+        self.flight = deque()
+
+    def _plan(self, workers: int | None, total: int | None) -> tuple[int, int | None]:
+        """How many workers, and the index of the first record they normalise."""
+        if workers == 1:
+            return 1, None
+        if self.batches is None:
+            if workers is not None:
+                _warnings_module.warn(
+                    f"workers={workers} is ignored: the store's normaliser is not a "
+                    "BatchNormaliser (one with check_many), so it runs in this process",
+                    RuntimeWarning,
+                    stacklevel=5,  # the caller of Store.import_customers
+                )
+            return 1, None
+        if workers is not None:
+            return workers, 0
+        count = auto_workers()
+        if count == 1 or (total is not None and total < AUTO_MIN_RECORDS):
+            return 1, None
+        # an input of unknown length: one worker until it proves large
+        return count, 0 if total is not None else AUTO_MIN_RECORDS
+
+    def __enter__(self) -> _ImportRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.__exit__(exc_type, exc, tb)
 
     def add(self, index: int, item: Customer | Mapping[str, Any]) -> None:
         """Read one input record; decide it now, or once its chunk is normalised."""
+        parallel = self.parallel_from is not None and index >= self.parallel_from
+        if parallel and (self.pool is not None or self._open_pool()):
+            self._add_to_chunk(index, item)
+            return
         customer, record_id, outcome = _read(index, item)
-        if self.chunk == 1:  # normalised as it is read, decided at once
+        if self.batches is None:  # normalised as it is read, decided at once
             if outcome is not None:
                 self.record([outcome])
                 return
@@ -168,8 +235,70 @@ class _ImportRun:
             if self.waiting >= self.chunk:
                 self._decide()
 
+    def _open_pool(self) -> bool:
+        """Start the workers; decide what the run read before. False: one worker after all."""
+        assert self.batches is not None
+        if self.pending:
+            self._decide()
+        self.pool = NormaliserPool.open(self.batches, self.workers, explicit=self.explicit)
+        if self.pool is None:
+            self.parallel_from = None
+            return False
+        return True
+
+    def _add_to_chunk(self, index: int, item: Customer | Mapping[str, Any]) -> None:
+        """Put one record into the chunk for the workers (a mapping given its new id)."""
+        if isinstance(item, Customer):
+            self.sending.append(item)
+            self.entries.append((index, item, item.id, None))
+        elif isinstance(item, Mapping):
+            raw_id = item.get("id")
+            sent = item if type(item) is dict and "id" in item else dict(item)
+            if "id" not in sent:
+                sent["id"] = new_id()  # as from_dict would give it, but here, in input order
+            self.sending.append(sent)
+            self.entries.append((index, item, raw_id if isinstance(raw_id, str) else None, None))
+        else:
+            _, record_id, outcome = _read(index, item)
+            if not self.entries and not self.flight:
+                assert outcome is not None
+                self.record([outcome])  # nothing read earlier is still undecided
+                return
+            self.entries.append((index, item, record_id, outcome))
+        if len(self.sending) >= chunk_size(self.batch_size):
+            self._send()
+
+    def _send(self) -> None:
+        """Send the chunk to the workers (the clock read for it now); collect the oldest."""
+        assert self.pool is not None
+        entries, self.entries = self.entries, []
+        items, self.sending = self.sending, []
+        future = self.pool.submit(items, self.now()) if items else None
+        self.flight.append((entries, future))
+        if len(self.flight) > window(self.workers):
+            self._collect()
+
+    def _collect(self) -> None:
+        """Decide the oldest chunk in flight, in input order, as its records would be read."""
+        entries, future = self.flight.popleft()
+        results = iter(NormaliserPool.result(future) if future is not None else ())
+        for index, item, record_id, outcome in entries:
+            if outcome is not None:
+                self.record([outcome])
+                continue
+            customer, problems, warnings = next(results)
+            result = (
+                customer if customer is not None else ValidationError(problems, subject="Customer")
+            )
+            self._accept(index, item, result, record_id, warnings)
+
     def finish(self) -> ImportReport:
         """Decide and write what is left; the report of the whole run."""
+        if self.pool is not None:
+            if self.entries:
+                self._send()
+            while self.flight:
+                self._collect()
         if self.pending:
             self._decide()
         if self.ready:
@@ -195,17 +324,7 @@ class _ImportRun:
         With the findings of severity ``warning`` it made on the way.
         """
         assert self.batches is not None
-        try:
-            results = self.batches.check_many(customers, now=self.now())
-        except ValidationError as error:  # a clock giving a naive time: refuse each
-            return [(error, ())] * len(customers)
-        return [
-            (
-                r.customer if r.ok else ValidationError(r.errors, subject="Customer"),
-                _warnings(r.findings),
-            )
-            for r in results
-        ]
+        return check_batch(self.batches, customers, self.now)
 
     def _accept(
         self,

@@ -10,11 +10,16 @@ re-exported here, so imports from this module keep working.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 from crmcore.models import Customer
-from crmcore.storage._arguments import check_batch_size, check_choice, check_records
+from crmcore.storage._arguments import (
+    check_batch_size,
+    check_choice,
+    check_records,
+    check_workers,
+)
 from crmcore.storage._context import WriteContext
 from crmcore.storage._customer_import import ImportMode, _ImportRun
 from crmcore.storage._merge import MatchKey, match_keys
@@ -39,17 +44,29 @@ def import_customers(
     on_outcome: Callable[[ImportOutcome], None] | None,
     mode: ImportMode = "merge",
     match_on: Sequence[str | MatchKey] | str | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Run one import (see :meth:`crmcore.storage.Store.import_customers`)."""
     check_batch_size(batch_size)
     check_choice("mode", mode, _MODES)
     check_records(records, what="import_customers")
-    run = _ImportRun(
-        context, batch_size, actor, source, upsert, on_outcome, mode, match_keys(match_on)
-    )
-    for index, item in enumerate(records):
-        run.add(index, item)
-    return run.finish()
+    check_workers(workers)
+    total = len(records) if isinstance(records, Sized) else None
+    with _ImportRun(
+        context,
+        batch_size,
+        actor,
+        source,
+        upsert,
+        on_outcome,
+        mode,
+        match_keys(match_on),
+        workers,
+        total,
+    ) as run:
+        for index, item in enumerate(records):
+            run.add(index, item)
+        return run.finish()
 
 
 def import_records(

@@ -164,6 +164,7 @@ class Store:
         mode: ImportMode = "merge",
         match_on: Sequence[str | MatchKey] | str | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
+        workers: int | None = None,
     ) -> ImportReport:
         """Create and update many customers, batched, with one outcome per input record.
 
@@ -209,6 +210,18 @@ class Store:
         the outcomes of all earlier records are known, and the report keeps only the
         counts and the rejections, so memory does not grow with the input (apart from
         the set of ids seen, which detects repeated ids).
+
+        ``workers`` is how many processes normalise the records (structuring mappings
+        and ``check_many``; only with a :class:`~crmcore.storage.BatchNormaliser`):
+        ``1`` normalises in this process; ``None`` (the default) does so for imports
+        under 10,000 records and otherwise uses a pool of spawned processes, one per
+        CPU this process may use (at most 8). The database work, ids, merges and
+        history stay in this process, in input order, so outcomes, the report and the
+        history equal those of one worker. The normaliser must pickle; an explicit
+        ``workers`` > 1 with one that does not raises
+        :class:`~crmcore.errors.WrongType` (``workers=None`` warns and uses one). A
+        worker's crash or exception raises :class:`~crmcore.errors.ImportWorkerFailed`
+        (docs/storage.md, "Importing on several cores").
         """
         return _imports.import_customers(
             self._context,
@@ -220,6 +233,7 @@ class Store:
             on_outcome=on_outcome,
             mode=mode,
             match_on=match_on,
+            workers=workers,
         )
 
     def import_records(

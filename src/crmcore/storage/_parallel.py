@@ -1,0 +1,255 @@
+"""Normalising an import's customers in worker processes (``import_customers(workers=)``).
+
+What a worker does is pure and per customer: structure a mapping into a
+:class:`~crmcore.models.Customer` (:func:`crmcore.serialization.from_dict`) and run
+the store's :class:`~crmcore.storage.BatchNormaliser` over a chunk of them
+(``check_many``). Everything else (the clock, the ids seen, the database, merges,
+versions, history and the outcomes) stays in the importing process, in input order;
+see :class:`~crmcore.storage._customer_import._ImportRun`.
+
+The pool is a :class:`concurrent.futures.ProcessPoolExecutor` on the ``"spawn"``
+start method on every platform (never ``fork``: the importing process holds open
+database connections and perhaps threads). The normaliser is pickled once and handed
+to each worker when it starts; chunks are sent as they fill, at most
+:func:`window` of them in flight, so a generator of a million rows streams.
+
+A chunk is processed here, in a worker, by :func:`normalise_chunk`; the one-worker
+path runs :func:`check_batch`, the same function, in the importing process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import pickle
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from crmcore.errors import ImportWorkerFailed, Problem, ValidationError, WrongType
+from crmcore.models import Customer
+from crmcore.serialization import from_dict
+from crmcore.storage.ports import BatchNormaliser
+
+__all__ = [
+    "AUTO_MIN_RECORDS",
+    "MAX_AUTO_WORKERS",
+    "MAX_CHUNK",
+    "CheckResult",
+    "NormaliserPool",
+    "WorkerResult",
+    "auto_workers",
+    "check_batch",
+    "chunk_size",
+    "normalise_chunk",
+    "window",
+]
+
+AUTO_MIN_RECORDS = 10_000
+"""With ``workers=None``, an import of fewer records than this runs on one worker.
+
+Starting a pool of spawned processes costs about half a second (each worker imports
+crmcore and the verification libraries), the time one process takes to normalise a
+few thousand customers.
+"""
+
+MAX_AUTO_WORKERS = 8
+"""With ``workers=None``, at most this many workers (the CPUs the process may use, fewer)."""
+
+MAX_CHUNK = 2_000
+"""A chunk sent to a worker holds ``batch_size`` records, at most this many."""
+
+WorkerResult = tuple[Customer | None, tuple[Problem, ...], tuple[Problem, ...]]
+"""One record, normalised by a worker: the customer (``None`` when refused), the
+problems refusing it, and the normaliser's warnings."""
+
+CheckResult = tuple[Customer | ValidationError, tuple[Problem, ...]]
+"""One customer checked by :func:`check_batch`: normalised or refused, and its warnings."""
+
+
+def auto_workers() -> int:
+    """How many workers ``workers=None`` uses for a large import.
+
+    The CPUs this process may run on (its affinity mask, or ``os.process_cpu_count()``
+    where Python has it, else ``os.cpu_count()``), at most :data:`MAX_AUTO_WORKERS`.
+    """
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        count = counter()
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - platforms without affinity masks
+        count = os.cpu_count()
+    return max(1, min(count or 1, MAX_AUTO_WORKERS))
+
+
+def chunk_size(batch_size: int) -> int:
+    """How many records one chunk sent to a worker holds: ``batch_size``, at most 2,000."""
+    return min(batch_size, MAX_CHUNK)
+
+
+def window(workers: int) -> int:
+    """How many chunks may be in flight at once: two per worker, so none waits for work."""
+    return 2 * workers
+
+
+def _warnings(findings: Sequence[Problem]) -> tuple[Problem, ...]:
+    return tuple(p for p in findings if p.severity == "warning")
+
+
+def check_batch(
+    normaliser: BatchNormaliser, customers: list[Customer], now: Callable[[], dt.datetime]
+) -> list[CheckResult]:
+    """Each customer normalised by ``check_many`` (or the error refusing it), with its warnings.
+
+    A :class:`ValidationError` from ``check_many`` itself (a clock giving a naive
+    time) refuses every customer of the batch.
+    """
+    try:
+        results = normaliser.check_many(customers, now=now())
+    except ValidationError as error:
+        return [(error, ())] * len(customers)
+    return [
+        (
+            r.customer if r.ok else ValidationError(r.errors, subject="Customer"),
+            _warnings(r.findings),
+        )
+        for r in results
+    ]
+
+
+_WORKER_NORMALISER: BatchNormaliser | None = None
+
+
+def _start_worker(pickled: bytes) -> None:
+    """Pool initializer: unpickle the store's normaliser once per worker process."""
+    global _WORKER_NORMALISER
+    _WORKER_NORMALISER = pickle.loads(pickled)
+
+
+def normalise_chunk(
+    items: Sequence[Customer | Mapping[str, Any]], now: dt.datetime
+) -> list[WorkerResult]:
+    """In a worker: structure each mapping and normalise the chunk, one result per item.
+
+    ``now`` is the time the importing process read from the store's clock for this
+    chunk. Problems and warnings travel as tuples of :class:`~crmcore.errors.Problem`
+    (an exception does not pickle with its problems).
+    """
+    normaliser = _WORKER_NORMALISER
+    if normaliser is None:  # pragma: no cover - the pool always runs the initializer
+        raise RuntimeError("normalise_chunk runs in an import worker, after _start_worker")
+    results: list[WorkerResult | None] = [None] * len(items)
+    customers: list[Customer] = []
+    positions: list[int] = []
+    for position, item in enumerate(items):
+        if isinstance(item, Customer):
+            customer = item
+        else:
+            try:
+                customer = from_dict(item, Customer)
+            except ValidationError as error:
+                results[position] = (None, error.problems, ())
+                continue
+        customers.append(customer)
+        positions.append(position)
+    checked = check_batch(normaliser, customers, lambda: now)
+    # equal warnings sent as one object: pickle then writes (and the importing process
+    # rebuilds) each distinct warning of the chunk once
+    same: dict[tuple[Problem, ...], tuple[Problem, ...]] = {}
+    for position, (result, found) in zip(positions, checked, strict=True):
+        if isinstance(result, ValidationError):
+            results[position] = (None, result.problems, ())
+        else:
+            results[position] = (result, (), same.setdefault(found, found))
+    return [r for r in results if r is not None]
+
+
+def _pickled(normaliser: BatchNormaliser) -> bytes | None:
+    try:
+        return pickle.dumps(normaliser, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+class NormaliserPool:
+    """A pool of spawned worker processes running one normaliser over chunks of an import.
+
+    ``pickled`` is the normaliser, pickled (:meth:`open` makes it). Use the pool as a
+    context manager: leaving it shuts the workers down (cancelling chunks not
+    started, after an error). :meth:`result` turns a worker's failure
+    into :class:`~crmcore.errors.ImportWorkerFailed`, the cause chained.
+    """
+
+    def __init__(self, workers: int, pickled: bytes) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(pickled,),
+        )
+
+    @classmethod
+    def open(
+        cls, normaliser: BatchNormaliser, workers: int, *, explicit: bool
+    ) -> NormaliserPool | None:
+        """A pool for ``normaliser``, or ``None`` if it cannot be sent to a worker.
+
+        An explicit ``workers=`` refuses a normaliser that does not pickle
+        (:class:`~crmcore.errors.WrongType`); ``workers=None`` falls back to one
+        worker with a :class:`RuntimeWarning`.
+        """
+        pickled = _pickled(normaliser)
+        if pickled is None:
+            message = (
+                f"the store's normaliser ({type(normaliser).__name__}) cannot be pickled, "
+                "so it cannot be sent to worker processes; define it at module level "
+                "(no lambdas or local classes) or import with workers=1"
+            )
+            if explicit:
+                raise WrongType(message)
+            # stacklevel: the caller of Store.import_customers
+            warnings.warn(f"{message}; importing on one worker", RuntimeWarning, stacklevel=6)
+            return None
+        return cls(workers, pickled)
+
+    def submit(
+        self, items: list[Customer | Mapping[str, Any]], now: dt.datetime
+    ) -> Future[list[WorkerResult]]:
+        """Send one chunk to the workers."""
+        try:
+            return self._executor.submit(normalise_chunk, items, now)
+        except BrokenProcessPool as error:
+            raise _failed(error) from error
+
+    @staticmethod
+    def result(future: Future[list[WorkerResult]]) -> list[WorkerResult]:
+        """The chunk's results; a worker's crash or exception as ``ImportWorkerFailed``."""
+        try:
+            return future.result()
+        except Exception as error:
+            raise _failed(error) from error
+
+    def __enter__(self) -> NormaliserPool:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=exc_type is not None)
+
+
+def _failed(error: BaseException) -> ImportWorkerFailed:
+    if isinstance(error, BrokenProcessPool):
+        what = "a worker process of the import died (or could not start)"
+    else:
+        what = (
+            "normalising a chunk of the import in a worker process failed "
+            f"({type(error).__name__}: {error})"
+        )
+    return ImportWorkerFailed(
+        f"{what}; the batch it was normalising and the ones after it were not written "
+        "(batches committed before it stay)"
+    )
