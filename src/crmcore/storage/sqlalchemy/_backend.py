@@ -35,7 +35,7 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _codec, _query
+from crmcore.storage.sqlalchemy import _codec, _query, _trusted
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
@@ -92,6 +92,7 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
         None if r.acquired_on is None else date_key(r.acquired_on),
         _codec.encode(r),
         *search_columns(r),
+        _trusted.doc_digest(r),
     )
 
 
@@ -105,6 +106,7 @@ def _interaction_row(r: Interaction) -> tuple[Any, ...]:
         utc_key(r.occurred_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        _trusted.doc_digest(r),
     )
 
 
@@ -118,6 +120,7 @@ def _complaint_row(r: Complaint) -> tuple[Any, ...]:
         utc_key(r.received_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        _trusted.doc_digest(r),
     )
 
 
@@ -129,6 +132,7 @@ def _purchase_row(r: Purchase) -> tuple[Any, ...]:
         utc_key(r.purchased_at),
         utc_key(r.created_at),
         _codec.encode(r),
+        _trusted.doc_digest(r),
     )
 
 
@@ -301,24 +305,26 @@ class SqlTransaction:
         """Return the stored record of ``kind`` with ``record_id``, or ``None``."""
         table = _table(kind)
         with _translated():
-            doc = (
+            row = (
                 self._connection()
-                .execute(select(table.c.doc).where(table.c.id == record_id))
-                .scalar_one_or_none()
+                .execute(select(table.c.doc, table.c.doc_digest).where(table.c.id == record_id))
+                .one_or_none()
             )
-        return None if doc is None else _decode(kind, doc)
+        return None if row is None else _reader(kind)(row[0], row[1])
 
     def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
         """Return the stored records among ``record_ids``, by id (missing ids are absent)."""
         table = _table(kind)
         found: dict[str, Record] = {}
         ids = list(dict.fromkeys(record_ids))
+        read = _reader(kind)
+        columns = (table.c.id, table.c.doc, table.c.doc_digest)
         with _translated():
             conn = self._connection()
             for chunk, where in self._id_filters(table, ids):
-                rows = conn.execute(select(table.c.id, table.c.doc).where(where), chunk)
-                for record_id, doc in rows:
-                    found[record_id] = _decode(kind, doc)
+                rows = conn.execute(select(*columns).where(where), chunk)
+                for record_id, doc, mark in rows:
+                    found[record_id] = read(doc, mark)
         return found
 
     def _id_filters(
@@ -341,14 +347,16 @@ class SqlTransaction:
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
         check_batch_size(batch_size)
-        for _record_id, doc in self._scan_docs(kind, batch_size):
-            yield _decode(kind, doc)
+        yield from self._scan_records(kind, batch_size)
 
-    def _scan_docs(
+    def _scan_records(
         self, kind: str, batch_size: int, where: ColumnElement[bool] | None = None
-    ) -> Iterator[tuple[str, str]]:
+    ) -> Iterator[Record]:
+        """Yield the records of ``kind`` matching ``where`` in id order, ``batch_size`` a query."""
         table = _table(kind)
-        first = select(table.c.id, table.c.doc).order_by(table.c.id).limit(batch_size)
+        read = _reader(kind)
+        columns = (table.c.id, table.c.doc, table.c.doc_digest)
+        first = select(*columns).order_by(table.c.id).limit(batch_size)
         if where is not None:
             first = first.where(where)
         after = first.where(table.c.id > bindparam("after"))
@@ -360,7 +368,8 @@ class SqlTransaction:
                     rows = conn.execute(first).all()
                 else:
                     rows = conn.execute(after, {"after": last}).all()
-            yield from ((row[0], row[1]) for row in rows)
+            for row in rows:
+                yield read(row[1], row[2])
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
@@ -377,10 +386,9 @@ class SqlTransaction:
         limit = query.limit
         if sql.order is None:
             # Ordered by a path inside the document: sort the candidates in Python.
-            candidates = (_decode(kind, doc) for _, doc in self._scan_docs(kind, 1000, sql.where))
-            return compiled.apply(candidates)
+            return compiled.apply(self._scan_records(kind, 1000, sql.where))
         columns = [key.column for key in sql.order]
-        base = select(*columns, table.c.doc).order_by(*sql.order_by())
+        base = select(*columns, table.c.doc, table.c.doc_digest).order_by(*sql.order_by())
         if sql.where is not None:
             base = base.where(sql.where)
         if sql.exact and limit is not None:
@@ -390,12 +398,13 @@ class SqlTransaction:
         found: list[Record] = []
         last = sql.start
         width = len(columns)
+        read = _reader(kind)
         while True:
             statement = base if last is None else base.where(sql.after(last))
             with _translated():
                 rows = self._connection().execute(statement.limit(chunk)).all()
             for row in rows:
-                record = _decode(kind, row[width])
+                record = read(row[width], row[width + 1])
                 if sql.exact or compiled.predicate(record):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
@@ -416,9 +425,7 @@ class SqlTransaction:
             with _translated():
                 return int(self._connection().execute(statement).scalar_one())
         predicate = compiled.predicate
-        return sum(
-            1 for _, doc in self._scan_docs(kind, 1000, sql.where) if predicate(_decode(kind, doc))
-        )
+        return sum(1 for record in self._scan_records(kind, 1000, sql.where) if predicate(record))
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""
@@ -599,8 +606,9 @@ class SqlTransaction:
         self._finish(commit=False)
 
 
-def _decode(kind: str, doc: str) -> Record:
-    return _codec.decode(doc, RECORD_TYPES[cast(RecordKind, kind)])
+def _reader(kind: str) -> Callable[[str, str | None], Record]:
+    """The row reader of ``kind``: trusted when the row's digest matches (see ``_trusted``)."""
+    return _trusted.stored_reader(RECORD_TYPES[cast(RecordKind, kind)])
 
 
 def _integrity_errors() -> tuple[type[BaseException], ...]:
