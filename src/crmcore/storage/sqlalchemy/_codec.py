@@ -550,22 +550,24 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
         "_fromdate": dt.date.fromisoformat,
         "_Decimal": Decimal,
         "_read_child": _read_child,
-        "_names": frozenset(f.alias or f.name for f in attrs.fields(cls)),
     }
     src = _Source(env)
+    fields = attrs.fields(cls)
+    always = [f for f in fields if _default_rule(f)[0] == "always"]  # no plain default
+    # n counts the keys not yet read: a key left at the end is not a field (unknown)
     lines = [
         "def read(d):",
-        "    if type(d) is not dict or not _names.issuperset(d):",
+        "    if type(d) is not dict:",
         "        raise _Fallback",
+        f"    n = len(d) - {len(always)}",
         "    o = _new(_cls)",
     ]
-    for field in attrs.fields(cls):
+    for field in fields:
         key = field.alias or field.name
         value = _trusted_expr(nodes[field.name], "v", src)
         setter = src.name("_set", _slot_setter(cls, field.name))
-        default = field.default
         # subscripts and `in` are specialised bytecodes, several times cheaper than d.get
-        if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if field in always:
             # always written; absent only from a document of another shape (KeyError)
             lines.append(f"    v = d[{key!r}]")
             lines.append(f"    {setter}(o, {value})")
@@ -573,8 +575,11 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
             lines.append(f"    if {key!r} in d:")
             lines.append(f"        v = d[{key!r}]")
             lines.append(f"        {setter}(o, {value})")
+            lines.append("        n -= 1")
             lines.append("    else:")
-            lines.append(f"        {setter}(o, {src.name('_d', default)})")
+            lines.append(f"        {setter}(o, {src.name('_d', field.default)})")
+    lines.append("    if n:")
+    lines.append("        raise _Fallback")
     lines.append("    return o")
     func: Callable[[Any], Any] = generate(
         "\n".join(lines), "read", env, what=f"trusted reader of {cls.__qualname__}"
