@@ -38,6 +38,7 @@ import attrs
 from crmcore._codegen import generate
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.errors import ValidationError
+from crmcore.models._base import Model
 from crmcore.models._replace import _slot_setter
 from crmcore.models._types import (
     Atom,
@@ -483,13 +484,12 @@ _TRUSTED_ATOM: dict[Any, str] = {
 def _settable(cls: type) -> bool:
     """Whether instances of ``cls`` can be made by setting their fields' slots.
 
-    That is so when construction does nothing but set the fields (converted), then run
+    That is so when construction does nothing but convert and set the fields, then run
     :class:`~crmcore.models.Model`'s checks: no attrs validator, no pre-init hook, no
-    post-init other than the model's, every field a plain keyword argument, converters
-    taking only the value.
+    post-init other than the model's, every field a plain keyword argument, and
+    converters that take only the value (which the trusted reader need not run: a
+    stored value is already their output). Other classes are read by constructing them.
     """
-    from crmcore.models import Model  # the models import nothing of storage: no cycle
-
     if getattr(cls, "__attrs_post_init__", None) not in (None, Model.__attrs_post_init__):
         return False
     if hasattr(cls, "__attrs_pre_init__"):
