@@ -22,6 +22,7 @@ from crmcore.models import (
     Money,
     Purchase,
 )
+from crmcore.models.values import MONEY_LIMIT
 from crmcore.query import AnyFilter, Field, Not, Or, Query
 from crmcore.storage.ports import RECORD_TYPES, Record, RecordKind
 from crmcore.storage.sqlalchemy import _query, create_backend, make_engine, upgrade
@@ -70,6 +71,8 @@ def _purchases() -> list[Purchase]:
         amount = Decimal(EDGE_AMOUNTS[i % len(EDGE_AMOUNTS)])
         currency = currencies[i % 3]
         cost = None if i % 4 == 0 else Money(amount=Decimal(i) / 8, currency=currency)
+        if cost is not None and abs(amount - cost.amount) >= MONEY_LIMIT:
+            cost = None  # its margin would be out of the money range: the model refuses it
         found.append(
             Purchase(
                 id=f"p{i:03d}",
@@ -405,7 +408,7 @@ def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
             purchased_at=T0,
             created_at=T0,
             amount=Money(amount=Decimal(i) / 1000 - 1, currency="EUR"),
-            cost=Money(amount=Decimal("999999999999.999999"), currency="EUR") if i % 2 else None,
+            cost=Money(amount=Decimal("999999999998.999999"), currency="EUR") if i % 2 else None,
             product="tea",
         )
         for i in range(COPY_THRESHOLD + 5)
@@ -456,7 +459,7 @@ def _at_0002(url: str, kinds: dict[RecordKind, list[Any]]) -> None:
                 rows = []
                 for record in records:
                     row = record_row(kind, record)
-                    for name in TYPED_COLUMNS[kind]:
+                    for name in (*TYPED_COLUMNS[kind], "doc_digest"):  # added after 0002
                         del row[name]
                     rows.append(row)
                 connection.execute(insert(TABLES[kind]), rows)

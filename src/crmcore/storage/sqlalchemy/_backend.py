@@ -14,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    SmallInteger,
     String,
     Table,
     and_,
@@ -37,7 +38,7 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _aggregates, _codec, _query
+from crmcore.storage.sqlalchemy import _aggregates, _codec, _query, _trusted
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._money import places, to_micros
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
@@ -70,7 +71,7 @@ SORT_BATCHES = True
 def _copy_types(table: Table) -> list[str] | None:
     """PostgreSQL type names of ``table``'s columns for a binary COPY, or None for text.
 
-    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8), a 32- or
+    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8), a 16-, 32- or
     64-bit integer or a boolean; a table with any other column type is copied as text.
     """
     types: list[str] = []
@@ -79,6 +80,8 @@ def _copy_types(table: Table) -> list[str] | None:
             types.append("bool")
         elif isinstance(column.type, BigInteger):
             types.append("int8")
+        elif isinstance(column.type, SmallInteger):
+            types.append("int2")
         elif isinstance(column.type, Integer):
             types.append("int4")
         elif isinstance(column.type, String):
@@ -104,6 +107,7 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
         None if r.acquired_on is None else date_key(r.acquired_on),
         _codec.encode(r),
         *search_columns(r),
+        _trusted.doc_digest(r),
     )
 
 
@@ -118,6 +122,7 @@ def _interaction_row(r: Interaction) -> tuple[Any, ...]:
         utc_key(r.created_at),
         _codec.encode(r),
         r.major_event,
+        _trusted.doc_digest(r),
     )
 
 
@@ -138,6 +143,7 @@ def _complaint_row(r: Complaint) -> tuple[Any, ...]:
         None if r.resolution_due is None else utc_key(r.resolution_due),
         None if (responded := r.responded_at) is None else utc_key(responded),
         None if (resolved := r.resolved_at) is None else utc_key(resolved),
+        _trusted.doc_digest(r),
     )
 
 
@@ -155,6 +161,7 @@ def _purchase_row(r: Purchase) -> tuple[Any, ...]:
         r.category,
         places(r.amount.amount),
         None if cost is None else places(cost.amount),
+        _trusted.doc_digest(r),
     )
 
 
@@ -327,24 +334,26 @@ class SqlTransaction:
         """Return the stored record of ``kind`` with ``record_id``, or ``None``."""
         table = _table(kind)
         with _translated():
-            doc = (
+            row = (
                 self._connection()
-                .execute(select(table.c.doc).where(table.c.id == record_id))
-                .scalar_one_or_none()
+                .execute(select(table.c.doc, table.c.doc_digest).where(table.c.id == record_id))
+                .one_or_none()
             )
-        return None if doc is None else _decode(kind, doc)
+        return None if row is None else _reader(kind)(row[0], row[1])
 
     def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
         """Return the stored records among ``record_ids``, by id (missing ids are absent)."""
         table = _table(kind)
         found: dict[str, Record] = {}
         ids = list(dict.fromkeys(record_ids))
+        read = _reader(kind)
+        columns = (table.c.id, table.c.doc, table.c.doc_digest)
         with _translated():
             conn = self._connection()
             for chunk, where in self._id_filters(table, ids):
-                rows = conn.execute(select(table.c.id, table.c.doc).where(where), chunk)
-                for record_id, doc in rows:
-                    found[record_id] = _decode(kind, doc)
+                rows = conn.execute(select(*columns).where(where), chunk)
+                for record_id, doc, mark in rows:
+                    found[record_id] = read(doc, mark)
         return found
 
     def _id_filters(
@@ -367,14 +376,16 @@ class SqlTransaction:
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
         check_batch_size(batch_size)
-        for _record_id, doc in self._scan_docs(kind, batch_size):
-            yield _decode(kind, doc)
+        yield from self._scan_records(kind, batch_size)
 
-    def _scan_docs(
+    def _scan_records(
         self, kind: str, batch_size: int, where: ColumnElement[bool] | None = None
-    ) -> Iterator[tuple[str, str]]:
+    ) -> Iterator[Record]:
+        """Yield the records of ``kind`` matching ``where`` in id order, ``batch_size`` a query."""
         table = _table(kind)
-        first = select(table.c.id, table.c.doc).order_by(table.c.id).limit(batch_size)
+        read = _reader(kind)
+        columns = (table.c.id, table.c.doc, table.c.doc_digest)
+        first = select(*columns).order_by(table.c.id).limit(batch_size)
         if where is not None:
             first = first.where(where)
         after = first.where(table.c.id > bindparam("after"))
@@ -386,7 +397,8 @@ class SqlTransaction:
                     rows = conn.execute(first).all()
                 else:
                     rows = conn.execute(after, {"after": last}).all()
-            yield from ((row[0], row[1]) for row in rows)
+            for row in rows:
+                yield read(row[1], row[2])
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
@@ -403,10 +415,9 @@ class SqlTransaction:
         limit = query.limit
         if sql.order is None:
             # Ordered by a path inside the document: sort the candidates in Python.
-            candidates = (_decode(kind, doc) for _, doc in self._scan_docs(kind, 1000, sql.where))
-            return compiled.apply(candidates)
+            return compiled.apply(self._scan_records(kind, 1000, sql.where))
         columns = [key.column for key in sql.order]
-        base = select(*columns, table.c.doc).order_by(*sql.order_by())
+        base = select(*columns, table.c.doc, table.c.doc_digest).order_by(*sql.order_by())
         if sql.where is not None:
             base = base.where(sql.where)
         if sql.exact and limit is not None:
@@ -416,12 +427,13 @@ class SqlTransaction:
         found: list[Record] = []
         last = sql.start
         width = len(columns)
+        read = _reader(kind)
         while True:
             statement = base if last is None else base.where(sql.after(last))
             with _translated():
                 rows = self._connection().execute(statement.limit(chunk)).all()
             for row in rows:
-                record = _decode(kind, row[width])
+                record = read(row[width], row[width + 1])
                 if sql.exact or compiled.predicate(record):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
@@ -442,9 +454,7 @@ class SqlTransaction:
             with _translated():
                 return int(self._connection().execute(statement).scalar_one())
         predicate = compiled.predicate
-        return sum(
-            1 for _, doc in self._scan_docs(kind, 1000, sql.where) if predicate(_decode(kind, doc))
-        )
+        return sum(1 for record in self._scan_records(kind, 1000, sql.where) if predicate(record))
 
     def purchase_summaries(self, *, as_of: dt.datetime) -> tuple[CurrencySummary, ...] | None:
         """Currency summaries computed in SQL (see ``_aggregates``)."""
@@ -644,8 +654,9 @@ class SqlTransaction:
         self._finish(commit=False)
 
 
-def _decode(kind: str, doc: str) -> Record:
-    return _codec.decode(doc, RECORD_TYPES[cast(RecordKind, kind)])
+def _reader(kind: str) -> Callable[[str, str | None], Record]:
+    """The row reader of ``kind``: trusted when the row's digest matches (see ``_trusted``)."""
+    return _trusted.stored_reader(RECORD_TYPES[cast(RecordKind, kind)])
 
 
 def _integrity_errors() -> tuple[type[BaseException], ...]:

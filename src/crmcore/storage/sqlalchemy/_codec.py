@@ -13,9 +13,13 @@ its reference:
 
 * writing: the generated JSON writer; reference: :func:`unstructure` (the document
   as plain data, walked over the grammar) then the json module;
-* reading: the generated reader; reference: :func:`crmcore.serialization.from_dict`.
+* reading: the generated reader; reference: :func:`crmcore.serialization.from_dict`;
+* reading a document the store wrote itself (its digest matches, see
+  :mod:`crmcore.storage.sqlalchemy._trusted`): the generated trusted reader, which
+  sets the fields' slots without re-running the model's checks; reference: the
+  checked reader above.
 
-``CRMCORE_NO_FAST_PATHS=1`` (:mod:`crmcore._fastpaths`) makes both use the reference.
+``CRMCORE_NO_FAST_PATHS=1`` (:mod:`crmcore._fastpaths`) makes each use its reference.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ import attrs
 from crmcore._codegen import generate
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.errors import ValidationError
+from crmcore.models._base import Model
+from crmcore.models._replace import _slot_setter
 from crmcore.models._types import (
     Atom,
     EnumType,
@@ -44,10 +50,17 @@ from crmcore.models._types import (
     TupleOf,
     field_types,
 )
-from crmcore.serialization import from_dict
+from crmcore.serialization import from_dict, from_json
 from crmcore.storage.sqlalchemy._last import remember_last
 
-__all__ = ["decode", "encode", "structure", "unstructure"]
+__all__ = [
+    "TRUSTED_ERRORS",
+    "decode",
+    "encode",
+    "structure",
+    "trusted_reader",
+    "unstructure",
+]
 
 T = TypeVar("T")
 
@@ -285,10 +298,15 @@ def _reference_writer(record: Any) -> str:
     return _ENCODER.encode(unstructure(record))
 
 
-def encode(record: Any) -> str:
+def _encode(record: Any) -> str:
     """Return the stored JSON text of a record."""
     text: str = _writers(type(record))(record)
     return text
+
+
+encode: Callable[[Any], str] = remember_last(_encode)
+"""Return the stored JSON text of a record (the last record's text is remembered, so a
+row function taking the text and its digest, ``_trusted.doc_digest``, encodes once)."""
 
 
 # --------------------------------------------------------------------------- reading
@@ -426,8 +444,168 @@ def structure(data: Any, cls: type[T]) -> T:
 
 
 def decode(text: str | bytes, cls: type[T]) -> T:
-    """Read a stored JSON document back into ``cls``, checking every value."""
-    return structure(json.loads(text), cls)
+    """Read a stored JSON document back into ``cls``, checking every value.
+
+    Text that is not JSON (a truncated or hand-edited row) is ``json.invalid``.
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, too deep
+        return from_json(text, cls)  # raises ValidationError json.invalid
+    return structure(data, cls)
+
+
+# --------------------------------------------------------------------------- trusted
+#
+# A document the store wrote itself (its digest matches, see _trusted) is exactly text
+# encode() made from a model that had passed every check. The generated trusted reader
+# does the checked reader's JSON-to-value conversions (enums, datetimes, dates,
+# decimals, nested models), then makes the instance with object.__new__ and sets its
+# slots directly; no type check, value check or invariant runs. Converters (such as
+# Customer.tags' sort) do not run either: a stored value is already the converter's
+# output, and a field left out of the document held exactly its default (see
+# _written), so the default is the value. The result is equal, field for field and
+# type for type, to the checked reader's on every such document (a property test
+# compares them; that the checked reader gives back the record written is the round
+# trip test's). On a document of another shape it raises one of TRUSTED_ERRORS, and
+# the caller reads the document checked.
+
+# Per atom, the function reading it from a trusted document ("": read as it is).
+_TRUSTED_ATOM: dict[Any, str] = {
+    str: "",
+    int: "",
+    bool: "",
+    dt.datetime: "_fromiso",
+    dt.date: "_fromdate",
+    Decimal: "_Decimal",
+}
+
+
+def _settable(cls: type) -> bool:
+    """Whether instances of ``cls`` can be made by setting their fields' slots.
+
+    That is so when construction does nothing but convert and set the fields, then run
+    :class:`~crmcore.models.Model`'s checks: no attrs validator, no pre-init hook, no
+    post-init other than the model's, every field a plain keyword argument, and
+    converters that take only the value (which the trusted reader need not run: a
+    stored value is already their output). Other classes are read by constructing them.
+    """
+    if getattr(cls, "__attrs_post_init__", None) not in (None, Model.__attrs_post_init__):
+        return False
+    if hasattr(cls, "__attrs_pre_init__"):
+        return False
+    return all(
+        f.init
+        and f.validator is None
+        and (f.converter is None or not isinstance(f.converter, attrs.Converter))
+        for f in attrs.fields(cls)
+    )
+
+
+def _trusted_expr(node: FieldType, var: str, src: _Source) -> str:
+    """Python expression turning trusted JSON data ``var`` into a value of ``node``'s type."""
+    if isinstance(node, Atom):
+        function = _TRUSTED_ATOM[node.type]
+        return f"{function}({var})" if function else var
+    if isinstance(node, EnumType):
+        return f"{src.name('_e', node.values())}[{var}]"  # KeyError: the checked path
+    if isinstance(node, Optional):
+        inner = _trusted_expr(node.inner, var, src)
+        return var if inner == var else f"(None if {var} is None else {inner})"
+    if isinstance(node, TupleOf):
+        item_reader = _trusted_function(node.item, src)
+        if item_reader is not None:  # map: no comprehension frame per tuple
+            return f"tuple(map({item_reader}, {var}))" if item_reader else f"tuple({var})"
+        item = src.var()
+        return f"tuple([{_trusted_expr(node.item, item, src)} for {item} in {var}])"
+    if isinstance(node, ModelType):
+        return f"{src.name('_t', _trusted.reference(node.cls))}({var})"
+    # any other kind (a union, one registered with the grammar): its own strict parser
+    return f"{src.name('_n', node)}.from_json({var}, _read_child)"
+
+
+def _trusted_function(node: FieldType, src: _Source) -> str | None:
+    """The name of a function reading one trusted JSON value of ``node``, if there is one.
+
+    ``""``: the value is read as it is; ``None``: no single function (use an expression).
+    """
+    if isinstance(node, Atom):
+        return _TRUSTED_ATOM[node.type]
+    if isinstance(node, EnumType):
+        return src.name("_get", node.values().__getitem__)
+    if isinstance(node, ModelType):
+        return src.name("_t", _trusted.reference(node.cls))
+    return None
+
+
+def _generate_trusted(cls: type) -> Callable[[Any], Any]:
+    if not _settable(cls):
+        return _readers(cls)  # the checked reader: construction does more than checks
+    nodes = field_types(cls, strict=False)
+    env: dict[str, Any] = {
+        "_cls": cls,
+        "_new": object.__new__,
+        "_Fallback": _Fallback,
+        "_fromiso": dt.datetime.fromisoformat,
+        "_fromdate": dt.date.fromisoformat,
+        "_Decimal": Decimal,
+        "_read_child": _read_child,
+    }
+    src = _Source(env)
+    fields = attrs.fields(cls)
+    always = [f for f in fields if _default_rule(f)[0] == "always"]  # no plain default
+    # n counts the keys not yet read: a key left at the end is not a field (unknown)
+    lines = [
+        "def read(d):",
+        "    if type(d) is not dict:",
+        "        raise _Fallback",
+        f"    n = len(d) - {len(always)}",
+        "    o = _new(_cls)",
+    ]
+    for field in fields:
+        key = field.alias or field.name
+        value = _trusted_expr(nodes[field.name], "v", src)
+        setter = src.name("_set", _slot_setter(cls, field.name))
+        # subscripts and `in` are specialised bytecodes, several times cheaper than d.get
+        if field in always:
+            # always written; absent only from a document of another shape (KeyError)
+            lines.append(f"    v = d[{key!r}]")
+            lines.append(f"    {setter}(o, {value})")
+        else:
+            lines.append(f"    if {key!r} in d:")
+            lines.append(f"        v = d[{key!r}]")
+            lines.append(f"        {setter}(o, {value})")
+            lines.append("        n -= 1")
+            lines.append("    else:")
+            lines.append(f"        {setter}(o, {src.name('_d', field.default)})")
+    lines.append("    if n:")
+    lines.append("        raise _Fallback")
+    lines.append("    return o")
+    func: Callable[[Any], Any] = generate(
+        "\n".join(lines), "read", env, what=f"trusted reader of {cls.__qualname__}"
+    )
+    return func
+
+
+_trusted = _Generated(_generate_trusted)
+
+TRUSTED_ERRORS: tuple[type[Exception], ...] = (
+    _Fallback,
+    ValidationError,
+    KeyError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+)
+"""What a trusted reader raises on a document it should not have been given (read it checked)."""
+
+
+def trusted_reader(cls: type[T]) -> Callable[[Any], T]:
+    """Return the generated trusted reader of ``cls`` (JSON data in, record out, no checks).
+
+    It raises one of :data:`TRUSTED_ERRORS` on data :func:`encode` did not write.
+    """
+    return typing.cast(Callable[[Any], T], _trusted(cls))
 
 
 on_switch(_RULES.clear)

@@ -3,7 +3,8 @@
 Each record table holds the whole record as a JSON document (``doc``, see
 :mod:`crmcore.storage.sqlalchemy._codec`), so a customer with all its contact points,
 persons and facts is one row and one read (no N+1), plus a few scalar *key columns*
-copied out of the record for ordering, filtering and keyset pagination in SQL.
+copied out of the record for ordering, filtering and keyset pagination in SQL, and
+last the document's digest (``doc_digest``, see :mod:`crmcore.storage.sqlalchemy._trusted`).
 
 Every text key column compares by Unicode code point on every dialect
 (:class:`CodePointString`), so SQL orders strings exactly as Python does. Timestamps
@@ -45,6 +46,7 @@ from crmcore.storage.sqlalchemy._last import remember_last
 from crmcore.storage.sqlalchemy._money import MICRO_UNITS
 
 __all__ = [
+    "DIGEST_COLUMN",
     "HISTORY",
     "KEY_COLUMNS",
     "KEY_PATHS",
@@ -123,6 +125,18 @@ def _ts(name: str, *, nullable: bool = False) -> Column[str]:
     return Column(name, CodePointString(32), nullable=nullable)
 
 
+DIGEST_COLUMN = "doc_digest"
+"""Revision 0005: the digest of ``doc`` the store wrote with the row (see ``_trusted``).
+
+The last column of every record table; NULL in rows written before the revision, which
+are read checked.
+"""
+
+
+def _digest() -> Column[str]:
+    return Column(DIGEST_COLUMN, String(16), nullable=True)
+
+
 customers = Table(
     "crm_customer",
     metadata,
@@ -138,6 +152,7 @@ customers = Table(
     # Revision 0002: text search, a column per search field (see _search); NULL in rows
     # not yet backfilled.
     *(Column(field.column, DocumentText, nullable=True) for field in SEARCH_FIELDS),
+    _digest(),
     Index("ix_crm_customer_display_name", "display_name", "id"),
     Index("ix_crm_customer_created_at", "created_at", "id"),
     Index("ix_crm_customer_updated_at", "updated_at", "id"),
@@ -163,6 +178,7 @@ interactions = Table(
     _ts("created_at"),
     Column("doc", DocumentText, nullable=False),
     Column("major_event", Boolean(create_constraint=False), nullable=True),
+    _digest(),
     Index("ix_crm_interaction_customer", "customer_id", "occurred_at", "id"),
     Index("ix_crm_interaction_occurred_at", "occurred_at", "id"),
     Index("ix_crm_interaction_channel", "channel", "occurred_at", "id"),
@@ -187,6 +203,7 @@ complaints = Table(
     _ts("resolution_due", nullable=True),
     _ts("responded_at", nullable=True),
     _ts("resolved_at", nullable=True),
+    _digest(),
     Index("ix_crm_complaint_customer", "customer_id", "received_at", "id"),
     Index("ix_crm_complaint_state", "state", "id"),
     Index("ix_crm_complaint_category", "category", "received_at", "id"),
@@ -213,6 +230,7 @@ purchases = Table(
     # in SQL come back with the exponent Python's own sums have.
     Column("amount_places", SmallInteger, nullable=True),
     Column("cost_places", SmallInteger, nullable=True),
+    _digest(),
     Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
     # Revision 0004: replaces ix_crm_purchase_customer (customer_id, purchased_at, id),
     # which it extends; covering for per-customer, per-currency summaries.
@@ -248,9 +266,10 @@ TABLES: dict[str, Table] = {kind: metadata.tables[f"crm_{kind}"] for kind in REC
 """The table of each record kind of :data:`~crmcore.storage.ports.RECORD_KINDS`: ``crm_<kind>``."""
 
 KEY_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(c.name for c in table.columns if c.name != "doc") for kind, table in TABLES.items()
+    kind: tuple(c.name for c in table.columns if c.name not in ("doc", DIGEST_COLUMN))
+    for kind, table in TABLES.items()
 }
-"""The columns besides ``doc`` of each record kind, in table order."""
+"""The columns besides ``doc`` and its digest of each record kind, in table order."""
 
 
 class ComparableBoolean(TypeDecorator[bool]):
