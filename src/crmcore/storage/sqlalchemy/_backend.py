@@ -35,7 +35,7 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _codec, _query
+from crmcore.storage.sqlalchemy import _codec, _index, _query
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
@@ -43,6 +43,7 @@ from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.storage.indexing import IndexSet
 
 __all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
 
@@ -202,6 +203,31 @@ class SqlBackend:
             threading.Lock() if isinstance(engine.pool, StaticPool) else None
         )
         self._shared_owner: int | None = None
+        self._indexes: IndexSet | None = None
+
+    def index_set(self, conn: Connection | None = None) -> IndexSet:
+        """The customer paths indexed in this database (read once, on first use).
+
+        Raises:
+            StorageError: The schema predates the index table, or its backfill is unfinished.
+        """
+        if self._indexes is None:
+            if conn is not None:
+                self._indexes = _index.load_index_set(conn)
+            else:
+                transaction = self.begin()
+                try:
+                    self._indexes = _index.load_index_set(transaction._connection())
+                finally:
+                    transaction.rollback()
+        return self._indexes
+
+    def explain(self, kind: RecordKind, query: Query) -> _query.Explanation:
+        """Which filter leaves and orderings of ``query`` run in SQL and which in Python."""
+        compiled = query.compile(RECORD_TYPES[kind])
+        return _query.explain(
+            compiled, _table(kind), self.index_set() if kind == "customer" else None
+        )
 
     def _take_shared(self) -> None:
         if self._shared is None:
@@ -295,6 +321,9 @@ class SqlTransaction:
             conn.close()
             self._backend._release_shared()
 
+    def _indexes(self, kind: str) -> IndexSet | None:
+        return self._backend.index_set(self._connection()) if kind == "customer" else None
+
     # ------------------------------------------------------------------ reads
 
     def get(self, kind: RecordKind, record_id: str) -> Record | None:
@@ -373,7 +402,7 @@ class SqlTransaction:
         """
         table = _table(kind)
         compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table)
+        sql = _query.plan(compiled, table, self._indexes(kind))
         limit = query.limit
         if sql.order is None:
             # Ordered by a path inside the document: sort the candidates in Python.
@@ -408,7 +437,7 @@ class SqlTransaction:
         """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
         table = _table(kind)
         compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table)
+        sql = _query.plan(compiled, table, self._indexes(kind))
         if sql.exact:
             statement = select(func.count()).select_from(table)
             if sql.where is not None:
@@ -443,6 +472,7 @@ class SqlTransaction:
         if not records:
             return
         to_row = _ROWS[kind]
+        index_set = self._indexes(kind)
         if SORT_BATCHES and len(records) > 1:
             # Writing in key order keeps the primary-key B-tree inserts local.
             records = sorted(records, key=_by_id)
@@ -467,6 +497,8 @@ class SqlTransaction:
                         conn.execute(table.insert().values(mappings))
                     else:
                         conn.execute(table.insert(), mappings)
+                if index_set is not None:
+                    _index.write_rows(conn, _index.index_rows(index_set, records))  # type: ignore[arg-type]
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
                 raise self._duplicate(conn, kind, [record.id for record in records]) from error
@@ -527,6 +559,9 @@ class SqlTransaction:
             )
             if result.rowcount != 1:
                 raise self._missed(conn, kind, record.id, expected_version)
+            if kind == "customer":
+                _index.delete_entries(conn, [record.id])
+                _index.write_rows(conn, _index.index_rows(self._backend.index_set(conn), [record]))  # type: ignore[list-item]
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         """Delete a record whose stored version is ``expected_version``.
@@ -545,6 +580,8 @@ class SqlTransaction:
             )
             if result.rowcount != 1:
                 raise self._missed(conn, kind, record_id, expected_version)
+            if kind == "customer":
+                _index.delete_entries(conn, [record_id])
 
     def _missed(
         self, conn: Connection, kind: str, record_id: str, expected_version: int
