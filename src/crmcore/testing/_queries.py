@@ -145,6 +145,71 @@ CUSTOMER_QUERIES: dict[str, Query] = {
         limit=4,
     ),
     "limit only": Query(limit=3),
+    # Every default indexed path (crmcore.storage.indexing.DEFAULT_INDEXED_PATHS).
+    "index tags starts_with": Query(where=F("tags").starts_with("v")),
+    "index tags in": Query(where=F("tags").in_(["vip", "newsletter"])),
+    "index phone ne": Query(where=F("phones.number") != "+8613800138000"),
+    "index phone lt": Query(where=F("phones.number") < "+5"),
+    "index email eq": Query(where=F("emails.address") == "wangfang@example.com"),
+    "index email case": Query(where=F("emails.address") == "anna.schmidt@example.de"),
+    "index email ge": Query(where=F("emails.address") >= "w"),
+    "index emails empty": Query(where=F("emails").is_null()),
+    "index identifier kind": Query(where=F("identifiers.kind") == "membership_card"),
+    "index identifier kind lt": Query(where=F("identifiers.kind") < "n"),
+    "index identifier value": Query(where=F("identifiers.value").starts_with("9")),
+    "index identifiers empty": Query(where=F("identifiers").is_null()),
+    "index address region": Query(where=F("addresses.region") == "Bayern"),
+    "index address region null": Query(where=F("addresses.region").is_null()),
+    "index address city": Query(where=F("addresses.city").in_(["北京", "München", "東京"])),
+    "index address postal code": Query(where=F("addresses.postal_code").starts_with("10")),
+    "index address country not": Query(where=~(F("addresses.country") == "CN")),
+    "index leap birthday": Query(where=F("person.birthday") == dt.date(2000, 2, 29)),
+    "index birthday range": Query(
+        where=(F("person.birthday") >= dt.date(1985, 1, 1))
+        & (F("person.birthday") <= dt.date(1990, 12, 31))
+    ),
+    "index family birthday": Query(
+        where=F("person.family_members.birthday") > dt.date(2000, 1, 1)
+    ),
+    "index family birthdays none": Query(where=F("person.family_members.birthday").is_null()),
+    "index contact birthday": Query(
+        where=F("organisation.contact_persons.birthday") < dt.date(1980, 1, 1)
+    ),
+    "index key date": Query(where=F("key_dates.date") == dt.date(2015, 10, 10)),
+    "index key dates none": Query(where=F("key_dates.date").is_null()),
+    "index fact category": Query(where=F("facts.category") == "preference"),
+    "index fact key": Query(where=F("facts.key").in_(["favourite_colour", "diet", "hobby"])),
+    "index fact and": Query(where=(F("facts.category") == "preference") & ~F("facts.key").is_null()),
+    "index phone kind": Query(where=F("phones.kind") == "mobile"),
+    "index phone kind and number": Query(
+        where=(F("phones.kind") == "landline") & (F("phones.number").starts_with("+86"))
+    ),
+    "index email verified": Query(where=F("emails.verified") == True),  # noqa: E712
+    "index phone not verified": Query(where=~(F("phones.verified") == True)),  # noqa: E712
+    "index owner": Query(where=F("owner") == "sales-1", order_by=("-owner",)),
+    "index owner null": Query(where=F("owner").is_null()),
+    "index grade lt": Query(where=F("grade") < "B"),
+    "index channel": Query(where=F("acquisition_channel").in_(["website_registration", "trade_fair", "referral"])),
+    "index given name": Query(where=F("person.name.given") >= "伟"),
+    "index person name null": Query(where=F("person.name").is_null()),
+    "index gender in": Query(where=F("person.gender").in_(["male", "diverse"])),
+    "index legal name": Query(where=F("organisation.legal_name").starts_with("北京")),
+    "index registration": Query(
+        where=F("organisation.registration_number") == "91110108MA01ABCD2X"
+    ),
+    "index size": Query(where=F("organisation.size") >= "m"),
+    "index credit": Query(where=F("organisation.credit_standing") != "unknown"),
+    "index employees ne": Query(where=F("organisation.employee_count") != 45),
+    "index employees huge": Query(where=F("organisation.employee_count") < 2_147_483_647),
+    "index founded": Query(where=F("organisation.founded_on") < dt.date(2000, 1, 1)),
+    "index or with key column": Query(
+        where=(F("tags") == "vip") | (F("lifecycle_stage") == "lost") | F("person").is_null()
+    ),
+    "order family then given desc": Query(order_by=("person.name.family", "-person.name.given")),
+    "order owner desc": Query(order_by=("-owner", "display_name"), limit=5),
+    "order legal name": Query(order_by=("organisation.legal_name",)),
+    "order founded desc": Query(order_by=("-organisation.founded_on",)),
+    "order gender grade": Query(order_by=("person.gender", "-grade"), limit=6),
 }
 """Named customer queries every backend must answer exactly like :meth:`Query.apply`."""
 
@@ -185,6 +250,9 @@ PAGINATION_ORDERS: dict[str, tuple[str, ...]] = {
     "lifecycle and acquired desc": ("lifecycle_stage", "-acquired_on"),
     "employees desc": ("-organisation.employee_count",),
     "observed instant": ("provenance.observed_at",),
+    "family name": ("person.name.family",),
+    "family name desc then given": ("-person.name.family", "person.name.given"),
+    "owner then grade desc": ("owner", "-grade"),
 }
 """Orderings the pagination tests page through (ties and ``None`` on purpose)."""
 
