@@ -210,7 +210,7 @@ CUSTOMER_QUERIES: dict[str, Query] = {
     "index employees huge": Query(where=F("organisation.employee_count") < 2_147_483_647),
     "index founded": Query(where=F("organisation.founded_on") < dt.date(2000, 1, 1)),
     "index or with key column": Query(
-        where=(F("tags") == "vip") | (F("lifecycle_stage") == "lost") | F("person").is_null()
+        where=(F("tags") == "vip") | (F("lifecycle_stage") == "lost") | F("owner").is_null()
     ),
     "order family then given desc": Query(order_by=("person.name.family", "-person.name.given")),
     "order owner desc": Query(order_by=("-owner", "display_name"), limit=5),
