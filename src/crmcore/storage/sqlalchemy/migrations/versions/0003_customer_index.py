@@ -43,17 +43,22 @@ def upgrade() -> None:
         sa.Column("text_value", CodePointString(INDEX_TEXT_LENGTH), nullable=True),
         sa.Column("text_full", CodePointText(), nullable=True),
         sa.Column("number_value", sa.BigInteger, nullable=True),
+        sqlite_with_rowid=False,
         **_OPTIONS,
     )
     op.create_index(
         "ix_crm_customer_index_text",
         "crm_customer_index",
         ["path", "text_value", "customer_id"],
+        sqlite_where=sa.text("text_value IS NOT NULL"),
+        postgresql_where=sa.text("text_value IS NOT NULL"),
     )
     op.create_index(
         "ix_crm_customer_index_number",
         "crm_customer_index",
         ["path", "number_value", "customer_id"],
+        sqlite_where=sa.text("number_value IS NOT NULL"),
+        postgresql_where=sa.text("number_value IS NOT NULL"),
     )
     op.create_table(
         "crm_declared_index",
