@@ -338,3 +338,27 @@ def test_a_backend_on_an_old_schema_refuses_queries(
             _answers(backend, Query(where=Field("tags") == "vip"))
     finally:
         backend.close()
+
+
+def test_the_cli_declares_an_index(tmp_path: Any) -> None:
+    """`crmcore db index add PATH URL` declares and backfills; a bad path is a coded error."""
+    from click.testing import CliRunner
+
+    from crmcore.cli._app import app
+
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade", url]).exit_code == 0
+    result = runner.invoke(app, ["db", "index", "add", "facts.value", url])
+    assert result.exit_code == 0, result.output
+    assert "indexed facts.value" in result.output
+    again = runner.invoke(app, ["db", "index", "add", "facts.value", url])
+    assert "already indexed" in again.output
+    bad = runner.invoke(app, ["db", "index", "add", "person", url])
+    assert bad.exit_code != 0
+    assert "index.path_invalid" in bad.output
+    backend = create_backend(url)
+    try:
+        assert backend.index_set().declared == ("facts.value",)
+    finally:
+        backend.close()
