@@ -23,7 +23,7 @@ from crmcore.models import (
     OrganisationProfile,
     ProfileFact,
 )
-from crmcore.query import Field, Query
+from crmcore.query import AnyFilter, Field, Query
 from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS, IndexSet
 from crmcore.storage.sqlalchemy import (
     SqlBackend,
@@ -111,7 +111,7 @@ def test_long_text_compares_exactly(dialect: str, sql_database: Callable[[str], 
     ) -> None:
         customers = _stamped([_org(i, v, legal) for i, (v, legal) in enumerate(values)])
         field = Field("identifiers.value")
-        where = {
+        builders: dict[str, Callable[[], AnyFilter]] = {
             "eq": lambda: field == operand,
             "ne": lambda: field != operand,
             "lt": lambda: field < operand,
@@ -120,7 +120,8 @@ def test_long_text_compares_exactly(dialect: str, sql_database: Callable[[str], 
             "ge": lambda: field >= operand,
             "starts": lambda: field.starts_with(operand[:cut]),
             "in": lambda: field.in_([operand, _PREFIX]),
-        }[op]()
+        }
+        where = builders[op]()
         query = Query(
             where=where,
             order_by=(("-" if descending else "") + "organisation.legal_name",),

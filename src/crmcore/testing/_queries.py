@@ -399,13 +399,23 @@ def _operand(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def _seen_values(customers: Sequence[Customer]) -> dict[str, tuple[Any, ...]]:
+    """The operand forms of the values each indexed path holds on ``customers``."""
+    seen: dict[str, tuple[Any, ...]] = {}
+    for path in INDEXED_PATHS:
+        resolved = resolve_path(Customer, path)
+        values = (_operand(v) for c in customers for v in resolved.values(c) if v is not None)
+        seen[path] = tuple(dict.fromkeys(values))
+    return seen
+
+
 @st.composite
-def _indexed_leaf(draw: st.DrawFn, customers: Sequence[Customer]) -> AnyFilter:
+def _indexed_leaf(draw: st.DrawFn, values: dict[str, tuple[Any, ...]]) -> AnyFilter:
     if draw(st.integers(0, 9)) == 0:
         return Field(draw(st.sampled_from(_NULLABLE_PREFIXES))).is_null()
     path = draw(st.sampled_from(INDEXED_PATHS))
     resolved = resolve_path(Customer, path)
-    seen = [_operand(v) for c in customers for v in resolved.values(c) if v is not None]
+    seen = list(values[path])
     leaf = resolved.leaf
     if seen:
         value = draw(st.sampled_from(seen))
@@ -450,7 +460,7 @@ def indexed_queries(customers: Sequence[Customer]) -> st.SearchStrategy[Query]:
     in ``and``, ``or`` and ``not``; orderings by single-valued indexed paths.
     """
     filters = st.recursive(
-        _indexed_leaf(customers),
+        _indexed_leaf(_seen_values(customers)),
         lambda inner: st.one_of(
             st.lists(inner, min_size=1, max_size=3).map(lambda fs: And(filters=tuple(fs))),
             st.lists(inner, min_size=1, max_size=3).map(lambda fs: Or(filters=tuple(fs))),
