@@ -173,6 +173,21 @@ def test_writes_keep_the_index_rows(backend: SqlBackend) -> None:
     assert count == 1
 
 
+def test_a_large_batch_writes_the_same_rows(backend: SqlBackend) -> None:
+    """A batch past the COPY threshold (PostgreSQL's binary COPY path) writes every entry."""
+    customers = _stamped(
+        [attrs.evolve(c, id=f"{c.id}-{n:03d}") for n in range(40) for c in sample_customers()]
+    )
+    rows = index_module.index_rows(IndexSet.of(), customers)
+    assert len(rows) >= index_module.COPY_ROWS
+    t = backend.begin()
+    t.insert("customer", customers)
+    t.commit()
+    assert _index_rows(backend) == set(rows)
+    query = Query(where=Field("tags") == "vip", order_by=("-person.name.family",), limit=50)
+    assert _answers(backend, query)[0] == [c.id for c in query.apply(customers)]
+
+
 def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
     """explain() names the leaves answered by a key column, the index table, or Python."""
     query = Query(
