@@ -206,28 +206,20 @@ class SqlBackend:
         self._indexes: IndexSet | None = None
 
     def index_set(self, conn: Connection | None = None) -> IndexSet:
-        """The customer paths indexed in this database (read once, on first use).
-
-        Raises:
-            StorageError: The schema predates the index table, or its backfill is unfinished.
-        """
+        """The customer paths indexed here, read once (see ``_index.load_index_set``)."""
         if self._indexes is None:
-            if conn is not None:
-                self._indexes = _index.load_index_set(conn)
-            else:
-                transaction = self.begin()
-                try:
-                    self._indexes = _index.load_index_set(transaction._connection())
-                finally:
+            transaction = self.begin() if conn is None else None
+            try:
+                self._indexes = _index.load_index_set(conn or transaction._connection())  # type: ignore[union-attr]
+            finally:
+                if transaction is not None:
                     transaction.rollback()
         return self._indexes
 
     def explain(self, kind: RecordKind, query: Query) -> _query.Explanation:
         """Which filter leaves and orderings of ``query`` run in SQL and which in Python."""
-        compiled = query.compile(RECORD_TYPES[kind])
-        return _query.explain(
-            compiled, _table(kind), self.index_set() if kind == "customer" else None
-        )
+        indexes = self.index_set() if kind == "customer" else None
+        return _query.explain(query.compile(RECORD_TYPES[kind]), _table(kind), indexes)
 
     def _take_shared(self) -> None:
         if self._shared is None:
