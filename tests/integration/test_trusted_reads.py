@@ -33,13 +33,14 @@ from crmcore.storage.sqlalchemy import (
     TABLES,
     _backend,
     _codec,
+    _rows,
     _trusted,
     alembic_config,
     create_backend,
     make_engine,
     upgrade,
 )
-from crmcore.storage.sqlalchemy._backend import record_row
+from crmcore.storage.sqlalchemy._rows import record_row
 from crmcore.testing import strategies as cst
 
 KINDS: dict[type, RecordKind] = {cls: kind for kind, cls in RECORD_TYPES.items()}
@@ -223,7 +224,7 @@ def test_a_class_whose_construction_does_more_than_checks_is_constructed() -> No
 def test_binary_copy_still_covers_every_record_table() -> None:
     """With doc_digest, PostgreSQL's binary COPY still knows every column's type."""
     for kind, records in TABLES.items():
-        types = _backend._copy_types(records)
+        types = _rows.copy_types(records)
         assert types is not None, kind
         assert types[-1] == "text"
         assert list(records.columns)[-1].name == "doc_digest"

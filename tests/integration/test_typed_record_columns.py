@@ -26,8 +26,9 @@ from crmcore.models.values import MONEY_LIMIT
 from crmcore.query import AnyFilter, Field, Not, Or, Query
 from crmcore.storage.ports import RECORD_TYPES, Record, RecordKind
 from crmcore.storage.sqlalchemy import _query, create_backend, make_engine, upgrade
-from crmcore.storage.sqlalchemy._backend import COPY_THRESHOLD, SqlBackend, _copy_types, record_row
+from crmcore.storage.sqlalchemy._backend import COPY_THRESHOLD, SqlBackend
 from crmcore.storage.sqlalchemy._money import to_micros
+from crmcore.storage.sqlalchemy._rows import copy_types, record_row
 from crmcore.storage.sqlalchemy._schema import TABLES
 from crmcore.storage.sqlalchemy._typed_backfill import TYPED_COLUMNS, backfill_typed_columns
 
@@ -400,7 +401,7 @@ def test_interaction_queries_run_in_sql_and_answer_like_the_reference(
 
 def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
     """A batch large enough for PostgreSQL's binary COPY stores the same typed columns."""
-    assert all(_copy_types(TABLES[kind]) is not None for kind in TYPED_COLUMNS)
+    assert all(copy_types(TABLES[kind]) is not None for kind in TYPED_COLUMNS)
     records = [
         Purchase(
             id=f"b{i:04d}",

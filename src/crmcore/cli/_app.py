@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import TaskID
 from rich.table import Table
 
 import crmcore
@@ -105,7 +108,8 @@ def db_upgrade(url: str) -> None:
 
     try:
         before = current_revision(url)
-        upgrade(url)
+        with _progress("indexing customers") as progress:
+            upgrade(url, progress=progress)
         after = current_revision(url)
     except CrmError as error:
         raise _click_error(error) from error
@@ -113,6 +117,42 @@ def db_upgrade(url: str) -> None:
         click.echo(f"already at revision {after}; nothing to do")
     else:
         click.echo(f"upgraded from {before or 'an empty database'} to revision {after}")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing a rich progress bar on stderr."""
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task: list[TaskID] = []
+
+        def update(done: int, total: int) -> None:
+            if not task:
+                task.append(bar.add_task(label, total=total))
+            bar.update(task[0], completed=done, total=total)
+
+        yield update
+
+
+@db.group("index")
+def db_index() -> None:
+    """Declare extra customer indexes (paths queries filter by often)."""
+
+
+@db_index.command("add")
+@click.argument("path")
+@click.argument("url")
+def db_index_add(path: str, url: str) -> None:
+    """Index customer PATH (e.g. facts.value) in the database at URL, backfilling it."""
+    from crmcore.storage.sqlalchemy import declare_index
+
+    try:
+        with _progress(f"indexing {path}") as progress:
+            added = declare_index(url, path, progress=progress)
+    except CrmError as error:
+        raise _click_error(error) from error
+    click.echo(f"indexed {path}" if added else f"{path} was already indexed; nothing to do")
 
 
 def _table(title: str, *columns: str) -> Table:

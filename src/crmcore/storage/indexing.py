@@ -60,8 +60,29 @@ DEFAULT_INDEXED_PATHS: tuple[str, ...] = (
     "key_dates.date",
     "facts.category",
     "facts.key",
+    "phones.kind",
+    "phones.verified",
+    "emails.verified",
+    # Single-valued fields people filter and order by (one entry at position 0, or none).
+    "owner",
+    "grade",
+    "acquisition_channel",
+    "person.name.family",
+    "person.name.given",
+    "person.gender",
+    "organisation.legal_name",
+    "organisation.registration_number",
+    "organisation.size",
+    "organisation.credit_standing",
+    "organisation.employee_count",
+    "organisation.founded_on",
 )
-"""The customer paths every backend indexes: what the documented queries filter by."""
+"""The customer paths every backend indexes: what the documented queries filter and order by.
+
+Multi-valued parts (phones, emails, tags, identifiers, address parts, key dates, facts)
+and the single-valued fields that are not key columns of every backend (owner, grade,
+names, gender, the organisation's fields).
+"""
 
 MONTH_DAY_SUFFIX = "#month_day"
 """Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""

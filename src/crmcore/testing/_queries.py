@@ -7,20 +7,25 @@ Every operator appears, on scalar and tuple-crossing paths, with unicode,
 from __future__ import annotations
 
 import datetime as dt
+import enum
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
 
-from crmcore.query import And, AnyFilter, Field, Not, Or, Order, Query, Search
+from crmcore.models import Customer
+from crmcore.query import And, AnyFilter, Field, Not, Or, Order, Query, Search, resolve_path
 
 __all__ = [
     "COMPLAINT_QUERIES",
     "CUSTOMER_QUERIES",
+    "INDEXED_PATHS",
     "INTERACTION_QUERIES",
     "PAGINATION_ORDERS",
     "PURCHASE_QUERIES",
     "customer_queries",
+    "indexed_queries",
 ]
 
 _CN = dt.timezone(dt.timedelta(hours=8))
@@ -145,6 +150,73 @@ CUSTOMER_QUERIES: dict[str, Query] = {
         limit=4,
     ),
     "limit only": Query(limit=3),
+    # Every default indexed path (crmcore.storage.indexing.DEFAULT_INDEXED_PATHS).
+    "index tags starts_with": Query(where=F("tags").starts_with("v")),
+    "index tags in": Query(where=F("tags").in_(["vip", "newsletter"])),
+    "index phone ne": Query(where=F("phones.number") != "+8613800138000"),
+    "index phone lt": Query(where=F("phones.number") < "+5"),
+    "index email eq": Query(where=F("emails.address") == "wangfang@example.com"),
+    "index email case": Query(where=F("emails.address") == "anna.schmidt@example.de"),
+    "index email ge": Query(where=F("emails.address") >= "w"),
+    "index emails empty": Query(where=F("emails").is_null()),
+    "index identifier kind": Query(where=F("identifiers.kind") == "membership_card"),
+    "index identifier kind lt": Query(where=F("identifiers.kind") < "n"),
+    "index identifier value": Query(where=F("identifiers.value").starts_with("9")),
+    "index identifiers empty": Query(where=F("identifiers").is_null()),
+    "index address region": Query(where=F("addresses.region") == "Bayern"),
+    "index address region null": Query(where=F("addresses.region").is_null()),
+    "index address city": Query(where=F("addresses.city").in_(["北京", "München", "東京"])),
+    "index address postal code": Query(where=F("addresses.postal_code").starts_with("10")),
+    "index address country not": Query(where=~(F("addresses.country") == "CN")),
+    "index leap birthday": Query(where=F("person.birthday") == dt.date(2000, 2, 29)),
+    "index birthday range": Query(
+        where=(F("person.birthday") >= dt.date(1985, 1, 1))
+        & (F("person.birthday") <= dt.date(1990, 12, 31))
+    ),
+    "index family birthday": Query(where=F("person.family_members.birthday") > dt.date(2000, 1, 1)),
+    "index family birthdays none": Query(where=F("person.family_members.birthday").is_null()),
+    "index contact birthday": Query(
+        where=F("organisation.contact_persons.birthday") < dt.date(1980, 1, 1)
+    ),
+    "index key date": Query(where=F("key_dates.date") == dt.date(2015, 10, 10)),
+    "index key dates none": Query(where=F("key_dates.date").is_null()),
+    "index fact category": Query(where=F("facts.category") == "preference"),
+    "index fact key": Query(where=F("facts.key").in_(["favourite_colour", "diet", "hobby"])),
+    "index fact and": Query(
+        where=(F("facts.category") == "preference") & ~F("facts.key").is_null()
+    ),
+    "index phone kind": Query(where=F("phones.kind") == "mobile"),
+    "index phone kind and number": Query(
+        where=(F("phones.kind") == "landline") & (F("phones.number").starts_with("+86"))
+    ),
+    "index email verified": Query(where=F("emails.verified") == True),  # noqa: E712
+    "index phone not verified": Query(where=~(F("phones.verified") == True)),  # noqa: E712
+    "index owner": Query(where=F("owner") == "sales-1", order_by=("-owner",)),
+    "index owner null": Query(where=F("owner").is_null()),
+    "index grade lt": Query(where=F("grade") < "B"),
+    "index channel": Query(
+        where=F("acquisition_channel").in_(["website_registration", "trade_fair", "referral"])
+    ),
+    "index given name": Query(where=F("person.name.given") >= "伟"),
+    "index person name null": Query(where=F("person.name").is_null()),
+    "index gender in": Query(where=F("person.gender").in_(["male", "diverse"])),
+    "index legal name": Query(where=F("organisation.legal_name").starts_with("北京")),
+    "index registration": Query(
+        where=F("organisation.registration_number") == "91110108MA01ABCD2X"
+    ),
+    "index size": Query(where=F("organisation.size") >= "m"),
+    "index credit": Query(where=F("organisation.credit_standing") != "unknown"),
+    "index employees ne": Query(where=F("organisation.employee_count") != 45),
+    "index employees huge": Query(where=F("organisation.employee_count") < 2_147_483_647),
+    "index founded": Query(where=F("organisation.founded_on") < dt.date(2000, 1, 1)),
+    "index or with key column": Query(
+        where=(F("tags") == "vip") | (F("lifecycle_stage") == "lost") | F("owner").is_null()
+    ),
+    "order family then given desc": Query(order_by=("person.name.family", "-person.name.given")),
+    "order owner desc": Query(order_by=("-owner", "display_name"), limit=5),
+    "order legal name": Query(order_by=("organisation.legal_name",)),
+    "order founded desc": Query(order_by=("-organisation.founded_on",)),
+    "order gender grade": Query(order_by=("person.gender", "-grade"), limit=6),
 }
 """Named customer queries every backend must answer exactly like :meth:`Query.apply`."""
 
@@ -185,6 +257,9 @@ PAGINATION_ORDERS: dict[str, tuple[str, ...]] = {
     "lifecycle and acquired desc": ("lifecycle_stage", "-acquired_on"),
     "employees desc": ("-organisation.employee_count",),
     "observed instant": ("provenance.observed_at",),
+    "family name": ("person.name.family",),
+    "family name desc then given": ("-person.name.family", "person.name.given"),
+    "owner then grade desc": ("owner", "-grade"),
 }
 """Orderings the pagination tests page through (ties and ``None`` on purpose)."""
 
@@ -277,4 +352,132 @@ def customer_queries() -> st.SearchStrategy[Query]:
         where=st.none() | _filters(),
         order_by=orders,
         limit=st.none() | st.integers(min_value=1, max_value=8),
+    )
+
+
+# --------------------------------------------------------------------------- indexed paths
+
+INDEXED_PATHS: tuple[str, ...] = (
+    "tags",
+    "phones.number",
+    "phones.kind",
+    "phones.verified",
+    "emails.address",
+    "emails.verified",
+    "identifiers.kind",
+    "identifiers.value",
+    "addresses.country",
+    "addresses.region",
+    "addresses.city",
+    "addresses.postal_code",
+    "person.birthday",
+    "person.family_members.birthday",
+    "organisation.contact_persons.birthday",
+    "key_dates.date",
+    "facts.category",
+    "facts.key",
+    "owner",
+    "grade",
+    "acquisition_channel",
+    "person.name.family",
+    "person.name.given",
+    "person.gender",
+    "organisation.legal_name",
+    "organisation.registration_number",
+    "organisation.size",
+    "organisation.credit_standing",
+    "organisation.employee_count",
+    "organisation.founded_on",
+)
+"""The paths every backend indexes by default (as ``crmcore.storage.indexing`` lists them)."""
+
+_SINGLE_PATHS = [p for p in INDEXED_PATHS if not resolve_path(Customer, p).many]
+_NULLABLE_PREFIXES = ["phones", "emails", "identifiers", "person", "person.name", "organisation"]
+
+
+def _operand(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _seen_values(customers: Sequence[Customer]) -> dict[str, tuple[Any, ...]]:
+    """The operand forms of the values each indexed path holds on ``customers``."""
+    seen: dict[str, tuple[Any, ...]] = {}
+    for path in INDEXED_PATHS:
+        resolved = resolve_path(Customer, path)
+        values = (_operand(v) for c in customers for v in resolved.values(c) if v is not None)
+        seen[path] = tuple(dict.fromkeys(values))
+    return seen
+
+
+@st.composite
+def _indexed_leaf(draw: st.DrawFn, values: dict[str, tuple[Any, ...]]) -> AnyFilter:
+    if draw(st.integers(0, 9)) == 0:
+        return Field(draw(st.sampled_from(_NULLABLE_PREFIXES))).is_null()
+    path = draw(st.sampled_from(INDEXED_PATHS))
+    resolved = resolve_path(Customer, path)
+    seen = list(values[path])
+    leaf = resolved.leaf
+    if seen:
+        value = draw(st.sampled_from(seen))
+    elif isinstance(leaf, type) and issubclass(leaf, enum.Enum):
+        value = draw(st.sampled_from([m.value for m in leaf]))
+    else:
+        value = {str: "m", int: 45, bool: True, dt.date: dt.date(1990, 1, 1)}[leaf]
+    field = Field(path)
+    text = isinstance(value, str)
+    ops = ["eq", "ne", "lt", "le", "gt", "ge", "in", "null", "not"]
+    if text:
+        ops.append("starts")
+    if resolved.many:
+        ops.append("contains")
+    kind = draw(st.sampled_from(ops))
+    if kind == "null":
+        return field.is_null()
+    if kind == "in":
+        others = st.sampled_from(seen) if seen else st.just(value)
+        return field.in_([value, *draw(st.lists(others, max_size=2))])
+    if kind == "starts":
+        return field.starts_with(value[: draw(st.integers(0, len(value)))])
+    if kind == "contains":
+        return field.contains(value)
+    compare = {
+        "eq": field.__eq__,
+        "ne": field.__ne__,
+        "lt": field.__lt__,
+        "le": field.__le__,
+        "gt": field.__gt__,
+        "ge": field.__ge__,
+        "not": field.__eq__,
+    }[kind](value)
+    return Not(filter=compare) if kind == "not" else compare
+
+
+def indexed_queries(customers: Sequence[Customer]) -> st.SearchStrategy[Query]:
+    """Random queries over the indexed paths, with operands taken from ``customers``.
+
+    Leaves compare, ``in``, ``is_null``, ``starts_with`` and ``contains`` on every
+    default indexed path (and ``is_null`` on the tuples and models above them), nested
+    in ``and``, ``or`` and ``not``; orderings by single-valued indexed paths.
+    """
+    filters = st.recursive(
+        _indexed_leaf(_seen_values(customers)),
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=1, max_size=3).map(lambda fs: And(filters=tuple(fs))),
+            st.lists(inner, min_size=1, max_size=3).map(lambda fs: Or(filters=tuple(fs))),
+            inner.map(lambda f: Not(filter=f)),
+        ),
+        max_leaves=5,
+    )
+    orders = st.lists(
+        st.builds(
+            Order, path=st.sampled_from([*_SINGLE_PATHS, "display_name"]), descending=st.booleans()
+        ),
+        max_size=2,
+        unique_by=lambda o: o.path,
+    ).map(tuple)
+    return st.builds(
+        Query,
+        where=st.none() | filters,
+        order_by=orders,
+        limit=st.none() | st.integers(min_value=1, max_value=6),
     )

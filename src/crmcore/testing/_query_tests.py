@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
-from crmcore.models import Customer, Phone
+from crmcore.models import (
+    Customer,
+    Email,
+    FactCategory,
+    FamilyMember,
+    Identifier,
+    IdentifierKind,
+    PersonName,
+    PersonProfile,
+    Phone,
+    PhoneKind,
+    ProfileFact,
+)
 from crmcore.query import Field, Query
 from crmcore.storage.store import Store
 from crmcore.testing._fixtures import (
@@ -25,10 +40,12 @@ from crmcore.testing._queries import (
     PAGINATION_ORDERS,
     PURCHASE_QUERIES,
     customer_queries,
+    indexed_queries,
 )
 from crmcore.testing.data import (
     sample_customers,
 )
+from crmcore.testing.strategies import customers as generated_customers
 
 __all__ = ["PaginationTests", "QueryTests"]
 
@@ -109,6 +126,104 @@ class QueryTests(BackendFixtures):
                 Query(where=Field("phones.number") == "+8613700000000"),
             ):
                 assert uow.customers.find(query) == query.apply(current)
+
+    @settings(KIT_SETTINGS, max_examples=10)
+    @given(data=st.data())
+    def test_random_indexed_queries_match_reference(
+        self, store: Store, data: st.DataObject
+    ) -> None:
+        """Generated customers, queried on indexed paths, give the reference answer and count."""
+        drawn = data.draw(st.lists(generated_customers(), min_size=1, max_size=4))
+        # Fresh ids: the store is shared by the examples, and drawn ids repeat.
+        batch = [attrs.evolve(c, id=uuid.uuid4().hex) for c in drawn]
+        add_all(store, batch)
+        with store.unit_of_work() as uow:
+            current = list(uow.customers.stream())
+            for _ in range(3):
+                query = data.draw(indexed_queries(batch))
+                expected = query.apply(current)
+                found = uow.customers.find(query)
+                assert [c.id for c in found] == [c.id for c in expected], query
+                assert uow.customers.count(query) == len(query.unpaged().apply(current))
+
+    def test_existence_semantics(self, store: Store) -> None:
+        """Each leaf asks whether *some* value passes; ``is_null`` whether every value is None."""
+        long_value = "9" * 254 + "甲" + "x" * 40
+        stored = add_all(
+            store,
+            [
+                Customer.person_named(
+                    family="张",
+                    given="伟",
+                    id="ex-two-phones",
+                    tags=("vip", "b2b"),
+                    phones=(
+                        Phone(id="p1", number="+8613800000001", kind=PhoneKind.MOBILE),
+                        Phone(id="p2", number="+8613800000002", kind=PhoneKind.LANDLINE),
+                    ),
+                    identifiers=(
+                        Identifier(kind=IdentifierKind.MEMBERSHIP_CARD, value=long_value),
+                    ),
+                ),
+                Customer.person_named(
+                    family="王",
+                    given="芳",
+                    id="ex-one-phone",
+                    tags=("b2b",),
+                    phones=(Phone(id="p3", number="+8613800000002", kind=PhoneKind.MOBILE),),
+                    emails=(Email(id="m1", address="wf@example.cn"),),
+                    facts=(
+                        ProfileFact(category=FactCategory.PREFERENCE, key="diet", value="素食"),
+                    ),
+                ),
+                attrs.evolve(
+                    Customer.person_named(family="李", given="娜", id="ex-none-values"),
+                    person=PersonProfile(
+                        name=PersonName(family="李", given="娜"),
+                        family_members=(
+                            FamilyMember(relation="child"),
+                            FamilyMember(relation="spouse", birthday=dt.date(1990, 2, 28)),
+                        ),
+                    ),
+                ),
+                attrs.evolve(
+                    Customer.person_named(family="赵", given="磊", id="ex-all-none"),
+                    person=PersonProfile(
+                        name=PersonName(family="赵", given="磊"),
+                        family_members=(FamilyMember(relation="child"),),
+                    ),
+                ),
+            ],
+        )
+        f = Field
+        queries = [
+            (f("phones.kind") == "landline") & (f("phones.number") == "+8613800000002"),
+            (f("phones.kind") == "mobile") & (f("phones.number") == "+8613800000002"),
+            f("phones.number") != "+8613800000002",
+            ~(f("phones.number") == "+8613800000002"),
+            ~(f("tags") == "vip"),
+            f("tags") != "vip",
+            f("phones").is_null(),
+            ~f("phones").is_null(),
+            f("emails.address").is_null(),
+            f("person.family_members.birthday").is_null(),
+            f("person.family_members.birthday") < dt.date(2000, 1, 1),
+            ~(f("person.family_members.birthday") < dt.date(2000, 1, 1)),
+            f("identifiers.value") == long_value,
+            f("identifiers.value") == long_value[:-1],
+            f("identifiers.value") < long_value[:255],
+            f("identifiers.value") > "9" * 254 + "甲",
+            f("identifiers.value").starts_with(long_value[:260]),
+            f("identifiers.value").in_([long_value, "x"]),
+            f("facts.key").contains("diet") & (f("facts.category") == "preference"),
+            ~(f("facts.key") == "diet") & ~f("facts").is_null(),
+        ]
+        with store.unit_of_work() as uow:
+            for where in queries:
+                query = Query(where=where, order_by=("person.name.family",))
+                expected = query.apply(stored)
+                assert [c.id for c in uow.customers.find(query)] == [c.id for c in expected], where
+                assert uow.customers.count(query) == len(expected), where
 
     def test_unknown_field_is_a_validation_error(self, store: Store) -> None:
         """A query on a field the model does not have raises query.unknown_field."""

@@ -15,10 +15,14 @@ See ``docs/storage-sql.md``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from sqlalchemy import Engine
 
 from crmcore.storage.sqlalchemy._backend import COPY_THRESHOLD, SqlBackend, SqlTransaction
 from crmcore.storage.sqlalchemy._engine import make_engine, normalise_url
+from crmcore.storage.sqlalchemy._index import Progress
 from crmcore.storage.sqlalchemy._migrate import (
     VERSION_TABLE,
     alembic_config,
@@ -38,6 +42,7 @@ __all__ = [
     "alembic_config",
     "create_backend",
     "current_revision",
+    "declare_index",
     "head_revision",
     "make_engine",
     "metadata",
@@ -46,7 +51,42 @@ __all__ = [
 ]
 
 
-def create_backend(url: str, *, migrate: bool = True, **engine_options: Any) -> SqlBackend:
+def declare_index(
+    target: str | Engine | SqlBackend, path: str, *, progress: Progress | None = None
+) -> bool:
+    """Index the customer ``path`` (a fact key, a nested field) in a database, backfilled.
+
+    ``target`` is a URL, an engine, or an open :class:`SqlBackend` (which uses the new
+    index at once). The path is recorded in ``crm_declared_index`` and every existing
+    customer's entries are written in committed batches (``progress(done, total)``
+    after each; an interrupted backfill resumes on the next :func:`upgrade` or
+    declaration). From then on, writes keep the path's entries and queries on it run
+    in SQL. Returns ``False`` when the path was already indexed.
+
+    Backends opened on the database elsewhere before the declaration do not see it:
+    declare indexes as part of deploying, like a migration, and reopen them.
+
+    Raises:
+        ValidationError: ``index.path_invalid``: the path cannot be indexed.
+        StorageError: The database could not be reached or is not migrated.
+    """
+    from crmcore.storage.sqlalchemy import _index
+
+    if isinstance(target, SqlBackend):
+        added = _index.declare_index(target.engine, path, progress=progress)
+        target._indexes = None  # read again on next use
+        return added
+    engine = make_engine(target) if isinstance(target, str) else target
+    try:
+        return _index.declare_index(engine, path, progress=progress)
+    finally:
+        if isinstance(target, str):
+            engine.dispose()
+
+
+def create_backend(
+    url: str, *, migrate: bool = True, indexes: Iterable[str] = (), **engine_options: Any
+) -> SqlBackend:
     """Open a SQL database as a crmcore backend, creating or upgrading its schema first.
 
     Args:
@@ -55,6 +95,8 @@ def create_backend(url: str, *, migrate: bool = True, **engine_options: Any) -> 
             and PyMySQL.
         migrate: Run the shipped migrations up to the newest revision (idempotent).
             With ``False`` the database must already be at the head revision.
+        indexes: Customer paths to index beyond the defaults (:func:`declare_index`,
+            backfilled now if new).
         **engine_options: Passed to :func:`sqlalchemy.create_engine`.
 
     Raises:
@@ -75,6 +117,8 @@ def create_backend(url: str, *, migrate: bool = True, **engine_options: Any) -> 
                     f"database schema is at revision {found!r}, crmcore needs {head!r}; "
                     "run crmcore.storage.sqlalchemy.upgrade(url)"
                 )
+        for path in indexes:
+            declare_index(engine, path)
     except BaseException:
         engine.dispose()
         raise

@@ -9,12 +9,8 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
     ColumnElement,
     Engine,
-    Integer,
-    SmallInteger,
     String,
     Table,
     and_,
@@ -35,14 +31,19 @@ from crmcore.errors import (
     StorageError,
     TransientStorageError,
 )
-from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.models import ChangeRecord
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _aggregates, _codec, _query, _trusted
+from crmcore.storage.sqlalchemy import _aggregates, _codec, _index, _query, _trusted
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
-from crmcore.storage.sqlalchemy._money import places, to_micros
-from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, date_key, utc_key
-from crmcore.storage.sqlalchemy._search import search_columns
+from crmcore.storage.sqlalchemy._rows import (
+    COLUMNS,
+    ROWS,
+    copy_types,
+    positional_insert,
+    record_row,
+)
+from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, utc_key
 from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         RfmResult,
         RfmSpec,
     )
+    from crmcore.storage.indexing import IndexSet
 
 __all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
 
@@ -68,133 +70,8 @@ SORT_BATCHES = True
 """Insert each batch in id order (B-tree locality for random ids such as UUIDs)."""
 
 
-def _copy_types(table: Table) -> list[str] | None:
-    """PostgreSQL type names of ``table``'s columns for a binary COPY, or None for text.
-
-    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8), a 16-, 32- or
-    64-bit integer or a boolean; a table with any other column type is copied as text.
-    """
-    types: list[str] = []
-    for column in table.columns:
-        if isinstance(column.type, Boolean):
-            types.append("bool")
-        elif isinstance(column.type, BigInteger):
-            types.append("int8")
-        elif isinstance(column.type, SmallInteger):
-            types.append("int2")
-        elif isinstance(column.type, Integer):
-            types.append("int4")
-        elif isinstance(column.type, String):
-            types.append("text")
-        else:
-            return None
-    return types
-
-
 def _by_id(record: Record) -> str:
     return record.id
-
-
-def _customer_row(r: Customer) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.version,
-        r.kind._value_,
-        r.display_name,
-        r.lifecycle_stage._value_,
-        utc_key(r.created_at),
-        utc_key(r.updated_at),  # remembered when it is the created_at object
-        None if r.acquired_on is None else date_key(r.acquired_on),
-        _codec.encode(r),
-        *search_columns(r),
-        _trusted.doc_digest(r),
-    )
-
-
-def _interaction_row(r: Interaction) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.version,
-        r.customer_id,
-        r.channel._value_,
-        r.direction._value_,
-        utc_key(r.occurred_at),
-        utc_key(r.created_at),
-        _codec.encode(r),
-        r.major_event,
-        _trusted.doc_digest(r),
-    )
-
-
-def _complaint_row(r: Complaint) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.version,
-        r.customer_id,
-        r.state._value_,
-        r.severity._value_,
-        utc_key(r.received_at),
-        utc_key(r.created_at),
-        _codec.encode(r),
-        r.category,
-        r.root_cause,
-        r.channel._value_,
-        None if r.response_due is None else utc_key(r.response_due),
-        None if r.resolution_due is None else utc_key(r.resolution_due),
-        None if (responded := r.responded_at) is None else utc_key(responded),
-        None if (resolved := r.resolved_at) is None else utc_key(resolved),
-        _trusted.doc_digest(r),
-    )
-
-
-def _purchase_row(r: Purchase) -> tuple[Any, ...]:
-    return (
-        r.id,
-        r.version,
-        r.customer_id,
-        utc_key(r.purchased_at),
-        utc_key(r.created_at),
-        _codec.encode(r),
-        to_micros(r.amount.amount),
-        r.amount.currency,
-        None if (cost := r.cost) is None else to_micros(cost.amount),
-        r.category,
-        places(r.amount.amount),
-        None if cost is None else places(cost.amount),
-        _trusted.doc_digest(r),
-    )
-
-
-_ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
-    "customer": _customer_row,
-    "interaction": _interaction_row,
-    "complaint": _complaint_row,
-    "purchase": _purchase_row,
-}
-
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(c.name for c in table.columns) for kind, table in TABLES.items()
-}
-
-
-_POSITIONAL: dict[tuple[str, str], str] = {}
-
-
-def _positional_insert(conn: Connection, kind: str) -> str:
-    """The dialect's ``INSERT`` of every column of ``kind``'s table, positional, in table order."""
-    key = (conn.dialect.name, kind)
-    sql = _POSITIONAL.get(key)
-    if sql is None:
-        compiled = TABLES[kind].insert().compile(dialect=conn.dialect, column_keys=_COLUMNS[kind])
-        if tuple(compiled.positiontup or ()) != _COLUMNS[kind]:  # pragma: no cover
-            raise StorageError(f"unexpected parameter order in {compiled}")
-        sql = _POSITIONAL[key] = str(compiled)
-    return sql
-
-
-def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
-    """Return the table row (column name to value) a record is stored as."""
-    return dict(zip(_COLUMNS[kind], _ROWS[kind](record), strict=True))
 
 
 def _table(kind: str) -> Table:
@@ -235,6 +112,23 @@ class SqlBackend:
             threading.Lock() if isinstance(engine.pool, StaticPool) else None
         )
         self._shared_owner: int | None = None
+        self._indexes: IndexSet | None = None
+
+    def index_set(self, conn: Connection | None = None) -> IndexSet:
+        """The customer paths indexed here, read once (see ``_index.load_index_set``)."""
+        if self._indexes is None:
+            transaction = self.begin() if conn is None else None
+            try:
+                self._indexes = _index.load_index_set(conn or transaction._connection())  # type: ignore[union-attr]
+            finally:
+                if transaction is not None:
+                    transaction.rollback()
+        return self._indexes
+
+    def explain(self, kind: RecordKind, query: Query) -> _query.Explanation:
+        """Which filter leaves and orderings of ``query`` run in SQL and which in Python."""
+        indexes = self.index_set() if kind == "customer" else None
+        return _query.explain(query.compile(RECORD_TYPES[kind]), _table(kind), indexes)
 
     def _take_shared(self) -> None:
         if self._shared is None:
@@ -328,6 +222,9 @@ class SqlTransaction:
             conn.close()
             self._backend._release_shared()
 
+    def _indexes(self, kind: str) -> IndexSet | None:
+        return self._backend.index_set(self._connection()) if kind == "customer" else None
+
     # ------------------------------------------------------------------ reads
 
     def get(self, kind: RecordKind, record_id: str) -> Record | None:
@@ -411,7 +308,7 @@ class SqlTransaction:
         """
         table = _table(kind)
         compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table)
+        sql = _query.plan(compiled, table, self._indexes(kind))
         limit = query.limit
         if sql.order is None:
             # Ordered by a path inside the document: sort the candidates in Python.
@@ -446,7 +343,7 @@ class SqlTransaction:
         """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
         table = _table(kind)
         compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table)
+        sql = _query.plan(compiled, table, self._indexes(kind))
         if sql.exact:
             statement = select(func.count()).select_from(table)
             if sql.where is not None:
@@ -497,7 +394,8 @@ class SqlTransaction:
         table = _table(kind)
         if not records:
             return
-        to_row = _ROWS[kind]
+        to_row = ROWS[kind]
+        index_set = self._indexes(kind)
         if SORT_BATCHES and len(records) > 1:
             # Writing in key order keeps the primary-key B-tree inserts local.
             records = sorted(records, key=_by_id)
@@ -512,9 +410,9 @@ class SqlTransaction:
                 elif self._sqlite:
                     # Core's INSERT, compiled once, executemany'd with positional tuples.
                     rows = [to_row(record) for record in records]
-                    conn.exec_driver_sql(_positional_insert(conn, kind), rows)
+                    conn.exec_driver_sql(positional_insert(conn, kind), rows)
                 else:
-                    columns = _COLUMNS[kind]
+                    columns = COLUMNS[kind]
                     mappings = [dict(zip(columns, to_row(r), strict=True)) for r in records]
                     if self._postgres:
                         # One multi-row INSERT: psycopg runs an executemany in pipeline mode,
@@ -522,6 +420,8 @@ class SqlTransaction:
                         conn.execute(table.insert().values(mappings))
                     else:
                         conn.execute(table.insert(), mappings)
+                if index_set is not None:
+                    _index.write_rows(conn, _index.index_rows(index_set, records))  # type: ignore[arg-type]
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
                 raise self._duplicate(conn, kind, [record.id for record in records]) from error
@@ -536,7 +436,7 @@ class SqlTransaction:
         preparer = conn.dialect.identifier_preparer
         columns = ", ".join(preparer.quote(c.name) for c in table.columns)
         statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
-        types = _copy_types(table)
+        types = copy_types(table)
         if types is not None:
             # Binary COPY with the column types given up front: psycopg picks each
             # column's dumper once, and the server parses no text (about half the cost
@@ -582,6 +482,9 @@ class SqlTransaction:
             )
             if result.rowcount != 1:
                 raise self._missed(conn, kind, record.id, expected_version)
+            if kind == "customer":
+                _index.delete_entries(conn, [record.id])
+                _index.write_rows(conn, _index.index_rows(self._backend.index_set(conn), [record]))  # type: ignore[list-item]
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         """Delete a record whose stored version is ``expected_version``.
@@ -600,6 +503,8 @@ class SqlTransaction:
             )
             if result.rowcount != 1:
                 raise self._missed(conn, kind, record_id, expected_version)
+            if kind == "customer":
+                _index.delete_entries(conn, [record_id])
 
     def _missed(
         self, conn: Connection, kind: str, record_id: str, expected_version: int

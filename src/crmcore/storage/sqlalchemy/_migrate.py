@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,15 +62,27 @@ def _connection(target: str | Engine) -> Iterator[Connection]:
             engine.dispose()
 
 
-def upgrade(target: str | Engine, *, revision: str = "head") -> None:
+def upgrade(
+    target: str | Engine,
+    *,
+    revision: str = "head",
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Create crmcore's tables in a database, or bring them up to ``revision``.
 
     Idempotent: upgrading a database that is already at the head changes nothing.
     ``target`` is a database URL or a SQLAlchemy :class:`~sqlalchemy.Engine`.
 
+    The schema changes run in one transaction. Then every unfinished backfill of the
+    customer index (revision 0003's, a declared index's, or one interrupted earlier)
+    runs in committed batches of 1,000 customers, calling ``progress(done, total)``
+    after each; an interrupted upgrade resumes the backfill where it stopped.
+
     Raises:
         StorageError: The database could not be reached or migrated.
     """
+    from crmcore.storage.sqlalchemy._index import has_index_tables, run_backfills
+
     try:
         with _connection(target) as connection:
             if connection.dialect.name == "sqlite":
@@ -81,6 +93,9 @@ def upgrade(target: str | Engine, *, revision: str = "head") -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             connection.commit()
+            if has_index_tables(connection):
+                connection.commit()
+                run_backfills(connection, progress=progress)
     except SQLAlchemyError as error:
         raise StorageError(f"could not migrate the database: {error}") from error
 

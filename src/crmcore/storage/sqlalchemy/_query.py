@@ -6,16 +6,23 @@ predicate in Python:
 
 * **Filters** become a SQL *pre-filter*: a condition every matching record meets.
   Comparisons, ``in`` and ``is_null`` on key columns translate exactly (nullable
-  columns are guarded so SQL's three-valued logic never leaks into ``not``);
-  anything else (paths inside the JSON document, text search) translates to "no
-  constraint", or to a superset test on the customer's search columns. When the
-  whole filter translated exactly, SQL's answer is final; otherwise each fetched
-  record is checked with ``query.matches``.
-* **Ordering** by key columns becomes ``ORDER BY`` (``None`` first ascending, last
-  descending, ``id`` as the final tie-break, code-point collation), and the cursor a
-  keyset condition; records are fetched in that order, chunk by chunk, until the
-  page is full. An ordering by a path outside the key columns is sorted in Python
-  over the pre-filtered records (``CompiledQuery.apply``).
+  columns are guarded so SQL's three-valued logic never leaks into ``not``).
+  On a customer path of the backend's :class:`~crmcore.storage.indexing.IndexSet`
+  they translate exactly to ``EXISTS`` / ``NOT EXISTS`` over the index table
+  ``crm_customer_index``, with the reference's existential meaning: a comparison or
+  ``in`` holds when *some* non-``None`` value satisfies it (an entry exists), ``is_null``
+  when every value is ``None`` (no entry exists); text longer than the indexed column
+  is compared in full (:func:`_text_condition`). Anything else (paths neither key
+  columns nor indexed, text search) translates to "no constraint", or to a superset
+  test on the customer's search columns. When the whole filter translated exactly,
+  SQL's answer is final; otherwise each fetched record is checked with
+  ``query.matches``. :func:`explain` says which leaves ran where.
+* **Ordering** by key columns, or by single-valued indexed paths (the entry at
+  position 0, a correlated subquery), becomes ``ORDER BY`` (``None`` first ascending,
+  last descending, ``id`` as the final tie-break, code-point collation), and the
+  cursor a keyset condition; records are fetched in that order, chunk by chunk,
+  until the page is full. An ordering by any other path is sorted in Python over the
+  pre-filtered records (``CompiledQuery.apply``).
 * **Parameters** are budgeted (:data:`MAX_BOUND_VALUES`): leaves past the budget are
   left to Python, so no driver's parameter limit is ever reached.
 """
@@ -24,8 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, cast
 
 import attrs
 from sqlalchemy import (
@@ -38,11 +45,13 @@ from sqlalchemy import (
     literal,
     not_,
     or_,
+    select,
     true,
     type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
+from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query import (
     And,
     AnyFilter,
@@ -58,10 +67,17 @@ from crmcore.query import (
     resolve_path,
 )
 from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
-from crmcore.storage.sqlalchemy._schema import KEY_PATHS, date_key, utc_key
+from crmcore.storage.indexing import IndexedPath, IndexSet, index_form
+from crmcore.storage.sqlalchemy._schema import (
+    INDEX,
+    INDEX_TEXT_LENGTH,
+    KEY_PATHS,
+    date_key,
+    utc_key,
+)
 from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
 
-__all__ = ["MAX_BOUND_VALUES", "SqlPlan", "plan"]
+__all__ = ["MAX_BOUND_VALUES", "Explanation", "PlanStep", "SqlPlan", "explain", "plan"]
 
 Condition = ColumnElement[bool]
 
@@ -149,11 +165,147 @@ every backend gives the reference answer instead of a driver error.
 """
 
 
+# --------------------------------------------------------------------------- the index table
+
+_TEXT_OPS: dict[Op, Callable[[Any, Any], Condition]] = {
+    Op.EQ: lambda a, b: a == b,
+    Op.CONTAINS: lambda a, b: a == b,
+    Op.NE: lambda a, b: a != b,
+    Op.LT: lambda a, b: a < b,
+    Op.LE: lambda a, b: a <= b,
+    Op.GT: lambda a, b: a > b,
+    Op.GE: lambda a, b: a >= b,
+}
+
+
+def _full(entry: Any) -> _Column[Any]:
+    """The whole text of an entry: ``text_full`` when it is long, else ``text_value``."""
+    return func.coalesce(entry.c.text_full, entry.c.text_value)
+
+
+def _text_condition(entry: Any, op: Op, operand: str) -> Condition:
+    """``value <op> operand`` for a text entry, exact whatever the lengths.
+
+    ``text_value`` holds the first :data:`INDEX_TEXT_LENGTH` characters ``v[:N]``. For an
+    operand ``x`` shorter than ``N``, ``v <op> x`` is ``v[:N] <op> x``; for a longer one
+    with prefix ``p = x[:N]``, ``v < x`` is ``v[:N] < p OR (v[:N] = p AND v < x)``,
+    comparing the whole value only among entries sharing the prefix (the same for the
+    other orders; ``=`` is ``v[:N] = p AND v = x``).
+    """
+    tv = entry.c.text_value
+    n = INDEX_TEXT_LENGTH
+    if op is Op.STARTS_WITH:
+        if len(operand) <= n:
+            # The range bound lets the (path, text_value) index find the candidates.
+            return and_(tv >= operand, func.substr(tv, 1, len(operand)) == literal(operand))
+        return and_(
+            tv == operand[:n], func.substr(_full(entry), 1, len(operand)) == literal(operand)
+        )
+    if len(operand) < n:
+        return _TEXT_OPS[op](tv, operand)
+    prefix = operand[:n]
+    if op in (Op.EQ, Op.CONTAINS):
+        return and_(tv == prefix, _full(entry) == operand)
+    if op is Op.NE:
+        return or_(tv != prefix, _full(entry) != operand)
+    strict = Op.LT if op in (Op.LT, Op.LE) else Op.GT
+    return or_(
+        _TEXT_OPS[strict](tv, prefix),
+        and_(tv == prefix, _TEXT_OPS[op](_full(entry), operand)),
+    )
+
+
+def _clamp(value: int) -> int:
+    """An integer operand within one of the stored range (every stored integer is 32-bit)."""
+    return max(INT_MIN - 1, min(INT_MAX + 1, value))
+
+
+def _entry_exists(table: Table, path: str, test: Callable[[Any], Condition] | None) -> Condition:
+    """Some index entry of ``path`` of the row's customer passes ``test`` (any, when ``None``).
+
+    Written ``id IN (SELECT customer_id ...)`` rather than a correlated ``EXISTS``: SQLite
+    then reads the matching entries from the (path, value) index and probes the
+    customers by primary key, instead of probing the index once per customer; PostgreSQL
+    and MariaDB plan both forms as the same semi-join. ``customer_id`` is never NULL, so
+    ``NOT IN`` is the exact negation.
+    """
+    entry = INDEX.alias()
+    conditions = [entry.c.path == path]
+    if test is not None:
+        conditions.append(test(entry))
+    return table.c.id.in_(select(entry.c.customer_id).where(*conditions))
+
+
+def _entry_sort(table: Table, indexed: IndexedPath) -> _Column[Any]:
+    """The sort value of a single-valued indexed path: its entry at position 0, or NULL."""
+    entry = INDEX.alias()
+    value = entry.c.number_value if indexed.numeric else _full(entry)
+    return cast(
+        _Column[Any],
+        select(value)
+        .where(
+            entry.c.customer_id == table.c.id,
+            entry.c.path == indexed.path,
+            entry.c.position == 0,
+        )
+        .scalar_subquery(),
+    )
+
+
+Where = Literal["column", "index", "search", "python"]
+
+
+@attrs.frozen
+class PlanStep:
+    """One filter leaf or ordering of a query, and where it runs.
+
+    Attributes:
+        path: The field path (``"*search*"`` for a text search).
+        op: The operator (``"eq"``, ``"in"``, ``"is_null"``, ``"search"``, ``"order"``).
+        where: ``"column"`` (a key column, in SQL), ``"index"`` (the index table, in
+            SQL), ``"search"`` (a SQL pre-filter on the search columns, checked in
+            Python) or ``"python"`` (checked or sorted in Python only).
+    """
+
+    path: str
+    op: str
+    where: Where
+
+    @property
+    def in_sql(self) -> bool:
+        """True when SQL answers this step exactly."""
+        return self.where in ("column", "index")
+
+
+@attrs.frozen
+class Explanation:
+    """Where each part of a query runs (:meth:`SqlBackend.explain`).
+
+    Attributes:
+        exact: SQL answers the whole filter: no record is checked in Python.
+        ordered_in_sql: SQL orders (and pages) the result.
+        filters: The filter's leaves, in the filter's order.
+        orders: The orderings.
+    """
+
+    exact: bool
+    ordered_in_sql: bool
+    filters: tuple[PlanStep, ...]
+    orders: tuple[PlanStep, ...]
+
+    @property
+    def python_paths(self) -> tuple[str, ...]:
+        """The paths of every step not answered exactly in SQL."""
+        return tuple(s.path for s in (*self.filters, *self.orders) if not s.in_sql)
+
+
 class _Translator:
-    def __init__(self, table: Table, model: type) -> None:
+    def __init__(self, table: Table, model: type, indexes: IndexSet | None) -> None:
         self.table = table
         self.model = model
+        self.indexes = indexes
         self.bound = 0
+        self.steps: list[PlanStep] = []
 
     def _budget(self, count: int) -> bool:
         """Reserve ``count`` bound parameters; ``False`` when the budget would be exceeded."""
@@ -162,24 +314,38 @@ class _Translator:
         self.bound += count
         return True
 
+    def _step(self, path: str, op: str, result: _Translated, where: Where) -> _Translated:
+        self.steps.append(PlanStep(path, op, where if result.exact else "python"))
+        return result
+
+    def _indexed(self, path: str) -> IndexedPath | None:
+        return None if self.indexes is None else self.indexes.get(path)
+
     def filter(self, node: AnyFilter) -> _Translated:
         if isinstance(node, Compare):
-            return self._compare(node) if self._budget(1) else _NOTHING
+            key = _key(self.table, self.model, node.path)
+            if key is not None:
+                result = self._compare(node) if self._budget(1) else _NOTHING
+                return self._step(node.path, str(node.op), result, "column")
+            indexed = self._indexed(node.path)
+            if indexed is not None and self._budget(3):
+                return self._step(
+                    node.path, str(node.op), self._index_compare(indexed, node), "index"
+                )
+            return self._step(node.path, str(node.op), _NOTHING, "python")
         if isinstance(node, In):
-            key = _key(self.table, self.model, node.path)
-            if key is None or not self._budget(len(node.values)):
-                return _NOTHING
-            leaf = resolve_path(self.model, node.path).leaf
-            values = [_column_form(coerce_value(leaf, v)) for v in node.values]
-            return _Translated(_guard(key, key.column.in_(values)), True)
+            return self._in(node)
         if isinstance(node, IsNull):
-            key = _key(self.table, self.model, node.path)
-            if key is None:
-                return _NOTHING
-            return _Translated(key.column.is_(None) if key.nullable else false(), True)
+            return self._is_null(node)
         if isinstance(node, Search):
             needles = search_needles(node.text, node.also_digits)
-            return self._search(needles) if self._budget(len(needles)) else _NOTHING
+            result = self._search(needles) if self._budget(len(needles)) else _NOTHING
+            self.steps.append(
+                PlanStep(
+                    "*search*", "search", "search" if result.condition is not None else "python"
+                )
+            )
+            return result
         if isinstance(node, And):
             parts = [self.filter(f) for f in node.filters]
             conditions = [p.condition for p in parts if p.condition is not None]
@@ -203,6 +369,87 @@ class _Translator:
                 return _Translated(not_(inner.condition), True)
             return _NOTHING
         return _NOTHING  # pragma: no cover - compile() rejected anything else
+
+    def _in(self, node: In) -> _Translated:
+        key = _key(self.table, self.model, node.path)
+        leaf = resolve_path(self.model, node.path).leaf
+        if key is not None:
+            if not self._budget(len(node.values)):
+                return self._step(node.path, "in", _NOTHING, "python")
+            values = [_column_form(coerce_value(leaf, v)) for v in node.values]
+            return self._step(
+                node.path, "in", _Translated(_guard(key, key.column.in_(values)), True), "column"
+            )
+        indexed = self._indexed(node.path)
+        if indexed is None or not self._budget(len(node.values) * 2 + 1):
+            return self._step(node.path, "in", _NOTHING, "python")
+        operands = list(dict.fromkeys(index_form(coerce_value(leaf, v)) for v in node.values))
+        if not operands:
+            return self._step(node.path, "in", _Translated(false(), True), "index")
+
+        def test(entry: Any) -> Condition:
+            if indexed.numeric:
+                return cast(Condition, entry.c.number_value.in_([_clamp(int(v)) for v in operands]))
+            short = [v for v in operands if len(str(v)) < INDEX_TEXT_LENGTH]
+            tests = [entry.c.text_value.in_(short)] if short else []
+            tests += [
+                _text_condition(entry, Op.EQ, str(v))
+                for v in operands
+                if len(str(v)) >= INDEX_TEXT_LENGTH
+            ]
+            return or_(*tests)
+
+        condition = _entry_exists(self.table, indexed.path, test)
+        return self._step(node.path, "in", _Translated(condition, True), "index")
+
+    def _is_null(self, node: IsNull) -> _Translated:
+        key = _key(self.table, self.model, node.path)
+        if key is not None:
+            result = _Translated(key.column.is_(None) if key.nullable else false(), True)
+            return self._step(node.path, "is_null", result, "column")
+        witness = self._witness(node.path)
+        if witness is None or not self._budget(1):
+            return self._step(node.path, "is_null", _NOTHING, "python")
+        condition = not_(_entry_exists(self.table, witness, None))
+        return self._step(node.path, "is_null", _Translated(condition, True), "index")
+
+    def _witness(self, path: str) -> str | None:
+        """An indexed path with an entry exactly when ``path`` has a non-``None`` value.
+
+        ``path`` itself when indexed; else an indexed path below it reached through
+        fields that are neither tuples nor optional (``phones`` has a value exactly when
+        ``phones.number`` has one).
+        """
+        if self.indexes is None:
+            return None
+        if self.indexes.get(path) is not None:
+            return path
+        depth = len(resolve_path(self.model, path).steps)
+        for indexed in self.indexes.paths:
+            below = indexed.resolved.steps[depth:]
+            if (
+                indexed.path.startswith(path + ".")
+                and below
+                and not any(step.many or step.optional for step in below)
+            ):
+                return indexed.path
+        return None
+
+    def _index_compare(self, indexed: IndexedPath, node: Compare) -> _Translated:
+        leaf = indexed.resolved.leaf
+        is_enum = isinstance(leaf, type) and issubclass(leaf, enum.Enum)
+        if node.op is Op.STARTS_WITH or (is_enum and node.op not in (Op.EQ, Op.NE, Op.CONTAINS)):
+            operand: str | int = str(node.value)
+        else:
+            operand = index_form(coerce_value(leaf, node.value))
+        op = node.op
+
+        def test(entry: Any) -> Condition:
+            if isinstance(operand, int):
+                return _TEXT_OPS[op](entry.c.number_value, _clamp(operand))
+            return _text_condition(entry, op, operand)
+
+        return _Translated(_entry_exists(self.table, indexed.path, test), True)
 
     def _compare(self, node: Compare) -> _Translated:
         key = _key(self.table, self.model, node.path)
@@ -281,7 +528,8 @@ class SqlPlan:
         where: The SQL pre-filter (``None``: every row is a candidate).
         exact: The pre-filter is exactly the query's filter (no Python check needed).
         order: The ordering keys, with ``id`` last, when every ordering path is a key
-            column; ``None`` when the ordering must be done in Python.
+            column or a single-valued indexed path; ``None`` when the ordering must be
+            done in Python.
         start: The cursor's values in column form (id last), or ``None``.
     """
 
@@ -301,22 +549,66 @@ class SqlPlan:
         return _after(self.order, values)
 
 
-def plan(compiled: CompiledQuery, table: Table) -> SqlPlan:
-    """Plan ``compiled`` (checked against its model) on ``table``."""
-    query, model = compiled.query, compiled.model
-    if query.where is None:
-        translated = _Translated(None, True)
-    else:
-        translated = _Translator(table, model).filter(query.where)
-    where = translated.condition
+def _translate(
+    compiled: CompiledQuery, table: Table, indexes: IndexSet | None
+) -> tuple[_Translated, list[PlanStep]]:
+    if compiled.query.where is None:
+        return _Translated(None, True), []
+    translator = _Translator(table, compiled.model, indexes)
+    return translator.filter(compiled.query.where), translator.steps
+
+
+def _order_keys(
+    compiled: CompiledQuery, table: Table, indexes: IndexSet | None
+) -> tuple[list[_OrderKey], list[Callable[[Any], Any]], list[PlanStep]]:
+    """The ordering keys SQL can sort by, their cursor forms, and a step per ordering."""
     keys: list[_OrderKey] = []
-    for order in query.order_by:
-        key = _key(table, model, order.path)
-        if key is None:
-            return SqlPlan(where=where, exact=translated.exact, order=None, start=None)
-        keys.append(_OrderKey(key.column, order.descending, key.nullable))
+    forms: list[Callable[[Any], Any]] = []
+    steps: list[PlanStep] = []
+    for order in compiled.query.order_by:
+        key = _key(table, compiled.model, order.path)
+        indexed = None if indexes is None else indexes.get(order.path)
+        if key is not None:
+            keys.append(_OrderKey(key.column, order.descending, key.nullable))
+            forms.append(_column_form)
+            steps.append(PlanStep(order.path, "order", "column"))
+        elif indexed is not None and not indexed.resolved.many:
+            keys.append(_OrderKey(_entry_sort(table, indexed), order.descending, True))
+            forms.append(index_form)
+            steps.append(PlanStep(order.path, "order", "index"))
+        else:
+            steps.append(PlanStep(order.path, "order", "python"))
+    return keys, forms, steps
+
+
+def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> SqlPlan:
+    """Plan ``compiled`` (checked against its model) on ``table``.
+
+    ``indexes`` is the backend's index set when ``table`` is the customer table: paths
+    in it are answered from the index table.
+    """
+    translated, _ = _translate(compiled, table, indexes)
+    where = translated.condition
+    keys, forms, steps = _order_keys(compiled, table, indexes)
+    if len(keys) < len(steps):
+        return SqlPlan(where=where, exact=translated.exact, order=None, start=None)
     keys.append(_OrderKey(table.c.id, False, False))
+    forms.append(_column_form)
     start = None
     if compiled.cursor is not None:
-        start = tuple(_column_form(v) for v in compiled.cursor)
+        start = tuple(
+            None if v is None else form(v) for form, v in zip(forms, compiled.cursor, strict=True)
+        )
     return SqlPlan(where=where, exact=translated.exact, order=tuple(keys), start=start)
+
+
+def explain(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> Explanation:
+    """Where each filter leaf and ordering of ``compiled`` runs on ``table`` (see :func:`plan`)."""
+    translated, filters = _translate(compiled, table, indexes)
+    keys, _, orders = _order_keys(compiled, table, indexes)
+    return Explanation(
+        exact=translated.exact,
+        ordered_in_sql=len(keys) == len(orders),
+        filters=tuple(filters),
+        orders=tuple(orders),
+    )

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     literal,
+    text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
@@ -46,13 +47,18 @@ from crmcore.storage.sqlalchemy._last import remember_last
 from crmcore.storage.sqlalchemy._money import MICRO_UNITS
 
 __all__ = [
+    "DECLARED_INDEX",
     "DIGEST_COLUMN",
     "HISTORY",
+    "INDEX",
+    "INDEX_BACKFILL",
+    "INDEX_TEXT_LENGTH",
     "KEY_COLUMNS",
     "KEY_PATHS",
     "SEQ_TYPE",
     "TABLES",
     "CodePointString",
+    "CodePointText",
     "ComparableBoolean",
     "DocumentText",
     "KeyPath",
@@ -87,6 +93,29 @@ def _cp_mysql(type_: CodePointString, compiler: TypeCompiler, **kw: Any) -> str:
     dialect = compiler.dialect
     collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
     return f"VARCHAR({type_.length}) CHARACTER SET utf8mb4 COLLATE {collation}"
+
+
+class CodePointText(Text):
+    """A ``TEXT`` of any length that compares by Unicode code point, as Python does.
+
+    PostgreSQL: ``TEXT COLLATE "C"``; MariaDB: ``LONGTEXT`` in ``utf8mb4_nopad_bin``
+    (``utf8mb4_bin`` pads trailing spaces, so ``"a" = "a "`` there); SQLite: ``TEXT``.
+    """
+
+    cache_ok = True
+
+
+@compiles(CodePointText, "postgresql")
+def _cpt_postgresql(type_: CodePointText, compiler: TypeCompiler, **kw: Any) -> str:
+    return 'TEXT COLLATE "C"'
+
+
+@compiles(CodePointText, "mysql")
+@compiles(CodePointText, "mariadb")
+def _cpt_mysql(type_: CodePointText, compiler: TypeCompiler, **kw: Any) -> str:
+    dialect = compiler.dialect
+    collation = "utf8mb4_nopad_bin" if getattr(dialect, "is_mariadb", False) else "utf8mb4_0900_bin"
+    return f"LONGTEXT CHARACTER SET utf8mb4 COLLATE {collation}"
 
 
 SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -261,6 +290,66 @@ HISTORY = Table(
     **_TABLE_OPTIONS,
 )
 """The append-only change history of customers."""
+
+INDEX_TEXT_LENGTH = 255
+"""The characters of a text entry held in the indexed ``text_value`` column.
+
+Longer text keeps its first 255 characters there and the whole value in ``text_full``;
+255 characters of utf8mb4 keep MariaDB's (path, text_value, customer_id) key within its
+3,072-byte limit.
+"""
+
+_TEXT_ROWS: dict[str, Any] = {
+    "sqlite_where": text("text_value IS NOT NULL"),
+    "postgresql_where": text("text_value IS NOT NULL"),
+}
+_NUMBER_ROWS: dict[str, Any] = {
+    "sqlite_where": text("number_value IS NOT NULL"),
+    "postgresql_where": text("number_value IS NOT NULL"),
+}
+"""Partial indexes where the dialect has them: each value index holds only its own rows."""
+
+INDEX = Table(
+    "crm_customer_index",
+    metadata,
+    Column("customer_id", CodePointString(64), primary_key=True, autoincrement=False),
+    Column("path", CodePointString(128), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("text_value", CodePointString(INDEX_TEXT_LENGTH), nullable=True),
+    Column("text_full", CodePointText(), nullable=True),
+    Column("number_value", BigInteger, nullable=True),
+    Index("ix_crm_customer_index_text", "path", "text_value", "customer_id", **_TEXT_ROWS),
+    Index("ix_crm_customer_index_number", "path", "number_value", "customer_id", **_NUMBER_ROWS),
+    # SQLite: the primary key is the table (no rowid B-tree besides it): half the write cost.
+    sqlite_with_rowid=False,
+    **_TABLE_OPTIONS,
+)
+"""Revision 0003: one row per indexed value of a customer (:mod:`crmcore.storage.indexing`).
+
+Text entries fill ``text_value`` (``text_full`` only when longer than
+:data:`INDEX_TEXT_LENGTH`), integer and boolean entries ``number_value``.
+"""
+
+DECLARED_INDEX = Table(
+    "crm_declared_index",
+    metadata,
+    Column("path", CodePointString(128), primary_key=True),
+    **_TABLE_OPTIONS,
+)
+"""Revision 0003: the customer paths an application declared indexed, beyond the defaults."""
+
+INDEX_BACKFILL = Table(
+    "crm_index_backfill",
+    metadata,
+    Column("path", CodePointString(128), primary_key=True),
+    Column("after_id", CodePointString(64), nullable=True),
+    **_TABLE_OPTIONS,
+)
+"""Revision 0003: index backfills not finished yet (``"*"``: every path), and how far they got.
+
+A row is a backfill in progress: customers up to ``after_id`` (in id order) have their
+entries; the row is deleted when the last batch commits.
+"""
 
 TABLES: dict[str, Table] = {kind: metadata.tables[f"crm_{kind}"] for kind in RECORD_KINDS}
 """The table of each record kind of :data:`~crmcore.storage.ports.RECORD_KINDS`: ``crm_<kind>``."""

@@ -95,8 +95,8 @@ def backfill_typed_columns(
             and the message names the rows.
         ValueError: ``batch_size`` is not positive.
     """
-    from crmcore.storage.sqlalchemy._backend import record_row
     from crmcore.storage.sqlalchemy._codec import decode
+    from crmcore.storage.sqlalchemy._rows import record_row
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

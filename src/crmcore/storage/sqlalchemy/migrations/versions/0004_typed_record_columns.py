@@ -14,7 +14,7 @@ DDL statement, so an interrupted upgrade there keeps what it created), and the b
 only reads rows it has not filled.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -30,7 +30,7 @@ from alembic import context, op
 from crmcore.storage.sqlalchemy._schema import CodePointString
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

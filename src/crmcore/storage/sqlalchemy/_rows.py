@@ -1,0 +1,152 @@
+"""How each record becomes a table row: the columns, in table order, of every kind.
+
+One function per record kind turns a model into the tuple of its table's columns (key
+columns copied out of the record, the JSON document, the typed columns, the document's
+digest); :func:`record_row` gives the same as a mapping. The backend writes these rows
+(executemany, multi-row ``INSERT`` or PostgreSQL's binary ``COPY`` with
+:func:`copy_types`), and the typed-column backfill of revision 0004 fills old rows from
+:func:`record_row`, so a backfilled row is identical to a written one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Table
+from sqlalchemy.engine import Connection
+
+from crmcore.errors import StorageError
+from crmcore.models import Complaint, Customer, Interaction, Purchase
+from crmcore.storage.ports import Record, RecordKind
+from crmcore.storage.sqlalchemy import _codec, _trusted
+from crmcore.storage.sqlalchemy._money import places, to_micros
+from crmcore.storage.sqlalchemy._schema import TABLES, date_key, utc_key
+from crmcore.storage.sqlalchemy._search import search_columns
+
+__all__ = ["COLUMNS", "ROWS", "copy_types", "positional_insert", "record_row"]
+
+
+def copy_types(table: Table) -> list[str] | None:
+    """PostgreSQL type names of ``table``'s columns for a binary COPY, or None for text.
+
+    Every record column is text (``VARCHAR``/``TEXT``: one binary form, UTF-8), a 16-, 32- or
+    64-bit integer or a boolean; a table with any other column type is copied as text.
+    """
+    types: list[str] = []
+    for column in table.columns:
+        if isinstance(column.type, Boolean):
+            types.append("bool")
+        elif isinstance(column.type, BigInteger):
+            types.append("int8")
+        elif isinstance(column.type, SmallInteger):
+            types.append("int2")
+        elif isinstance(column.type, Integer):
+            types.append("int4")
+        elif isinstance(column.type, String):
+            types.append("text")
+        else:
+            return None
+    return types
+
+
+def _customer_row(r: Customer) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.kind._value_,
+        r.display_name,
+        r.lifecycle_stage._value_,
+        utc_key(r.created_at),
+        utc_key(r.updated_at),  # remembered when it is the created_at object
+        None if r.acquired_on is None else date_key(r.acquired_on),
+        _codec.encode(r),
+        *search_columns(r),
+        _trusted.doc_digest(r),
+    )
+
+
+def _interaction_row(r: Interaction) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.channel._value_,
+        r.direction._value_,
+        utc_key(r.occurred_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+        r.major_event,
+        _trusted.doc_digest(r),
+    )
+
+
+def _complaint_row(r: Complaint) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        r.state._value_,
+        r.severity._value_,
+        utc_key(r.received_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+        r.category,
+        r.root_cause,
+        r.channel._value_,
+        None if r.response_due is None else utc_key(r.response_due),
+        None if r.resolution_due is None else utc_key(r.resolution_due),
+        None if (responded := r.responded_at) is None else utc_key(responded),
+        None if (resolved := r.resolved_at) is None else utc_key(resolved),
+        _trusted.doc_digest(r),
+    )
+
+
+def _purchase_row(r: Purchase) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.customer_id,
+        utc_key(r.purchased_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+        to_micros(r.amount.amount),
+        r.amount.currency,
+        None if (cost := r.cost) is None else to_micros(cost.amount),
+        r.category,
+        places(r.amount.amount),
+        None if cost is None else places(cost.amount),
+        _trusted.doc_digest(r),
+    )
+
+
+ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "customer": _customer_row,
+    "interaction": _interaction_row,
+    "complaint": _complaint_row,
+    "purchase": _purchase_row,
+}
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns) for kind, table in TABLES.items()
+}
+
+
+_POSITIONAL: dict[tuple[str, str], str] = {}
+
+
+def positional_insert(conn: Connection, kind: str) -> str:
+    """The dialect's ``INSERT`` of every column of ``kind``'s table, positional, in table order."""
+    key = (conn.dialect.name, kind)
+    sql = _POSITIONAL.get(key)
+    if sql is None:
+        compiled = TABLES[kind].insert().compile(dialect=conn.dialect, column_keys=COLUMNS[kind])
+        if tuple(compiled.positiontup or ()) != COLUMNS[kind]:  # pragma: no cover
+            raise StorageError(f"unexpected parameter order in {compiled}")
+        sql = _POSITIONAL[key] = str(compiled)
+    return sql
+
+
+def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
+    """Return the table row (column name to value) a record is stored as."""
+    return dict(zip(COLUMNS[kind], ROWS[kind](record), strict=True))
