@@ -333,9 +333,11 @@ def _reads(t: Any, record_id: str) -> dict[str, Callable[[], object]]:
 
 def _counted_in_python(query: Query) -> bool:
     """Whether the backend counts ``query`` by reading the rows (not by SQL ``COUNT``)."""
+    from crmcore.storage.indexing import IndexSet
     from crmcore.storage.sqlalchemy import _query
 
-    return not _query.plan(query.compile(Customer), TABLES["customer"]).exact
+    plan = _query.plan(query.compile(Customer), TABLES["customer"], IndexSet.of())
+    return not plan.exact
 
 
 def _doc_with(customer: Customer, change: Callable[[dict[str, Any]], object]) -> str:

@@ -14,7 +14,8 @@ declares (``IndexSet.of(["facts.value"])``). :meth:`IndexSet.entries` returns on
 its *index form* (:func:`index_form`): text for strings, enums, dates and datetimes
 (UTC, fixed width, so text order is time order), an integer for integers and booleans.
 A date path also contributes its month and day (``"MM-DD"``) under the entry path
-``<path>#month_day``, for birthday and anniversary windows.
+``<path>#month_day``, for birthday and anniversary windows, and every customer its
+consent audience keys under ``@reachable`` (:data:`REACHABLE_PATH`).
 
 The index form keeps the reference evaluator's meaning: two values compare in index
 form exactly as their comparable values compare in Python (code point order for text).
@@ -31,11 +32,13 @@ import attrs
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer
+from crmcore.query.audience import reachable_keys
 from crmcore.query.paths import ResolvedPath, resolve_path
 
 __all__ = [
     "DEFAULT_INDEXED_PATHS",
     "MONTH_DAY_SUFFIX",
+    "REACHABLE_PATH",
     "IndexEntry",
     "IndexSet",
     "IndexedPath",
@@ -83,6 +86,10 @@ Multi-valued parts (phones, emails, tags, identifiers, address parts, key dates,
 and the single-valued fields that are not key columns of every backend (owner, grade,
 names, gender, the organisation's fields).
 """
+
+REACHABLE_PATH = "@reachable"
+"""The entry path of a customer's consent audience keys (:func:`~crmcore.query.reachable_keys`:
+``"sms"``, ``"sms:marketing"``, ...), which answer :class:`~crmcore.query.Reachable`."""
 
 MONTH_DAY_SUFFIX = "#month_day"
 """Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""
@@ -197,6 +204,8 @@ class IndexSet:
     """
 
     paths: tuple[IndexedPath, ...]
+    audience: bool = False
+    """Also the ``@reachable`` entries (:data:`REACHABLE_PATH`); :meth:`of` sets it."""
 
     @classmethod
     def of(cls, declared: Iterable[str] = ()) -> IndexSet:
@@ -212,7 +221,7 @@ class IndexSet:
                 ]
             )
         names = list(dict.fromkeys((*DEFAULT_INDEXED_PATHS, *declared)))
-        return cls(paths=tuple(IndexedPath.of(name) for name in names))
+        return cls(paths=tuple(IndexedPath.of(name) for name in names), audience=True)
 
     @property
     def declared(self) -> tuple[str, ...]:
@@ -235,6 +244,11 @@ class IndexSet:
                 found.append(IndexEntry(name, position, index_form(value)))
                 if indexed.month_day:
                     found.append(IndexEntry(md_name, position, month_day(value)))
+        if self.audience:
+            found.extend(
+                IndexEntry(REACHABLE_PATH, position, key)
+                for position, key in enumerate(sorted(reachable_keys(customer)))
+            )
         return found
 
 

@@ -44,12 +44,11 @@ from crmcore.query import (
     Or,
     Reachable,
     coerce_value,
-    reachable_keys,
 )
 from crmcore.query.audience import audience_key
 from crmcore.query.month_days import in_window
 from crmcore.storage._arguments import check_batch_size
-from crmcore.storage.indexing import MONTH_DAY_SUFFIX, IndexSet, index_form
+from crmcore.storage.indexing import MONTH_DAY_SUFFIX, REACHABLE_PATH, IndexSet, index_form
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ _DELETED = None
 KEY_PATHS: tuple[str, ...] = ("kind", "lifecycle_stage")
 """Customer columns the memory backend indexes besides its index set's paths."""
 
-REACHABLE = "@reachable"
+REACHABLE = REACHABLE_PATH
 """The index path of consent audience keys (:func:`~crmcore.query.reachable_keys`)."""
 
 _ALL_MONTH_DAYS = tuple(
@@ -112,9 +111,7 @@ class CustomerIndex:
 
     def keys_of(self, customer: Customer) -> frozenset[IndexKey]:
         """Every index key of ``customer`` (a pure function of the customer)."""
-        keys = [(entry.path, entry.value) for entry in self._paths.entries(customer)]
-        keys += [(REACHABLE, key) for key in reachable_keys(customer)]
-        return frozenset(keys)
+        return frozenset((entry.path, entry.value) for entry in self._paths.entries(customer))
 
     def put(self, record_id: str, keys: frozenset[IndexKey] | None) -> None:
         """Index customer ``record_id`` under ``keys`` (``None``: it was deleted)."""

@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
+from crmcore.models import Customer
 from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query import (
     And,
@@ -59,15 +60,24 @@ from crmcore.query import (
     CompiledQuery,
     In,
     IsNull,
+    MonthDay,
     Not,
     Op,
     Or,
+    Reachable,
     Search,
     coerce_value,
     resolve_path,
 )
+from crmcore.query.audience import audience_key
 from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
-from crmcore.storage.indexing import IndexedPath, IndexSet, index_form
+from crmcore.storage.indexing import (
+    MONTH_DAY_SUFFIX,
+    REACHABLE_PATH,
+    IndexedPath,
+    IndexSet,
+    index_form,
+)
 from crmcore.storage.sqlalchemy._schema import (
     INDEX,
     INDEX_TEXT_LENGTH,
@@ -363,6 +373,10 @@ class _Translator:
                 or_(*(p.condition for p in parts if p.condition is not None)),
                 all(p.exact for p in parts),
             )
+        if isinstance(node, MonthDay):
+            return self._month_day(node)
+        if isinstance(node, Reachable):
+            return self._reachable(node)
         if isinstance(node, Not):
             inner = self.filter(node.filter)
             if inner.exact and inner.condition is not None:
@@ -450,6 +464,43 @@ class _Translator:
             return _text_condition(entry, op, operand)
 
         return _Translated(_entry_exists(self.table, indexed.path, test), True)
+
+    def _month_day(self, node: MonthDay) -> _Translated:
+        """A window of ``<path>#month_day`` entries; wrapping the year end is an ``OR``."""
+        indexed = self._indexed(node.path)
+        if self.model is not Customer or indexed is None or not self._budget(3):
+            return self._step(node.path, "month_day", _NOTHING, "python")
+        start, end = node.start, node.end
+
+        def test(entry: Any) -> Condition:
+            value = entry.c.text_value
+            if start <= end:
+                return and_(value >= start, value <= end)
+            return or_(value >= start, value <= end)
+
+        name = indexed.path + MONTH_DAY_SUFFIX
+        return self._step(
+            node.path,
+            "month_day",
+            _Translated(_entry_exists(self.table, name, test), True),
+            "index",
+        )
+
+    def _reachable(self, node: Reachable) -> _Translated:
+        """The customer's ``@reachable`` entries hold the channel's (and purpose's) key."""
+        if self.model is not Customer or self.indexes is None or not self._budget(2):
+            return self._step(REACHABLE_PATH, "reachable", _NOTHING, "python")
+        key = audience_key(node.channel, node.purpose)
+
+        def test(entry: Any) -> Condition:
+            return _text_condition(entry, Op.EQ, key)
+
+        return self._step(
+            REACHABLE_PATH,
+            "reachable",
+            _Translated(_entry_exists(self.table, REACHABLE_PATH, test), True),
+            "index",
+        )
 
     def _compare(self, node: Compare) -> _Translated:
         key = _key(self.table, self.model, node.path)
