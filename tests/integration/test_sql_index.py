@@ -404,3 +404,37 @@ def test_audience_and_month_day_filters_run_on_the_index(backend: SqlBackend) ->
             ], name
     finally:
         t.rollback()
+
+
+def test_a_backend_opened_before_a_declaration_writes_the_new_path(
+    tmp_path: Any,
+) -> None:
+    """A store opened before ``declare_index`` writes the declared path's entries too."""
+    url = f"sqlite:///{tmp_path / 'declared.db'}"
+    old = create_backend(url)
+    try:
+
+        def add(customer_id: str) -> None:
+            customer = attrs.evolve(
+                Customer.person_named(family="甲", given="一", id=customer_id), notes="call back"
+            )
+            t = old.begin()
+            t.insert("customer", [customer])
+            t.commit()
+
+        add("x1")
+        old.index_set()  # the old backend has read its index set: no declared path
+        declare_index(url, "notes")
+        add("x2")
+        new = create_backend(url)
+        try:
+            query = Query(where=Field("notes") == "call back")
+            assert new.explain("customer", query).exact
+            t = new.begin()
+            assert [c.id for c in t.query("customer", query)] == ["x1", "x2"]
+            assert t.count("customer", query) == 2
+            t.rollback()
+        finally:
+            new.close()
+    finally:
+        old.close()

@@ -254,3 +254,28 @@ def test_a_segment_selection_pages_counts_and_travels_as_json(
         assert tuple(pages) == expected
     with pytest.raises(InvalidArgument):
         segments.members(store, SegmentSelection(rule=rfm_spec, segment="x"), as_of=AS_OF, limit=-1)
+
+
+def test_sums_beyond_sqlite_integers_fall_back_to_the_rule(
+    make_store: Callable[[], Store],
+) -> None:
+    """Twelve maximal amounts overflow SQLite's integer sum: the rule answers instead."""
+    purchases = [
+        Purchase(
+            id=f"o{i:02d}",
+            customer_id=CUSTOMERS[0],
+            purchased_at=START + dt.timedelta(days=i),
+            amount=Money.of("999999999999.999999", "CNY"),
+            product="plant",
+        )
+        for i in range(12)
+    ]
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    assert summaries[0].total == Decimal("11999999999999.999988")
+    assert segments.purchase_summaries(store, as_of=AS_OF) == summaries
+    assert segments.repeat_summaries(store, as_of=AS_OF) == rules.repeat_summaries(
+        purchases, as_of=AS_OF
+    )
+    spec = RfmSpec(currency="CNY")
+    assert segments.rfm(store, spec, as_of=AS_OF) == rules.rfm(spec, summaries)

@@ -23,7 +23,9 @@ the typed purchase columns (``amount_micros``, ``currency``, ``cost_micros``,
 
 Money is summed as integers of micro-units (exact on every dialect; SQLite's integer
 ``sum`` raises on overflow rather than rounding), and turned back into decimals equal in
-value to the pure rule's sums. Rows the typed-column backfill has not reached yet
+value to the pure rule's sums (and, with the stored decimal places, equal in exponent).
+A sum SQLite cannot hold (beyond 9.2 * 10**12 units per customer) also returns
+``None``, so the pure rule answers. Rows the typed-column backfill has not reached yet
 (``amount_micros IS NULL``) make these functions return ``None``, so the caller uses
 the pure rule instead of a wrong answer.
 """
@@ -31,14 +33,18 @@ the pure rule instead of a wrong answer.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
+    Numeric,
     Select,
     String,
     and_,
@@ -50,10 +56,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from crmcore.models.values import MONEY_PLACES
 from crmcore.rules.segmentation import (
     CurrencySummary,
     MonetaryBasis,
@@ -68,7 +76,7 @@ from crmcore.rules.segmentation import (
 )
 from crmcore.rules.segmentation._common import divide
 from crmcore.rules.segmentation.rfm import pick_currency, rfm_score, rfm_verdicts
-from crmcore.storage.sqlalchemy._money import from_micros, micro_bounds
+from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 
 __all__ = ["currency_summaries", "repeat_summaries", "rfm"]
@@ -79,6 +87,29 @@ _UTC_NAMES = ("UTC", "Etc/UTC")
 
 def _purchases() -> Any:
     return TABLES["purchase"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _overflow_falls_back(function: F) -> F:
+    """Return ``None`` (the caller runs the pure rule) when SQLite's integer sum overflows.
+
+    SQLite sums integers exactly or raises ``integer overflow``: a customer whose amounts
+    add up beyond 9.2 * 10**12 units cannot be summed there. PostgreSQL and MariaDB sum
+    ``BIGINT`` into exact ``NUMERIC``/``DECIMAL`` and never get here.
+    """
+
+    @functools.wraps(function)
+    def guarded(conn: Connection, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(conn, *args, **kwargs)
+        except OperationalError as error:
+            if conn.dialect.name == "sqlite" and "integer overflow" in str(error):
+                return None
+            raise
+
+    return cast(F, guarded)
 
 
 def _backfilled(conn: Connection) -> bool:
@@ -141,6 +172,7 @@ def _to_summary(row: Sequence[Any], as_of: dt.datetime) -> CurrencySummary:
     )
 
 
+@_overflow_falls_back
 def currency_summaries(
     conn: Connection, *, as_of: dt.datetime
 ) -> tuple[CurrencySummary, ...] | None:
@@ -195,6 +227,7 @@ def _period_date(key: str, period: Period) -> dt.date:
     return dt.date.fromisoformat(key)
 
 
+@_overflow_falls_back
 def repeat_summaries(
     conn: Connection, *, as_of: dt.datetime, period: Period, tz: str
 ) -> tuple[RepeatSummary, ...] | None:
@@ -327,16 +360,40 @@ def _recency_score(last: Any, cuts: Sequence[Decimal], as_of: dt.datetime) -> An
     return sum(parts[1:], parts[0])
 
 
-def _ascending_score(column: Any, cuts: Sequence[Decimal], *, money: bool) -> Any:
-    """``1 + number of cut points strictly below the value`` (money in micro-units)."""
+_FLOOR = decimal.Context(
+    prec=200, rounding=decimal.ROUND_FLOOR, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
+)
+
+
+_INT64 = 2**63 - 1
+_WIDE = Numeric(precision=60, scale=0)
+
+
+def _floor_bound(cut: Decimal, places: int, limit: int) -> int:
+    """``floor(cut * 10**places)``, saturated at ``+-limit`` (beyond every summed value)."""
+    if cut.copy_abs() >= Decimal(limit):
+        return limit if cut > 0 else -limit
+    scaled = cut.scaleb(places, context=_FLOOR).to_integral_value(rounding=decimal.ROUND_FLOOR)
+    return max(-limit, min(limit, int(scaled)))
+
+
+def _ascending_score(column: Any, cuts: Sequence[Decimal], *, money: bool, limit: int) -> Any:
+    """``1 + number of cut points strictly below the value`` (money in micro-units).
+
+    ``value > cut`` is ``value > floor(cut)`` for an integer value (a sum of micro-units
+    or a count); ``limit`` is beyond any value the dialect can sum (SQLite's 64-bit
+    integers, exact decimals elsewhere), so a saturated cut point compares alike.
+    """
     parts: list[Any] = [literal(1)]
     for cut in cuts:
-        # value > cut  <=>  value > floor(cut), for an integer value.
-        bound = micro_bounds(cut)[0] if money else math.floor(cut)
-        parts.append(case((column > bound, 1), else_=0))
+        bound = _floor_bound(cut, MONEY_PLACES if money else 0, limit)
+        # Sums of BIGINT are exact decimals on PostgreSQL and MariaDB: compare them as such.
+        operand = literal(bound, _WIDE) if limit > _INT64 else literal(bound, BigInteger())
+        parts.append(case((column > operand, 1), else_=0))
     return sum(parts[1:], parts[0])
 
 
+@_overflow_falls_back
 def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
     """RFM scored in SQL; ``None`` for a mean monetary basis (the caller uses the rule)."""
     if spec.monetary is not MonetaryBasis.TOTAL or not _backfilled(conn):
@@ -360,11 +417,12 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     cuts = RfmCutPoints(
         currency=currency, recency=cuts.recency, frequency=cuts.frequency, monetary=cuts.monetary
     )
+    limit = _INT64 if conn.dialect.name == "sqlite" else 10**40
     statement = select(
         *summary.c,
         _recency_score(summary.c.last, cuts.recency, as_of).label("r"),
-        _ascending_score(summary.c.purchases, cuts.frequency, money=False).label("f"),
-        _ascending_score(summary.c.total, cuts.monetary, money=True).label("m"),
+        _ascending_score(summary.c.purchases, cuts.frequency, money=False, limit=limit).label("f"),
+        _ascending_score(summary.c.total, cuts.monetary, money=True, limit=limit).label("m"),
     ).order_by(summary.c.customer_id)
     verdicts = rfm_verdicts(spec)
     scores = tuple(

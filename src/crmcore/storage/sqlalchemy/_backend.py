@@ -181,6 +181,7 @@ class SqlTransaction:
         self._postgres = self._engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
         self._writing = False
+        self._indexes_checked = False
 
     # ------------------------------------------------------------------ plumbing
 
@@ -224,6 +225,18 @@ class SqlTransaction:
 
     def _indexes(self, kind: str) -> IndexSet | None:
         return self._backend.index_set(self._connection()) if kind == "customer" else None
+
+    def _write_indexes(self, conn: Connection) -> IndexSet:
+        """The index set customer writes use, re-checked once per writing transaction.
+
+        A path another process declared since this backend read its index set is then
+        written too (a writer that missed it would leave customers out of its answers).
+        """
+        if not self._indexes_checked:
+            backend = self._backend
+            backend._indexes = _index.still_current(conn, backend._indexes)
+            self._indexes_checked = True
+        return self._backend.index_set(conn)
 
     # ------------------------------------------------------------------ reads
 
@@ -421,6 +434,7 @@ class SqlTransaction:
                     else:
                         conn.execute(table.insert(), mappings)
                 if index_set is not None:
+                    index_set = self._write_indexes(conn)
                     _index.write_rows(conn, _index.index_rows(index_set, records))  # type: ignore[arg-type]
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
@@ -484,7 +498,8 @@ class SqlTransaction:
                 raise self._missed(conn, kind, record.id, expected_version)
             if kind == "customer":
                 _index.delete_entries(conn, [record.id])
-                _index.write_rows(conn, _index.index_rows(self._backend.index_set(conn), [record]))  # type: ignore[list-item]
+                index_set = self._write_indexes(conn)
+                _index.write_rows(conn, _index.index_rows(index_set, [record]))  # type: ignore[list-item]
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         """Delete a record whose stored version is ``expected_version``.

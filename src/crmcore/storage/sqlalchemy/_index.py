@@ -51,6 +51,7 @@ __all__ = [
     "load_index_set",
     "pending_backfills",
     "run_backfills",
+    "still_current",
     "write_rows",
 ]
 
@@ -158,6 +159,17 @@ def _declared(conn: Connection) -> list[str]:
     return list(
         conn.execute(select(DECLARED_INDEX.c.path).order_by(DECLARED_INDEX.c.path)).scalars()
     )
+
+
+def still_current(conn: Connection, cached: IndexSet | None) -> IndexSet | None:
+    """``cached`` if the database declares the same paths, else ``None`` (read it again)."""
+    if cached is None:
+        return None
+    try:
+        declared = set(_declared(conn))
+    except SQLAlchemyError as error:
+        raise StorageError(f"could not read the declared indexes: {error}") from error
+    return cached if declared == set(cached.declared) else None
 
 
 def load_index_set(conn: Connection) -> IndexSet:
