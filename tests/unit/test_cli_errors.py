@@ -57,7 +57,7 @@ def test_a_multi_line_message_is_one_line(
     """A message of several lines is folded into one; SQLAlchemy's background link is dropped."""
     import crmcore.storage.sqlalchemy as sql
 
-    def fail(url: str) -> None:
+    def fail(url: str, **options: object) -> None:
         raise error
 
     monkeypatch.setattr(sql, "upgrade", fail)

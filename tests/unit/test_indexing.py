@@ -27,6 +27,7 @@ from crmcore.query.month_days import month_day_of
 from crmcore.storage.indexing import (
     DEFAULT_INDEXED_PATHS,
     MONTH_DAY_SUFFIX,
+    REACHABLE_PATH,
     IndexedPath,
     IndexEntry,
     IndexSet,
@@ -60,7 +61,8 @@ def test_entries_are_the_non_none_values_in_index_form(customer: Customer) -> No
         ]
         for entry in mine:
             assert isinstance(entry.value, int if indexed.numeric else str)
-    assert {e.path.removesuffix(MONTH_DAY_SUFFIX) for e in entries} <= set(DEFAULT_INDEXED_PATHS)
+    paths = {e.path.removesuffix(MONTH_DAY_SUFFIX) for e in entries} - {REACHABLE_PATH}
+    assert paths <= set(DEFAULT_INDEXED_PATHS)
 
 
 @given(customer=customers())
@@ -125,27 +127,27 @@ def test_none_values_keep_their_positions() -> None:
 
 def test_declared_paths_add_entries() -> None:
     """A declared path (a fact's value, a boolean) gets entries in its index form."""
-    index_set = IndexSet.of(["facts.value", "phones.verified", "lifecycle_stage"])
-    assert index_set.declared == ("facts.value", "phones.verified", "lifecycle_stage")
+    index_set = IndexSet.of(["facts.value", "phones.primary", "lifecycle_stage"])
+    assert index_set.declared == ("facts.value", "phones.primary", "lifecycle_stage")
     customer = Customer.person_named(
         family="张",
         given="伟",
         lifecycle_stage=LifecycleStage.REPEAT,
-        phones=(Phone(number="+8613800138000", verified=True), Phone(number="+8613900139000")),
+        phones=(Phone(number="+8613800138000", primary=True), Phone(number="+8613900139000")),
         facts=(ProfileFact(category=FactCategory.PREFERENCE, key="茶", value="龙井"),),
     )
     entries = index_set.entries(customer)
-    assert [(e.position, e.value) for e in entries if e.path == "phones.verified"] == [
+    assert [(e.position, e.value) for e in entries if e.path == "phones.primary"] == [
         (0, 1),
         (1, 0),
     ]
     assert [e.value for e in entries if e.path == "lifecycle_stage"] == ["repeat"]
     assert [e.value for e in entries if e.path == "facts.value"] == ["龙井"]
-    verified = index_set.get("phones.verified")
-    assert verified is not None
-    assert verified.numeric
-    assert not verified.month_day
-    assert index_set.get("phones.kind") is None
+    primary = index_set.get("phones.primary")
+    assert primary is not None
+    assert primary.numeric
+    assert not primary.month_day
+    assert index_set.get("phones.label") is None
 
 
 # --------------------------------------------------------------------------- index form order
@@ -246,30 +248,32 @@ def test_one_string_is_not_a_list_of_paths() -> None:
 
 def test_defaults_come_first_and_repeats_are_ignored() -> None:
     """The default paths come first, in order; a declared default or repeat is not added twice."""
-    index_set = IndexSet.of(["tags", "facts.value", "facts.value", "grade"])
+    index_set = IndexSet.of(["tags", "facts.value", "facts.value", "notes"])
     assert tuple(p.path for p in index_set.paths) == (
         *DEFAULT_INDEXED_PATHS,
         "facts.value",
-        "grade",
+        "notes",
     )
-    assert index_set.declared == ("facts.value", "grade")
+    assert index_set.declared == ("facts.value", "notes")
     assert IndexSet.of() == DEFAULTS
     assert DEFAULTS.declared == ()
 
 
 def test_the_defaults_are_indexable_with_the_right_kinds() -> None:
-    """Every default path resolves; date paths have month-day entries, none is numeric."""
+    """Every default path resolves; dates have month-day entries; ints and bools are numeric."""
     for path in DEFAULT_INDEXED_PATHS:
         indexed = DEFAULTS.get(path)
         assert indexed is not None
         assert indexed.path == path
-        assert indexed.month_day is (resolve_path(Customer, path).leaf is dt.date)
-        assert not indexed.numeric
+        leaf = resolve_path(Customer, path).leaf
+        assert indexed.month_day is (leaf is dt.date)
+        assert indexed.numeric is (leaf in (int, bool))
     dated = {p.path for p in DEFAULTS.paths if p.month_day}
     assert dated == {
         "person.birthday",
         "person.family_members.birthday",
         "organisation.contact_persons.birthday",
+        "organisation.founded_on",
         "key_dates.date",
     }
 
