@@ -32,9 +32,8 @@ Pareto analysis run their pure rules over the summaries the backend computed.
 
 In-database aggregation is a fast path (docs/architecture.md): with fast paths off
 (``CRMCORE_NO_FAST_PATHS=1``) every call runs the pure rule over a streamed read, and
-the tests prove the two equal on every backend. Decimal results are equal in value;
-sums from SQL carry six decimal places (``Decimal('58.000000')``), as money is kept
-in millionths there.
+the tests prove the two equal on every backend, decimal places included (the SQL
+storage keeps each amount's places beside its millionths).
 """
 
 from __future__ import annotations

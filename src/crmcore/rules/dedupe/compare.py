@@ -41,7 +41,7 @@ from decimal import Decimal
 import attrs
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from crmcore.errors import Problem
+from crmcore.errors import Problem, WrongType
 from crmcore.models.checks import checks, unique
 from crmcore.rules.dedupe._features import Address, Features, NameForm
 from crmcore.rules.verification import Spec
@@ -306,7 +306,17 @@ DEFAULT_COMPARISON = ComparisonSpec()
 def compare(
     left: Features, right: Features, *, spec: ComparisonSpec = DEFAULT_COMPARISON
 ) -> tuple[FieldComparison, ...]:
-    """Compare two customers' features field by field, in the order of ``spec.fields``."""
+    """Compare two customers' features field by field, in the order of ``spec.fields``.
+
+    Raises:
+        WrongType: ``left`` or ``right`` is not :class:`Features` (pass
+            ``features(customer)``, not the customer).
+    """
+    for side in (left, right):
+        if not isinstance(side, Features):
+            raise WrongType(
+                f"expected Features, got {type(side).__name__}: pass features(customer)"
+            )
     result = []
     for field in spec.fields:
         level, left_value, right_value = _COMPARATORS[field](left, right, spec)
