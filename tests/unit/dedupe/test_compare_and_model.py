@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import ValidationError
-from crmcore.models import Gender, NameOrder
+from crmcore.errors import ValidationError, WrongType
+from crmcore.models import Customer, Gender, NameOrder
 from crmcore.rules.dedupe import (
     HAS_PINYIN,
     NULL,
@@ -207,3 +207,12 @@ def test_the_comparison_spec_round_trips_and_refuses_bad_thresholds() -> None:
     with pytest.raises(ValidationError) as refused:
         ComparisonSpec(name_low=Decimal("0.99"))
     assert refused.value.codes == ("dedupe.threshold_invalid",)
+
+
+def test_a_customer_instead_of_its_features_is_a_wrong_type() -> None:
+    """``compare`` takes ``features(customer)``; a Customer is refused with a coded error."""
+    customer = Customer.person_named(family="张", given="伟")
+    with pytest.raises(WrongType) as caught:
+        compare(customer, features(customer))  # type: ignore[arg-type]
+    assert caught.value.code == "argument.wrong_type"
+    assert "features(customer)" in str(caught.value)
