@@ -30,6 +30,7 @@ claims to describe), which keeps the pipeline a pure function of the customer.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
@@ -361,12 +362,13 @@ class NormalisationPipeline(Spec):
             other = self._name(person.other_name, "$.person.other_name", locale, findings)
             if other is not person.other_name:
                 changes["other_name"] = other
-        for field in ("nickname", "birthplace", "education", "occupation", "job_title"):
-            value = getattr(person, field)
-            if value is not None:
-                text = normalise_text(value)
-                if text != value or not text:
-                    changes[field] = text or None  # a blank cell is an absent value
+        texts = _person_texts(person)
+        if texts != _NO_TEXTS:  # most profiles hold none of these
+            for field, value in zip(_PERSON_TEXTS, texts, strict=True):
+                if value is not None:
+                    text = normalise_text(value)
+                    if text != value or not text:
+                        changes[field] = text or None  # a blank cell is an absent value
         if person.industry is not None or person.income_band is not None:
             _blanks_to_none(person, ("industry", "income_band"), changes)
         if person.family_members:
@@ -480,6 +482,11 @@ class _Stage:
 
 
 _M = TypeVar("_M", bound=Model)
+
+# the free-text fields of a person profile that are tidied like names
+_PERSON_TEXTS = ("nickname", "birthplace", "education", "occupation", "job_title")
+_person_texts = operator.attrgetter(*_PERSON_TEXTS)
+_NO_TEXTS = (None,) * len(_PERSON_TEXTS)
 
 
 _P = TypeVar("_P", Phone, Email, PostalAddress)
