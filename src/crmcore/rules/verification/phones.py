@@ -311,11 +311,7 @@ def _read(raw: str, region: str | None, tables: _Tables) -> tuple[PhoneNumber, i
     number_type = tables.number_type(number)
     if number_type == tables.unknown and not number.extension:
         dashed = _DASH_GROUP.match(text)
-        # Fast path: only a number read with China's country code can be a Chinese
-        # landline before its last dash (the head starts as the whole text does, so
-        # phonenumbers reads the same country code from it); the reference
-        # (CRMCORE_NO_FAST_PATHS=1) parses the head of every dashed number.
-        if dashed is not None and (number.country_code == 86 or not fast_paths_enabled()):
+        if dashed is not None:
             try:
                 head = tables.parse(dashed.group(1), region)
             except tables.parse_error:
