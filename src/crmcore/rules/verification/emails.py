@@ -153,10 +153,15 @@ def normalise_email_point(
         email.address, check_deliverability or policy.check_deliverability, policy, locale
     )
     if not isinstance(info, Problem):
+        address = info.normalized
+        if not email.invalid_by_pipeline:  # no verdict to withdraw (the common case)
+            if address == email.address:
+                return email, ()
+            return replace(email, address=address), ()
         changes: dict[str, object] = dict(verdict_changes(email, normalised=True))
-        if info.normalized != email.address:
-            changes["address"] = info.normalized
-        return (replace(email, **changes) if changes else email), ()
+        if address != email.address:
+            changes["address"] = address
+        return replace(email, **changes), ()
     findings = (info.under("$.address"),)
     if info.code == "email.undeliverable":
         # a fact observed through DNS at one moment, like a bounce, not a verdict on

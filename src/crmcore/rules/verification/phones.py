@@ -40,10 +40,10 @@ normalised, and an error finding makes the pipeline refuse the write instead.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import attrs
@@ -82,10 +82,31 @@ class _Tables:
     possible: frozenset[int]
     landline_types: frozenset[int]
     regions: frozenset[str]
+    # the library and the functions every number calls, read once: the hot paths take
+    # them from here rather than run an import statement on each call
+    lib: ModuleType
+    parse: Callable[[str, str | None], PhoneNumber]
+    number_type: Callable[[PhoneNumber], int]
+    format_number: Callable[[PhoneNumber, int], str]
+    parse_error: type[NumberParseException]
 
 
-@functools.cache
+_LOADED: _Tables | None = None
+
+
 def _tables() -> _Tables:
+    """The constants and functions of phonenumbers, loaded on first use (see :func:`_load`).
+
+    Hot paths read the module global ``_LOADED`` first (``_LOADED or _tables()``):
+    a global read instead of a call.
+    """
+    global _LOADED
+    if _LOADED is None:
+        _LOADED = _load()
+    return _LOADED
+
+
+def _load() -> _Tables:
     """Import phonenumbers (tens of milliseconds, so not with crmcore); read its constants."""
     import phonenumbers
     from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
@@ -137,12 +158,17 @@ def _tables() -> _Tables:
             {t.FIXED_LINE, t.FIXED_LINE_OR_MOBILE, t.TOLL_FREE, t.SHARED_COST, t.UAN}
         ),
         regions=frozenset(phonenumbers.SUPPORTED_REGIONS),
+        lib=phonenumbers,
+        parse=phonenumbers.parse,
+        number_type=phonenumbers.number_type,
+        format_number=phonenumbers.format_number,
+        parse_error=NumberParseException,
     )
 
 
 def supported_regions() -> frozenset[str]:
     """The regions phonenumbers has metadata for (ISO 3166 codes such as ``CN``)."""
-    return _tables().regions
+    return (_LOADED or _tables()).regions
 
 
 def kind_for_number_type(number_type: int) -> PhoneKind:
@@ -151,7 +177,7 @@ def kind_for_number_type(number_type: int) -> PhoneKind:
     ``FIXED_LINE_OR_MOBILE`` (common in North America) maps to ``UNKNOWN``: the
     metadata cannot tell, so a kind the user entered is kept.
     """
-    return _tables().kinds.get(number_type, PhoneKind.UNKNOWN)
+    return (_LOADED or _tables()).kinds.get(number_type, PhoneKind.UNKNOWN)
 
 
 @attrs.frozen(kw_only=True)
@@ -230,7 +256,7 @@ class PhoneResult:
 
 
 def _region(region: str | None) -> str | None:
-    if region is None or region in _tables().regions:
+    if region is None or region in (_LOADED or _tables()).regions:
         return region
     region = region.strip().upper()
     return region or None
@@ -251,12 +277,11 @@ def normalise_phone(
     >>> r.e164, r.extension, r.number_type
     ('+16502530000', '123', 'FIXED_LINE_OR_MOBILE')
     """
-    from phonenumbers import NumberParseException
-
+    tables = _LOADED or _tables()
     used = _region(region)
     try:
-        number, number_type = _read(raw, used)
-    except NumberParseException as error:
+        number, number_type = _read(raw, used, tables)
+    except tables.parse_error as error:
         return _unparseable(raw, used, error, policy, locale)
     return _judge(raw, used, number, number_type, policy, locale)
 
@@ -269,7 +294,7 @@ _DASH_GROUP = re.compile(r"^(.*\d)\s*[-－‐‑–—]\s*(\d{1,6})\s*$")
 _CN_FULL_LANDLINE = 10
 
 
-def _read(raw: str, region: str | None) -> tuple[PhoneNumber, int]:
+def _read(raw: str, region: str | None, tables: _Tables) -> tuple[PhoneNumber, int]:
     """Phonenumbers' parse and number type of ``raw``, reading Chinese extension markers.
 
     ``转``, ``分机``, ``分机号`` and ``转分机`` are read as phonenumbers' own ``ext.``
@@ -279,22 +304,19 @@ def _read(raw: str, region: str | None) -> tuple[PhoneNumber, int]:
     the last group is the extension: the way Chinese switchboard numbers are
     written. Raises :class:`NumberParseException`.
     """
-    import phonenumbers
-
-    tables = _tables()
     text = raw
-    if "转" in raw or "分机" in raw:
+    if not raw.isascii() and ("转" in raw or "分机" in raw):
         text = _CN_EXTENSION.sub(" ext. ", raw, count=1)
-    number = phonenumbers.parse(text, region)
-    number_type = phonenumbers.number_type(number)
+    number = tables.parse(text, region)
+    number_type = tables.number_type(number)
     if number_type == tables.unknown and not number.extension:
         dashed = _DASH_GROUP.match(text)
         if dashed is not None:
             try:
-                head = phonenumbers.parse(dashed.group(1), region)
-            except phonenumbers.NumberParseException:
+                head = tables.parse(dashed.group(1), region)
+            except tables.parse_error:
                 return number, number_type
-            head_type = phonenumbers.number_type(head)
+            head_type = tables.number_type(head)
             if (
                 head_type in tables.landline_types
                 and head.country_code == 86
@@ -308,7 +330,7 @@ def _read(raw: str, region: str | None) -> tuple[PhoneNumber, int]:
 def _unparseable(
     raw: str, used: str | None, error: NumberParseException, policy: PhonePolicy, locale: str
 ) -> PhoneResult:
-    code = _tables().parse_codes.get(error.error_type, "phone.not_a_number")
+    code = (_LOADED or _tables()).parse_codes.get(error.error_type, "phone.not_a_number")
     return PhoneResult(
         raw=raw,
         region=used,
@@ -338,9 +360,8 @@ def _judge(
     policy: PhonePolicy,
     locale: str,
 ) -> PhoneResult:
-    import phonenumbers
-
-    tables = _tables()
+    tables = _LOADED or _tables()
+    phonenumbers = tables.lib
     if number_type != tables.unknown:
         # A valid number matched a number type's pattern *and* its possible lengths,
         # so phonenumbers' is_possible_number holds for it (pinned by a property test).
@@ -353,7 +374,7 @@ def _judge(
             e164=phonenumbers.format_number(number, tables.e164),
             number_type=tables.type_names.get(number_type, "UNKNOWN"),
             kind=kind_for_number_type(number_type),
-            extension=_ascii_digits(number.extension),
+            extension=_ascii_digits(number.extension, tables),
         )
     reason = phonenumbers.is_possible_number_with_reason(number)
     possible = reason in tables.possible
@@ -384,18 +405,16 @@ def _judge(
         e164=None,
         number_type="UNKNOWN",
         kind=PhoneKind.UNKNOWN,
-        extension=_ascii_digits(number.extension),
+        extension=_ascii_digits(number.extension, tables),
         findings=(problem,),
     )
 
 
-def _ascii_digits(extension: str | None) -> str | None:
+def _ascii_digits(extension: str | None, tables: _Tables) -> str | None:
     """An extension phonenumbers split off, in the ASCII digits a Phone stores."""
     if not extension:
         return None
-    import phonenumbers
-
-    return str(phonenumbers.normalize_digits_only(extension))
+    return str(tables.lib.normalize_digits_only(extension))
 
 
 def _clean_extension(text: str) -> str:
@@ -414,13 +433,13 @@ def normalise_phone_point(
     The phone's own ``region`` wins over ``region``. Returns the phone unchanged
     (the same object) when it is already in normal form.
     """
-    import phonenumbers
-
-    tables = _tables()
-    used = _region(phone.region or region)
+    tables = _LOADED or _tables()
+    used = phone.region or region
+    if used is not None and used not in tables.regions:
+        used = _region(used)
     try:
-        number, number_type = _read(phone.number, used)
-    except phonenumbers.NumberParseException as error:
+        number, number_type = _read(phone.number, used, tables)
+    except tables.parse_error as error:
         return _keep_as_entered(phone, _unparseable(phone.number, used, error, policy, locale))
     if number_type == tables.unknown:
         return _keep_as_entered(
@@ -429,7 +448,7 @@ def normalise_phone_point(
     # Valid. Fast path: the values normalise_phone() gives, without building its
     # PhoneResult; the reference (CRMCORE_NO_FAST_PATHS=1) asks normalise_phone's judge.
     if fast_paths_enabled():
-        e164: str | None = phonenumbers.format_number(number, tables.e164)
+        e164: str | None = tables.format_number(number, tables.e164)
         found = number.extension or None
     else:
         judged = _judge(phone.number, used, number, number_type, policy, locale)
@@ -437,7 +456,7 @@ def normalise_phone_point(
     findings: list[Problem] = []
     changes: dict[str, object] = {}
     if phone.extension is not None or found is not None:
-        extension = _resolve_extension(phone.extension, found, findings, locale)
+        extension = _resolve_extension(phone.extension, found, findings, locale, tables)
         if findings and findings[-1].code == "phone.extension_conflict":
             # Two different extensions: keep both as entered rather than drop one.
             return phone, tuple(findings)
@@ -445,7 +464,8 @@ def normalise_phone_point(
             changes["extension"] = extension
     if e164 != phone.number:
         changes["number"] = e164
-    changes.update(verdict_changes(phone, normalised=True))
+    if phone.invalid_by_pipeline:  # else the verdict changes nothing (the common case)
+        changes.update(verdict_changes(phone, normalised=True))
     if policy.fill_kind:
         kind = _resolve_kind(phone.kind, number_type, findings, locale)
         if kind is not phone.kind:
@@ -468,14 +488,12 @@ def _keep_as_entered(phone: Phone, result: PhoneResult) -> tuple[Phone, tuple[Pr
 
 
 def _resolve_extension(
-    given: str | None, found: str | None, findings: list[Problem], locale: str
+    given: str | None, found: str | None, findings: list[Problem], locale: str, tables: _Tables
 ) -> str | None:
     if found is not None:
-        import phonenumbers
-
         # phonenumbers returns the extension's digits as written (full-width too);
         # its own normalize_digits_only gives the ASCII digits the model stores.
-        found = phonenumbers.normalize_digits_only(found)
+        found = tables.lib.normalize_digits_only(found)
     if given is None:
         return found
     cleaned = _clean_extension(given)

@@ -30,6 +30,7 @@ claims to describe), which keeps the pipeline a pure function of the customer.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
@@ -216,9 +217,13 @@ class NormalisationPipeline(Spec):
             emails = self._emails(customer.emails, "$.emails", loc, stage.findings)
             if emails is not customer.emails:
                 stage.changes["emails"] = emails
-        return [self._finish(stage, now, loc) for stage in stages]
+        # the zone was checked on construction; read once for the batch
+        zone = require_time_zone(self.time_zone) if stages and self.validation is not None else None
+        return [self._finish(stage, now, loc, zone) for stage in stages]
 
-    def _finish(self, stage: _Stage, now: dt.datetime | None, locale: str) -> NormalisationResult:
+    def _finish(
+        self, stage: _Stage, now: dt.datetime | None, locale: str, zone: dt.tzinfo | None
+    ) -> NormalisationResult:
         """The stages after phones and emails: names, profiles, the rebuild, validation."""
         customer, findings, changes = stage.customer, stage.findings, stage.changes
         if customer.person is not None:
@@ -229,7 +234,8 @@ class NormalisationPipeline(Spec):
             organisation = self._organisation(customer, stage.region, locale, findings)
             if organisation is not customer.organisation:
                 changes["organisation"] = organisation
-        _blanks_to_none(customer, ("owner", "grade", "notes"), changes)
+        if customer.owner is not None or customer.grade is not None or customer.notes is not None:
+            _blanks_to_none(customer, ("owner", "grade", "notes"), changes)
         display = self._display_name(customer, changes)
         if display != customer.display_name:
             changes["display_name"] = display
@@ -237,7 +243,6 @@ class NormalisationPipeline(Spec):
         if self.validation is not None:
             # now and locale were checked by check_many(); updated_at by the model
             when = customer.updated_at if now is None else now
-            zone = require_time_zone(self.time_zone)  # checked on construction; cached
             findings.extend(_findings(normalised, self.validation, when, locale, zone))
         if not findings:
             return NormalisationResult(customer=normalised)
@@ -277,7 +282,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = phone, error.problems
-            new = _without_blank_label(new)
+            if new.label is not None:
+                new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not phone
@@ -301,7 +307,8 @@ class NormalisationPipeline(Spec):
                 )
             except ValidationError as error:
                 new, found = email, error.problems
-            new = _without_blank_label(new)
+            if new.label is not None:
+                new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not email
@@ -324,7 +331,8 @@ class NormalisationPipeline(Spec):
                 new, found = normalise_address(address, policy=self.addresses, locale=locale)
             except ValidationError as error:
                 new, found = address, error.problems
-            new = _without_blank_label(new)
+            if new.label is not None:
+                new = _without_blank_label(new)
             if found:
                 findings.extend(p.under(f"{base}[{i}]") for p in found)
             changed = changed or new is not address
@@ -354,13 +362,15 @@ class NormalisationPipeline(Spec):
             other = self._name(person.other_name, "$.person.other_name", locale, findings)
             if other is not person.other_name:
                 changes["other_name"] = other
-        for field in ("nickname", "birthplace", "education", "occupation", "job_title"):
-            value = getattr(person, field)
-            if value is not None:
-                text = normalise_text(value)
-                if text != value or not text:
-                    changes[field] = text or None  # a blank cell is an absent value
-        _blanks_to_none(person, ("industry", "income_band"), changes)
+        texts = _person_texts(person)
+        if texts != _NO_TEXTS:  # most profiles hold none of these
+            for field, value in zip(_PERSON_TEXTS, texts, strict=True):
+                if value is not None:
+                    text = normalise_text(value)
+                    if text != value or not text:
+                        changes[field] = text or None  # a blank cell is an absent value
+        if person.industry is not None or person.income_band is not None:
+            _blanks_to_none(person, ("industry", "income_band"), changes)
         if person.family_members:
             members = self._family(person.family_members, locale, findings)
             if members is not person.family_members:
@@ -472,6 +482,11 @@ class _Stage:
 
 
 _M = TypeVar("_M", bound=Model)
+
+# the free-text fields of a person profile that are tidied like names
+_PERSON_TEXTS = ("nickname", "birthplace", "education", "occupation", "job_title")
+_person_texts = operator.attrgetter(*_PERSON_TEXTS)
+_NO_TEXTS = (None,) * len(_PERSON_TEXTS)
 
 
 _P = TypeVar("_P", Phone, Email, PostalAddress)
