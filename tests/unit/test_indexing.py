@@ -8,9 +8,10 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import ValidationError
 from crmcore.models import (
     ContactPerson,
@@ -296,3 +297,29 @@ def test_entries_do_not_depend_on_an_unrelated_change() -> None:
     """Changing a field no indexed path reads leaves the entries as they were."""
     customer = Customer.person_named(family="张", given="伟", tags=("vip", "重点客户"))
     assert DEFAULTS.entries(attrs.evolve(customer, notes="改了备注")) == DEFAULTS.entries(customer)
+
+
+WIDE = IndexSet.of(
+    [
+        "facts.value",
+        "phones.verified",
+        "phones.consents.recorded_at",
+        "organisation.contact_persons.phones.number",
+        "organisation.contact_persons.emails.verified",
+        "person.family_members.name.family",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(customer=customers())
+def test_the_generated_walker_equals_the_path_resolver(customer: Customer) -> None:
+    """The fast path's entries are the reference's, in order, for nested and optional paths."""
+    previous = set_fast_paths(True)
+    try:
+        fast = [e for e in WIDE.entries(customer) if e.path != REACHABLE_PATH]
+    finally:
+        set_fast_paths(previous)
+    reference = WIDE.reference_entries(customer)
+    assert fast == reference
+    assert [type(e.value) for e in fast] == [type(e.value) for e in reference]

@@ -15,7 +15,7 @@ its *index form* (:func:`index_form`): text for strings, enums, dates and dateti
 (UTC, fixed width, so text order is time order), an integer for integers and booleans.
 A date path also contributes its month and day (``"MM-DD"``) under the entry path
 ``<path>#month_day``, for birthday and anniversary windows, and every customer its
-consent audience keys under ``@reachable`` (:data:`REACHABLE_PATH`).
+consent audience keys with a purpose under ``@reachable`` (:data:`REACHABLE_PATH`).
 
 The index form keeps the reference evaluator's meaning: two values compare in index
 form exactly as their comparable values compare in Python (code point order for text).
@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from crmcore._codegen import generate
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer
 from crmcore.query.audience import reachable_keys
@@ -63,15 +65,11 @@ DEFAULT_INDEXED_PATHS: tuple[str, ...] = (
     "key_dates.date",
     "facts.category",
     "facts.key",
-    "phones.kind",
-    "phones.verified",
-    "emails.verified",
     # Single-valued fields people filter and order by (one entry at position 0, or none).
     "owner",
     "grade",
     "acquisition_channel",
     "person.name.family",
-    "person.name.given",
     "person.gender",
     "organisation.legal_name",
     "organisation.registration_number",
@@ -88,8 +86,9 @@ names, gender, the organisation's fields).
 """
 
 REACHABLE_PATH = "@reachable"
-"""The entry path of a customer's consent audience keys (:func:`~crmcore.query.reachable_keys`:
-``"sms"``, ``"sms:marketing"``, ...), which answer :class:`~crmcore.query.Reachable`."""
+"""The entry path of a customer's consent audience keys: the keys of
+:func:`~crmcore.query.reachable_keys` with a purpose (``"sms:marketing"``), which answer
+:class:`~crmcore.query.Reachable` with a purpose."""
 
 MONTH_DAY_SUFFIX = "#month_day"
 """Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""
@@ -233,7 +232,28 @@ class IndexSet:
         return _lookup(self).get(path)
 
     def entries(self, customer: Customer) -> list[IndexEntry]:
-        """Every index entry of ``customer``, path by path, in value order."""
+        """Every index entry of ``customer``, path by path, in value order.
+
+        A fast path: a function generated for this set of paths walks the customer's
+        fields directly (:func:`_generated_walker`); the reference, with fast paths off,
+        is :meth:`reference_entries`. A property test proves them equal.
+        """
+        if fast_paths_enabled():
+            found = _walker(self.paths)(customer)
+        else:
+            found = self.reference_entries(customer)
+        if self.audience:
+            # Only the consent keys ("sms:marketing"): plain reachability ("sms") is
+            # nearly every customer's, and would cost rows on every write for filters
+            # that select almost everyone anyway; those run in Python.
+            consents = sorted(key for key in reachable_keys(customer) if ":" in key)
+            found.extend(
+                IndexEntry(REACHABLE_PATH, position, key) for position, key in enumerate(consents)
+            )
+        return found
+
+    def reference_entries(self, customer: Customer) -> list[IndexEntry]:
+        """The entries of the paths (not the audience keys), by the path resolver itself."""
         found: list[IndexEntry] = []
         for indexed in self.paths:
             name = indexed.path
@@ -244,12 +264,72 @@ class IndexSet:
                 found.append(IndexEntry(name, position, index_form(value)))
                 if indexed.month_day:
                     found.append(IndexEntry(md_name, position, month_day(value)))
-        if self.audience:
-            found.extend(
-                IndexEntry(REACHABLE_PATH, position, key)
-                for position, key in enumerate(sorted(reachable_keys(customer)))
-            )
         return found
+
+
+def _form_expression(leaf: Any, var: str) -> str:
+    """Python source of :func:`index_form` of ``var`` for values of type ``leaf``."""
+    if isinstance(leaf, type) and issubclass(leaf, enum.Enum):
+        return f"str({var}.value)"
+    if leaf is bool:
+        return f"int({var})"
+    if leaf is dt.datetime:
+        return f"utc_text({var})"
+    if leaf is dt.date:
+        return f"{var}.isoformat()"
+    return var  # str and int are their own index form
+
+
+def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[IndexEntry]]:
+    """Generate the entries of ``paths`` as nested loops over the customer's fields.
+
+    Each path walks its steps as :meth:`~crmcore.query.ResolvedPath.values` does: a
+    ``None`` model yields one ``None`` value (it takes a position, it has no entry), a
+    tuple yields its items, any other field its value.
+    """
+    lines = ["def walk(c):", "    found = []", "    add = found.append"]
+    for number, indexed in enumerate(paths):
+        lines.append(f"    pos = 0  # {indexed.path}")
+        indent = "    "
+        parent = "c"
+        for depth, step in enumerate(indexed.resolved.steps):
+            var = f"x{depth}"
+            if depth == 0:
+                source = f"c.{step.name}" if step.many else f"(c.{step.name},)"
+            elif step.many:
+                source = f"(None,) if {parent} is None else {parent}.{step.name}"
+            else:
+                source = f"(None,) if {parent} is None else ({parent}.{step.name},)"
+            lines.append(f"{indent}for {var} in {source}:")
+            indent += "    "
+            parent = var
+        lines.append(f"{indent}if {parent} is not None:")
+        form = _form_expression(indexed.resolved.leaf, parent)
+        lines.append(f"{indent}    add(Entry(P{number}, pos, {form}))")
+        if indexed.month_day:
+            text = f'f"{{{parent}.month:02d}}-{{{parent}.day:02d}}"'
+            lines.append(f"{indent}    add(Entry(M{number}, pos, {text}))")
+        lines.append(f"{indent}pos += 1")
+    lines.append("    return found")
+    env: dict[str, Any] = {"Entry": IndexEntry, "utc_text": utc_text}
+    for number, indexed in enumerate(paths):
+        env[f"P{number}"] = indexed.path
+        env[f"M{number}"] = indexed.path + MONTH_DAY_SUFFIX
+    walker: Callable[[Any], list[IndexEntry]] = generate(
+        "\n".join(lines), "walk", env, what=f"index entries of {len(paths)} paths"
+    )
+    return walker
+
+
+_WALKERS: dict[tuple[str, ...], Callable[[Any], list[IndexEntry]]] = {}
+
+
+def _walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[IndexEntry]]:
+    key = tuple(p.path for p in paths)
+    walker = _WALKERS.get(key)
+    if walker is None:
+        walker = _WALKERS[key] = _generated_walker(paths)
+    return walker
 
 
 _LOOKUPS: dict[tuple[str, ...], dict[str, IndexedPath]] = {}

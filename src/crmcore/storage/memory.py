@@ -176,6 +176,8 @@ class CustomerIndex:
                 (path, md) for md in _ALL_MONTH_DAYS if in_window(md, node.start, node.end)
             )
         if isinstance(node, Reachable):
+            if node.purpose is None:  # only consent keys are indexed (see indexing)
+                return None
             return set(self._ids.get((REACHABLE, audience_key(node.channel, node.purpose)), ()))
         if isinstance(node, And):
             parts = [c for c in map(self._narrow, node.filters) if c is not None]

@@ -488,7 +488,12 @@ class _Translator:
 
     def _reachable(self, node: Reachable) -> _Translated:
         """The customer's ``@reachable`` entries hold the channel's (and purpose's) key."""
-        if self.model is not Customer or self.indexes is None or not self._budget(2):
+        if (
+            self.model is not Customer
+            or self.indexes is None
+            or node.purpose is None  # only consent keys are indexed (see indexing)
+            or not self._budget(2)
+        ):
             return self._step(REACHABLE_PATH, "reachable", _NOTHING, "python")
         key = audience_key(node.channel, node.purpose)
 
