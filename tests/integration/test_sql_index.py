@@ -23,8 +23,8 @@ from crmcore.models import (
     OrganisationProfile,
     ProfileFact,
 )
-from crmcore.query import AnyFilter, Field, Query
-from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS, IndexSet
+from crmcore.query import AnyFilter, Field, Query, Reachable
+from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS, REACHABLE_PATH, IndexSet
 from crmcore.storage.sqlalchemy import (
     SqlBackend,
     create_backend,
@@ -386,7 +386,7 @@ def test_the_cli_declares_an_index(tmp_path: Any) -> None:
 
 
 def test_audience_and_month_day_filters_run_on_the_index(backend: SqlBackend) -> None:
-    """Every kit audience and month-day query is exact SQL and answers its known ids."""
+    """Kit audience and month-day queries run on the index and answer their known ids."""
     customers = audience_customers()
     t = backend.begin()
     t.insert("customer", customers)
@@ -395,7 +395,8 @@ def test_audience_and_month_day_filters_run_on_the_index(backend: SqlBackend) ->
     try:
         for name, (query, ids) in AUDIENCE_QUERIES.items():
             plan = backend.explain("customer", query)
-            assert plan.exact, (name, plan)
+            # Plain reachability (no purpose) is not indexed: it runs in Python.
+            assert plan.exact or set(plan.python_paths) == {REACHABLE_PATH}, (name, plan)
             assert {c.id for c in t.query("customer", query)} == ids, name
             matching = Query(where=query.where).apply(customers)
             assert t.count("customer", query) == len(matching), name  # count ignores limits
@@ -438,3 +439,14 @@ def test_a_backend_opened_before_a_declaration_writes_the_new_path(
             new.close()
     finally:
         old.close()
+
+
+def test_consent_audiences_with_a_purpose_are_exact_sql(backend: SqlBackend) -> None:
+    """``Reachable`` with a purpose and every month-day window compile to the index."""
+    for query in [
+        Query(where=Reachable(channel="sms", purpose="marketing")),
+        Query(where=~Reachable(channel="email", purpose="newsletter")),
+        Query(where=Field("person.birthday").month_day_between("12-25", "01-07")),
+    ]:
+        assert backend.explain("customer", query).exact, query
+    assert not backend.explain("customer", Query(where=Reachable(channel="sms"))).exact
