@@ -35,7 +35,7 @@ from crmcore.storage.sqlalchemy import (
 from crmcore.storage.sqlalchemy import _index as index_module
 from crmcore.storage.sqlalchemy._rows import record_row
 from crmcore.storage.sqlalchemy._schema import INDEX, TABLES
-from crmcore.testing._queries import CUSTOMER_QUERIES, INDEXED_PATHS
+from crmcore.testing._queries import CUSTOMER_QUERIES
 from crmcore.testing._query_audience import AUDIENCE_QUERIES, audience_customers
 from crmcore.testing.data import sample_customers
 
@@ -68,11 +68,6 @@ def _answers(backend: SqlBackend, query: Query) -> tuple[list[str], int]:
 def _index_rows(backend: SqlBackend) -> set[tuple[Any, ...]]:
     with backend.engine.connect() as connection:
         return {tuple(r) for r in connection.execute(select(INDEX)).all()}
-
-
-def test_the_kit_lists_the_default_indexed_paths() -> None:
-    """The kit's INDEXED_PATHS are exactly the paths every backend indexes by default."""
-    assert sorted(INDEXED_PATHS) == sorted(DEFAULT_INDEXED_PATHS)
 
 
 # --------------------------------------------------------------------------- long text

@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_PATHS",
-    "REACHABLE",
     "CustomerIndex",
     "IndexedCustomers",
     "MemoryBackend",
@@ -68,8 +67,6 @@ _DELETED = None
 KEY_PATHS: tuple[str, ...] = ("kind", "lifecycle_stage")
 """Customer columns the memory backend indexes besides its index set's paths."""
 
-REACHABLE = REACHABLE_PATH
-"""The index path of consent audience keys (:func:`~crmcore.query.reachable_keys`)."""
 
 _ALL_MONTH_DAYS = tuple(
     f"{m:02d}-{d:02d}"
@@ -178,7 +175,9 @@ class CustomerIndex:
         if isinstance(node, Reachable):
             if node.purpose is None:  # only consent keys are indexed (see indexing)
                 return None
-            return set(self._ids.get((REACHABLE, audience_key(node.channel, node.purpose)), ()))
+            return set(
+                self._ids.get((REACHABLE_PATH, audience_key(node.channel, node.purpose)), ())
+            )
         if isinstance(node, And):
             parts = [c for c in map(self._narrow, node.filters) if c is not None]
             if not parts:

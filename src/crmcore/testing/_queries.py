@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from crmcore.models import Customer
 from crmcore.query import And, AnyFilter, Field, Not, Or, Order, Query, Search, resolve_path
+from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS
 
 __all__ = [
     "COMPLAINT_QUERIES",
@@ -302,6 +303,22 @@ _ORDER_PATHS = [
 ]
 
 
+_COMPARISONS = {
+    "eq": "__eq__",
+    "ne": "__ne__",
+    "lt": "__lt__",
+    "le": "__le__",
+    "gt": "__gt__",
+    "ge": "__ge__",
+}
+
+
+def _comparison(field: Field, kind: str, value: Any) -> AnyFilter:
+    """``field <op> value`` for one of the :data:`_COMPARISONS` kinds."""
+    built: AnyFilter = getattr(field, _COMPARISONS[kind])(value)
+    return built
+
+
 @st.composite
 def _leaf(draw: st.DrawFn) -> AnyFilter:
     path = draw(st.sampled_from(sorted(_VALUES)))
@@ -314,15 +331,7 @@ def _leaf(draw: st.DrawFn) -> AnyFilter:
         return field.in_(draw(st.lists(st.sampled_from(_VALUES[path]), min_size=1, max_size=3)))
     if kind == "starts" and path in _STRING_PATHS:
         return field.starts_with(str(value)[:1])
-    ops = {
-        "eq": field.__eq__,
-        "ne": field.__ne__,
-        "lt": field.__lt__,
-        "le": field.__le__,
-        "gt": field.__gt__,
-        "ge": field.__ge__,
-    }
-    return ops.get(kind, field.__eq__)(value)
+    return _comparison(field, kind if kind in _COMPARISONS else "eq", value)
 
 
 def _filters() -> st.SearchStrategy[AnyFilter]:
@@ -357,34 +366,7 @@ def customer_queries() -> st.SearchStrategy[Query]:
 
 # --------------------------------------------------------------------------- indexed paths
 
-INDEXED_PATHS: tuple[str, ...] = (
-    "tags",
-    "phones.number",
-    "emails.address",
-    "identifiers.kind",
-    "identifiers.value",
-    "addresses.country",
-    "addresses.region",
-    "addresses.city",
-    "addresses.postal_code",
-    "person.birthday",
-    "person.family_members.birthday",
-    "organisation.contact_persons.birthday",
-    "key_dates.date",
-    "facts.category",
-    "facts.key",
-    "owner",
-    "grade",
-    "acquisition_channel",
-    "person.name.family",
-    "person.gender",
-    "organisation.legal_name",
-    "organisation.registration_number",
-    "organisation.size",
-    "organisation.credit_standing",
-    "organisation.employee_count",
-    "organisation.founded_on",
-)
+INDEXED_PATHS: tuple[str, ...] = DEFAULT_INDEXED_PATHS
 """The paths every backend indexes by default (as ``crmcore.storage.indexing`` lists them)."""
 
 _SINGLE_PATHS = [p for p in INDEXED_PATHS if not resolve_path(Customer, p).many]
@@ -436,15 +418,7 @@ def _indexed_leaf(draw: st.DrawFn, values: dict[str, tuple[Any, ...]]) -> AnyFil
         return field.starts_with(value[: draw(st.integers(0, len(value)))])
     if kind == "contains":
         return field.contains(value)
-    compare = {
-        "eq": field.__eq__,
-        "ne": field.__ne__,
-        "lt": field.__lt__,
-        "le": field.__le__,
-        "gt": field.__gt__,
-        "ge": field.__ge__,
-        "not": field.__eq__,
-    }[kind](value)
+    compare = _comparison(field, "eq" if kind == "not" else kind, value)
     return Not(filter=compare) if kind == "not" else compare
 
 
