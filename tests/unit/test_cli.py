@@ -84,6 +84,19 @@ def test_db_upgrade_creates_then_reports_nothing_to_do(
     assert "up to date" in capsys.readouterr().out
 
 
+def test_a_missing_directory_is_named_by_status_and_refused_by_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite makes a file, never its directory: both commands say which directory is missing."""
+    url = f"sqlite:///{tmp_path / 'absent' / 'crm.db'}"
+    assert main(["db", "status", url]) == 0
+    assert f"no directory {tmp_path / 'absent'}" in capsys.readouterr().out
+    assert main(["db", "upgrade", url]) != 0
+    err = capsys.readouterr().err
+    assert "storage.invalid_url" in err and "does not exist" in err
+    assert not (tmp_path / "absent").exists()
+
+
 def test_demo_default_builds_a_fresh_sqlite_file_each_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -145,6 +145,7 @@ def test_an_extreme_vendor_number_is_not_an_error() -> None:
         "postgresql+psycopg://u@127.0.0.1:5432",
         "mysql+pymysql://root@127.0.0.1:3306/",
         "postgresql+psycopg://[::1/x",
+        "sqlite:////no-such-directory-for-crmcore/crm.db",
     ],
 )
 def test_odd_urls_are_refused_with_a_code(url: str) -> None:

@@ -83,14 +83,21 @@ def db() -> None:
 def db_status(url: str) -> None:
     """Show the crmcore schema revision of the database at URL."""
     from crmcore.storage.sqlalchemy import current_revision, head_revision, normalise_url
-    from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
+    from crmcore.storage.sqlalchemy._engine import is_memory_sqlite, missing_sqlite_directory
 
     try:
         parsed = normalise_url(url)
         database = parsed.database or ""
         is_file = parsed.get_backend_name() == "sqlite" and not is_memory_sqlite(parsed)
         if is_file and not Path(database).exists():  # connecting would create an empty file
-            click.echo(f"no database file at {database}; `crmcore db upgrade` creates one")
+            missing = missing_sqlite_directory(parsed)
+            if missing is not None:
+                click.echo(
+                    f"no database file at {database}, and no directory {missing}: create the "
+                    "directory, then `crmcore db upgrade` creates the file"
+                )
+            else:
+                click.echo(f"no database file at {database}; `crmcore db upgrade` creates one")
             return
         current = current_revision(url)
     except CrmError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -9,13 +10,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
+from crmcore.errors import BackendUnavailable, InvalidStorageURL, StorageError, UnknownBackend
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_CACHE_KIB",
     "is_memory_sqlite",
     "make_engine",
+    "missing_sqlite_directory",
     "normalise_url",
 ]
 
@@ -104,6 +106,8 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     Raises:
         BackendUnavailable: The URL's driver is not installed; the message says what to install.
         UnknownBackend: No SQLAlchemy dialect handles the URL.
+        InvalidStorageURL: A SQLite file URL names a directory that does not exist
+            (SQLite creates the file, never its directory).
     """
     parsed = normalise_url(url)
     backend = parsed.get_backend_name()
@@ -111,6 +115,8 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
         options.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         if is_memory_sqlite(parsed):
             options.setdefault("poolclass", StaticPool)
+        else:
+            _check_sqlite_directory(parsed)
     elif backend in ("mysql", "mariadb"):
         options.setdefault("isolation_level", "READ COMMITTED")
 
@@ -133,6 +139,24 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
     return engine
+
+
+def missing_sqlite_directory(url: URL) -> Path | None:
+    """The directory a SQLite file URL names when it does not exist, else ``None``."""
+    database = url.database or ""
+    if not database or url.query.get("uri") or database.startswith("file:"):
+        return None  # URI filenames are SQLite's to resolve
+    parent = Path(database).expanduser().parent
+    return None if parent.is_dir() else parent
+
+
+def _check_sqlite_directory(url: URL) -> None:
+    missing = missing_sqlite_directory(url)
+    if missing is not None:
+        raise InvalidStorageURL(
+            f"the directory {str(missing)!r} of the SQLite file {url.database!r} does not exist; "
+            "create it first (SQLite creates the file, not its directory)"
+        )
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
