@@ -93,7 +93,8 @@ def test_a_missing_directory_is_named_by_status_and_refused_by_upgrade(
     assert f"no directory {tmp_path / 'absent'}" in capsys.readouterr().out
     assert main(["db", "upgrade", url]) != 0
     err = capsys.readouterr().err
-    assert "storage.invalid_url" in err and "does not exist" in err
+    assert "storage.invalid_url" in err
+    assert "does not exist" in err
     assert not (tmp_path / "absent").exists()
 
 
