@@ -105,9 +105,11 @@ def test_an_unknown_time_zone_is_refused_with_a_code(zone: str) -> None:
     with pytest.raises(ValidationError) as caught:
         NormalisationPipeline(time_zone=zone)
     assert caught.value.problems[0].path == "$.time_zone"
+    assert caught.value.codes == ("timezone.unknown",), "one code for a bad zone, as segmentation"
     with pytest.raises(ValidationError) as caught:
         validate(_acquired_on_may_2(), now=EVENING_UTC, time_zone=zone)
     assert caught.value.problems[0].path == "$.time_zone"
+    assert caught.value.codes == ("timezone.unknown",)
 
 
 def test_the_time_zone_travels_with_the_pipeline_spec() -> None:

@@ -45,7 +45,7 @@ def time_zone_problem(name: object) -> Problem | None:
     if name is None or (isinstance(name, str) and _zone(name) is not None):
         return None
     return Problem(
-        code="value.not_allowed",
+        code="timezone.unknown",  # the one code for a bad zone name, as segmentation's
         path="$.time_zone",
         message=f"{name!r} is not a time zone zoneinfo knows (an IANA name such as Asia/Shanghai)",
     )
