@@ -264,4 +264,16 @@ class InvalidStorageURL(StorageError, ValueError):
     code: ClassVar[str] = "storage.invalid_url"
 
 
-__all__ += ["InvalidArgument", "InvalidStorageURL", "WrongType"]
+class SchemaOutdated(StorageError):
+    """The database's schema is older than this crmcore, or its upgrade is unfinished.
+
+    Raised when a backend opens a database whose customer index is missing (a schema
+    before revision 0003) or still being backfilled (an interrupted upgrade or index
+    declaration); ``crmcore db upgrade URL`` (``crmcore.storage.sqlalchemy.upgrade``)
+    brings it up to date, resuming where an interrupted run stopped.
+    """
+
+    code: ClassVar[str] = "storage.schema_outdated"
+
+
+__all__ += ["InvalidArgument", "InvalidStorageURL", "SchemaOutdated", "WrongType"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select
 from tests.conftest import SQL_DIALECTS
 
-from crmcore.errors import StorageError, ValidationError
+from crmcore.errors import SchemaOutdated, StorageError, ValidationError
 from crmcore.models import (
     Customer,
     CustomerKind,
@@ -321,8 +321,9 @@ def test_an_interrupted_backfill_resumes(
         upgrade(url, progress=stop)
     backend = create_backend(url, migrate=False)
     try:
-        with pytest.raises(StorageError, match="backfilled"):
+        with pytest.raises(SchemaOutdated, match="backfilled") as refused:
             _answers(backend, Query(where=Field("tags") == "vip"))
+        assert refused.value.code == "storage.schema_outdated"
         assert len({row[0] for row in _index_rows(backend)}) <= 10
     finally:
         backend.close()

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, delete, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from crmcore.errors import StorageError
+from crmcore.errors import SchemaOutdated, StorageError
 from crmcore.models import Customer
 from crmcore.storage.indexing import MONTH_DAY_SUFFIX, IndexEntry, IndexSet
 from crmcore.storage.sqlalchemy._schema import (
@@ -176,13 +176,13 @@ def load_index_set(conn: Connection) -> IndexSet:
     """The index set of the database on ``conn``: the defaults plus its declared paths.
 
     Raises:
-        StorageError: The database has no index table yet (a schema before revision
+        SchemaOutdated: The database has no index table yet (a schema before revision
             0003), or a backfill is unfinished; ``crmcore.storage.sqlalchemy.upgrade``
             (or ``crmcore db upgrade``) brings it up to date.
     """
     try:
         if not has_index_tables(conn):
-            raise StorageError(
+            raise SchemaOutdated(
                 "the database has no customer index table (schema before revision 0003); "
                 "run crmcore.storage.sqlalchemy.upgrade(url) or `crmcore db upgrade URL`"
             )
@@ -191,7 +191,7 @@ def load_index_set(conn: Connection) -> IndexSet:
     except SQLAlchemyError as error:
         raise StorageError(f"could not read the declared indexes: {error}") from error
     if pending:
-        raise StorageError(
+        raise SchemaOutdated(
             f"the customer index is still being backfilled ({', '.join(pending)}); "
             "finish it with crmcore.storage.sqlalchemy.upgrade(url) or `crmcore db upgrade URL`"
         )
