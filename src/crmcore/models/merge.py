@@ -88,6 +88,7 @@ class RepointedRecord(Model):
     customer_id: str = attrs.field(metadata=checks(non_blank, max_length(64)))
     version: int = attrs.field(metadata=checks(non_negative))
     contact_person_id: str | None = attrs.field(default=None, metadata=checks(max_length(64)))
+    digest: str | None = attrs.field(default=None, metadata=checks(max_length(64)))
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +100,8 @@ class MergeRecord(Model):
         merged_ids: The customers merged away (removed; their ids resolve to the survivor).
         at: When the merge was applied.
         survivor_version: The survivor's version the merge wrote.
+        survivor_digest: The digest of the survivor as the merge wrote it (without
+            ``version``), by which an undo sees whether it changed since.
         actor: Who applied it, when known.
         source: Where the decision came from (a review screen, a batch job).
         fields: Where each single-valued field's surviving value came from, and why.
@@ -114,6 +117,7 @@ class MergeRecord(Model):
     merged_ids: tuple[str, ...] = attrs.field(metadata=checks(unique()))
     at: dt.datetime
     survivor_version: int = attrs.field(metadata=checks(non_negative))
+    survivor_digest: str | None = attrs.field(default=None, metadata=checks(max_length(64)))
     id: str = attrs.field(factory=new_id, metadata=checks(non_blank, max_length(64)))
     version: int = attrs.field(default=0, metadata=checks(non_negative))
     created_at: dt.datetime = attrs.field(factory=utc_now)

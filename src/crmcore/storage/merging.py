@@ -29,6 +29,7 @@ The :class:`~crmcore.storage.Store` methods ``merge``, ``undo_merge`` and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -68,7 +69,14 @@ from crmcore.storage.ports import Record, RecordKind, Transaction
 if TYPE_CHECKING:
     from crmcore.storage.unit_of_work import StoreUnitOfWork
 
-__all__ = ["MERGED_INTO", "apply_merge", "merged_into", "resolve_customer_id", "undo_merge"]
+__all__ = [
+    "MERGED_INTO",
+    "apply_merge",
+    "content_digest",
+    "merged_into",
+    "resolve_customer_id",
+    "undo_merge",
+]
 
 MERGED_INTO = "$.merged_into"
 """The path of the survivor's id in a merged-away customer's ``merged`` change record."""
@@ -78,6 +86,13 @@ _MAX_HOPS = 1000
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_digest(record: Record) -> str:
+    """The digest of a record's serialised form without ``version`` (what an undo compares)."""
+    data = to_dict(record)
+    data.pop("version", None)
+    return hashlib.sha256(_json(data).encode()).hexdigest()[:32]
 
 
 def _refuse(code: str, path: str, message: str) -> ValidationError:
@@ -212,6 +227,7 @@ def apply_merge(uow: StoreUnitOfWork, plan: MergePlan) -> MergeRecord:
         merged_ids=plan.merged_ids,
         at=now,
         survivor_version=survivor.version,
+        survivor_digest=content_digest(survivor),
         actor=uow.actor,
         source=uow.source,
         fields=tuple(
@@ -242,14 +258,17 @@ def apply_merge(uow: StoreUnitOfWork, plan: MergePlan) -> MergeRecord:
 def _repoint(
     tx: Transaction, plan: MergePlan, stored: Mapping[str, Customer], survivor: Customer
 ) -> tuple[RepointedRecord, ...]:
-    persons = {i: _person_map(survivor, stored[i]) for i in plan.merged_ids}
+    """Point the merged-away customers' records (and the survivor's that name a contact
+    person the plan folded into another) at the survivor and its kept contact persons."""
+    ids = (plan.survivor_id, *plan.merged_ids)
+    persons = {i: _person_map(survivor, stored[i]) for i in ids}
     moved: list[RepointedRecord] = []
-    refers = Query(where=Field("customer_id").in_(plan.merged_ids))
+    refers = Query(where=Field("customer_id").in_(ids))
     for kind in _dependent_kinds():
         for record in tx.query(kind, refers):
             owner: str = getattr(record, "customer_id")  # noqa: B009
             person: str | None = getattr(record, "contact_person_id", None)
-            changes: dict[str, Any] = {"customer_id": survivor.id, "version": record.version + 1}
+            changes: dict[str, Any] = {"customer_id": survivor.id}
             if person is not None:
                 if person not in persons[owner]:
                     raise _refuse(
@@ -259,7 +278,11 @@ def _repoint(
                         "whom the merged customer does not have",
                     )
                 changes["contact_person_id"] = persons[owner][person]
-            tx.update(kind, attrs.evolve(record, **changes), expected_version=record.version)
+            if all(getattr(record, k) == v for k, v in changes.items()):
+                continue  # the survivor's own record, naming a person it keeps
+            changes["version"] = record.version + 1
+            repointed = attrs.evolve(record, **changes)
+            tx.update(kind, repointed, expected_version=record.version)
             moved.append(
                 RepointedRecord(
                     kind=kind,
@@ -267,6 +290,7 @@ def _repoint(
                     customer_id=owner,
                     contact_person_id=person,
                     version=record.version + 1,
+                    digest=content_digest(repointed),
                 )
             )
     return tuple(moved)
@@ -317,7 +341,7 @@ def undo_merge(uow: StoreUnitOfWork, merge_id: str) -> MergeRecord:
     if record.undone_at is not None:
         raise MergeAlreadyUndone(merge_id)
     current = cast(Customer | None, tx.get("customer", record.survivor_id))
-    if current is None or current.version != record.survivor_version:
+    if current is None or not _unchanged(current, record.survivor_version, record.survivor_digest):
         detail = "was removed or merged" if current is None else "was changed"
         raise MergeChangedSince(merge_id, changed=f"customer {record.survivor_id}", detail=detail)
     for customer_id, found in tx.get_many("customer", record.merged_ids).items():
@@ -326,11 +350,7 @@ def undo_merge(uow: StoreUnitOfWork, merge_id: str) -> MergeRecord:
     for moved in record.repointed:
         kind = cast(RecordKind, moved.kind)
         now_stored = tx.get(kind, moved.record_id)
-        if (
-            now_stored is None
-            or now_stored.version != moved.version
-            or getattr(now_stored, "customer_id", None) != record.survivor_id
-        ):
+        if now_stored is None or not _unchanged(now_stored, moved.version, moved.digest):
             raise MergeChangedSince(
                 merge_id, changed=f"{moved.kind} {moved.record_id}", detail="was changed"
             )
@@ -372,6 +392,17 @@ def undo_merge(uow: StoreUnitOfWork, merge_id: str) -> MergeRecord:
             history.append(_change(uow, record, customer.id, customer.version, (whole,), unmerged))
         tx.append_history(history)
     return undone
+
+
+def _unchanged(record: Record, version: int, digest: str | None) -> bool:
+    """Whether ``record`` is as a merge wrote it (at ``version``, or with that content).
+
+    A later merge and its undo bring a record back with the same content at a later
+    version: that counts as unchanged.
+    """
+    if digest is None:
+        return record.version == version
+    return content_digest(record) == digest
 
 
 def _restore(snapshot: CustomerSnapshot) -> Customer:
