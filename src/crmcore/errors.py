@@ -319,9 +319,7 @@ class MergeChangedSince(MergeNotUndoable):
 
     def __init__(self, merge_id: str, *, changed: str, detail: str) -> None:
         self.changed = changed
-        super().__init__(
-            merge_id, f"merge {merge_id!r} cannot be undone: {changed} {detail} since"
-        )
+        super().__init__(merge_id, f"merge {merge_id!r} cannot be undone: {changed} {detail} since")
 
 
 class MergeAlreadyUndone(MergeNotUndoable):

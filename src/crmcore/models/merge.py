@@ -143,4 +143,3 @@ class MergeRecord(Model):
                 path="$.merged_ids",
                 message=f"the survivor {self.survivor_id!r} cannot be merged away",
             )
-

@@ -120,7 +120,9 @@ def _merged_error(tx: Transaction, customer_id: str) -> NotFound:
     """:class:`CustomerMerged` when ``customer_id`` was merged away, else :class:`NotFound`."""
     record = merged_into(tx.history(customer_id))
     if record is not None:
-        return CustomerMerged(customer_id, survivor_id=_survivor_of(record), merge_id=record.merge_id)
+        return CustomerMerged(
+            customer_id, survivor_id=_survivor_of(record), merge_id=record.merge_id
+        )
     found = tx.query("merge", Query(where=Field("merged_ids").contains(customer_id)))
     standing = [m for m in cast(list[MergeRecord], found) if m.undone_at is None]
     if standing:  # merged with history turned off: the merge record says where it went
@@ -170,9 +172,13 @@ def _check_plan(plan: object) -> MergePlan:
     if not isinstance(plan, MergePlan):
         raise WrongType(f"expected a MergePlan (crmcore.rules.dedupe.plan_merge), got {plan!r}")
     if plan.customer.id != plan.survivor_id:
-        raise _refuse("merge.plan_invalid", "$.customer.id", "the merged customer is not the survivor")
+        raise _refuse(
+            "merge.plan_invalid", "$.customer.id", "the merged customer is not the survivor"
+        )
     if not plan.merged_ids or plan.survivor_id in plan.merged_ids:
-        raise _refuse("merge.plan_invalid", "$.merged_ids", "nothing merged, or the survivor merged")
+        raise _refuse(
+            "merge.plan_invalid", "$.merged_ids", "nothing merged, or the survivor merged"
+        )
     if len(set(plan.merged_ids)) != len(plan.merged_ids):
         raise _refuse("merge.plan_invalid", "$.merged_ids", "an id is merged twice")
     return plan
@@ -245,7 +251,9 @@ def apply_merge(uow: StoreUnitOfWork, plan: MergePlan) -> MergeRecord:
     )
     tx.insert("merge", [record])
     if context.record_history:
-        changes = [_change(uow, record, survivor.id, survivor.version, diff_customers(old, survivor))]
+        changes = [
+            _change(uow, record, survivor.id, survivor.version, diff_customers(old, survivor))
+        ]
         for customer_id in plan.merged_ids:
             gone = stored[customer_id]
             whole = FieldChange(path="$", old=_json(_bare(gone)), new=None)
@@ -258,8 +266,11 @@ def apply_merge(uow: StoreUnitOfWork, plan: MergePlan) -> MergeRecord:
 def _repoint(
     tx: Transaction, plan: MergePlan, stored: Mapping[str, Customer], survivor: Customer
 ) -> tuple[RepointedRecord, ...]:
-    """Point the merged-away customers' records (and the survivor's that name a contact
-    person the plan folded into another) at the survivor and its kept contact persons."""
+    """Point the merged customers' records at the survivor and its kept contact persons.
+
+    The survivor's own records change only when they name a contact person the plan
+    folded into another of the same name.
+    """
     ids = (plan.survivor_id, *plan.merged_ids)
     persons = {i: _person_map(survivor, stored[i]) for i in ids}
     moved: list[RepointedRecord] = []
@@ -344,7 +355,7 @@ def undo_merge(uow: StoreUnitOfWork, merge_id: str) -> MergeRecord:
     if current is None or not _unchanged(current, record.survivor_version, record.survivor_digest):
         detail = "was removed or merged" if current is None else "was changed"
         raise MergeChangedSince(merge_id, changed=f"customer {record.survivor_id}", detail=detail)
-    for customer_id, found in tx.get_many("customer", record.merged_ids).items():
+    for customer_id in tx.get_many("customer", record.merged_ids):
         raise MergeChangedSince(merge_id, changed=f"customer {customer_id}", detail="was stored")
     back: list[tuple[RepointedRecord, Record]] = []
     for moved in record.repointed:
@@ -378,14 +389,23 @@ def undo_merge(uow: StoreUnitOfWork, merge_id: str) -> MergeRecord:
     in_use = dropped_contact_person_uses(tx, current, restored)
     if in_use is not None:
         raise MergeChangedSince(
-            merge_id, changed=f"customer {record.survivor_id}", detail=f"got records ({in_use.message})"
+            merge_id,
+            changed=f"customer {record.survivor_id}",
+            detail=f"got records ({in_use.message})",
         )
     undone = attrs.evolve(record, version=record.version + 1, undone_at=now, undone_by=uow.actor)
     tx.update("merge", undone, expected_version=record.version)
     if context.record_history:
         unmerged = ChangeOperation.UNMERGED
         history = [
-            _change(uow, record, restored.id, restored.version, diff_customers(current, restored), unmerged)
+            _change(
+                uow,
+                record,
+                restored.id,
+                restored.version,
+                diff_customers(current, restored),
+                unmerged,
+            )
         ]
         for customer in brought:
             whole = FieldChange(path="$", old=None, new=_json(_bare(customer)))

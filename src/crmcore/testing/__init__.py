@@ -18,7 +18,8 @@ builds a fresh, empty backend::
 :class:`StoreConformance` runs every test: through :class:`~crmcore.storage.Store`
 (:class:`RoundTripTests`, :class:`UnitOfWorkTests`, :class:`ConcurrencyTests`,
 :class:`QueryTests`, :class:`QueryAudienceTests`, :class:`PaginationTests`,
-:class:`ImportTests`, :class:`HistoryTests`, :class:`MergeTests`) and at the backend's own ``begin()`` transactions
+:class:`ImportTests`, :class:`HistoryTests`, :class:`MergeTests`) and at the backend's own
+``begin()`` transactions
 (:class:`TransactionTests`: :class:`TransactionWriteTests`,
 :class:`TransactionReadTests`, :class:`HistoryLogTests`), where the store's own
 version checks cannot hide a backend's missing ones. Pick mixins one by one to run

@@ -20,6 +20,7 @@ from crmcore.errors import (
 )
 from crmcore.models import (
     ChangeOperation,
+    Complaint,
     Customer,
     Direction,
     Interaction,
@@ -43,6 +44,7 @@ _DEPENDENTS: tuple[tuple[RecordKind, str], ...] = (
     ("complaint", "complaints"),
     ("purchase", "purchases"),
 )
+_Dependent = Interaction | Complaint | Purchase
 _POINTS = ("phones", "emails", "addresses", "social_handles")
 
 
@@ -51,15 +53,15 @@ def _id() -> str:
 
 
 @st.composite
-def _family(draw: st.DrawFn) -> tuple[list[Customer], list[Record]]:
+def _family(draw: st.DrawFn) -> tuple[list[Customer], list[_Dependent]]:
     """Two to four customers of one kind, each with a few records naming it."""
     kind = draw(st.sampled_from([cst.person_customers, cst.organisation_customers]))
-    customers = [
-        attrs.evolve(c, id=_id()) for c in draw(st.lists(kind(), min_size=2, max_size=4))
-    ]
-    records: list[Record] = []
+    customers = [attrs.evolve(c, id=_id()) for c in draw(st.lists(kind(), min_size=2, max_size=4))]
+    records: list[_Dependent] = []
     for customer in customers:
-        persons = [p.id for p in customer.organisation.contact_persons] if customer.organisation else []
+        persons = (
+            [p.id for p in customer.organisation.contact_persons] if customer.organisation else []
+        )
         person = st.none() | (st.sampled_from(persons) if persons else st.none())
         for _ in range(draw(st.integers(0, 2))):
             interaction = draw(cst.interactions(customer.id))
@@ -142,11 +144,14 @@ class MergeTests(BackendFixtures):
     @settings(KIT_SETTINGS, max_examples=10)
     @given(family=_family())
     def test_merge_loses_nothing_and_undo_restores_exactly(
-        self, store: Store, family: tuple[list[Customer], list[Record]]
+        self, store: Store, family: tuple[list[Customer], list[_Dependent]]
     ) -> None:
-        """Every contact point, interaction, complaint and purchase survives a merge on the
+        """A merge loses nothing, and its undo restores everything exactly.
+
+        Every contact point, interaction, complaint and purchase survives a merge on the
         survivor, and the undo gives back every customer and record exactly as it was
-        (serialised forms equal apart from ``version``)."""
+        (serialised forms equal apart from ``version``).
+        """
         customers, records = family
         stored = _add(store, customers, records)
         ids = [c.id for c in stored]
@@ -154,7 +159,7 @@ class MergeTests(BackendFixtures):
         before = _state(store, ids, record_ids)
         plan = plan_merge(stored)
         merge = store.merge(plan, actor="kit", source="review")
-        customers_after, records_after, merges, _ = _state(store, ids, record_ids)
+        customers_after, _, merges, _ = _state(store, ids, record_ids)
         survivor = cast(Customer, _get(store, "customer", plan.survivor_id))
         assert merge.id in [m["id"] for m in merges]
         for customer in stored:
@@ -164,9 +169,13 @@ class MergeTests(BackendFixtures):
                 kept = {_point_key(p) for p in getattr(survivor, name)}
                 assert {_point_key(p) for p in getattr(customer, name)} <= kept, name
             assert set(customer.tags) <= set(survivor.tags)
-        persons = {p.id for p in survivor.organisation.contact_persons} if survivor.organisation else set()
+        persons = (
+            {p.id for p in survivor.organisation.contact_persons}
+            if survivor.organisation
+            else set()
+        )
         for record in records:
-            now = _get(store, record.kind_name, record.id)
+            now = cast(Interaction, _get(store, record.kind_name, record.id))
             assert now is not None
             assert getattr(now, "customer_id") == plan.survivor_id  # noqa: B009
             person = getattr(now, "contact_person_id", None)
@@ -203,8 +212,11 @@ class MergeTests(BackendFixtures):
 
     @pytest.mark.parametrize("fail_on", [1, 2, 3, 4, 5])
     def test_a_failing_write_writes_nothing(self, backend: Backend, fail_on: int) -> None:
-        """A conflict at any write of the merge (survivor, re-pointing, removal, lineage,
-        history) leaves every customer, record, merge and history as it was."""
+        """A conflict at any write of the merge writes nothing.
+
+        A conflict at any write of the merge (survivor, re-pointing, removal, lineage,
+        history) leaves every customer, record, merge and history as it was.
+        """
         store = Store(backend, clock=TickingClock(), normaliser=None)
         stored, records = self._pair(store)
         ids = [c.id for c in stored]
@@ -217,9 +229,14 @@ class MergeTests(BackendFixtures):
         assert _state(store, ids, records) == state
 
     def test_merged_ids_resolve_across_chained_merges(self, store: Store) -> None:
-        """a into b, then b into c: a and b resolve to c; reading a merged id names its
-        survivor; undoing out of order is refused, in order it brings everything back."""
-        a, b, c = _add(store, [_person("A", "李娜"), _person("B", "李娜"), _person("C", "李娜")], [])
+        """Merged ids resolve across chained merges, and the merges undo in order.
+
+        A into b, then b into c: a and b resolve to c; reading a merged id names its
+        survivor; undoing out of order is refused, in order it brings everything back.
+        """
+        a, b, c = _add(
+            store, [_person("A", "李娜"), _person("B", "李娜"), _person("C", "李娜")], []
+        )
         first = store.merge(plan_merge([a, b], survivor_id=b.id))
         with store.unit_of_work() as uow:
             b2, c2 = uow.customers.get(b.id), uow.customers.get(c.id)
@@ -248,13 +265,16 @@ class MergeTests(BackendFixtures):
             store.resolve_customer_id("never-stored")
 
     def test_undo_refuses_after_changes(self, store: Store) -> None:
-        """An update of the survivor or of a re-pointed record after the merge: the undo
-        is refused with ``merge.changed_since`` and changes nothing."""
+        """An undo after the survivor or a re-pointed record changed is refused.
+
+        An update of the survivor or of a re-pointed record after the merge: the undo
+        is refused with ``merge.changed_since`` and changes nothing.
+        """
         stored, records = self._pair(store)
         merge = store.merge(plan_merge(stored))
         kind, record_id = merge.repointed[0].kind, merge.repointed[0].record_id
         with store.unit_of_work() as uow:
-            moved = cast(Interaction, uow.interactions.get(record_id))
+            moved = uow.interactions.get(record_id)
             uow.interactions.update(attrs.evolve(moved, notes="after the merge"))
             uow.commit()
         ids = [c.id for c in stored]
@@ -272,8 +292,11 @@ class MergeTests(BackendFixtures):
         assert refused.value.changed == f"customer {merge.survivor_id}"
 
     def test_lineage_and_history(self, store: Store) -> None:
-        """The merge record names every field's source and reason; the survivor's history
-        holds the diff, the merged-away customer's its whole last state and the survivor."""
+        """The merge record keeps the lineage, and the history records the merge.
+
+        The merge record names every field's source and reason; the survivor's history
+        holds the diff, the merged-away customer's its whole last state and the survivor.
+        """
         stored, _ = self._pair(store)
         plan = plan_merge(stored)
         merge = store.merge(plan, actor="审核员", source="review")
@@ -331,4 +354,3 @@ def _get(store: Store, kind: str, record_id: str) -> Record | None:
         return tx.get(cast(RecordKind, kind), record_id)
     finally:
         tx.rollback()
-

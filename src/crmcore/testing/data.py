@@ -19,11 +19,11 @@ from crmcore.models import (
     ContactPerson,
     CreditStanding,
     Customer,
+    CustomerSnapshot,
     DecisionRole,
     Direction,
     Email,
     Gender,
-    CustomerSnapshot,
     Interaction,
     InteractionChannel,
     KeyDate,
@@ -562,7 +562,10 @@ def sample_merges() -> list[MergeRecord]:
             undone_by="ops",
         ),
         MergeRecord(
-            id="m03", survivor_id="c13", merged_ids=("ｃ１４",), at=_at(2024, 1, 1, tz=dt.UTC),
+            id="m03",
+            survivor_id="c13",
+            merged_ids=("ｃ１４",),
+            at=_at(2024, 1, 1, tz=dt.UTC),
             survivor_version=1,
-        ),  # fmt: skip
+        ),
     ]
