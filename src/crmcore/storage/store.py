@@ -312,6 +312,23 @@ class Store:
         with self.unit_of_work() as uow:
             return uow.resolve_customer_id(customer_id)
 
+    def likely_duplicates(
+        self, new: Customer, *, model: MatchModel, threshold: float = 0.9
+    ) -> tuple[PairExplanation, ...]:
+        """The stored customers ``new`` (a new customer, an import row) probably is.
+
+        ``new`` is normalised as a write would be; the stored customers sharing one of
+        its phones, emails, identifier values or its display name (indexed lookups,
+        :mod:`crmcore.storage.duplicates`) are scored with ``model``
+        (:func:`crmcore.rules.dedupe.likely_duplicates`); those at ``threshold`` or
+        above come back strongest first, explained, the stored id as ``right``. Nothing
+        is written: an import can match the row to one instead of adding a customer.
+        """
+        from crmcore.storage.duplicates import likely_stored_duplicates
+
+        with self.unit_of_work() as uow:
+            return likely_stored_duplicates(uow, new, model=model, threshold=threshold)
+
     def close(self) -> None:
         """Close the backend."""
         self._backend.close()
@@ -329,7 +346,7 @@ class Store:
 
 
 if TYPE_CHECKING:
-    from crmcore.rules.dedupe import MergePlan
+    from crmcore.rules.dedupe import MatchModel, MergePlan, PairExplanation
 
 if TYPE_CHECKING:  # static proof that the default normaliser meets the protocols it is used by
 

@@ -321,6 +321,22 @@ class MergeTests(BackendFixtures):
         assert gone.operation is ChangeOperation.MERGED
         assert {c.path for c in gone.changes} == {"$", "$.merged_into"}
 
+    def test_merged_ids_resolve_without_history(self, backend: Backend) -> None:
+        """With history turned off, the merge records alone resolve merged-away ids."""
+        store = Store(backend, clock=TickingClock(), normaliser=None, history=False)
+        stored, _ = self._pair(store)
+        plan = plan_merge(stored)
+        merge = store.merge(plan)
+        gone = plan.merged_ids[0]
+        assert store.resolve_customer_id(gone) == plan.survivor_id
+        with store.unit_of_work() as uow:
+            with pytest.raises(CustomerMerged) as raised:
+                uow.customers.get(gone)
+            assert raised.value.merge_id == merge.id
+            assert uow.customers.history(gone) == []
+        store.undo_merge(merge.id)
+        assert store.resolve_customer_id(gone) == gone
+
     def _pair(self, store: Store) -> tuple[list[Customer], list[tuple[str, str]]]:
         first, second = _person("P", "欧阳娜娜"), _person("Q", "欧阳娜娜")
         records: list[Record] = [
