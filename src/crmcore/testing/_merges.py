@@ -338,7 +338,8 @@ class MergeTests(BackendFixtures):
         assert store.resolve_customer_id(gone) == gone
 
     def _pair(self, store: Store) -> tuple[list[Customer], list[tuple[str, str]]]:
-        first, second = _person("P", "欧阳娜娜"), _person("Q", "欧阳娜娜")
+        first = _person("P", "欧阳娜娜")
+        second = attrs.evolve(_person("Q", "欧阳娜娜"), tags=("vip",), notes="茶叶")
         records: list[Record] = [
             Interaction(
                 id=_id(),
