@@ -134,6 +134,30 @@ class NotFound(CrmError, LookupError):
         super().__init__(f"no {kind} with id {record_id!r}")
 
 
+class CustomerMerged(NotFound):
+    """The customer was merged into another; its id resolves to the survivor.
+
+    Raised by ``uow.customers.get`` (and by a merge naming it) for an id merged
+    away; :meth:`crmcore.storage.Store.resolve_customer_id` follows it instead.
+
+    Attributes:
+        survivor_id: The customer it was merged into (directly; that one may have been
+            merged on since).
+        merge_id: The merge that did it.
+    """
+
+    code: ClassVar[str] = "storage.merged"
+
+    def __init__(self, customer_id: str, *, survivor_id: str, merge_id: str | None) -> None:
+        super().__init__("customer", customer_id)
+        self.survivor_id = survivor_id
+        self.merge_id = merge_id
+        self.args = (
+            f"customer {customer_id!r} was merged into {survivor_id!r}"
+            + (f" (merge {merge_id!r})" if merge_id else ""),
+        )
+
+
 class StorageError(CrmError):
     """A storage backend failed; the driver's own exception is chained as ``__cause__``."""
 
@@ -277,3 +301,43 @@ class SchemaOutdated(StorageError):
 
 
 __all__ += ["InvalidArgument", "InvalidStorageURL", "SchemaOutdated", "WrongType"]
+
+
+__all__ += ["CustomerMerged", "MergeAlreadyUndone", "MergeChangedSince", "MergeNotUndoable"]
+
+
+class MergeNotUndoable(CrmError):
+    """A merge was not undone; nothing was changed (see the two subclasses).
+
+    Attributes:
+        merge_id: The merge.
+    """
+
+    code: ClassVar[str] = "merge.not_undoable"
+
+    def __init__(self, merge_id: str, message: str) -> None:
+        self.merge_id = merge_id
+        super().__init__(message)
+
+
+class MergeChangedSince(MergeNotUndoable):
+    """The survivor, a re-pointed record or a merged-away id changed after the merge.
+
+    Attributes:
+        changed: What changed, as ``"<kind> <id>"``.
+    """
+
+    code: ClassVar[str] = "merge.changed_since"
+
+    def __init__(self, merge_id: str, *, changed: str, detail: str) -> None:
+        self.changed = changed
+        super().__init__(merge_id, f"merge {merge_id!r} cannot be undone: {changed} {detail} since")
+
+
+class MergeAlreadyUndone(MergeNotUndoable):
+    """The merge was undone before."""
+
+    code: ClassVar[str] = "merge.already_undone"
+
+    def __init__(self, merge_id: str) -> None:
+        super().__init__(merge_id, f"merge {merge_id!r} was already undone")

@@ -46,6 +46,13 @@ from crmcore.models.customer import (
 )
 from crmcore.models.history import ChangeOperation, ChangeRecord, FieldChange
 from crmcore.models.interaction import Direction, Interaction, InteractionChannel
+from crmcore.models.merge import (
+    CustomerSnapshot,
+    MergedField,
+    MergeRecord,
+    RenamedId,
+    RepointedRecord,
+)
 from crmcore.models.provenance import Provenance, SourceChannel
 from crmcore.models.purchase import Purchase
 from crmcore.models.values import Identifier, IdentifierKind, Money, NameOrder, PersonName, is_cjk
@@ -63,6 +70,7 @@ __all__ = [
     "CreditStanding",
     "Customer",
     "CustomerKind",
+    "CustomerSnapshot",
     "DecisionRole",
     "Direction",
     "Email",
@@ -76,6 +84,8 @@ __all__ = [
     "InteractionChannel",
     "KeyDate",
     "LifecycleStage",
+    "MergeRecord",
+    "MergedField",
     "Model",
     "Money",
     "NameOrder",
@@ -90,6 +100,8 @@ __all__ = [
     "ProfileFact",
     "Provenance",
     "Purchase",
+    "RenamedId",
+    "RepointedRecord",
     "Severity",
     "SocialHandle",
     "SourceChannel",

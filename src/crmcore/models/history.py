@@ -21,7 +21,10 @@ class ChangeOperation(enum.StrEnum):
     UPDATED = "updated"
     REMOVED = "removed"
     MERGED = "merged"
+    """A merge wrote the survivor, or removed a customer merged into it."""
     ERASED = "erased"
+    UNMERGED = "unmerged"
+    """An undone merge restored the survivor, or a customer merged away."""
 
 
 @attrs.frozen(kw_only=True)
@@ -48,6 +51,8 @@ class ChangeRecord(Model):
         actor: Who made it (a user, a service), when known.
         source: Where the new data came from (an import file, a form, a vendor).
         changes: Every changed value, ordered by path.
+        merge_id: The merge (a :class:`~crmcore.models.MergeRecord`) a ``merged`` or
+            ``unmerged`` record belongs to.
     """
 
     customer_id: str = attrs.field(metadata=checks(non_blank, max_length(64)))
@@ -58,3 +63,4 @@ class ChangeRecord(Model):
     actor: str | None = None
     source: str | None = None
     changes: tuple[FieldChange, ...] = ()
+    merge_id: str | None = attrs.field(default=None, metadata=checks(max_length(64)))

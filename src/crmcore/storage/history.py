@@ -247,6 +247,11 @@ def customer_lives(
     return tuple(versions for versions in rebuilt if versions)
 
 
+_ENDS = frozenset({ChangeOperation.REMOVED, ChangeOperation.MERGED})
+_DIFFS = frozenset({ChangeOperation.UPDATED, ChangeOperation.MERGED, ChangeOperation.UNMERGED})
+_STARTS = frozenset({ChangeOperation.CREATED, ChangeOperation.UNMERGED})
+
+
 def _rebuild(current: Customer | None, records: list[ChangeRecord]) -> dict[int, dict[str, Any]]:
     """Every version of one life, from its last state (``current`` or its removal) back."""
     ordered = sorted(records, key=lambda c: c.version)
@@ -256,15 +261,17 @@ def _rebuild(current: Customer | None, records: list[ChangeRecord]) -> dict[int,
         state = _serialised(current)
         versions[current.version] = state
     for change in reversed(ordered):
-        if change.operation is ChangeOperation.REMOVED:
-            whole = next((c for c in change.changes if c.path == "$"), None)
-            if whole is not None and whole.old is not None:
+        whole = next((c for c in change.changes if c.path == "$"), None)
+        if change.operation in _ENDS and whole is not None:
+            # a removal, or a merge that removed this customer: its last state
+            if whole.old is not None:
                 state = json.loads(whole.old)
                 versions[change.version - 1] = state
-        elif change.operation is ChangeOperation.UPDATED and state is not None:
+        elif change.operation in _DIFFS and whole is None and state is not None:
             versions.setdefault(change.version, state)
             state = _undo(state, change.changes)
             versions[change.version - 1] = state
-        elif change.operation is ChangeOperation.CREATED and state is not None:
+        elif change.operation in _STARTS and state is not None:
+            # a creation, or an undone merge restoring this customer as it was
             versions.setdefault(change.version, state)
     return dict(sorted(versions.items()))

@@ -12,7 +12,7 @@ Two layers, as in SQLAlchemy's dialect and engine:
   history and bulk-import reports.
 
 Record kinds are the model classes' ``kind_name``: ``"customer"``, ``"interaction"``,
-``"complaint"``, ``"purchase"``.
+``"complaint"``, ``"purchase"``, ``"merge"`` (the lineage of merged customers).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, Self, TypeVar, runtime_chec
 
 import attrs
 
-from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Purchase
+from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, MergeRecord, Purchase
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -51,10 +51,10 @@ __all__ = [
     "UnitOfWork",
 ]
 
-RecordKind = Literal["customer", "interaction", "complaint", "purchase"]
+RecordKind = Literal["customer", "interaction", "complaint", "purchase", "merge"]
 """The kinds of record a backend stores."""
 
-Record = Customer | Interaction | Complaint | Purchase
+Record = Customer | Interaction | Complaint | Purchase | MergeRecord
 """Any record a backend stores."""
 
 
@@ -84,6 +84,7 @@ RECORD_KINDS: dict[RecordKind, RecordKindInfo] = {
         RecordKindInfo(name="interaction", model=Interaction, repository="interactions"),
         RecordKindInfo(name="complaint", model=Complaint, repository="complaints"),
         RecordKindInfo(name="purchase", model=Purchase, repository="purchases"),
+        RecordKindInfo(name="merge", model=MergeRecord, repository="merges"),
     )
 }
 """Every record kind, in a stable order: the one table of record kinds.
@@ -97,7 +98,7 @@ RECORD_TYPES: dict[RecordKind, type[Record]] = {
 }
 """The model class of each record kind."""
 
-R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord)
 
 
 @attrs.frozen(kw_only=True)
@@ -297,6 +298,11 @@ class UnitOfWork(Protocol):
     @property
     def purchases(self) -> Repository[Purchase]:
         """Purchases."""
+        ...
+
+    @property
+    def merges(self) -> Repository[MergeRecord]:
+        """The lineage of merges (written by :meth:`crmcore.storage.Store.merge`)."""
         ...
 
     def __enter__(self) -> Self:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from crmcore.models import Customer, utc_now
+from crmcore.models import Customer, MergeRecord, utc_now
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import imports as _imports
 from crmcore.storage._arguments import check_batch_size
@@ -269,6 +269,66 @@ class Store:
             on_outcome=on_outcome,
         )
 
+    def merge(
+        self, plan: MergePlan, *, actor: str | None = None, source: str | None = None
+    ) -> MergeRecord:
+        """Apply a merge plan (:func:`crmcore.rules.dedupe.plan_merge`) atomically.
+
+        In one transaction: the survivor becomes the plan's merged customer (normalised),
+        the merged-away customers are removed, their purchases, interactions and
+        complaints are re-pointed to the survivor, the lineage is stored as a
+        :class:`~crmcore.models.MergeRecord` and every customer involved gets a
+        ``merged`` change record (:mod:`crmcore.storage.merging`). A customer changed
+        since the plan was made raises :class:`~crmcore.errors.ConcurrencyConflict`
+        and nothing is written. Returns the merge record, whose ``id`` undoes it.
+        """
+        with self.unit_of_work(actor=actor, source=source) as uow:
+            record = uow.apply_merge(plan)
+            uow.commit()
+        return record
+
+    def undo_merge(self, merge_id: str, *, actor: str | None = None) -> MergeRecord:
+        """Undo a merge exactly, atomically; returns its record, marked undone.
+
+        Every customer comes back with the serialised form it had before the merge
+        apart from ``version``, and every re-pointed record names its customer again.
+        Raises :class:`~crmcore.errors.MergeChangedSince` (``merge.changed_since``) when
+        the survivor or a re-pointed record changed after the merge, and
+        :class:`~crmcore.errors.MergeAlreadyUndone` (``merge.already_undone``) the second
+        time; nothing is written then.
+        """
+        with self.unit_of_work(actor=actor) as uow:
+            record = uow.undo_merge(merge_id)
+            uow.commit()
+        return record
+
+    def resolve_customer_id(self, customer_id: str) -> str:
+        """The id of the stored customer ``customer_id`` stands for now.
+
+        A stored id is itself; a merged-away id resolves to its survivor, across chained
+        merges; an undone merge's ids are stored again, so they are themselves. Raises
+        :class:`~crmcore.errors.NotFound` for an id neither stored nor merged.
+        """
+        with self.unit_of_work() as uow:
+            return uow.resolve_customer_id(customer_id)
+
+    def likely_duplicates(
+        self, new: Customer, *, model: MatchModel, threshold: float = 0.9
+    ) -> tuple[PairExplanation, ...]:
+        """The stored customers ``new`` (a new customer, an import row) probably is.
+
+        ``new`` is normalised as a write would be; the stored customers sharing one of
+        its phones, emails, identifier values or its display name (indexed lookups,
+        :mod:`crmcore.storage.duplicates`) are scored with ``model``
+        (:func:`crmcore.rules.dedupe.likely_duplicates`); those at ``threshold`` or
+        above come back strongest first, explained, the stored id as ``right``. Nothing
+        is written: an import can match the row to one instead of adding a customer.
+        """
+        from crmcore.storage.duplicates import likely_stored_duplicates
+
+        with self.unit_of_work() as uow:
+            return likely_stored_duplicates(uow, new, model=model, threshold=threshold)
+
     def close(self) -> None:
         """Close the backend."""
         self._backend.close()
@@ -284,6 +344,9 @@ class Store:
     ) -> None:
         self.close()
 
+
+if TYPE_CHECKING:
+    from crmcore.rules.dedupe import MatchModel, MergePlan, PairExplanation
 
 if TYPE_CHECKING:  # static proof that the default normaliser meets the protocols it is used by
 

@@ -10,7 +10,7 @@ history. They take the time, the normaliser and the history switch from the stor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Generic, Literal, Self, TypeVar, cast
 
@@ -30,6 +30,7 @@ from crmcore.models import (
     Complaint,
     Customer,
     Interaction,
+    MergeRecord,
     Purchase,
 )
 from crmcore.query import Field, Query
@@ -49,6 +50,9 @@ from crmcore.storage.ports import (
     UnitOfWork,
 )
 
+if TYPE_CHECKING:
+    from crmcore.rules.dedupe import MergePlan
+
 __all__ = [
     "DEPENDENT_KINDS",
     "PERSON_DEPENDENT_KINDS",
@@ -60,7 +64,7 @@ __all__ = [
     "dropped_contact_person_uses",
 ]
 
-R = TypeVar("R", Customer, Interaction, Complaint, Purchase)
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord)
 
 DEPENDENT_KINDS: tuple[RecordKind, ...] = tuple(
     kind.name for kind in RECORD_KINDS.values() if "customer_id" in attrs.fields_dict(kind.model)
@@ -391,6 +395,21 @@ class StoreCustomerRepository(StoreRepository[Customer]):
             ChangeOperation.REMOVED, cast(Customer, old) or record, None, record.version + 1
         )
 
+    def get(self, record_id: str) -> Customer:
+        """The customer with ``record_id``.
+
+        Raises :class:`~crmcore.errors.CustomerMerged` (a :class:`NotFound` naming the
+        survivor) when the id was merged away, :class:`NotFound` when it is not stored;
+        ``uow.resolve_customer_id`` gives the customer an id stands for now.
+        """
+        check_id(record_id, subject="Customer")
+        record = self._uow._tx.get("customer", record_id)
+        if record is None:
+            from crmcore.storage.merging import _merged_error
+
+            raise _merged_error(self._uow._tx, record_id)
+        return cast(Customer, record)
+
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Every recorded change to a customer, oldest first (empty if none)."""
         return self._uow._tx.history(check_id(customer_id, subject="Customer"))
@@ -414,15 +433,19 @@ class StoreUnitOfWork:
         interactions: Interactions with customers.
         complaints: Complaints.
         purchases: Purchases.
+        merges: The lineage of merges (:class:`~crmcore.models.MergeRecord`), written
+            by :meth:`apply_merge`.
     """
 
     customers: StoreCustomerRepository
     interactions: StoreRepository[Interaction]
     complaints: StoreRepository[Complaint]
     purchases: StoreRepository[Purchase]
+    merges: StoreRepository[MergeRecord]
 
     def __init__(self, context: WriteContext, *, actor: str | None, source: str | None) -> None:
         self._begin = context.begin
+        self._context = context
         self.actor = actor
         self.source = source
         self._current: Transaction | None = None
@@ -452,6 +475,42 @@ class StoreUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+
+    def apply_merge(self, plan: MergePlan) -> MergeRecord:
+        """Apply a merge plan in this unit of work; returns the stored merge record.
+
+        :mod:`crmcore.storage.merging` says what it writes. Nothing is committed until
+        :meth:`commit`; when it raises (a :class:`~crmcore.errors.ConcurrencyConflict`
+        for a customer changed since the plan was made, ...) the unit of work is rolled
+        back, so nothing of it is written.
+        """
+        from crmcore.storage.merging import apply_merge
+
+        return self._all_or_nothing(lambda: apply_merge(self, plan))
+
+    def undo_merge(self, merge_id: str) -> MergeRecord:
+        """Undo a merge in this unit of work; returns its record, marked undone.
+
+        Raises :class:`~crmcore.errors.MergeChangedSince` or
+        :class:`~crmcore.errors.MergeAlreadyUndone` (and rolls the unit of work back,
+        like :meth:`apply_merge`).
+        """
+        from crmcore.storage.merging import undo_merge
+
+        return self._all_or_nothing(lambda: undo_merge(self, merge_id))
+
+    def resolve_customer_id(self, customer_id: str) -> str:
+        """The id of the stored customer ``customer_id`` stands for (merges followed)."""
+        from crmcore.storage.merging import resolve_customer_id
+
+        return resolve_customer_id(self._tx, customer_id)
+
+    def _all_or_nothing(self, write: Callable[[], MergeRecord]) -> MergeRecord:
+        try:
+            return write()
+        except BaseException:
+            self.rollback()
+            raise
 
     def commit(self) -> None:
         """Save every change made since the last commit, atomically."""

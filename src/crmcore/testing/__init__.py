@@ -18,7 +18,8 @@ builds a fresh, empty backend::
 :class:`StoreConformance` runs every test: through :class:`~crmcore.storage.Store`
 (:class:`RoundTripTests`, :class:`UnitOfWorkTests`, :class:`ConcurrencyTests`,
 :class:`QueryTests`, :class:`QueryAudienceTests`, :class:`PaginationTests`,
-:class:`ImportTests`, :class:`HistoryTests`) and at the backend's own ``begin()`` transactions
+:class:`ImportTests`, :class:`HistoryTests`, :class:`MergeTests`) and at the backend's own
+``begin()`` transactions
 (:class:`TransactionTests`: :class:`TransactionWriteTests`,
 :class:`TransactionReadTests`, :class:`HistoryLogTests`), where the store's own
 version checks cannot hide a backend's missing ones. Pick mixins one by one to run
@@ -69,6 +70,7 @@ _MODULES = {
     "AUDIENCE_QUERIES": "_query_audience",
     "ImportTests": "_imports",
     "HistoryTests": "_history",
+    "MergeTests": "_merges",
     "TransactionWriteTests": "_transactions",
     "TransactionReadTests": "_transaction_reads",
     "HistoryLogTests": "_history_log",
@@ -102,6 +104,7 @@ if TYPE_CHECKING:
     from crmcore.testing._history import HistoryTests
     from crmcore.testing._history_log import HistoryLogTests
     from crmcore.testing._imports import ImportTests
+    from crmcore.testing._merges import MergeTests
     from crmcore.testing._queries import (
         COMPLAINT_QUERIES,
         CUSTOMER_QUERIES,
@@ -131,6 +134,7 @@ __all__ = [
     "HistoryLogTests",
     "HistoryTests",
     "ImportTests",
+    "MergeTests",
     "PaginationTests",
     "QueryAudienceTests",
     "QueryTests",

@@ -6,6 +6,7 @@ from crmcore.testing._concurrency import ConcurrencyTests
 from crmcore.testing._history import HistoryTests
 from crmcore.testing._history_log import HistoryLogTests
 from crmcore.testing._imports import ImportTests
+from crmcore.testing._merges import MergeTests
 from crmcore.testing._query_audience import QueryAudienceTests
 from crmcore.testing._query_tests import PaginationTests, QueryTests
 from crmcore.testing._roundtrip import RoundTripTests
@@ -30,5 +31,6 @@ class StoreConformance(
     PaginationTests,
     ImportTests,
     HistoryTests,
+    MergeTests,
 ):
     """Every conformance test: subclass it as ``Test...`` and provide a ``backend`` fixture."""

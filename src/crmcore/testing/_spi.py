@@ -16,6 +16,7 @@ from crmcore.testing.data import (
     sample_complaints,
     sample_customers,
     sample_interactions,
+    sample_merges,
     sample_purchases,
 )
 
@@ -42,6 +43,7 @@ _SAMPLES: dict[RecordKind, Callable[[], list[Any]]] = {
     "interaction": sample_interactions,
     "complaint": sample_complaints,
     "purchase": sample_purchases,
+    "merge": sample_merges,
 }
 
 

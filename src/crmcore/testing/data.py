@@ -19,6 +19,7 @@ from crmcore.models import (
     ContactPerson,
     CreditStanding,
     Customer,
+    CustomerSnapshot,
     DecisionRole,
     Direction,
     Email,
@@ -27,6 +28,8 @@ from crmcore.models import (
     InteractionChannel,
     KeyDate,
     LifecycleStage,
+    MergedField,
+    MergeRecord,
     Money,
     OptOut,
     OrganisationProfile,
@@ -38,6 +41,8 @@ from crmcore.models import (
     PostalAddress,
     Provenance,
     Purchase,
+    RenamedId,
+    RepointedRecord,
     Severity,
     SourceChannel,
 )
@@ -46,6 +51,7 @@ __all__ = [
     "sample_complaints",
     "sample_customers",
     "sample_interactions",
+    "sample_merges",
     "sample_purchases",
 ]
 
@@ -516,4 +522,50 @@ def sample_purchases() -> list[Purchase]:
             category="retail" if currency != "CNY" else None,
         )
         for pid, cid, when, amount, currency, product, quantity, cost in rows
+    ]
+
+
+def sample_merges() -> list[MergeRecord]:
+    """Merge lineage records: several merged ids, CJK text, an undone merge, offsets kept."""
+    snapshot = '{"id":"c02","kind":"person","display_name":"欧阳娜娜","version":3}'
+    merged = MergeRecord(
+        id="m01",
+        survivor_id="c01",
+        merged_ids=("c02", "c03"),
+        at=_at(2024, 3, 1, 9, tz=_CN),
+        survivor_version=4,
+        actor="审核员-1",
+        source="review screen",
+        fields=(
+            MergedField(path="person.name", source_id="c02", rule="most_recently_verified",
+                        reason="verified most recently (2024-02-01T00:00:00+08:00)"),
+            MergedField(path="person.birthday", rule="none", reason="no customer has a value"),
+        ),
+        renamed_ids=(RenamedId(old="p-02", new="p-01"),),
+        before=(CustomerSnapshot(customer_id="c02", version=3, document=snapshot),),
+        repointed=(
+            RepointedRecord(kind="purchase", record_id="u09", customer_id="c02", version=2),
+            RepointedRecord(kind="complaint", record_id="k09", customer_id="c03", version=5,
+                            contact_person_id="p-03"),
+        ),
+    )  # fmt: skip
+    return [
+        merged,
+        attrs.evolve(
+            merged,
+            id="m02",
+            survivor_id="c07",
+            merged_ids=("c08",),
+            at=_at(2024, 3, 1, 1, tz=_NY),
+            actor=None,
+            undone_at=_at(2024, 3, 2, tz=dt.UTC),
+            undone_by="ops",
+        ),
+        MergeRecord(
+            id="m03",
+            survivor_id="c13",
+            merged_ids=("ｃ１４",),
+            at=_at(2024, 1, 1, tz=dt.UTC),
+            survivor_version=1,
+        ),
     ]

@@ -186,6 +186,8 @@ class MergePlan:
         contact_point_ids: ``(dropped id, kept id)`` for each repeated contact point,
             contact person, fact or other unioned item, so references can follow.
         unions: For each unioned field, ``(field, items before, items after)``.
+        versions: ``(customer id, version)`` of every customer as planned, survivor
+            first: applying the plan refuses (a conflict) when one was changed since.
     """
 
     survivor_id: str
@@ -194,6 +196,7 @@ class MergePlan:
     fields: tuple[FieldDecision, ...]
     contact_point_ids: tuple[tuple[str, str], ...] = ()
     unions: tuple[tuple[str, int, int], ...] = ()
+    versions: tuple[tuple[str, int], ...] = ()
 
 
 _Chooser = Callable[[Sequence[tuple[Customer, Any]]], str]
@@ -590,6 +593,7 @@ def plan_merge(
         fields=tuple(decisions),
         contact_point_ids=tuple(ids.moved),
         unions=tuple(unions),
+        versions=tuple((c.id, c.version) for c in order),
     )
 
 

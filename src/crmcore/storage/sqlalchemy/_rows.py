@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Table
 from sqlalchemy.engine import Connection
 
 from crmcore.errors import StorageError
-from crmcore.models import Complaint, Customer, Interaction, Purchase
+from crmcore.models import Complaint, Customer, Interaction, MergeRecord, Purchase
 from crmcore.storage.ports import Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _trusted
 from crmcore.storage.sqlalchemy._money import places, to_micros
@@ -120,11 +120,25 @@ def _purchase_row(r: Purchase) -> tuple[Any, ...]:
     )
 
 
+def _merge_row(r: MergeRecord) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.survivor_id,
+        utc_key(r.at),
+        utc_key(r.created_at),
+        None if r.undone_at is None else utc_key(r.undone_at),
+        _codec.encode(r),
+        _trusted.doc_digest(r),
+    )
+
+
 ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "customer": _customer_row,
     "interaction": _interaction_row,
     "complaint": _complaint_row,
     "purchase": _purchase_row,
+    "merge": _merge_row,
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {

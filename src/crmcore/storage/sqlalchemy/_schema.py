@@ -277,6 +277,27 @@ purchases = Table(
     **_TABLE_OPTIONS,
 )
 
+merges = Table(
+    "crm_merge",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("survivor_id", CodePointString(64), nullable=False),
+    _ts("at"),
+    _ts("created_at"),
+    _ts("undone_at", nullable=True),
+    Column("doc", DocumentText, nullable=False),
+    _digest(),
+    Index("ix_crm_merge_survivor", "survivor_id", "at", "id"),
+    Index("ix_crm_merge_at", "at", "id"),
+    **_TABLE_OPTIONS,
+)
+"""Revision 0006: the lineage of merges (:class:`~crmcore.models.MergeRecord`).
+
+A merged-away id resolves through the change history (its ``merged`` record, found by
+``ix_crm_history_customer``); the merges into a customer by ``ix_crm_merge_survivor``.
+"""
+
 HISTORY = Table(
     "crm_history",
     metadata,
