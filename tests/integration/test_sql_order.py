@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -257,3 +258,50 @@ def test_counts_count_each_customer_once(backend: Backend) -> None:
             assert t.count("customer", query) == len(query.apply(customers)), where
     finally:
         t.rollback()
+
+
+@pytest.mark.postgres
+def test_postgresql_estimates_each_paths_values_on_its_own(
+    sql_database: Callable[[str], str],
+) -> None:
+    """Revision 0006's extended statistics: a value frequent under one path but rare
+    in the whole index table is estimated from its own path's frequency."""
+    from sqlalchemy import text
+
+    backend = create_backend(sql_database("postgresql"))
+    try:
+        # 300 customers with fact key "wine"; 3,000 index rows of other paths (tags,
+        # phones) hold other values, so "wine" is 1 in 12 rows overall.
+        customers = []
+        for i in range(300):
+            c = _customer(i, "person", f"name{i % 30}")
+            customers.append(attrs.evolve(c, tags=tuple(f"t{i}-{k}" for k in range(8))))
+        t = backend.begin()
+        t.insert("customer", customers)
+        t.commit()
+        with backend.engine.connect() as connection:
+            names = set(
+                connection.execute(
+                    text(
+                        "SELECT stxname FROM pg_statistic_ext WHERE stxnamespace = "
+                        "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
+                    )
+                ).scalars()
+            )
+            assert {"crm_customer_index_path_text", "crm_customer_index_path_number"} <= names
+            connection.execute(text("ANALYZE crm_customer_index"))
+            plan = (
+                connection.execute(
+                    text(
+                        "EXPLAIN SELECT customer_id FROM crm_customer_index "
+                        "WHERE path = 'person.name.family' AND text_value = 'name7'"
+                    )
+                )
+                .scalars()
+                .first()
+            )
+        assert plan is not None
+        estimated = int(plan.split("rows=")[1].split()[0])
+        assert 5 <= estimated <= 30, plan  # 10 match
+    finally:
+        backend.close()
