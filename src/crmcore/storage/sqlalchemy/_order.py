@@ -7,17 +7,18 @@ index table, absent for customers without a value) is read as two **segments**, 
 walked in index order by keyset:
 
 * the rows *with* a value, ordered by it: for an indexed path an inner join on its
-  ``crm_customer_index`` entries, ordered by ``(text_value, tie, customer_id)`` (or
+  ``crm_customer_index`` entries, ordered by ``(text_value, customer_id)`` (or
   ``number_value``), which is the ``(path, text_value, customer_id)`` index itself, so a
   first or a deep page reads only its own rows;
 * the rows *without* one (``IS NULL``, or no entry), ordered by the remaining keys;
 
-absent rows first ascending, last descending. ``tie`` is ``COALESCE(text_full, '')``:
-``text_value`` holds a text's first 255 characters, and among texts sharing them the
-one that *is* those characters (no ``text_full``) sorts first, the longer ones by their
-whole text, so ``(text_value, tie)`` orders exactly as the whole values do. Orderings
-after the first by an indexed path sort by the entry through a correlated subquery
-(``NULL`` when absent).
+absent rows first ascending, last descending. ``text_value`` holds a text's first 255
+characters, so texts sharing them tie there: when the walk meets a ``text_value`` of
+255 characters, that run is read by a query of its own ordered by
+``COALESCE(text_full, '')`` (the text that *is* those characters has no ``text_full``
+and sorts first, the longer ones by their whole text), then the walk goes on after the
+run (:func:`walk`). Orderings after the first by an indexed path sort by the entry
+through a correlated subquery (``NULL`` when absent).
 """
 
 from __future__ import annotations
@@ -192,9 +193,8 @@ def walk(
 ) -> Iterator[Row[Any]]:
     """The rows of ``segment`` matching ``where``, in order, ``chunk`` at a time.
 
-    Each row holds the segment's key columns (then those of :attr:`Segment.ties`
-    inside a group of long texts), then ``extra``; :func:`key_width` tells where
-    ``extra`` starts.
+    Each row holds the segment's key columns (those of :attr:`Segment.ties` inside a
+    run of long texts, as many), then ``extra``.
     """
 
     def statement(keys: Sequence[OrderKey], *conditions: Condition | None) -> Select[Any]:
