@@ -129,16 +129,25 @@ def fresh_database(dialect: str, server_url: str | None) -> Iterator[str]:
 
 
 def analyze(engine: Engine) -> None:
-    """Refresh the planner's statistics of every table of this database (crmcore's and ours)."""
+    """Refresh the planner's statistics of every table of this database (crmcore's and ours).
+
+    On PostgreSQL each table is also vacuumed (``VACUUM ANALYZE``), as autovacuum would
+    soon do, so that index-only scans of either schema do not depend on whether
+    autovacuum happened to reach its table during the run.
+    """
+    dialect = engine.dialect.name
     with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+        if dialect == "sqlite":
             connection.exec_driver_sql("ANALYZE")
-        else:
-            quote = engine.dialect.identifier_preparer.quote
-            for table in sa.inspect(connection).get_table_names():
-                prefix = "" if engine.dialect.name == "postgresql" else "TABLE "
-                connection.exec_driver_sql(f"ANALYZE {prefix}{quote(table)}")
+            connection.commit()
+            return
+        tables = sa.inspect(connection).get_table_names()
         connection.commit()
+    quote = engine.dialect.identifier_preparer.quote
+    statement = "VACUUM ANALYZE" if dialect == "postgresql" else "ANALYZE TABLE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in tables:
+            connection.exec_driver_sql(f"{statement} {quote(table)}")
 
 
 # ------------------------------------------------------------------ memory and budgets

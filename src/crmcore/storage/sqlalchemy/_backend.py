@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Row,
+    Select,
     String,
     Table,
     and_,
     any_,
     bindparam,
-    func,
     select,
 )
 from sqlalchemy.dialects import postgresql
@@ -34,7 +35,15 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _aggregates, _codec, _index, _query, _trusted
+from crmcore.storage.sqlalchemy import (
+    _aggregates,
+    _codec,
+    _count,
+    _index,
+    _order,
+    _query,
+    _trusted,
+)
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
@@ -323,46 +332,41 @@ class SqlTransaction:
         compiled = query.compile(RECORD_TYPES[kind])
         sql = _query.plan(compiled, table, self._indexes(kind))
         limit = query.limit
-        if sql.order is None:
+        if sql.segments is None:
             # Ordered by a path inside the document: sort the candidates in Python.
             return compiled.apply(self._scan_records(kind, 1000, sql.where))
-        columns = [key.column for key in sql.order]
-        base = select(*columns, table.c.doc, table.c.doc_digest).order_by(*sql.order_by())
-        if sql.where is not None:
-            base = base.where(sql.where)
-        if sql.exact and limit is not None:
-            chunk = limit
-        else:
-            chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
         found: list[Record] = []
-        last = sql.start
-        width = len(columns)
         read = _reader(kind)
-        while True:
-            statement = base if last is None else base.where(sql.after(last))
+        extra = (table.c.doc, table.c.doc_digest)
+
+        def execute(statement: Select[Any]) -> Sequence[Row[Any]]:
             with _translated():
-                rows = self._connection().execute(statement.limit(chunk)).all()
-            for row in rows:
+                return self._connection().execute(statement).all()
+
+        for segment in sql.segments:
+            if sql.exact and limit is not None:
+                chunk = limit - len(found)
+            else:
+                chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
+            width = len(segment.order)
+            for row in _order.walk(segment, sql.where, extra, execute, chunk):
                 record = read(row[width], row[width + 1])
                 if sql.exact or compiled.predicate(record):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
                         return found
-            if len(rows) < chunk:
-                return found
-            last = tuple(rows[-1][:width])
+        return found
 
     def count(self, kind: RecordKind, query: Query) -> int:
         """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
         table = _table(kind)
         compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table, self._indexes(kind))
-        if sql.exact:
-            statement = select(func.count()).select_from(table)
-            if sql.where is not None:
-                statement = statement.where(sql.where)
+        indexes = self._indexes(kind)
+        statement = _count.count_statement(compiled, table, indexes)
+        if statement is not None:
             with _translated():
                 return int(self._connection().execute(statement).scalar_one())
+        sql = _query.plan(compiled, table, indexes)
         predicate = compiled.predicate
         return sum(1 for record in self._scan_records(kind, 1000, sql.where) if predicate(record))
 

@@ -17,12 +17,13 @@ predicate in Python:
   test on the customer's search columns. When the whole filter translated exactly,
   SQL's answer is final; otherwise each fetched record is checked with
   ``query.matches``. :func:`explain` says which leaves ran where.
-* **Ordering** by key columns, or by single-valued indexed paths (the entry at
-  position 0, a correlated subquery), becomes ``ORDER BY`` (``None`` first ascending,
-  last descending, ``id`` as the final tie-break, code-point collation), and the
-  cursor a keyset condition; records are fetched in that order, chunk by chunk,
-  until the page is full. An ordering by any other path is sorted in Python over the
-  pre-filtered records (``CompiledQuery.apply``).
+* **Ordering** by key columns, or by single-valued indexed paths, becomes ``ORDER BY``
+  (``None`` first ascending, last descending, ``id`` as the final tie-break, code-point
+  collation), and the cursor a keyset condition; a first key that can be ``None`` is
+  read as two segments, the rows with a value (an index walk) and those without
+  (:mod:`._order`). Records are fetched in that order, chunk by chunk, until the page
+  is full. An ordering by any other path is sorted in Python over the pre-filtered
+  records (``CompiledQuery.apply``).
 * **Parameters** are budgeted (:data:`MAX_BOUND_VALUES`): leaves past the budget are
   left to Python, so no driver's parameter limit is ever reached.
 """
@@ -39,7 +40,6 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    case,
     false,
     func,
     literal,
@@ -78,6 +78,7 @@ from crmcore.storage.indexing import (
     IndexSet,
     index_form,
 )
+from crmcore.storage.sqlalchemy._order import OrderKey, Segment, Sort, segments
 from crmcore.storage.sqlalchemy._schema import (
     INDEX,
     INDEX_TEXT_LENGTH,
@@ -230,6 +231,11 @@ def _clamp(value: int) -> int:
     return max(INT_MIN - 1, min(INT_MAX + 1, value))
 
 
+_ENTRY = INDEX.alias("entry")
+"""The index table as the subqueries of filter leaves name it (one alias object: building
+a new one for every leaf costs more than running a selective query)."""
+
+
 def _entry_exists(table: Table, path: str, test: Callable[[Any], Condition] | None) -> Condition:
     """Some index entry of ``path`` of the row's customer passes ``test`` (any, when ``None``).
 
@@ -239,27 +245,11 @@ def _entry_exists(table: Table, path: str, test: Callable[[Any], Condition] | No
     and MariaDB plan both forms as the same semi-join. ``customer_id`` is never NULL, so
     ``NOT IN`` is the exact negation.
     """
-    entry = INDEX.alias()
+    entry = _ENTRY
     conditions = [entry.c.path == path]
     if test is not None:
         conditions.append(test(entry))
     return table.c.id.in_(select(entry.c.customer_id).where(*conditions))
-
-
-def _entry_sort(table: Table, indexed: IndexedPath) -> _Column[Any]:
-    """The sort value of a single-valued indexed path: its entry at position 0, or NULL."""
-    entry = INDEX.alias()
-    value = entry.c.number_value if indexed.numeric else _full(entry)
-    return cast(
-        _Column[Any],
-        select(value)
-        .where(
-            entry.c.customer_id == table.c.id,
-            entry.c.path == indexed.path,
-            entry.c.position == 0,
-        )
-        .scalar_subquery(),
-    )
 
 
 Where = Literal["column", "index", "search", "python"]
@@ -537,72 +527,26 @@ class _Translator:
 
 
 @attrs.frozen
-class _OrderKey:
-    column: _Column[Any]
-    descending: bool
-    nullable: bool
-
-
-def _order_by(keys: Sequence[_OrderKey]) -> list[Any]:
-    clauses: list[Any] = []
-    for key in keys:
-        if key.nullable:
-            # None first ascending, last descending, on every dialect.
-            is_set = case((key.column.is_(None), 0), else_=1)
-            clauses.append(is_set.desc() if key.descending else is_set.asc())
-        clauses.append(key.column.desc() if key.descending else key.column.asc())
-    return clauses
-
-
-def _after(keys: Sequence[_OrderKey], values: Sequence[Any]) -> Condition:
-    """Rows sorting strictly after ``values`` (column form, id last) in ``keys``' order."""
-    alternatives: list[Condition] = []
-    equal_so_far: list[Condition] = []
-    for key, value in zip(keys, values, strict=True):
-        column = key.column
-        if value is None:
-            beyond: Condition = (
-                false() if key.descending else (column.is_not(None) if key.nullable else true())
-            )
-            same: Condition = column.is_(None) if key.nullable else false()
-        else:
-            if key.descending:
-                beyond = or_(column < value, column.is_(None)) if key.nullable else column < value
-            else:
-                beyond = column > value
-            same = column == value
-        alternatives.append(and_(*equal_so_far, beyond) if equal_so_far else beyond)
-        equal_so_far.append(same)
-    return or_(*alternatives)
-
-
-@attrs.frozen
 class SqlPlan:
     """How a compiled query runs on one table.
 
     Attributes:
         where: The SQL pre-filter (``None``: every row is a candidate).
         exact: The pre-filter is exactly the query's filter (no Python check needed).
-        order: The ordering keys, with ``id`` last, when every ordering path is a key
-            column or a single-valued indexed path; ``None`` when the ordering must be
-            done in Python.
-        start: The cursor's values in column form (id last), or ``None``.
+        segments: The parts of the ordered result, read one after the other, each in
+            its own ``ORDER BY`` by keyset (see :mod:`._order`), when every ordering
+            path is a key column or a single-valued indexed path; ``None`` when the
+            ordering must be done in Python.
     """
 
     where: Condition | None
     exact: bool
-    order: tuple[_OrderKey, ...] | None
-    start: tuple[Any, ...] | None
+    segments: tuple[Segment, ...] | None
 
-    def order_by(self) -> list[Any]:
-        """The ``ORDER BY`` clauses (only when :attr:`order` is set)."""
-        assert self.order is not None
-        return _order_by(self.order)
-
-    def after(self, values: Sequence[Any]) -> Condition:
-        """The keyset condition for rows after ``values`` (column form, id last)."""
-        assert self.order is not None
-        return _after(self.order, values)
+    @property
+    def order(self) -> tuple[OrderKey, ...] | None:
+        """The ordering keys of the first segment (``None``: ordered in Python)."""
+        return None if self.segments is None else self.segments[0].order
 
 
 def _translate(
@@ -616,25 +560,22 @@ def _translate(
 
 def _order_keys(
     compiled: CompiledQuery, table: Table, indexes: IndexSet | None
-) -> tuple[list[_OrderKey], list[Callable[[Any], Any]], list[PlanStep]]:
-    """The ordering keys SQL can sort by, their cursor forms, and a step per ordering."""
-    keys: list[_OrderKey] = []
-    forms: list[Callable[[Any], Any]] = []
+) -> tuple[list[Sort], list[PlanStep]]:
+    """The orderings SQL can sort by, and a step per ordering."""
+    sorts: list[Sort] = []
     steps: list[PlanStep] = []
     for order in compiled.query.order_by:
         key = _key(table, compiled.model, order.path)
         indexed = None if indexes is None else indexes.get(order.path)
         if key is not None:
-            keys.append(_OrderKey(key.column, order.descending, key.nullable))
-            forms.append(_column_form)
+            sorts.append(Sort(order.descending, key.column, key.nullable, None, _column_form))
             steps.append(PlanStep(order.path, "order", "column"))
         elif indexed is not None and not indexed.resolved.many:
-            keys.append(_OrderKey(_entry_sort(table, indexed), order.descending, True))
-            forms.append(index_form)
+            sorts.append(Sort(order.descending, None, True, indexed, index_form))
             steps.append(PlanStep(order.path, "order", "index"))
         else:
             steps.append(PlanStep(order.path, "order", "python"))
-    return keys, forms, steps
+    return sorts, steps
 
 
 def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> SqlPlan:
@@ -645,26 +586,25 @@ def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None)
     """
     translated, _ = _translate(compiled, table, indexes)
     where = translated.condition
-    keys, forms, steps = _order_keys(compiled, table, indexes)
-    if len(keys) < len(steps):
-        return SqlPlan(where=where, exact=translated.exact, order=None, start=None)
-    keys.append(_OrderKey(table.c.id, False, False))
-    forms.append(_column_form)
-    start = None
+    sorts, steps = _order_keys(compiled, table, indexes)
+    if len(sorts) < len(steps):
+        return SqlPlan(where=where, exact=translated.exact, segments=None)
+    cursor = None
     if compiled.cursor is not None:
-        start = tuple(
+        forms = [*(s.form for s in sorts), _column_form]
+        cursor = tuple(
             None if v is None else form(v) for form, v in zip(forms, compiled.cursor, strict=True)
         )
-    return SqlPlan(where=where, exact=translated.exact, order=tuple(keys), start=start)
+    return SqlPlan(where=where, exact=translated.exact, segments=segments(table, sorts, cursor))
 
 
 def explain(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> Explanation:
     """Where each filter leaf and ordering of ``compiled`` runs on ``table`` (see :func:`plan`)."""
     translated, filters = _translate(compiled, table, indexes)
-    keys, _, orders = _order_keys(compiled, table, indexes)
+    sorts, orders = _order_keys(compiled, table, indexes)
     return Explanation(
         exact=translated.exact,
-        ordered_in_sql=len(keys) == len(orders),
+        ordered_in_sql=len(sorts) == len(orders),
         filters=tuple(filters),
         orders=tuple(orders),
     )

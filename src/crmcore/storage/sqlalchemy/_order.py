@@ -1,0 +1,332 @@
+"""Ordering a query in SQL: ``ORDER BY`` clauses, keyset conditions and segments.
+
+The reference order (:meth:`crmcore.query.Query.apply`) puts ``None`` first ascending
+and last descending, breaks ties by ``id`` and compares text by code point. An ordering
+whose first key can be ``None`` (a nullable key column, or a single-valued path of the
+index table, absent for customers without a value) is read as two **segments**, each
+walked in index order by keyset:
+
+* the rows *with* a value, ordered by it: for an indexed path an inner join on its
+  ``crm_customer_index`` entries, ordered by ``(text_value, customer_id)`` (or
+  ``number_value``), which is the ``(path, text_value, customer_id)`` index itself, so a
+  first or a deep page reads only its own rows;
+* the rows *without* one (``IS NULL``, or no entry), ordered by the remaining keys;
+
+absent rows first ascending, last descending. ``text_value`` holds a text's first 255
+characters, so texts sharing them tie there: when the walk meets a ``text_value`` of
+255 characters, that run is read by a query of its own ordered by
+``COALESCE(text_full, '')`` (the text that *is* those characters has no ``text_full``
+and sorts first, the longer ones by their whole text), then the walk goes on after the
+run (:func:`walk`). Orderings after the first by an indexed path sort by the entry
+through a correlated subquery (``NULL`` when absent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement as _Column
+from sqlalchemy.sql.selectable import FromClause, Join
+
+from crmcore.storage.indexing import IndexedPath
+from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH
+
+__all__ = ["OrderKey", "Segment", "Sort", "after", "order_by", "segments", "walk"]
+
+Condition = ColumnElement[bool]
+
+
+@attrs.frozen
+class OrderKey:
+    """One ``ORDER BY`` key: a column, its direction, and whether it can be ``NULL``."""
+
+    column: _Column[Any]
+    descending: bool
+    nullable: bool
+
+
+@attrs.frozen
+class Sort:
+    """One ordering of a query, resolved: a key column, or a single-valued indexed path.
+
+    Attributes:
+        descending: The ordering's direction.
+        column: The key column, or ``None`` for an indexed path.
+        nullable: The key column can be ``NULL`` (always true for an indexed path).
+        indexed: The indexed path, or ``None`` for a key column.
+        form: The cursor value's form: the key column's, or the index form.
+    """
+
+    descending: bool
+    column: _Column[Any] | None
+    nullable: bool
+    indexed: IndexedPath | None
+    form: Callable[[Any], Any]
+
+
+def order_by(keys: Sequence[OrderKey]) -> list[Any]:
+    """The ``ORDER BY`` clauses of ``keys`` (``None`` first ascending, last descending)."""
+    clauses: list[Any] = []
+    for key in keys:
+        if key.nullable:
+            # None first ascending, last descending, on every dialect.
+            is_set = case((key.column.is_(None), 0), else_=1)
+            clauses.append(is_set.desc() if key.descending else is_set.asc())
+        clauses.append(key.column.desc() if key.descending else key.column.asc())
+    return clauses
+
+
+def after(keys: Sequence[OrderKey], values: Sequence[Any]) -> Condition:
+    """Rows sorting strictly after ``values`` (column form, id last) in ``keys``' order.
+
+    When the first key cannot be ``NULL`` the expansion is prefixed with the range it
+    implies (``first >= value``), so the planner reads an index range.
+    """
+    alternatives: list[Condition] = []
+    equal_so_far: list[Condition] = []
+    for key, value in zip(keys, values, strict=True):
+        column = key.column
+        if value is None:
+            beyond: Condition = (
+                false() if key.descending else (column.is_not(None) if key.nullable else true())
+            )
+            same: Condition = column.is_(None) if key.nullable else false()
+        else:
+            if key.descending:
+                beyond = or_(column < value, column.is_(None)) if key.nullable else column < value
+            else:
+                beyond = column > value
+            same = column == value
+        alternatives.append(and_(*equal_so_far, beyond) if equal_so_far else beyond)
+        equal_so_far.append(same)
+    condition = or_(*alternatives)
+    first, value = keys[0], values[0]
+    if first.nullable or value is None or len(keys) == 1:
+        return condition
+    bound = first.column <= value if first.descending else first.column >= value
+    return and_(bound, condition)
+
+
+# One alias object each (building an alias's columns costs more than a selective query).
+_SORTED = INDEX.alias("sorted_entry")
+_SORT_ENTRY = INDEX.alias("sort_entry")
+_ABSENT_ENTRY = INDEX.alias("absent_entry")
+
+
+def entry_sort(table: Table, indexed: IndexedPath) -> _Column[Any]:
+    """The sort value of a single-valued indexed path: its entry at position 0, or NULL."""
+    entry = _SORTED
+    value = (
+        entry.c.number_value
+        if indexed.numeric
+        else func.coalesce(entry.c.text_full, entry.c.text_value)
+    )
+    return cast(
+        _Column[Any],
+        select(value)
+        .where(
+            entry.c.customer_id == table.c.id,
+            entry.c.path == indexed.path,
+            entry.c.position == 0,
+        )
+        .scalar_subquery(),
+    )
+
+
+@attrs.frozen
+class Segment:
+    """Part of an ordered result, read in its own order by keyset (:func:`walk`).
+
+    Attributes:
+        source: The ``FROM`` (the table, or the table joined with an index entry).
+        condition: What a row of this segment meets besides the filter (``None``: nothing).
+        order: The ordering keys, the row's id last.
+        start: The keyset values to start after (column form), or ``None``.
+        ties: For a segment ordered by a text entry: the keys that order the entries
+            sharing one full-length ``text_value`` (``tie``, the later keys, the id), read
+            by a query of their own; ``None`` otherwise.
+        tie_start: With ``ties``, the cursor inside such a group: its ``text_value`` and
+            the values of ``ties`` to start after.
+    """
+
+    source: FromClause
+    condition: Condition | None
+    order: tuple[OrderKey, ...]
+    start: tuple[Any, ...] | None
+    ties: tuple[OrderKey, ...] | None = None
+    tie_start: tuple[str, tuple[Any, ...]] | None = None
+
+    def order_by(self) -> list[Any]:
+        """The ``ORDER BY`` clauses."""
+        return order_by(self.order)
+
+    def after(self, values: Sequence[Any]) -> Condition:
+        """The keyset condition for rows after ``values`` (column form, id last)."""
+        return after(self.order, values)
+
+
+Execute = Callable[[Select[Any]], Sequence[Row[Any]]]
+
+
+def walk(
+    segment: Segment,
+    where: Condition | None,
+    extra: Sequence[_Column[Any]],
+    execute: Execute,
+    chunk: int,
+) -> Iterator[Row[Any]]:
+    """The rows of ``segment`` matching ``where``, in order, ``chunk`` at a time.
+
+    Each row holds the segment's key columns (those of :attr:`Segment.ties` inside a
+    run of long texts, as many), then ``extra``.
+    """
+
+    def statement(keys: Sequence[OrderKey], *conditions: Condition | None) -> Select[Any]:
+        base = select(*(k.column for k in keys), *extra).select_from(segment.source)
+        if isinstance(segment.source, Join):
+            # MariaDB would read every customer and sort; the join order it is given walks
+            # the index (the other dialects choose this plan themselves).
+            for dialect in ("mysql", "mariadb"):
+                base = base.prefix_with("STRAIGHT_JOIN", dialect=dialect)
+        for condition in (where, segment.condition, *conditions):
+            if condition is not None:
+                base = base.where(condition)
+        return base.order_by(*order_by(keys))
+
+    def keyset(keys: Sequence[OrderKey], base: Select[Any], last: Sequence[Any] | None) -> Any:
+        while True:
+            query = base if last is None else base.where(after(keys, last))
+            rows = execute(query.limit(chunk))
+            yield from rows
+            if len(rows) < chunk:
+                return
+            last = tuple(rows[-1][: len(keys)])
+
+    main = statement(segment.order)
+    first = segment.order[0].column
+    last = segment.start
+    group = segment.tie_start
+    while True:
+        if group is not None and segment.ties is not None:
+            text, tie_last = group
+            same = statement(segment.ties, first == text)
+            yield from keyset(segment.ties, same, tie_last or None)
+            beyond = first < text if segment.order[0].descending else first > text
+            rows_after: Any = keyset(segment.order, main.where(beyond), None)
+        else:
+            rows_after = keyset(segment.order, main, last)
+        group = None
+        for row in rows_after:
+            if segment.ties is not None and len(row[0]) >= INDEX_TEXT_LENGTH:
+                group = (row[0], ())  # texts sharing these characters: read in full order
+                break
+            yield row
+        if group is None:
+            return
+
+
+def _later(table: Table, sort: Sort) -> OrderKey:
+    """The key of an ordering after the first."""
+    if sort.column is not None:
+        return OrderKey(sort.column, sort.descending, sort.nullable)
+    assert sort.indexed is not None
+    return OrderKey(entry_sort(table, sort.indexed), sort.descending, True)
+
+
+def _tie(value: str) -> str:
+    """The ``COALESCE(text_full, '')`` of a text entry whose whole value is ``value``."""
+    return value if len(value) > INDEX_TEXT_LENGTH else ""
+
+
+def segments(
+    table: Table, sorts: Sequence[Sort], cursor: Sequence[Any] | None
+) -> tuple[Segment, ...]:
+    """The segments of an ordering by ``sorts`` (then id), after ``cursor`` if given.
+
+    ``cursor`` holds the cursor's values in their :attr:`Sort.form`, the id last.
+    """
+    identifier = table.c.id
+    if not sorts or not sorts[0].nullable:
+        keys = (*(_later(table, s) for s in sorts), OrderKey(identifier, False, False))
+        return (Segment(table, None, keys, None if cursor is None else tuple(cursor)),)
+    first, rest = sorts[0], sorts[1:]
+    ties: tuple[OrderKey, ...] | None = None
+    value_keys: tuple[OrderKey, ...]
+    last_id: _Column[Any]
+    rest_keys = tuple(_later(table, s) for s in rest)
+    rest_start = None if cursor is None else tuple(cursor[1:])
+    descending = first.descending
+    if first.column is not None:
+        column = first.column
+        present_source: FromClause = table
+        present_condition: Condition = column.is_not(None)
+        absent_condition: Condition = column.is_(None)
+        value_keys = (OrderKey(column, descending, False),)
+        last_id = identifier
+    else:
+        indexed = first.indexed
+        assert indexed is not None
+        entry = _SORT_ENTRY
+        stored = entry.c.number_value if indexed.numeric else entry.c.text_value
+        # ``stored IS NOT NULL`` (true of every entry of the path) lets the partial index serve.
+        # The entries first: MariaDB joins in this order (STRAIGHT_JOIN, see walk).
+        present_source = entry.join(
+            table,
+            and_(
+                entry.c.path == indexed.path,
+                stored.is_not(None),
+                entry.c.customer_id == identifier,
+            ),
+        )
+        present_condition = true()
+        missing = _ABSENT_ENTRY
+        absent_condition = ~(
+            select(missing.c.customer_id)
+            .where(missing.c.customer_id == identifier, missing.c.path == indexed.path)
+            .exists()
+        )
+        value_keys = (OrderKey(stored, descending, False),)
+        last_id = entry.c.customer_id
+        if not indexed.numeric:
+            tie = OrderKey(func.coalesce(entry.c.text_full, literal("")), descending, False)
+            ties = (tie, *rest_keys, OrderKey(last_id, False, False))
+    present_keys = (*value_keys, *rest_keys, OrderKey(last_id, False, False))
+    absent_keys = (*rest_keys, OrderKey(identifier, False, False))
+
+    def present(
+        start: tuple[Any, ...] | None, tie_start: tuple[str, tuple[Any, ...]] | None = None
+    ) -> Segment:
+        condition = None if first.column is None else present_condition
+        return Segment(present_source, condition, present_keys, start, ties, tie_start)
+
+    def absent(start: tuple[Any, ...] | None) -> Segment:
+        return Segment(table, absent_condition, absent_keys, start)
+
+    if cursor is None:
+        return (present(None), absent(None)) if descending else (absent(None), present(None))
+    if cursor[0] is None:
+        return (absent(rest_start),) if descending else (absent(rest_start), present(None))
+    value = cursor[0]
+    assert rest_start is not None
+    if ties is not None and len(value) >= INDEX_TEXT_LENGTH:
+        # Inside the entries sharing these characters: start after the cursor there.
+        inside = (value[:INDEX_TEXT_LENGTH], (_tie(value), *rest_start))
+        return (present(None, inside), absent(None)) if descending else (present(None, inside),)
+    start = (value, *rest_start)
+    return (present(start), absent(None)) if descending else (present(start),)
