@@ -264,7 +264,7 @@ def test_counts_count_each_customer_once(backend: Backend) -> None:
 def test_postgresql_estimates_each_paths_values_on_its_own(
     sql_database: Callable[[str], str],
 ) -> None:
-    """Revision 0006's extended statistics: a value frequent under one path but rare
+    """Revision 0007's extended statistics: a value frequent under one path but rare
     in the whole index table is estimated from its own path's frequency."""
     from sqlalchemy import text
 

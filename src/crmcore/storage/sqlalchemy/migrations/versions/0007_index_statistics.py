@@ -11,8 +11,8 @@ planner metadata only: no answer changes, nothing is written on customer writes;
 are filled by the ``ANALYZE`` below and then by autovacuum. SQLite and MariaDB have no
 such object; the revision does nothing there.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
