@@ -50,7 +50,14 @@ from crmcore.rules.dedupe.compare import (
 )
 from crmcore.rules.dedupe.entry import likely_duplicates
 from crmcore.rules.dedupe.explain import FieldWeight, PairExplanation, explain_pair
-from crmcore.rules.dedupe.find import DedupeResult, find_duplicates, random_pairs, score_pairs
+from crmcore.rules.dedupe.find import (
+    DedupeResult,
+    find_duplicates,
+    needed_ids,
+    random_pairs,
+    resolve_candidates,
+    score_pairs,
+)
 from crmcore.rules.dedupe.keys import (
     BlockingPass,
     BlockingSpec,
@@ -123,8 +130,10 @@ __all__ = [
     "fit",
     "key_pass",
     "likely_duplicates",
+    "needed_ids",
     "plan_merge",
     "probability",
     "random_pairs",
+    "resolve_candidates",
     "score_pairs",
 ]
