@@ -206,3 +206,24 @@ def test_bad_arguments_are_refused_with_a_typed_error() -> None:
             dedupe.candidates(store, "phone")  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument):
             dedupe.find_duplicates(store, batch_size=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_dedupe_entries_are_the_blocking_keys(seed: int) -> None:
+    """Declared, ``@dedupe`` adds one entry per blocking key (pass in the path); else none."""
+    from crmcore.storage.indexing import DEDUPE_PATH, IndexSet
+
+    keyed, plain = IndexSet.of([DEDUPE_PATH]), IndexSet.of()
+    assert keyed.declared == (DEDUPE_PATH,)
+    assert IndexSet.of(keyed.declared) == keyed
+    for customer in generate(3, seed=seed, hard=True).customers:
+        entries = keyed.entries(customer)
+        assert entries[: len(plain.entries(customer))] == plain.entries(customer)
+        found = sorted(
+            f"{e.path.removeprefix(DEDUPE_PATH + '.')}:{e.value}"
+            for e in entries
+            if e.path.startswith(DEDUPE_PATH + ".")
+        )
+        assert found == list(rules.blocking_keys(customer))
+        assert not any(e.path.startswith(DEDUPE_PATH) for e in plain.entries(customer))
