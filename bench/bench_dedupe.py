@@ -16,10 +16,10 @@ swapped day and month, traditional characters or pinyin for Chinese names);
 without labels, on the same records in the same run:
 
 ``memory``
-    every step of ``crmcore.rules.dedupe`` over the customers in memory, timed
-    step by step: features and blocking keys, candidate pairs, comparison vectors
-    (candidates and 20,000 random pairs), the EM fit, scoring with explanations,
-    clustering.
+    every step of ``crmcore.rules.dedupe`` over the customers in memory, as
+    ``find_duplicates`` runs them, timed step by step: features and blocking keys,
+    candidate pairs, comparisons (each candidate pair once, and 20,000 random
+    pairs), the EM fit, weighing and explaining the compared pairs, clustering.
 ``sqlite`` (``postgresql`` with ``CRMCORE_BENCH_POSTGRES_URL``, a database of its own)
     the customers imported into a new database with the ``@dedupe`` blocking keys
     declared (timed, beside an import of the same customers without them: the cost
@@ -69,12 +69,13 @@ from crmcore.rules.dedupe import (  # noqa: E402
     Features,
     candidate_pairs,
     cluster,
+    compare,
     compare_levels,
+    explain_comparisons,
     feature_keys,
     features,
     fit,
     random_pairs,
-    score_pairs,
 )
 from crmcore.rules.dedupe._text import initial  # noqa: E402
 from crmcore.storage import connect, dedupe  # noqa: E402
@@ -128,12 +129,16 @@ def run_memory(
     found = candidate_pairs(keyed, max_block_size=spec.max_block_size)
     start = timed("blocking", start)
     pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
-    vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
+    compared = [compare(items[p.left], items[p.right]) for p in pairs]
+    vectors = [tuple(c.level for c in pair) for pair in compared]
     sampled = [compare_levels(items[a], items[b]) for a, b in random_pairs(list(items), 20_000)]
     start = timed("comparison_vectors", start)
     model = fit(vectors, random_vectors=sampled)
     start = timed("em_fit", start)
-    scored = score_pairs(items, pairs, model)
+    scored = [
+        explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
+        for p, pair in zip(pairs, compared, strict=True)
+    ]
     start = timed("scoring_and_explaining", start)
     grouped = cluster(scored, threshold=threshold)
     timed("clustering", start)

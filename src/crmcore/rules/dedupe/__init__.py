@@ -49,7 +49,12 @@ from crmcore.rules.dedupe.compare import (
     compare_levels,
 )
 from crmcore.rules.dedupe.entry import likely_duplicates
-from crmcore.rules.dedupe.explain import FieldWeight, PairExplanation, explain_pair
+from crmcore.rules.dedupe.explain import (
+    FieldWeight,
+    PairExplanation,
+    explain_comparisons,
+    explain_pair,
+)
 from crmcore.rules.dedupe.find import (
     DedupeResult,
     find_duplicates,
@@ -123,6 +128,7 @@ __all__ = [
     "cluster",
     "compare",
     "compare_levels",
+    "explain_comparisons",
     "explain_pair",
     "feature_keys",
     "features",

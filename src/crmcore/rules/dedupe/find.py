@@ -24,8 +24,13 @@ from crmcore.rules.dedupe.blocking import (
     candidate_pairs,
 )
 from crmcore.rules.dedupe.cluster import Clustering, NotDuplicate, cluster
-from crmcore.rules.dedupe.compare import DEFAULT_COMPARISON, ComparisonSpec, compare_levels
-from crmcore.rules.dedupe.explain import PairExplanation, explain_pair
+from crmcore.rules.dedupe.compare import (
+    DEFAULT_COMPARISON,
+    ComparisonSpec,
+    compare,
+    compare_levels,
+)
+from crmcore.rules.dedupe.explain import PairExplanation, explain_comparisons, explain_pair
 from crmcore.rules.dedupe.keys import DEFAULT_BLOCKING, BlockingSpec, feature_keys
 from crmcore.rules.dedupe.model import MatchModel, fit
 
@@ -158,7 +163,10 @@ def resolve_candidates(
     same_kind = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     if model is None:
         spec = comparison
-        vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        # Each candidate pair is compared once: its levels fit the model, and the same
+        # comparisons are then weighed (explain_pair would compare every pair again).
+        compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        vectors = [tuple(c.level for c in pair) for pair in compared]
         sampled = [
             compare_levels(items[a], items[b], spec=spec)
             for a, b in random_pairs(ids, sample_pairs, seed=seed)
@@ -168,6 +176,11 @@ def resolve_candidates(
             empty = cluster((), threshold=threshold)
             return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
         model = fit(vectors or sampled, spec=spec, random_vectors=sampled or None)
-    scored = score_pairs(items, same_kind, model)
+        scored = tuple(
+            explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
+            for p, pair in zip(same_kind, compared, strict=True)
+        )
+    else:
+        scored = score_pairs(items, same_kind, model)
     grouped = cluster(scored, threshold=threshold, not_duplicates=not_duplicates)
     return DedupeResult(blocking=found.report, model=model, pairs=scored, clustering=grouped)
