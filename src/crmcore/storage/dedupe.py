@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, cast
 
 from crmcore._fastpaths import fast_paths_enabled
-from crmcore.errors import InvalidArgument
+from crmcore.errors import InvalidArgument, StorageError
 from crmcore.models import Customer
 from crmcore.rules import dedupe as rules
 from crmcore.rules.dedupe import (
@@ -136,6 +136,11 @@ def find_duplicates(
             found, ids, sample_pairs=sample_pairs if model is None else 0, seed=seed
         )
         items = _features(tx, sorted(wanted), blocking, batch_size)
+        if len(items) < len(wanted):  # removed by another transaction since blocking
+            raise StorageError(
+                f"{len(wanted) - len(items)} customers were removed while duplicates "
+                "were being found; run it again"
+            )
         return rules.resolve_candidates(
             found,
             items,
