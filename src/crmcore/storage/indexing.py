@@ -16,6 +16,11 @@ its *index form* (:func:`index_form`): text for strings, enums, dates and dateti
 A date path also contributes its month and day (``"MM-DD"``) under the entry path
 ``<path>#month_day``, for birthday and anniversary windows, and every customer its
 consent audience keys with a purpose under ``@reachable`` (:data:`REACHABLE_PATH`).
+A set that declares :data:`DEDUPE_PATH` (opt-in: it costs a feature extraction per
+write) also holds each customer's duplicate-blocking keys
+(:func:`crmcore.rules.dedupe.blocking_keys`), one entry per key under
+``@dedupe.<pass>`` (:func:`dedupe_entries`), which the SQL storage self-joins to find
+candidate pairs inside the database (:mod:`crmcore.storage.dedupe`).
 
 The index form keeps the reference evaluator's meaning: two values compare in index
 form exactly as their comparable values compare in Python (code point order for text).
@@ -38,12 +43,15 @@ from crmcore.query.audience import reachable_keys
 from crmcore.query.paths import ResolvedPath, resolve_path
 
 __all__ = [
+    "DEDUPE_PATH",
     "DEFAULT_INDEXED_PATHS",
     "MONTH_DAY_SUFFIX",
     "REACHABLE_PATH",
     "IndexEntry",
     "IndexSet",
     "IndexedPath",
+    "dedupe_entries",
+    "dedupe_entry_path",
     "index_form",
     "month_day",
     "utc_text",
@@ -90,8 +98,38 @@ REACHABLE_PATH = "@reachable"
 :func:`~crmcore.query.reachable_keys` with a purpose (``"sms:marketing"``), which answer
 :class:`~crmcore.query.Reachable` with a purpose."""
 
+DEDUPE_PATH = "@dedupe"
+"""Declared (``IndexSet.of(["@dedupe"])``, ``declare_index(url, "@dedupe")``) to index
+every customer's duplicate-blocking keys under ``@dedupe.<pass>`` (:func:`dedupe_entries`)."""
+
 MONTH_DAY_SUFFIX = "#month_day"
 """Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""
+
+
+def dedupe_entry_path(pass_name: str) -> str:
+    """The entry path of one blocking pass's keys: ``"@dedupe.phone"``."""
+    return f"{DEDUPE_PATH}.{pass_name}"
+
+
+def dedupe_entries(customer: Customer) -> list[IndexEntry]:
+    """The blocking keys of ``customer`` as index entries, pass by pass.
+
+    Each key ``"<pass>:<value>"`` of :func:`crmcore.rules.dedupe.blocking_keys` (every
+    pass, no default phone region) becomes an entry of path ``@dedupe.<pass>`` holding
+    ``<value>``; positions count the pass's keys in key order.
+    """
+    from crmcore.rules.dedupe.keys import blocking_keys
+
+    found: list[IndexEntry] = []
+    last = ""
+    position = 0
+    for key in blocking_keys(customer):
+        name, value = key.split(":", 1)
+        if name != last:
+            last, position = name, 0
+        found.append(IndexEntry(dedupe_entry_path(name), position, value))
+        position += 1
+    return found
 
 
 def utc_text(value: dt.datetime) -> str:
@@ -205,6 +243,8 @@ class IndexSet:
     paths: tuple[IndexedPath, ...]
     audience: bool = False
     """Also the ``@reachable`` entries (:data:`REACHABLE_PATH`); :meth:`of` sets it."""
+    dedupe: bool = False
+    """Also the ``@dedupe.<pass>`` blocking keys (:data:`DEDUPE_PATH` declared)."""
 
     @classmethod
     def of(cls, declared: Iterable[str] = ()) -> IndexSet:
@@ -220,12 +260,18 @@ class IndexSet:
                 ]
             )
         names = list(dict.fromkeys((*DEFAULT_INDEXED_PATHS, *declared)))
-        return cls(paths=tuple(IndexedPath.of(name) for name in names), audience=True)
+        dedupe = DEDUPE_PATH in names
+        return cls(
+            paths=tuple(IndexedPath.of(name) for name in names if name != DEDUPE_PATH),
+            audience=True,
+            dedupe=dedupe,
+        )
 
     @property
     def declared(self) -> tuple[str, ...]:
-        """The paths beyond the defaults, in declaration order."""
-        return tuple(p.path for p in self.paths if p.path not in DEFAULT_INDEXED_PATHS)
+        """The paths beyond the defaults, in declaration order (:data:`DEDUPE_PATH` last)."""
+        found = tuple(p.path for p in self.paths if p.path not in DEFAULT_INDEXED_PATHS)
+        return (*found, DEDUPE_PATH) if self.dedupe else found
 
     def get(self, path: str) -> IndexedPath | None:
         """The indexed path named ``path`` (``None`` when it is not indexed)."""
@@ -250,6 +296,8 @@ class IndexSet:
             found.extend(
                 IndexEntry(REACHABLE_PATH, position, key) for position, key in enumerate(consents)
             )
+        if self.dedupe:
+            found.extend(dedupe_entries(customer))
         return found
 
     def reference_entries(self, customer: Customer) -> list[IndexEntry]:

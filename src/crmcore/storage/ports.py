@@ -28,6 +28,7 @@ from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, Merge
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.rules.dedupe import BlockingSpec, Candidates
     from crmcore.rules.segmentation import (
         CurrencySummary,
         Period,
@@ -414,4 +415,28 @@ class PurchaseAggregates(Protocol):
 
     def rfm(self, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
         """``rfm(spec, summarise_purchases(purchases, as_of=as_of))``, or ``None``."""
+        ...
+
+
+__all__ += ["DedupeCandidates"]
+
+
+@runtime_checkable
+class DedupeCandidates(Protocol):
+    """Optional: a transaction that finds duplicate candidates where the customers are.
+
+    A backend's transaction may implement this to run the blocking step of
+    :mod:`crmcore.storage.dedupe` inside its database. :meth:`dedupe_candidates`
+    returns exactly :func:`crmcore.rules.dedupe.candidate_pairs` over every customer's
+    :func:`~crmcore.rules.dedupe.blocking_keys` under ``spec``, or ``None`` when it
+    cannot (its keys are not indexed, a phone region it does not hold); the store then
+    blocks over a streamed read. A backend without it gets that fallback always.
+    """
+
+    def dedupe_candidates(self, spec: BlockingSpec) -> Candidates | None:
+        """The candidate pairs and blocking report of every customer, or ``None``."""
+        ...
+
+    def customer_ids(self) -> list[str]:
+        """Every customer's id, in code point order."""
         ...

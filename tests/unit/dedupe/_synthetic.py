@@ -272,7 +272,9 @@ _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 _AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Customer:
+def _record(
+    rng: random.Random, p: _Person, record_id: str, damaged: bool, hard: bool = False
+) -> Customer:
     family, given = p.family[0], p.given[0]
     order: NameOrder | None = None
     phone = f"+86{p.mobile}"
@@ -282,8 +284,8 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
     street = p.street
     postal_code = p.postal_code
     if damaged:
-        for _ in range(rng.choice((1, 2, 2, 3))):
-            damage = rng.randrange(11)
+        for _ in range(rng.choice((2, 3, 3, 4) if hard else (1, 2, 2, 3))):
+            damage = rng.randrange(14 if hard else 11)
             if damage == 0:  # a typo in a name
                 if p.chinese:
                     if rng.random() < 0.5:
@@ -323,8 +325,12 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
             elif damage == 10:  # moved house
                 moved = _person(rng, 0)
                 street, postal_code = moved.street, moved.postal_code
-            if p.chinese and damage == 0 and order is None:
-                pass
+            elif damage == 11:  # a new email address (another provider)
+                email = f"{_person(rng, 0).email.split('@')[0]}@{rng.choice(DOMAINS)}"
+            elif damage == 12:  # typos in both names
+                family, given = _typo(rng, family), _typo(rng, given)
+            elif damage == 13:  # no phone and no email at all
+                phone, email = "", None
     name = PersonName(family=family, given=given, **({"order": order} if order else {}))
     return Customer.person_named(
         family=family,
@@ -349,8 +355,12 @@ def _record(rng: random.Random, p: _Person, record_id: str, damaged: bool) -> Cu
     )
 
 
-def generate(people: int, *, seed: int = 0, dup_rate: float = 0.3) -> Dataset:
-    """``people`` true persons and their records (about ``people * (1 + dup_rate * 2)``)."""
+def generate(people: int, *, seed: int = 0, dup_rate: float = 0.3, hard: bool = False) -> Dataset:
+    """``people`` true persons and their records (about ``people * (1 + dup_rate * 2)``).
+
+    ``hard`` damages each copy two to four times (not one to three) and adds new
+    email addresses, typos in both names, and copies without any phone or email.
+    """
     rng = random.Random(seed)
     customers: list[Customer] = []
     truth: dict[str, int] = {}
@@ -360,7 +370,7 @@ def generate(people: int, *, seed: int = 0, dup_rate: float = 0.3) -> Dataset:
         copies = 1 + (rng.choice((1, 1, 1, 2, 2, 3)) if rng.random() < dup_rate else 0)
         for copy in range(copies):
             record_id = f"r{next(serial):07d}"
-            customers.append(_record(rng, person, record_id, damaged=copy > 0))
+            customers.append(_record(rng, person, record_id, damaged=copy > 0, hard=hard))
             truth[record_id] = index
     rng.shuffle(customers)
     return Dataset(customers=tuple(customers), truth=truth)

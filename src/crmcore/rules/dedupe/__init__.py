@@ -49,8 +49,20 @@ from crmcore.rules.dedupe.compare import (
     compare_levels,
 )
 from crmcore.rules.dedupe.entry import likely_duplicates
-from crmcore.rules.dedupe.explain import FieldWeight, PairExplanation, explain_pair
-from crmcore.rules.dedupe.find import DedupeResult, find_duplicates, random_pairs, score_pairs
+from crmcore.rules.dedupe.explain import (
+    FieldWeight,
+    PairExplanation,
+    explain_comparisons,
+    explain_pair,
+)
+from crmcore.rules.dedupe.find import (
+    DedupeResult,
+    find_duplicates,
+    needed_ids,
+    random_pairs,
+    resolve_candidates,
+    score_pairs,
+)
 from crmcore.rules.dedupe.keys import (
     BlockingPass,
     BlockingSpec,
@@ -116,6 +128,7 @@ __all__ = [
     "cluster",
     "compare",
     "compare_levels",
+    "explain_comparisons",
     "explain_pair",
     "feature_keys",
     "features",
@@ -123,8 +136,10 @@ __all__ = [
     "fit",
     "key_pass",
     "likely_duplicates",
+    "needed_ids",
     "plan_merge",
     "probability",
     "random_pairs",
+    "resolve_candidates",
     "score_pairs",
 ]

@@ -8,15 +8,16 @@ as it is, so an application can show why two customers were matched.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from crmcore.rules.dedupe._features import Features
-from crmcore.rules.dedupe.compare import NULL, compare
+from crmcore.rules.dedupe.compare import NULL, FieldComparison, compare
 from crmcore.rules.dedupe.model import MatchModel, probability
 
-__all__ = ["FieldWeight", "PairExplanation", "explain_pair"]
+__all__ = ["FieldWeight", "PairExplanation", "explain_comparisons", "explain_pair"]
 
 
 @attrs.frozen(kw_only=True)
@@ -84,8 +85,26 @@ def explain_pair(
     left: Features, right: Features, model: MatchModel, *, keys: tuple[str, ...] = ()
 ) -> PairExplanation:
     """Compare two customers and weigh every field with ``model``."""
+    compared = compare(left, right, spec=model.comparison)
+    return explain_comparisons(left.customer_id, right.customer_id, compared, model, keys=keys)
+
+
+def explain_comparisons(
+    left_id: str,
+    right_id: str,
+    comparisons: Sequence[FieldComparison],
+    model: MatchModel,
+    *,
+    keys: tuple[str, ...] = (),
+) -> PairExplanation:
+    """Weigh a pair's comparisons (``compare`` under ``model.comparison``) with ``model``.
+
+    :func:`explain_pair` is this over ``compare(left, right)``; a batch that has
+    compared its pairs already (to fit the model) weighs those comparisons instead
+    of comparing every pair again.
+    """
     weights = []
-    for index, comparison in enumerate(compare(left, right, spec=model.comparison)):
+    for index, comparison in enumerate(comparisons):
         if comparison.level == NULL:
             m = u = None
             weight = 0.0
@@ -107,8 +126,8 @@ def explain_pair(
     prior_weight = model.prior_weight
     total = math.fsum([prior_weight, *(w.weight for w in weights)])
     return PairExplanation(
-        left=left.customer_id,
-        right=right.customer_id,
+        left=left_id,
+        right=right_id,
         prior_weight=prior_weight,
         fields=tuple(weights),
         total=total,

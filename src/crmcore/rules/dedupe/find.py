@@ -11,20 +11,37 @@ Pairs of a person and an organisation are never compared.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
 from crmcore.models import Customer
 from crmcore.rules.dedupe._features import Features, features
-from crmcore.rules.dedupe.blocking import BlockingReport, CandidatePair, candidate_pairs
+from crmcore.rules.dedupe.blocking import (
+    BlockingReport,
+    CandidatePair,
+    Candidates,
+    candidate_pairs,
+)
 from crmcore.rules.dedupe.cluster import Clustering, NotDuplicate, cluster
-from crmcore.rules.dedupe.compare import DEFAULT_COMPARISON, ComparisonSpec, compare_levels
-from crmcore.rules.dedupe.explain import PairExplanation, explain_pair
+from crmcore.rules.dedupe.compare import (
+    DEFAULT_COMPARISON,
+    ComparisonSpec,
+    compare,
+    compare_levels,
+)
+from crmcore.rules.dedupe.explain import PairExplanation, explain_comparisons, explain_pair
 from crmcore.rules.dedupe.keys import DEFAULT_BLOCKING, BlockingSpec, feature_keys
 from crmcore.rules.dedupe.model import MatchModel, fit
 
-__all__ = ["DedupeResult", "find_duplicates", "random_pairs", "score_pairs"]
+__all__ = [
+    "DedupeResult",
+    "find_duplicates",
+    "needed_ids",
+    "random_pairs",
+    "resolve_candidates",
+    "score_pairs",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +77,7 @@ def random_pairs(ids: Sequence[str], count: int, *, seed: int = 0) -> list[tuple
 
 
 def score_pairs(
-    items: dict[str, Features], pairs: Iterable[CandidatePair], model: MatchModel
+    items: Mapping[str, Features], pairs: Iterable[CandidatePair], model: MatchModel
 ) -> tuple[PairExplanation, ...]:
     """Explain each candidate pair of customers of one kind with ``model``."""
     return tuple(
@@ -94,19 +111,76 @@ def find_duplicates(
         keyed.append((customer.id, feature_keys(item, passes=blocking.passes)))
         items.setdefault(customer.id, item)
     found = candidate_pairs(keyed, max_block_size=blocking.max_block_size)
+    return resolve_candidates(
+        found,
+        items,
+        ids=list(items),
+        threshold=threshold,
+        comparison=comparison,
+        model=model,
+        not_duplicates=not_duplicates,
+        sample_pairs=sample_pairs,
+        seed=seed,
+    )
+
+
+def needed_ids(
+    found: Candidates, ids: Sequence[str], *, sample_pairs: int = 20_000, seed: int = 0
+) -> set[str]:
+    """The customers :func:`resolve_candidates` reads when it fits a model.
+
+    Those of the candidate pairs and of the ``sample_pairs`` random pairs drawn
+    from ``ids`` with ``seed`` (with a model given, pass ``sample_pairs=0``: only the
+    pairs' customers).
+    """
+    wanted = {p.left for p in found.pairs} | {p.right for p in found.pairs}
+    for a, b in random_pairs(ids, sample_pairs, seed=seed):
+        wanted.add(a)
+        wanted.add(b)
+    return wanted
+
+
+def resolve_candidates(
+    found: Candidates,
+    items: Mapping[str, Features],
+    *,
+    ids: Sequence[str],
+    threshold: float = 0.9,
+    comparison: ComparisonSpec = DEFAULT_COMPARISON,
+    model: MatchModel | None = None,
+    not_duplicates: Iterable[NotDuplicate] = (),
+    sample_pairs: int = 20_000,
+    seed: int = 0,
+) -> DedupeResult:
+    """Compare, fit, score and group candidate pairs found elsewhere (steps 2 to 5).
+
+    ``ids`` are every customer blocked (the random pairs that start u are drawn
+    from them); ``items`` holds the features of at least the customers of the
+    candidate pairs and, without a ``model``, of :func:`needed_ids`. The SQL storage
+    finds ``found`` inside the database and reads only those customers;
+    :func:`find_duplicates` is this over the candidates of customers in memory.
+    """
     same_kind = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     if model is None:
         spec = comparison
-        vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        # Each candidate pair is compared once: its levels fit the model, and the same
+        # comparisons are then weighed (explain_pair would compare every pair again).
+        compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        vectors = [tuple(c.level for c in pair) for pair in compared]
         sampled = [
             compare_levels(items[a], items[b], spec=spec)
-            for a, b in random_pairs(list(items), sample_pairs, seed=seed)
+            for a, b in random_pairs(ids, sample_pairs, seed=seed)
             if items[a].kind == items[b].kind
         ]
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
             return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
         model = fit(vectors or sampled, spec=spec, random_vectors=sampled or None)
-    scored = score_pairs(items, same_kind, model)
+        scored = tuple(
+            explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
+            for p, pair in zip(same_kind, compared, strict=True)
+        )
+    else:
+        scored = score_pairs(items, same_kind, model)
     grouped = cluster(scored, threshold=threshold, not_duplicates=not_duplicates)
     return DedupeResult(blocking=found.report, model=model, pairs=scored, clustering=grouped)

@@ -61,7 +61,9 @@ def declare_index(
     customer's entries are written in committed batches (``progress(done, total)``
     after each; an interrupted backfill resumes on the next :func:`upgrade` or
     declaration). From then on, writes keep the path's entries and queries on it run
-    in SQL. Returns ``False`` when the path was already indexed.
+    in SQL. Returns ``False`` when the path was already indexed. The path
+    ``"@dedupe"`` (:data:`~crmcore.storage.indexing.DEDUPE_PATH`) indexes every
+    customer's duplicate-blocking keys instead, for :mod:`crmcore.storage.dedupe`.
 
     Backends opened on the database elsewhere before the declaration do not see it:
     declare indexes as part of deploying, like a migration, and reopen them.

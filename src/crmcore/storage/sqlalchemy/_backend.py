@@ -57,6 +57,7 @@ from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.rules.dedupe import BlockingSpec, Candidates
     from crmcore.rules.segmentation import (
         CurrencySummary,
         Period,
@@ -388,6 +389,21 @@ class SqlTransaction:
         """RFM cut points and scores computed in SQL (see ``_aggregates``)."""
         with _translated():
             return _aggregates.rfm(self._connection(), spec, as_of=as_of)
+
+    def dedupe_candidates(self, spec: BlockingSpec) -> Candidates | None:
+        """Duplicate candidates by a self-join of the ``@dedupe`` entries (see ``_dedupe``)."""
+        from crmcore.storage.sqlalchemy import _dedupe
+
+        with _translated():
+            conn = self._connection()
+            return _dedupe.candidates(conn, spec, self._backend.index_set(conn))
+
+    def customer_ids(self) -> list[str]:
+        """Every customer's id, in code point order."""
+        from crmcore.storage.sqlalchemy import _dedupe
+
+        with _translated():
+            return _dedupe.customer_ids(self._connection())
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""

@@ -29,7 +29,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crmcore.errors import SchemaOutdated, StorageError
 from crmcore.models import Customer
-from crmcore.storage.indexing import MONTH_DAY_SUFFIX, IndexEntry, IndexSet
+from crmcore.storage.indexing import (
+    DEDUPE_PATH,
+    MONTH_DAY_SUFFIX,
+    IndexEntry,
+    IndexSet,
+    dedupe_entry_path,
+)
 from crmcore.storage.sqlalchemy._schema import (
     DECLARED_INDEX,
     INDEX,
@@ -234,6 +240,10 @@ def run_backfills(conn: Connection, *, progress: Progress | None = None) -> None
 def _entry_paths(index_set: IndexSet, path: str) -> tuple[IndexSet, list[str]]:
     if path == ALL_PATHS:
         return index_set, []
+    if path == DEDUPE_PATH:
+        from crmcore.rules.dedupe.keys import BlockingPass
+
+        return IndexSet(paths=(), dedupe=True), [dedupe_entry_path(p) for p in BlockingPass]
     indexed = index_set.get(path)
     if indexed is None:  # declared and removed since: drop its rows only
         return IndexSet(paths=()), [path, path + MONTH_DAY_SUFFIX]

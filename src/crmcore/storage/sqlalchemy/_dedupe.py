@@ -1,0 +1,176 @@
+"""Duplicate candidates inside the database: a self-join of the blocking-key entries.
+
+With :data:`~crmcore.storage.indexing.DEDUPE_PATH` declared, every customer's
+blocking keys (:func:`crmcore.rules.dedupe.blocking_keys`) are rows of
+``crm_customer_index`` under ``@dedupe.<pass>``, written with the customer. A block is
+the rows of one ``(path, text_value)``; the database counts the blocks, cuts those over
+the cap, and joins the index with itself on the kept ones::
+
+    SELECT a.customer_id, b.customer_id, a.path, a.text_value
+    FROM (SELECT path, text_value FROM crm_customer_index
+          WHERE path IN (:passes) AND text_full IS NULL
+          GROUP BY path, text_value HAVING COUNT(*) BETWEEN 2 AND :cap) AS k
+    JOIN crm_customer_index a ON a.path = k.path AND a.text_value = k.text_value
+    JOIN crm_customer_index b ON b.path = a.path AND b.text_value = a.text_value
+                             AND b.customer_id > a.customer_id
+
+Only the pairs (one row per shared key), the block-size histogram and the cut blocks
+come out. Keys longer than the ``text_value`` column (held whole in ``text_full``, rare:
+an identifier of hundreds of characters) are blocked in Python from their rows, so no
+comparison ever depends on how a dialect compares long text. The result is exactly
+:func:`crmcore.rules.dedupe.candidate_pairs` over the same keys.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from crmcore.rules.dedupe import (
+    BlockingReport,
+    BlockingSpec,
+    CandidatePair,
+    Candidates,
+    CutBlock,
+    PassReport,
+)
+from crmcore.storage.indexing import IndexSet, dedupe_entry_path
+from crmcore.storage.sqlalchemy._schema import INDEX, TABLES
+
+__all__ = ["candidates", "customer_ids"]
+
+_CUSTOMERS = TABLES["customer"]
+_STREAM = 20_000
+
+
+def customer_ids(conn: Connection) -> list[str]:
+    """Every customer's id, in code point order."""
+    return sorted(conn.execute(select(_CUSTOMERS.c.id)).scalars())
+
+
+def candidates(conn: Connection, spec: BlockingSpec, index_set: IndexSet) -> Candidates | None:
+    """The candidate pairs of ``spec`` from the index, or ``None`` when it cannot say.
+
+    ``None`` when the database does not index the blocking keys (``@dedupe`` not
+    declared) or ``spec`` reads phones with a default region (the stored keys have none).
+    """
+    if not index_set.dedupe or spec.region is not None:
+        return None
+    names = {dedupe_entry_path(p): str(p) for p in spec.passes}
+    cap = spec.max_block_size
+    c = INDEX.c
+    short = and_(c.path.in_(list(names)), c.text_value.is_not(None), c.text_full.is_(None))
+    size = func.count()
+    keys = int(
+        conn.execute(
+            select(func.count()).select_from(INDEX).where(c.path.in_(list(names)))
+        ).scalar_one()
+    )
+    customers = int(conn.execute(select(func.count()).select_from(_CUSTOMERS)).scalar_one())
+    blocks = (
+        select(c.path, size.label("n"))
+        .where(short)
+        .group_by(c.path, c.text_value)
+        .having(size >= 2)
+        .subquery()
+    )
+    histogram = conn.execute(
+        select(blocks.c.path, blocks.c.n, func.count()).group_by(blocks.c.path, blocks.c.n)
+    ).all()
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for path, n, count in histogram:
+        _tally(stats[names[path]], int(n), int(count), cap)
+    cut = [
+        CutBlock(key=f"{names[path]}:{value}", size=int(n), pairs=int(n) * (int(n) - 1) // 2)
+        for path, value, n in conn.execute(
+            select(c.path, c.text_value, size).where(short).group_by(c.path, c.text_value)
+            .having(size > cap)
+        )
+    ]  # fmt: skip
+    shared: dict[tuple[str, str], list[str]] = defaultdict(list)
+    kept = (
+        select(c.path, c.text_value)
+        .where(short)
+        .group_by(c.path, c.text_value)
+        .having(and_(size >= 2, size <= cap))
+        .subquery()
+    )
+    a, b = INDEX.alias("a"), INDEX.alias("b")
+    pairs = (
+        select(a.c.customer_id, b.c.customer_id, a.c.path, a.c.text_value)
+        .select_from(
+            kept.join(a, and_(a.c.path == kept.c.path, a.c.text_value == kept.c.text_value)).join(
+                b,
+                and_(
+                    b.c.path == a.c.path,
+                    b.c.text_value == a.c.text_value,
+                    b.c.customer_id > a.c.customer_id,
+                ),
+            )
+        )
+        .where(a.c.text_full.is_(None), b.c.text_full.is_(None))
+    )
+    rows = conn.execution_options(yield_per=_STREAM).execute(pairs)
+    for left, right, path, value in rows:
+        shared[(left, right)].append(f"{names[path]}:{value}")
+    _long_keys(conn, names, cap, stats, cut, shared)
+    found = tuple(
+        CandidatePair(left=left, right=right, keys=tuple(sorted(shared[(left, right)])))
+        for left, right in sorted(shared)
+    )
+    report = BlockingReport(
+        customers=customers,
+        keys=keys,
+        candidate_pairs=len(found),
+        max_block_size=cap,
+        passes=tuple(
+            PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
+            for name, s in sorted(stats.items())
+        ),
+        cut=tuple(sorted(cut, key=lambda block: (-block.size, block.key))),
+    )
+    return Candidates(pairs=found, report=report)
+
+
+def _tally(stat: list[int], size: int, blocks: int, cap: int) -> None:
+    """Count ``blocks`` blocks of ``size`` customers into a pass's statistics."""
+    would = size * (size - 1) // 2
+    stat[0] += blocks
+    if size > cap:
+        stat[2] += blocks
+        stat[3] += blocks * would
+    else:
+        stat[1] += blocks * would
+
+
+def _long_keys(
+    conn: Connection,
+    names: dict[str, str],
+    cap: int,
+    stats: dict[str, list[int]],
+    cut: list[CutBlock],
+    shared: dict[tuple[str, str], list[str]],
+) -> None:
+    """Block the keys held whole in ``text_full`` (too long for ``text_value``) in Python."""
+    c = INDEX.c
+    rows = conn.execute(
+        select(c.path, c.text_full, c.customer_id).where(
+            c.path.in_(list(names)), c.text_full.is_not(None)
+        )
+    ).all()
+    members: dict[str, set[str]] = defaultdict(set)
+    for path, value, customer_id in rows:
+        members[f"{names[path]}:{value}"].add(customer_id)
+    for key, ids in members.items():
+        size = len(ids)
+        if size < 2:
+            continue
+        _tally(stats[key.split(":", 1)[0]], size, 1, cap)
+        if size > cap:
+            cut.append(CutBlock(key=key, size=size, pairs=size * (size - 1) // 2))
+            continue
+        for left, right in combinations(sorted(ids), 2):
+            shared[(left, right)].append(key)
