@@ -393,6 +393,9 @@ def _reads(t: Any, record_id: str) -> dict[str, Callable[[], object]]:
         "get_many": lambda: t.get_many("customer", [record_id]),
         "scan": lambda: list(t.scan("customer", batch_size=10)),
         "find": lambda: t.query("customer", Query(where=Field("display_name") != "", limit=5)),
+        "page by name": lambda: t.query(
+            "customer", Query(order_by=(Field("display_name").desc(),), limit=2)
+        ),
         "find by document": lambda: t.query("customer", Query(order_by=(Field("notes").asc(),))),
     }
 
@@ -454,6 +457,9 @@ def test_a_hand_edited_row_is_reported_with_its_code_by_every_read(
                 read()
             found = [(p.code, p.path) for p in caught.value.problems]
             assert (code, path) in found, (name, found)
+            # the error names the row, so it can be found and repaired
+            assert caught.value.subject == f"Customer {customer.id!r} (stored customer row)"
+            assert repr(customer.id) in str(caught.value)
         # count reads rows only where SQL cannot answer; there, the row is reported too
         vip = Query(where=Field("tags").contains("vip"))
         if _counted_in_python(vip):
@@ -477,6 +483,7 @@ def test_a_truncated_document_is_invalid_json_not_a_driver_error(
         with pytest.raises(ValidationError) as caught:
             t.get("customer", customer.id)
         assert caught.value.codes == ("json.invalid",)
+        assert repr(customer.id) in str(caught.value.subject)
     finally:
         t.rollback()
 
