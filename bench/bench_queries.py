@@ -11,21 +11,22 @@ Per backend (a fresh SQLite file, PostgreSQL schema or MariaDB database, dropped
 names, one to three E.164 phones, emails, skewed tags, addresses in China, the EU and
 the US, birthdays, key dates, profile facts, consents with later withdrawals,
 identifiers) are loaded twice into the same database: into crmcore's store with
-``Store.import_customers`` (normaliser and history off; its rate is reported), and
-into a hand-designed schema (``bench_customer`` plus one indexed side table per
-multi-valued part) with Core ``insert`` executemany. Then, for every query kind, the
-crmcore query through the Store API and the hand-written SQL are run, their answers
-compared (ids in order, or the count), and each timed as the median of ``--repeat``
-runs. A crmcore run is stopped after ``--timeout-seconds`` (reported ``> T s``) or
-when the process grows past ``--max-rss-mb``. Filters are timed as their first page
-(20 records ordered by id, as ``find`` returns them) and as their ``count``. Streaming
-all customers is compared with a Core ``select`` of crmcore's own rows (raw tuples)
-and of the hand schema's customer rows (as dicts). Peak memory is the growth of the
-process's peak RSS (``VmHWM``, reset after ``malloc_trim`` before each phase and each
-query kind); run two sizes to see whether it is flat in the number of customers. On
+``Store.import_customers`` (normaliser and history off; its rate is reported), and into
+a hand-designed schema (``bench_customer`` plus one indexed side table per multi-valued
+part) at the driver's speed (``COPY``, driver ``executemany``). Then, for every query
+kind, the crmcore query through the Store API and the hand-written SQL are run, their
+answers compared (ids in order, or the count), and each timed as the median of
+``--repeat`` runs. A crmcore run is stopped after ``--timeout-seconds`` (reported
+``> T s``) or when the process grows past ``--max-rss-mb``. Filters are timed as their first
+page (20 records ordered by id, as ``find`` returns them) and as their ``count``.
+Streaming all customers is compared with a Core ``select`` of crmcore's own rows (raw
+tuples) and of the hand schema's customer rows (as dicts). Peak memory is the growth of
+the process's peak RSS (``VmHWM``, reset after ``malloc_trim`` before each phase and
+each query kind); run two sizes to see whether it is flat in the number of customers. On
 SQLite it includes SQLite's page cache (crmcore asks for 64 MiB per connection), which
 fills with the database until that cap: compare sizes past it, or on PostgreSQL. The
-crmcore runs stop after ``--timeout-seconds`` with ``SIGALRM`` (Linux/Unix, main thread).
+crmcore runs stop after ``--timeout-seconds`` with ``SIGALRM`` (Linux/Unix, main
+thread).
 
 Filters that need API not every crmcore has are built by adapters (:func:`birthday_window`,
 :func:`reachable`): missing API reports ``n/a (not supported)``; a backend refusing a
@@ -614,7 +615,7 @@ def run_backend(
         analyze(store.backend.engine)
         notes.append(
             f"import: crmcore Store.import_customers (normaliser and history off) "
-            f"{n / crm_s:,.0f} customers/s ({crm_s:.1f} s); hand schema Core insert "
+            f"{n / crm_s:,.0f} customers/s ({crm_s:.1f} s); hand schema driver insert "
             f"{n / hand_s:,.0f} customers/s ({hand_s:.1f} s)"
         )
         print(f"    {notes[-1]}", flush=True)
