@@ -26,6 +26,7 @@ from tests.conftest import SQL_DIALECTS
 from crmcore._fastpaths import fast_paths_enabled, set_fast_paths
 from crmcore.errors import ValidationError
 from crmcore.models import Customer, LifecycleStage, Model, PersonName, Phone, replace
+from crmcore.models._types import ModelType, field_types
 from crmcore.query import Field, Query
 from crmcore.storage.ports import RECORD_TYPES, Backend, Record, RecordKind
 from crmcore.storage.sqlalchemy import (
@@ -144,6 +145,71 @@ def test_the_trusted_reader_builds_what_the_checked_reader_builds(record: Model)
         assert _trusted.stored_reader(type(record))(text, _trusted.digest(text)) == record
     finally:
         set_fast_paths(previous)
+
+
+def _models_in(value: object) -> Iterator[object]:
+    """``value`` and every model instance inside it."""
+    if attrs.has(type(value)):
+        yield value
+        for field in attrs.fields(type(value)):  # type: ignore[arg-type]
+            yield from _models_in(getattr(value, field.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _models_in(item)
+
+
+def _model_classes(cls: type, seen: set[type]) -> set[type]:
+    """``cls`` and every model class its fields can hold."""
+    if cls in seen or not attrs.has(cls):
+        return seen
+    seen.add(cls)
+    nodes = list(field_types(cls, strict=False).values())
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ModelType):
+            _model_classes(node.cls, seen)
+        nodes.extend(node.children())
+    return seen
+
+
+def test_every_stored_model_is_built_with_plain_stores() -> None:
+    """Each model class a stored record holds has a builder subclass of the same layout."""
+    classes: set[type] = set()
+    for cls in RECORD_TYPES.values():
+        _model_classes(cls, classes)
+    assert {Customer, Phone, PersonName} <= classes
+    for cls in classes:
+        if _codec._settable(cls):
+            builder = _codec._builder(cls)
+            assert builder is not None, cls
+            assert issubclass(builder, cls)
+            assert builder.__slots__ == ()
+
+
+@settings(max_examples=150, deadline=None)
+@given(record=RECORDS)
+def test_trusted_records_are_instances_of_the_model_itself_and_frozen(record: Model) -> None:
+    """No builder subclass escapes the trusted reader: every value is of its model class,
+    frozen, hashable and copyable as a constructed one is."""
+    import copy
+    import pickle
+
+    previous = set_fast_paths(True)
+    try:
+        fast = _codec.trusted_reader(type(record))(json.loads(_codec.encode(record)))
+    finally:
+        set_fast_paths(previous)
+    built = list(_models_in(fast))
+    assert [type(m) for m in built] == [type(m) for m in _models_in(record)]
+    for model in built:
+        assert not type(model).__name__.startswith("_Build"), type(model)
+        name = attrs.fields(type(model))[0].name  # type: ignore[arg-type]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            setattr(model, name, getattr(model, name))
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            delattr(model, name)
+    assert hash(fast) == hash(record)
+    assert copy.copy(fast) == pickle.loads(pickle.dumps(fast)) == record
 
 
 @settings(max_examples=100, deadline=None)
@@ -327,6 +393,9 @@ def _reads(t: Any, record_id: str) -> dict[str, Callable[[], object]]:
         "get_many": lambda: t.get_many("customer", [record_id]),
         "scan": lambda: list(t.scan("customer", batch_size=10)),
         "find": lambda: t.query("customer", Query(where=Field("display_name") != "", limit=5)),
+        "page by name": lambda: t.query(
+            "customer", Query(order_by=(Field("display_name").desc(),), limit=2)
+        ),
         "find by document": lambda: t.query("customer", Query(order_by=(Field("notes").asc(),))),
     }
 
@@ -388,6 +457,9 @@ def test_a_hand_edited_row_is_reported_with_its_code_by_every_read(
                 read()
             found = [(p.code, p.path) for p in caught.value.problems]
             assert (code, path) in found, (name, found)
+            # the error names the row, so it can be found and repaired
+            assert caught.value.subject == f"Customer {customer.id!r} (stored customer row)"
+            assert repr(customer.id) in str(caught.value)
         # count reads rows only where SQL cannot answer; there, the row is reported too
         vip = Query(where=Field("tags").contains("vip"))
         if _counted_in_python(vip):
@@ -411,6 +483,7 @@ def test_a_truncated_document_is_invalid_json_not_a_driver_error(
         with pytest.raises(ValidationError) as caught:
             t.get("customer", customer.id)
         assert caught.value.codes == ("json.invalid",)
+        assert repr(customer.id) in str(caught.value.subject)
     finally:
         t.rollback()
 

@@ -31,6 +31,7 @@ from crmcore.errors import (
     NotFound,
     StorageError,
     TransientStorageError,
+    ValidationError,
 )
 from crmcore.models import ChangeRecord
 from crmcore.storage._arguments import check_batch_size
@@ -259,7 +260,12 @@ class SqlTransaction:
                 .execute(select(table.c.doc, table.c.doc_digest).where(table.c.id == record_id))
                 .one_or_none()
             )
-        return None if row is None else _reader(kind)(row[0], row[1])
+        if row is None:
+            return None
+        try:
+            return _reader(kind)(row[0], row[1])
+        except ValidationError as error:
+            raise _row_error(error, kind, record_id) from None
 
     def get_many(self, kind: RecordKind, record_ids: Sequence[str]) -> dict[str, Record]:
         """Return the stored records among ``record_ids``, by id (missing ids are absent)."""
@@ -273,7 +279,10 @@ class SqlTransaction:
             for chunk, where in self._id_filters(table, ids):
                 rows = conn.execute(select(*columns).where(where), chunk)
                 for record_id, doc, mark in rows:
-                    found[record_id] = read(doc, mark)
+                    try:
+                        found[record_id] = read(doc, mark)
+                    except ValidationError as error:
+                        raise _row_error(error, kind, record_id) from None
         return found
 
     def _id_filters(
@@ -318,7 +327,11 @@ class SqlTransaction:
                 else:
                     rows = conn.execute(after, {"after": last}).all()
             for row in rows:
-                yield read(row[1], row[2])
+                try:
+                    record = read(row[1], row[2])
+                except ValidationError as error:
+                    raise _row_error(error, kind, row[0]) from None
+                yield record
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
@@ -338,7 +351,8 @@ class SqlTransaction:
             return compiled.apply(self._scan_records(kind, 1000, sql.where))
         found: list[Record] = []
         read = _reader(kind)
-        extra = (table.c.doc, table.c.doc_digest)
+        # the row id names a row that fails its checks
+        extra = (table.c.doc, table.c.doc_digest, table.c.id)
 
         def execute(statement: Select[Any]) -> Sequence[Row[Any]]:
             with _translated():
@@ -351,7 +365,10 @@ class SqlTransaction:
                 chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
             width = len(segment.order)
             for row in _order.walk(segment, sql.where, extra, execute, chunk):
-                record = read(row[width], row[width + 1])
+                try:
+                    record = read(row[width], row[width + 1])
+                except ValidationError as error:
+                    raise _row_error(error, kind, row[width + 2]) from None
                 if sql.exact or compiled.predicate(record):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
@@ -597,6 +614,15 @@ class SqlTransaction:
 def _reader(kind: str) -> Callable[[str, str | None], Record]:
     """The row reader of ``kind``: trusted when the row's digest matches (see ``_trusted``)."""
     return _trusted.stored_reader(RECORD_TYPES[cast(RecordKind, kind)])
+
+
+def _row_error(error: ValidationError, kind: str, record_id: str) -> ValidationError:
+    """``error`` (a stored row that fails its checks) with the row's kind and id in its subject.
+
+    The problems (codes and ``$.paths``) are the checked reader's, unchanged.
+    """
+    subject = f"{error.subject or kind} {record_id!r} (stored {kind} row)"
+    return ValidationError(error.problems, subject=subject)
 
 
 def _integrity_errors() -> tuple[type[BaseException], ...]:

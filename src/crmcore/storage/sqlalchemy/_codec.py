@@ -461,7 +461,9 @@ def decode(text: str | bytes, cls: type[T]) -> T:
 # encode() made from a model that had passed every check. The generated trusted reader
 # does the checked reader's JSON-to-value conversions (enums, datetimes, dates,
 # decimals, nested models), then makes the instance with object.__new__ and sets its
-# slots directly; no type check, value check or invariant runs. Converters (such as
+# slots directly (plain stores into an instance of a layout-identical builder
+# subclass, whose __class__ then becomes the model's, see _builder); no type check,
+# value check or invariant runs. Converters (such as
 # Customer.tags' sort) do not run either: a stored value is already the converter's
 # output, and a field left out of the document held exactly its default (see
 # _written), so the default is the value. The result is equal, field for field and
@@ -538,12 +540,47 @@ def _trusted_function(node: FieldType, src: _Source) -> str | None:
     return None
 
 
+def _builder(cls: type) -> type | None:
+    """A subclass of ``cls`` whose instances take plain attribute stores, or None.
+
+    Setting a frozen class's slots goes through their descriptors' ``__set__``, a
+    call each. A subclass that adds no slots and keeps ``object.__setattr__`` has the
+    same memory layout, and CPython runs ``o.name = v`` on its instances as one
+    specialised store into the slot (about five times cheaper per field). The
+    trusted reader makes an instance of it, stores the fields, then sets
+    ``__class__`` to ``cls``: what it returns is an instance of ``cls`` itself, and
+    frozen again. None when the interpreter refuses that assignment for ``cls``
+    (another layout, a class that is not a heap type): its slots are set by setters.
+    """
+    try:
+        builder = type(
+            f"_Build{cls.__name__}",
+            (cls,),
+            {
+                "__slots__": (),
+                # both: CPython keeps one slot for setting and deleting attributes, and
+                # uses the generic (specialisable) one only when neither is overridden
+                "__setattr__": object.__setattr__,
+                "__delattr__": object.__delattr__,
+                "__module__": __name__,
+                "__qualname__": f"_builder.<{cls.__qualname__}>",
+            },
+        )
+        probe: Any = object.__new__(builder)
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    return builder if type(probe) is cls else None
+
+
 def _generate_trusted(cls: type) -> Callable[[Any], Any]:
     if not _settable(cls):
         return _readers(cls)  # the checked reader: construction does more than checks
     nodes = field_types(cls, strict=False)
+    builder = _builder(cls)
     env: dict[str, Any] = {
         "_cls": cls,
+        "_builder": builder if builder is not None else cls,
         "_new": object.__new__,
         "_Fallback": _Fallback,
         "_fromiso": dt.datetime.fromisoformat,
@@ -560,26 +597,33 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
         "    if type(d) is not dict:",
         "        raise _Fallback",
         f"    n = len(d) - {len(always)}",
-        "    o = _new(_cls)",
+        "    o = _new(_builder)",
     ]
+
+    def store(field: attrs.Attribute[Any], value: str) -> str:
+        if builder is not None:
+            return f"o.{field.name} = {value}"  # a plain store into the builder's slot
+        return f"{src.name('_set', _slot_setter(cls, field.name))}(o, {value})"
+
     for field in fields:
         key = field.alias or field.name
         value = _trusted_expr(nodes[field.name], "v", src)
-        setter = src.name("_set", _slot_setter(cls, field.name))
         # subscripts and `in` are specialised bytecodes, several times cheaper than d.get
         if field in always:
             # always written; absent only from a document of another shape (KeyError)
             lines.append(f"    v = d[{key!r}]")
-            lines.append(f"    {setter}(o, {value})")
+            lines.append(f"    {store(field, value)}")
         else:
             lines.append(f"    if {key!r} in d:")
             lines.append(f"        v = d[{key!r}]")
-            lines.append(f"        {setter}(o, {value})")
+            lines.append(f"        {store(field, value)}")
             lines.append("        n -= 1")
             lines.append("    else:")
-            lines.append(f"        {setter}(o, {src.name('_d', field.default)})")
+            lines.append(f"        {store(field, src.name('_d', field.default))}")
     lines.append("    if n:")
     lines.append("        raise _Fallback")
+    if builder is not None:
+        lines.append("    o.__class__ = _cls")
     lines.append("    return o")
     func: Callable[[Any], Any] = generate(
         "\n".join(lines), "read", env, what=f"trusted reader of {cls.__qualname__}"
