@@ -93,7 +93,7 @@ def index_rows(index_set: IndexSet, customers: Iterable[Customer]) -> list[Row]:
     for customer in customers:
         cid = customer.id
         for path, position, value in index_set.entry_tuples(customer):
-            if type(value) is not str:  # an integer (booleans are integers in index form)
+            if isinstance(value, int):  # booleans are integers in index form
                 add((cid, path, position, None, None, value))
             elif len(value) > limit:
                 add((cid, path, position, value[:limit], value, None))
