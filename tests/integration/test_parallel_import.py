@@ -346,9 +346,9 @@ def small_auto(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     opened: list[int] = []
     original = NormaliserPool.open.__func__  # type: ignore[attr-defined]
 
-    def spy(cls: type[NormaliserPool], normaliser: Any, workers: int, *, explicit: bool) -> Any:
+    def spy(cls: type[NormaliserPool], /, normaliser: Any, workers: int, **options: Any) -> Any:
         opened.append(workers)
-        return original(cls, normaliser, workers, explicit=explicit)
+        return original(cls, normaliser, workers, **options)
 
     monkeypatch.setattr(customer_import, "AUTO_MIN_RECORDS", 5)
     monkeypatch.setattr(customer_import, "auto_workers", lambda: 2)

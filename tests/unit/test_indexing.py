@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import ValidationError
 from crmcore.models import (
+    Consent,
     ContactPerson,
     Customer,
+    Email,
     FactCategory,
     LifecycleStage,
     OrganisationProfile,
@@ -24,6 +26,7 @@ from crmcore.models import (
     ProfileFact,
 )
 from crmcore.query import resolve_path, sort_value
+from crmcore.query.audience import reachable_keys
 from crmcore.query.month_days import month_day_of
 from crmcore.storage.indexing import (
     DEFAULT_INDEXED_PATHS,
@@ -32,6 +35,7 @@ from crmcore.storage.indexing import (
     IndexedPath,
     IndexEntry,
     IndexSet,
+    audience_entries,
     index_form,
     month_day,
     utc_text,
@@ -323,3 +327,45 @@ def test_the_generated_walker_equals_the_path_resolver(customer: Customer) -> No
     reference = WIDE.reference_entries(customer)
     assert fast == reference
     assert [type(e.value) for e in fast] == [type(e.value) for e in reference]
+
+
+@settings(max_examples=150, deadline=None)
+@given(customer=customers())
+def test_the_audience_entries_are_the_purpose_keys_of_reachable_keys(customer: Customer) -> None:
+    """Skipping customers without any consent decision loses no ``@reachable`` entry."""
+    keys = sorted(key for key in reachable_keys(customer) if ":" in key)
+    assert audience_entries(customer) == [
+        (REACHABLE_PATH, position, key) for position, key in enumerate(keys)
+    ]
+    assert [e for e in DEFAULTS.entries(customer) if e.path == REACHABLE_PATH] == [
+        IndexEntry(REACHABLE_PATH, position, key) for position, key in enumerate(keys)
+    ]
+
+
+def test_a_consent_on_an_email_alone_gives_its_audience_entry() -> None:
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    granted = Email(
+        address="wang.fang@example.cn",
+        consents=(Consent(purpose="marketing", granted=True, recorded_at=at),),
+    )
+    guest = Customer.person_named(family="王", given="芳", emails=(granted,))
+    assert audience_entries(guest) == [(REACHABLE_PATH, 0, "email:marketing")]
+    assert audience_entries(attrs.evolve(guest, emails=())) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(customer=customers())
+def test_entry_tuples_are_the_entries_with_fast_paths_on_and_off(customer: Customer) -> None:
+    """What the SQL storage writes (tuples) is the entries, by the walker and by the reference."""
+    previous = set_fast_paths(True)
+    try:
+        fast = WIDE.entry_tuples(customer)
+    finally:
+        set_fast_paths(previous)
+    set_fast_paths(False)
+    try:
+        reference = WIDE.entry_tuples(customer)
+    finally:
+        set_fast_paths(previous)
+    assert fast == reference
+    assert fast == [(e.path, e.position, e.value) for e in WIDE.entries(customer)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import attrs
 
@@ -38,6 +38,9 @@ class WriteContext:
         record_history: Whether writes to customers are recorded in their history.
         search_region: The region phone-shaped search text is read in (the
             normaliser's ``default_region``), so searches find numbers as writes store them.
+        import_preparer: The backend's per-customer work an import's workers do after
+            normalising (its ``import_preparer``, if it has one), handed back to its
+            ``insert(..., prepared=)``; ``None`` for a backend without one.
     """
 
     begin: Callable[[], Transaction]
@@ -46,6 +49,7 @@ class WriteContext:
     batch_normaliser: BatchNormaliser | None
     record_history: bool
     search_region: str | None = None
+    import_preparer: Callable[[Customer], Any] | None = None
 
 
 def _unchanged(customer: Customer) -> Customer:

@@ -97,6 +97,7 @@ class _Row:
     warnings: tuple[Problem, ...] = ()
     gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
     input_id: str | None = None  # the id the input gave, if any
+    prepared: Any = None  # what the backend's import_preparer made of it in a worker
 
     def presence(self) -> dict[str, Any]:
         """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
@@ -169,6 +170,9 @@ class _ImportRun:
         self.explicit = workers is not None
         self.workers, self.parallel_from = self._plan(workers, total)
         self.pool: NormaliserPool | None = None
+        # the backend's work done in the workers (a fast path: the reference writes
+        # every row in this process)
+        self.preparer = context.import_preparer if self.fast else None
         self.entries: list[_ImportRun._Entry] = []  # the chunk being filled
         self.sending: list[Customer | Mapping[str, Any]] = []  # what of it goes to a worker
         self.flight: deque[tuple[list[_ImportRun._Entry], Future[list[WorkerResult]] | None]]
@@ -240,7 +244,9 @@ class _ImportRun:
         assert self.batches is not None
         if self.pending:
             self._decide()
-        self.pool = NormaliserPool.open(self.batches, self.workers, explicit=self.explicit)
+        self.pool = NormaliserPool.open(
+            self.batches, self.workers, explicit=self.explicit, preparer=self.preparer
+        )
         if self.pool is None:
             self.parallel_from = None
             return False
@@ -286,11 +292,11 @@ class _ImportRun:
             if outcome is not None:
                 self.record([outcome])
                 continue
-            customer, problems, warnings = next(results)
+            customer, problems, warnings, prepared = next(results)
             result = (
                 customer if customer is not None else ValidationError(problems, subject="Customer")
             )
-            self._accept(index, item, result, record_id, warnings)
+            self._accept(index, item, result, record_id, warnings, prepared)
 
     def finish(self) -> ImportReport:
         """Decide and write what is left; the report of the whole run."""
@@ -333,6 +339,7 @@ class _ImportRun:
         result: Customer | ValidationError,
         record_id: str | None,
         warnings: tuple[Problem, ...],
+        prepared: Any = None,
     ) -> None:
         """Decide one normalised record: refused, a repeated id, or ready to write."""
         if isinstance(result, ValidationError):
@@ -356,6 +363,7 @@ class _ImportRun:
                     warnings=warnings,
                     gives_created_at=gives,
                     input_id=record_id,
+                    prepared=prepared,
                 )
             )
             if len(self.ready) >= self.batch_size:
@@ -419,7 +427,12 @@ class _ImportRun:
             for position, row in enumerate(batch):
                 if row.gives_created_at:  # a legacy creation time, kept
                     stored[position] = self._created(row, now)
-            tx.insert("customer", stored)
+            if any(row.prepared is not None for row in batch):
+                # made by the backend's import_preparer in the workers, for customers
+                # that differ from these only in their version and timestamps
+                tx.insert("customer", stored, prepared=[row.prepared for row in batch])  # type: ignore[call-arg]
+            else:
+                tx.insert("customer", stored)
             if self.record_history:
                 tx.append_history(
                     [replace(template, customer_id=c.id, id=new_id()) for c in stored]

@@ -14,7 +14,9 @@ to each worker when it starts; chunks are sent as they fill, at most
 :func:`window` of them in flight, so a generator of a million rows streams.
 
 A chunk is processed here, in a worker, by :func:`normalise_chunk`; the one-worker
-path runs :func:`check_batch`, the same function, in the importing process.
+path runs :func:`check_batch`, the same function, in the importing process. A
+backend may also give a :data:`Preparer`, run in the worker on each normalised
+customer: the SQL backend's encodes the customer's document there.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_CHUNK",
     "CheckResult",
     "NormaliserPool",
+    "Preparer",
     "WorkerResult",
     "auto_workers",
     "check_batch",
@@ -62,9 +65,18 @@ MAX_AUTO_WORKERS = 8
 MAX_CHUNK = 2_000
 """A chunk sent to a worker holds ``batch_size`` records, at most this many."""
 
-WorkerResult = tuple[Customer | None, tuple[Problem, ...], tuple[Problem, ...]]
+WorkerResult = tuple[Customer | None, tuple[Problem, ...], tuple[Problem, ...], Any]
 """One record, normalised by a worker: the customer (``None`` when refused), the
-problems refusing it, and the normaliser's warnings."""
+problems refusing it, the normaliser's warnings, and what the backend's preparer made
+of the customer (``None`` without one; see :class:`NormaliserPool`)."""
+
+Preparer = Callable[[Customer], Any]
+"""A backend's per-customer work a worker does after normalising (``None``: nothing).
+
+The SQL backend's encodes the customer's document ahead of its version and timestamps
+(:func:`crmcore.storage.sqlalchemy._documents.document_parts`). It must pickle (a
+function defined at module level) and may return ``None`` for a customer it leaves to
+the importing process."""
 
 CheckResult = tuple[Customer | ValidationError, tuple[Problem, ...]]
 """One customer checked by :func:`check_batch`: normalised or refused, and its warnings."""
@@ -122,12 +134,14 @@ def check_batch(
 
 
 _WORKER_NORMALISER: BatchNormaliser | None = None
+_WORKER_PREPARER: Preparer | None = None
 
 
-def _start_worker(pickled: bytes) -> None:
-    """Pool initializer: unpickle the store's normaliser once per worker process."""
-    global _WORKER_NORMALISER
+def _start_worker(pickled: bytes, preparer: Preparer | None = None) -> None:
+    """Pool initializer: unpickle the store's normaliser (and take the preparer) once."""
+    global _WORKER_NORMALISER, _WORKER_PREPARER
     _WORKER_NORMALISER = pickle.loads(pickled)
+    _WORKER_PREPARER = preparer
 
 
 def normalise_chunk(
@@ -152,7 +166,7 @@ def normalise_chunk(
             try:
                 customer = from_dict(item, Customer)
             except ValidationError as error:
-                results[position] = (None, error.problems, ())
+                results[position] = (None, error.problems, (), None)
                 continue
         customers.append(customer)
         positions.append(position)
@@ -160,11 +174,13 @@ def normalise_chunk(
     # equal warnings sent as one object: pickle then writes (and the importing process
     # rebuilds) each distinct warning of the chunk once
     same: dict[tuple[Problem, ...], tuple[Problem, ...]] = {}
+    prepare = _WORKER_PREPARER
     for position, (result, found) in zip(positions, checked, strict=True):
         if isinstance(result, ValidationError):
-            results[position] = (None, result.problems, ())
+            results[position] = (None, result.problems, (), None)
         else:
-            results[position] = (result, (), same.setdefault(found, found))
+            prepared = None if prepare is None else prepare(result)
+            results[position] = (result, (), same.setdefault(found, found), prepared)
     return [r for r in results if r is not None]
 
 
@@ -184,18 +200,23 @@ class NormaliserPool:
     into :class:`~crmcore.errors.ImportWorkerFailed`, the cause chained.
     """
 
-    def __init__(self, workers: int, pickled: bytes) -> None:
+    def __init__(self, workers: int, pickled: bytes, preparer: Preparer | None = None) -> None:
         self.workers = workers
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(pickled,),
+            initargs=(pickled, preparer),
         )
 
     @classmethod
     def open(
-        cls, normaliser: BatchNormaliser, workers: int, *, explicit: bool
+        cls,
+        normaliser: BatchNormaliser,
+        workers: int,
+        *,
+        explicit: bool,
+        preparer: Preparer | None = None,
     ) -> NormaliserPool | None:
         """A pool for ``normaliser``, or ``None`` if it cannot be sent to a worker.
 
@@ -215,7 +236,7 @@ class NormaliserPool:
             # stacklevel: the caller of Store.import_customers
             warnings.warn(f"{message}; importing on one worker", RuntimeWarning, stacklevel=6)
             return None
-        return cls(workers, pickled)
+        return cls(workers, pickled, preparer)
 
     def submit(
         self, items: list[Customer | Mapping[str, Any]], now: dt.datetime

@@ -39,7 +39,7 @@ from crmcore._codegen import generate
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer
-from crmcore.query.audience import reachable_keys
+from crmcore.query.audience import CHANNEL_POINTS, reachable_keys
 from crmcore.query.paths import ResolvedPath, resolve_path
 
 __all__ = [
@@ -47,9 +47,11 @@ __all__ = [
     "DEFAULT_INDEXED_PATHS",
     "MONTH_DAY_SUFFIX",
     "REACHABLE_PATH",
+    "EntryTuple",
     "IndexEntry",
     "IndexSet",
     "IndexedPath",
+    "audience_entries",
     "dedupe_entries",
     "dedupe_entry_path",
     "index_form",
@@ -164,6 +166,30 @@ def index_form(value: Any) -> str | int:
     raise TypeError(f"no index form for {type(value).__name__}")  # pragma: no cover
 
 
+EntryTuple = tuple[str, int, str | int]
+"""One index entry as ``(path, position, value)`` (see :meth:`IndexSet.entry_tuples`)."""
+
+_CONSENT_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys(name for names in CHANNEL_POINTS.values() for name in names)
+)
+"""The customer fields whose contact points :func:`~crmcore.query.reachable_keys` reads."""
+
+
+def audience_entries(customer: Customer) -> list[EntryTuple]:
+    """The ``@reachable`` entries of ``customer``: its audience keys with a purpose, sorted.
+
+    Only the consent keys (``"sms:marketing"``): plain reachability (``"sms"``) is
+    nearly every customer's, and would cost rows on every write for filters that select
+    almost everyone anyway; those run in Python. A key with a purpose needs a consent
+    decision on one of the customer's contact points, so a customer without any
+    (most of them) has none, and :func:`~crmcore.query.reachable_keys` is not asked.
+    """
+    if not any(point.consents for name in _CONSENT_FIELDS for point in getattr(customer, name)):
+        return []
+    keys = sorted(key for key in reachable_keys(customer) if ":" in key)
+    return [(REACHABLE_PATH, position, key) for position, key in enumerate(keys)]
+
+
 _TEXT_LEAVES: tuple[type, ...] = (str, dt.date, dt.datetime)
 _NUMBER_LEAVES: tuple[type, ...] = (int, bool)
 
@@ -245,6 +271,10 @@ class IndexSet:
     """Also the ``@reachable`` entries (:data:`REACHABLE_PATH`); :meth:`of` sets it."""
     dedupe: bool = False
     """Also the ``@dedupe.<pass>`` blocking keys (:data:`DEDUPE_PATH` declared)."""
+    _walker: Callable[[Any], list[EntryTuple]] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
+    """The generated walker of :attr:`paths`, once :meth:`entry_tuples` made it."""
 
     @classmethod
     def of(cls, declared: Iterable[str] = ()) -> IndexSet:
@@ -280,24 +310,36 @@ class IndexSet:
     def entries(self, customer: Customer) -> list[IndexEntry]:
         """Every index entry of ``customer``, path by path, in value order.
 
-        A fast path: a function generated for this set of paths walks the customer's
-        fields directly (:func:`_generated_walker`); the reference, with fast paths off,
-        is :meth:`reference_entries`. A property test proves them equal.
+        The entries of :meth:`entry_tuples`, as :class:`IndexEntry` objects.
+        """
+        return [
+            IndexEntry(path, position, value)
+            for path, position, value in self.entry_tuples(customer)
+        ]
+
+    def entry_tuples(self, customer: Customer) -> list[EntryTuple]:
+        """Every index entry of ``customer`` as a ``(path, position, value)`` tuple.
+
+        What a backend writes (the SQL storage makes its index rows of these, without
+        building an :class:`IndexEntry` for each). A fast path: a function generated
+        for this set of paths walks the customer's fields directly
+        (:func:`_generated_walker`); the reference, with fast paths off, is
+        :meth:`reference_entries`. A property test proves them equal. Then the
+        ``@reachable`` keys with a purpose (:func:`audience_entries`) and, with
+        :attr:`dedupe`, the blocking keys (:func:`dedupe_entries`).
         """
         if fast_paths_enabled():
-            found = _walker(self.paths)(customer)
+            walker = self._walker
+            if walker is None:
+                walker = _walker(self.paths)
+                object.__setattr__(self, "_walker", walker)
+            found = walker(customer)
         else:
-            found = self.reference_entries(customer)
+            found = [(e.path, e.position, e.value) for e in self.reference_entries(customer)]
         if self.audience:
-            # Only the consent keys ("sms:marketing"): plain reachability ("sms") is
-            # nearly every customer's, and would cost rows on every write for filters
-            # that select almost everyone anyway; those run in Python.
-            consents = sorted(key for key in reachable_keys(customer) if ":" in key)
-            found.extend(
-                IndexEntry(REACHABLE_PATH, position, key) for position, key in enumerate(consents)
-            )
+            found.extend(audience_entries(customer))
         if self.dedupe:
-            found.extend(dedupe_entries(customer))
+            found.extend((e.path, e.position, e.value) for e in dedupe_entries(customer))
         return found
 
     def reference_entries(self, customer: Customer) -> list[IndexEntry]:
@@ -328,51 +370,59 @@ def _form_expression(leaf: Any, var: str) -> str:
     return var  # str and int are their own index form
 
 
-def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[IndexEntry]]:
+def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[EntryTuple]]:
     """Generate the entries of ``paths`` as nested loops over the customer's fields.
 
     Each path walks its steps as :meth:`~crmcore.query.ResolvedPath.values` does: a
     ``None`` model yields one ``None`` value (it takes a position, it has no entry), a
-    tuple yields its items, any other field its value.
+    tuple yields its items, any other field its value. A single-valued step is an
+    assignment (it yields exactly one value), a tuple a loop; a path without a tuple
+    has one value, at position 0.
     """
     lines = ["def walk(c):", "    found = []", "    add = found.append"]
     for number, indexed in enumerate(paths):
-        lines.append(f"    pos = 0  # {indexed.path}")
+        steps = indexed.resolved.steps
+        many = any(step.many for step in steps)
+        lines.append(f"    # {indexed.path}")
+        if many:
+            lines.append("    pos = 0")
         indent = "    "
         parent = "c"
-        for depth, step in enumerate(indexed.resolved.steps):
+        for depth, step in enumerate(steps):
             var = f"x{depth}"
-            if depth == 0:
-                source = f"c.{step.name}" if step.many else f"(c.{step.name},)"
-            elif step.many:
-                source = f"(None,) if {parent} is None else {parent}.{step.name}"
+            field = f"{parent}.{step.name}"
+            if step.many:
+                source = field if depth == 0 else f"(None,) if {parent} is None else {field}"
+                lines.append(f"{indent}for {var} in {source}:")
+                indent += "    "
             else:
-                source = f"(None,) if {parent} is None else ({parent}.{step.name},)"
-            lines.append(f"{indent}for {var} in {source}:")
-            indent += "    "
+                value = field if depth == 0 else f"None if {parent} is None else {field}"
+                lines.append(f"{indent}{var} = {value}")
             parent = var
+        pos = "pos" if many else "0"
         lines.append(f"{indent}if {parent} is not None:")
         form = _form_expression(indexed.resolved.leaf, parent)
-        lines.append(f"{indent}    add(Entry(P{number}, pos, {form}))")
+        lines.append(f"{indent}    add((P{number}, {pos}, {form}))")
         if indexed.month_day:
             text = f'f"{{{parent}.month:02d}}-{{{parent}.day:02d}}"'
-            lines.append(f"{indent}    add(Entry(M{number}, pos, {text}))")
-        lines.append(f"{indent}pos += 1")
+            lines.append(f"{indent}    add((M{number}, {pos}, {text}))")
+        if many:
+            lines.append(f"{indent}pos += 1")
     lines.append("    return found")
-    env: dict[str, Any] = {"Entry": IndexEntry, "utc_text": utc_text}
+    env: dict[str, Any] = {"utc_text": utc_text}
     for number, indexed in enumerate(paths):
         env[f"P{number}"] = indexed.path
         env[f"M{number}"] = indexed.path + MONTH_DAY_SUFFIX
-    walker: Callable[[Any], list[IndexEntry]] = generate(
+    walker: Callable[[Any], list[EntryTuple]] = generate(
         "\n".join(lines), "walk", env, what=f"index entries of {len(paths)} paths"
     )
     return walker
 
 
-_WALKERS: dict[tuple[str, ...], Callable[[Any], list[IndexEntry]]] = {}
+_WALKERS: dict[tuple[str, ...], Callable[[Any], list[EntryTuple]]] = {}
 
 
-def _walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[IndexEntry]]:
+def _walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[EntryTuple]]:
     key = tuple(p.path for p in paths)
     walker = _WALKERS.get(key)
     if walker is None:

@@ -125,6 +125,7 @@ class Store:
             batch_normaliser=normaliser if isinstance(normaliser, BatchNormaliser) else None,
             record_history=history,
             search_region=_default_region(normaliser),
+            import_preparer=getattr(backend, "import_preparer", None),
         )
 
     @property

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
@@ -45,11 +46,13 @@ from crmcore.storage.sqlalchemy import (
     _query,
     _trusted,
 )
+from crmcore.storage.sqlalchemy._documents import DocumentParts, document_parts, join_document
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
     ROWS,
     copy_types,
+    customer_row,
     positional_insert,
     record_row,
 )
@@ -124,6 +127,11 @@ class SqlBackend:
         )
         self._shared_owner: int | None = None
         self._indexes: IndexSet | None = None
+
+    import_preparer = staticmethod(document_parts)
+    """Run in an import's workers on each normalised customer (``import_customers(workers=)``):
+    its document, encoded but for the version and timestamps the import stamps later
+    (``_documents.document_parts``); :meth:`SqlTransaction.insert` joins them in."""
 
     def index_set(self, conn: Connection | None = None) -> IndexSet:
         """The customer paths indexed here, read once (see ``_index.load_index_set``)."""
@@ -439,12 +447,30 @@ class SqlTransaction:
 
     # ------------------------------------------------------------------ writes
 
-    def insert(self, kind: RecordKind, records: Sequence[Record]) -> None:
-        """Insert new records, all or none; :class:`DuplicateRecord` if an id exists."""
+    def insert(
+        self,
+        kind: RecordKind,
+        records: Sequence[Record],
+        *,
+        prepared: Sequence[DocumentParts | None] | None = None,
+    ) -> None:
+        """Insert new records, all or none; :class:`DuplicateRecord` if an id exists.
+
+        ``prepared`` (customers only, one per record, or ``None`` for one): what
+        :attr:`SqlBackend.import_preparer` made of the customer before it was stamped,
+        in an import's worker: its document, encoded but for the version and
+        timestamps, which are joined in here (``_documents.join_document``).
+        """
         table = _table(kind)
         if not records:
             return
         to_row = ROWS[kind]
+        if prepared is not None:
+            if kind != "customer" or len(prepared) != len(records):
+                raise StorageError("prepared rows are given for customers, one per record")
+            parts = dict(zip((r.id for r in records), prepared, strict=True))
+            to_row = partial(_row_with_document, parts)
+
         index_set = self._indexes(kind)
         if SORT_BATCHES and len(records) > 1:
             # Writing in key order keeps the primary-key B-tree inserts local.
@@ -609,6 +635,15 @@ class SqlTransaction:
     def rollback(self) -> None:
         """Discard every change in this transaction."""
         self._finish(commit=False)
+
+
+def _row_with_document(prepared: dict[str, DocumentParts | None], record: Any) -> tuple[Any, ...]:
+    """The customer row of ``record``, its document joined from its prepared parts."""
+    parts = prepared[record.id]
+    if parts is None:
+        return customer_row(record, _codec.encode(record))
+    doc = join_document(parts, record.version, record.created_at, record.updated_at)
+    return customer_row(record, doc)
 
 
 def _reader(kind: str) -> Callable[[str, str | None], Record]:

@@ -92,11 +92,19 @@ def entry_row(customer_id: str, entry: IndexEntry) -> Row:
 
 
 def index_rows(index_set: IndexSet, customers: Iterable[Customer]) -> list[Row]:
-    """Every index row of ``customers``."""
+    """Every index row of ``customers`` (each as :func:`entry_row` makes it)."""
     rows: list[Row] = []
+    add = rows.append
+    limit = INDEX_TEXT_LENGTH
     for customer in customers:
         cid = customer.id
-        rows.extend(entry_row(cid, entry) for entry in index_set.entries(customer))
+        for path, position, value in index_set.entry_tuples(customer):
+            if isinstance(value, int):  # booleans are integers in index form
+                add((cid, path, position, None, None, value))
+            elif len(value) > limit:
+                add((cid, path, position, value[:limit], value, None))
+            else:
+                add((cid, path, position, value, None, None))
     return rows
 
 

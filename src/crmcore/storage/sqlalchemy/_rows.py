@@ -24,7 +24,7 @@ from crmcore.storage.sqlalchemy._money import places, to_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
 
-__all__ = ["COLUMNS", "ROWS", "copy_types", "positional_insert", "record_row"]
+__all__ = ["COLUMNS", "ROWS", "copy_types", "customer_row", "positional_insert", "record_row"]
 
 
 def copy_types(table: Table) -> list[str] | None:
@@ -51,6 +51,11 @@ def copy_types(table: Table) -> list[str] | None:
 
 
 def _customer_row(r: Customer) -> tuple[Any, ...]:
+    return customer_row(r, _codec.encode(r))
+
+
+def customer_row(r: Customer, doc: str) -> tuple[Any, ...]:
+    """The ``crm_customer`` row of ``r``, whose stored document ``doc`` is (``encode(r)``)."""
     return (
         r.id,
         r.version,
@@ -60,9 +65,9 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
         utc_key(r.created_at),
         utc_key(r.updated_at),  # remembered when it is the created_at object
         None if r.acquired_on is None else date_key(r.acquired_on),
-        _codec.encode(r),
+        doc,
         *search_columns(r),
-        _trusted.doc_digest(r),
+        _trusted.digest(doc),
     )
 
 
