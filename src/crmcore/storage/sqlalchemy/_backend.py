@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from crmcore.errors import (
@@ -31,7 +30,6 @@ from crmcore.errors import (
     DuplicateRecord,
     NotFound,
     StorageError,
-    TransientStorageError,
     ValidationError,
 )
 from crmcore.models import ChangeRecord
@@ -47,6 +45,10 @@ from crmcore.storage.sqlalchemy import (
     _trusted,
 )
 from crmcore.storage.sqlalchemy._documents import DocumentParts, document_parts, join_document
+from crmcore.storage.sqlalchemy._driver_errors import INTEGRITY_ERRORS as _INTEGRITY_ERRORS
+from crmcore.storage.sqlalchemy._driver_errors import roll_back_failed as _roll_back_failed
+from crmcore.storage.sqlalchemy._driver_errors import row_error as _row_error
+from crmcore.storage.sqlalchemy._driver_errors import translated as _translated
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
@@ -57,7 +59,6 @@ from crmcore.storage.sqlalchemy._rows import (
     record_row,
 )
 from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, utc_key
-from crmcore.storage.sqlalchemy._transient import is_transient
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -649,64 +650,3 @@ def _row_with_document(prepared: dict[str, DocumentParts | None], record: Any) -
 def _reader(kind: str) -> Callable[[str, str | None], Record]:
     """The row reader of ``kind``: trusted when the row's digest matches (see ``_trusted``)."""
     return _trusted.stored_reader(RECORD_TYPES[cast(RecordKind, kind)])
-
-
-def _row_error(error: ValidationError, kind: str, record_id: str) -> ValidationError:
-    """``error`` (a stored row that fails its checks) with the row's kind and id in its subject.
-
-    The problems (codes and ``$.paths``) are the checked reader's, unchanged.
-    """
-    subject = f"{error.subject or kind} {record_id!r} (stored {kind} row)"
-    return ValidationError(error.problems, subject=subject)
-
-
-def _integrity_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is optional
-        return (IntegrityError,)
-    return (IntegrityError, psycopg.errors.IntegrityError)
-
-
-_INTEGRITY_ERRORS = _integrity_errors()
-
-
-def _storage_error(message: str, error: BaseException) -> StorageError:
-    if is_transient(error):
-        return TransientStorageError(f"{message} (transient: retry the unit of work)")
-    return StorageError(message)
-
-
-def _roll_back_failed(savepoint: Any) -> None:
-    """Roll back the savepoint of a write that failed, keeping the write's own error.
-
-    SQLite ends the whole transaction on some errors ("database or disk is full"): the
-    savepoint is gone, and rolling back to it would raise "no such savepoint" in place
-    of the real cause. The failed write's error propagates either way.
-    """
-    if savepoint.is_active:
-        with suppress(SQLAlchemyError):
-            savepoint.rollback()
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn driver and SQLAlchemy errors into crmcore's StorageError, chained.
-
-    Errors a retry may cure (lost connections, lock timeouts, deadlocks, serialisation
-    failures) become :class:`~crmcore.errors.TransientStorageError`.
-    """
-    try:
-        yield
-    except StorageError:
-        raise
-    except DBAPIError as error:
-        raise _storage_error(f"database error: {error.orig!r}", error) from error
-    except SQLAlchemyError as error:
-        raise StorageError(f"database error: {error}") from error
-    except (UnicodeError, OverflowError) as error:  # a driver refusing a value
-        raise StorageError(f"the database driver refused a value: {error!r}") from error
-    except Exception as error:
-        if type(error).__module__.startswith(("psycopg", "pymysql", "sqlite3")):
-            raise _storage_error(f"database error: {error!r}", error) from error
-        raise
