@@ -29,13 +29,16 @@ from sqlalchemy.engine import Connection
 
 from crmcore.models import Money, Purchase
 
-__all__ = ["AS_OF", "CUTS", "build", "hand_rows", "hand_schema", "HandQueries", "micros"]
+__all__ = ["AS_OF", "CUTS", "HandQueries", "build", "hand_rows", "hand_schema", "micros"]
 
 START = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 AS_OF = dt.datetime(2026, 5, 31, 23, 59, 59, tzinfo=dt.UTC)
 SPAN_SECONDS = int((AS_OF - START).total_seconds())
 CREATED = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-PRICES = [Decimal(p) for p in "9.90 19.90 58 99 128.00 199 388.00 588 1288.00 4820".split()]
+PRICES = [
+    Decimal(p)
+    for p in ["9.90", "19.90", "58", "99", "128.00", "199", "388.00", "588", "1288.00", "4820"]
+]
 CURRENCIES = ["CNY"] * 7 + ["EUR"] * 2 + ["USD"]
 CUTS = 5
 
@@ -57,7 +60,9 @@ def build(count: int, customers: int, seed: int = 11) -> list[Purchase]:
             amount = Decimal(int(rng.lognormvariate(9, 1.2)) + 1).scaleb(-2)
         cost = None
         if rng.random() < 0.4:
-            cost = Money(amount=(amount * Decimal("0.6")).quantize(Decimal("0.01")), currency=currency)
+            cost = Money(
+                amount=(amount * Decimal("0.6")).quantize(Decimal("0.01")), currency=currency
+            )
         if rng.random() < 0.03:
             amount, cost = -amount, None
         if previous is not None and rng.random() < 0.02:
@@ -128,8 +133,8 @@ class HandQueries:
 
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
-        self.as_of: Any = AS_OF if self.pg else AS_OF.replace(tzinfo=None).isoformat(
-            timespec="microseconds"
+        self.as_of: Any = (
+            AS_OF if self.pg else AS_OF.replace(tzinfo=None).isoformat(timespec="microseconds")
         )
 
     def summaries(self, conn: Connection) -> list[tuple[Any, ...]]:
@@ -143,7 +148,9 @@ class HandQueries:
 
     def repeat(self, conn: Connection) -> list[tuple[Any, ...]]:
         """customer, currency, frequency, recency days, T days, repeat total (micro-units)."""
-        day = "(purchased_at AT TIME ZONE 'UTC')::date" if self.pg else "substr(purchased_at, 1, 10)"
+        day = (
+            "(purchased_at AT TIME ZONE 'UTC')::date" if self.pg else "substr(purchased_at, 1, 10)"
+        )
         end = "DATE '2026-05-31'" if self.pg else "julianday('2026-05-31')"
         diff = "{} - {}" if self.pg else "CAST(julianday({}) - julianday({}) AS INTEGER)"
         sql = f"""
@@ -152,8 +159,11 @@ class HandQueries:
                 FROM bench_purchase WHERE purchased_at <= :as_of GROUP BY 1, 2, 3),
             firsts AS (SELECT c, cur, min(d) AS first FROM days GROUP BY c, cur)
             SELECT days.c, days.cur, count(*) - 1, {diff.format("max(d)", "firsts.first")},
-                   {diff.format(end, "firsts.first") if self.pg else
-                    f"CAST({end} - julianday(firsts.first) AS INTEGER)"},
+                   {
+            diff.format(end, "firsts.first")
+            if self.pg
+            else f"CAST({end} - julianday(firsts.first) AS INTEGER)"
+        },
                    sum(CASE WHEN d = firsts.first THEN 0 ELSE v END)
             FROM days JOIN firsts ON days.c = firsts.c AND days.cur = firsts.cur
             GROUP BY days.c, days.cur, firsts.first ORDER BY days.c, days.cur"""
@@ -168,7 +178,8 @@ class HandQueries:
         if self.pg:
             rec = "DATE '2026-05-31' - (max(purchased_at) AT TIME ZONE 'UTC')::date"
         else:
-            rec = "CAST(julianday('2026-05-31') - julianday(substr(max(purchased_at), 1, 10)) AS INTEGER)"
+            last = "julianday(substr(max(purchased_at), 1, 10))"
+            rec = f"CAST(julianday('2026-05-31') - {last} AS INTEGER)"
         summary = f"""
             SELECT customer_id AS c, {rec} AS rec, count(*) AS n, sum(amount_micros) AS total
             FROM bench_purchase WHERE purchased_at <= :as_of AND currency = :cur
@@ -182,7 +193,9 @@ class HandQueries:
                 f"percentile_disc(ARRAY[{shares}]) WITHIN GROUP (ORDER BY {col} {way})"
                 for col, way in orders
             )
-            cuts = conn.execute(sa.text(f"WITH s AS ({summary}) SELECT {aggregates} FROM s"), params)
+            cuts = conn.execute(
+                sa.text(f"WITH s AS ({summary}) SELECT {aggregates} FROM s"), params
+            )
             rec_cuts, n_cuts, total_cuts = cuts.one()
             source = f"({summary}) AS s"
         else:

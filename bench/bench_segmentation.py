@@ -16,7 +16,8 @@ loaded, untimed, into each store (``Store.import_records``) and into a hand-desi
 table with a covering index (``hand_schema``). Then, alternately, ``--repeat`` times:
 
 * **(a) summaries**: ``summarise_purchases`` / ``segments.purchase_summaries``;
-* **(b) repeat summaries** by day (UTC): ``repeat_summaries`` /
+* **(b) repeat summaries** by day (UTC), in memory also with fast paths off (the
+  reference loop: the "before" of the integer-period fast path): ``repeat_summaries`` /
   ``segments.repeat_summaries``; lifetimes' ``summary_data_from_transaction_data``
   (``freq="D"``, a monetary column, one lifetimes customer per crmcore customer and
   currency);
@@ -37,7 +38,7 @@ and the ratio crmcore / peer (best against best, and the range over the rounds).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import functools
 import gc
 import os
 import sys
@@ -50,6 +51,7 @@ import sqlalchemy as sa
 from _bench_segmentation_data import AS_OF, HandQueries, build, hand_rows, hand_schema, micros
 from bench_queries import analyze, fresh_database
 
+from crmcore._fastpaths import set_fast_paths
 from crmcore.models import Customer, Purchase
 from crmcore.rules.segmentation import (
     RepeatSummary,
@@ -212,7 +214,8 @@ def check_lifetimes(mine: Sequence[RepeatSummary], theirs: Any) -> None:
             or r.frequency != row.frequency
             or float(r.recency) != row.recency
             or float(r.age) != row.T
-            or abs(float(r.monetary_value) - row.monetary_value) > 1e-6 * max(1, abs(row.monetary_value))
+            or abs(float(r.monetary_value) - row.monetary_value)
+            > 1e-6 * max(1, abs(row.monetary_value))
         ):
             bad += 1
     check("repeat summaries = lifetimes'", bad, len(by_key))
@@ -228,22 +231,44 @@ def check_polars(summaries: Any, theirs: Any) -> None:
 def check_hand(task: str, mine: Any, hand: list[tuple[Any, ...]]) -> None:
     if task == "summaries":
         ours = [
-            (s.customer_id, s.currency, s.purchases, micros(s.total),
-             None if s.margin is None else micros(s.margin), s.costed_purchases)
+            (
+                s.customer_id,
+                s.currency,
+                s.purchases,
+                micros(s.total),
+                None if s.margin is None else micros(s.margin),
+                s.costed_purchases,
+            )
             for s in mine
         ]
-        theirs = [(r[0], r[1], r[4], int(r[5]), None if r[6] is None else int(r[6]), r[7]) for r in hand]
-    elif task == "repeat":
-        ours = [(r.customer_id, r.currency, r.frequency, int(r.recency), int(r.age), r.monetary_value)
-                for r in mine]
         theirs = [
-            (c, cur, f, int(rec), int(age), divide(Decimal(int(t)).scaleb(-6), f) if f else Decimal(0))
+            (r[0], r[1], r[4], int(r[5]), None if r[6] is None else int(r[6]), r[7]) for r in hand
+        ]
+    elif task == "repeat":
+        ours = [
+            (r.customer_id, r.currency, r.frequency, int(r.recency), int(r.age), r.monetary_value)
+            for r in mine
+        ]
+        theirs = [
+            (
+                c,
+                cur,
+                f,
+                int(rec),
+                int(age),
+                divide(Decimal(int(t)).scaleb(-6), f) if f else Decimal(0),
+            )
             for c, cur, f, rec, age, t in hand
         ]
     else:
-        ours = [(s.customer_id, s.recency_score, s.frequency_score, s.monetary_score) for s in mine.scores]
+        ours = [
+            (s.customer_id, s.recency_score, s.frequency_score, s.monetary_score)
+            for s in mine.scores
+        ]
         theirs = [tuple(r) for r in hand]
-    bad = sum(1 for a, b in zip(ours, theirs, strict=False) if a != b) + abs(len(ours) - len(theirs))
+    bad = sum(1 for a, b in zip(ours, theirs, strict=False) if a != b) + abs(
+        len(ours) - len(theirs)
+    )
     check(f"{task} = hand SQL", bad, len(ours))
 
 
@@ -252,7 +277,9 @@ def check_hand(task: str, mine: Any, hand: list[tuple[Any, ...]]) -> None:
 
 def load_store(store: Store, purchases: Sequence[Purchase], customers: int) -> float:
     start = time.perf_counter()
-    people = [Customer.person_named(family="客", given=f"{i}", id=f"c{i:06}") for i in range(customers)]
+    people = [
+        Customer.person_named(family="客", given=f"{i}", id=f"c{i:06}") for i in range(customers)
+    ]
     report = store.import_customers(people, batch_size=2000, on_outcome=lambda _: None)
     assert report.created == customers, report
     report = store.import_records("purchase", purchases, batch_size=5000, on_outcome=lambda _: None)
@@ -274,8 +301,13 @@ def load_hand(url: str, dialect: str, purchases: Sequence[Purchase]) -> sa.Engin
 
 
 def sql_rounds(
-    dialect: str, url: str, purchases: Sequence[Purchase], customers: int, repeat: int,
-    reference: dict[str, Any], timings: Timings,
+    dialect: str,
+    url: str,
+    purchases: Sequence[Purchase],
+    customers: int,
+    repeat: int,
+    reference: dict[str, Any],
+    timings: Timings,
 ) -> None:
     store = connect(url, normaliser=None)
     try:
@@ -296,7 +328,9 @@ def sql_rounds(
             for _ in range(repeat):
                 for task, (crm, hand_fn) in tasks.items():
                     timings.run(task, ours, crm, time.perf_counter)
-                    timings.run(task, theirs, lambda: hand_fn(connection), time.perf_counter)
+                    timings.run(
+                        task, theirs, functools.partial(hand_fn, connection), time.perf_counter
+                    )
         for task in tasks:
             result = timings.results[task, ours]
             same = result == reference[task]
@@ -320,8 +354,11 @@ def main() -> None:
 
     start = time.perf_counter()
     purchases = build(args.purchases, args.customers)
-    print(f"{len(purchases):,} purchases over {args.customers:,} customers "
-          f"(built in {time.perf_counter() - start:.0f} s)", flush=True)
+    print(
+        f"{len(purchases):,} purchases over {args.customers:,} customers "
+        f"(built in {time.perf_counter() - start:.0f} s)",
+        flush=True,
+    )
     timings = Timings()
     cpu = time.process_time
     crm: dict[str, Callable[[], Any]] = {
@@ -340,13 +377,24 @@ def main() -> None:
                     timings.run(task, "polars", polars[task], cpu)
                 if task == "repeat" and lifetimes is not None:
                     timings.run(task, "lifetimes", lifetimes, cpu)
+                if task == "repeat":  # before: the reference, fast paths off
+                    set_fast_paths(False)
+                    try:
+                        timings.run(task, "crmcore reference", fn, cpu)
+                    finally:
+                        set_fast_paths(True)
         print("in memory (process CPU seconds):")
         if polars is not None:
             check_polars(reference["summaries"], timings.results["summaries", "polars"])
         if lifetimes is not None:
             check_lifetimes(reference["repeat"], timings.results["repeat", "lifetimes"])
         for task in crm:
-            print(timings.line(task, "crmcore memory", ["lifetimes", "polars"]))
+            print(
+                timings.line(task, "crmcore memory", ["lifetimes", "polars", "crmcore reference"])
+            )
+        if timings.results["repeat", "crmcore reference"] != reference["repeat"]:
+            print("  check repeat summaries = reference: DIFFERENT")
+        print(timings.line("repeat", "crmcore reference", ["lifetimes"]))
     if args.no_sql:
         return
     print("over a store (wall seconds):", flush=True)

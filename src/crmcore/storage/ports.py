@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from crmcore.query import Query
     from crmcore.rules.segmentation import (
         CurrencySummary,
+        ParetoResult,
+        ParetoSpec,
         Period,
+        PyramidResult,
+        PyramidSpec,
         RepeatSummary,
         RfmResult,
         RfmSpec,
@@ -408,4 +412,26 @@ class PurchaseAggregates(Protocol):
 
     def rfm(self, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
         """``rfm(spec, summarise_purchases(purchases, as_of=as_of))``, or ``None``."""
+        ...
+
+
+__all__ += ["TierAggregates"]
+
+
+@runtime_checkable
+class TierAggregates(Protocol):
+    """Optional: a transaction that computes the value pyramid and Pareto where the data is.
+
+    Like :class:`PurchaseAggregates`: each returns exactly what the pure rule returns
+    over the summaries of every purchase the transaction sees
+    (``value_pyramid(spec, summarise_purchases(...))``, ``pareto(...)``), or ``None``
+    when it cannot answer that call; the store then runs the rule.
+    """
+
+    def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
+        """The value pyramid of the purchases up to ``as_of``, or ``None``."""
+        ...
+
+    def pareto(self, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...] | None:
+        """Pareto analysis of the purchases up to ``as_of`` per currency, or ``None``."""
         ...

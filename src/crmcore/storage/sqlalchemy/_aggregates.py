@@ -80,7 +80,21 @@ from crmcore.rules.segmentation.rfm import pick_currency, rfm_score, rfm_verdict
 from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 
-__all__ = ["currency_summaries", "repeat_summaries", "rfm"]
+__all__ = [
+    "INT64",
+    "ceil_ratio",
+    "currencies",
+    "currency_summaries",
+    "filled_count",
+    "floor_bound",
+    "offsets_inline",
+    "overflow_falls_back",
+    "repeat_summaries",
+    "rfm",
+    "summary_cte",
+    "to_summary",
+    "value_at",
+]
 
 _ZERO = Decimal(0)
 _UTC_NAMES = ("UTC", "Etc/UTC")
@@ -93,7 +107,7 @@ def _purchases() -> Any:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _overflow_falls_back(function: F) -> F:
+def overflow_falls_back(function: F) -> F:
     """Return ``None`` (the caller runs the pure rule) when SQLite's integer sum overflows.
 
     SQLite sums integers exactly or raises ``integer overflow``: a customer whose amounts
@@ -237,23 +251,25 @@ def value_at(column: Any, position: Any, order: Sequence[Any], where: Any = None
 def to_summary(row: Sequence[Any], as_of: dt.datetime) -> CurrencySummary:
     """A row of :func:`_summary_select` as the :class:`CurrencySummary` the rule builds."""
     customer_id, currency, first, last, count, total, margin, costed = row[:8]
-    count, total_amount = int(count), from_micros(int(total), int(row[8]))
+    count, costed = int(count), int(costed)
+    total_amount = from_micros(int(total), int(row[8]))
     last_at = _utc(last)
     return CurrencySummary(
         customer_id=customer_id,
         currency=currency,
-        first_purchase=_utc(first),
+        first_purchase=last_at if first == last else _utc(first),
         last_purchase=last_at,
         recency_days=(as_of - last_at).days,
         purchases=count,
         total=total_amount,
-        mean=divide(total_amount, count),
+        # x / 1 is x itself, exponent included (fewer than 28 digits).
+        mean=total_amount if count == 1 else divide(total_amount, count),
         margin=from_micros(int(margin), int(row[9])) if costed else None,
-        costed_purchases=int(costed),
+        costed_purchases=costed,
     )
 
 
-@_overflow_falls_back
+@overflow_falls_back
 def currency_summaries(
     conn: Connection, *, as_of: dt.datetime
 ) -> tuple[CurrencySummary, ...] | None:
@@ -309,7 +325,7 @@ def _period_date(key: str, period: Period) -> dt.date:
     return dt.date.fromisoformat(key)
 
 
-@_overflow_falls_back
+@overflow_falls_back
 def repeat_summaries(
     conn: Connection, *, as_of: dt.datetime, period: Period, tz: str
 ) -> tuple[RepeatSummary, ...] | None:
@@ -398,11 +414,11 @@ _FLOOR = decimal.Context(
 )
 
 
-_INT64 = 2**63 - 1
+INT64 = 2**63 - 1
 _WIDE = Numeric(precision=60, scale=0)
 
 
-def _floor_bound(cut: Decimal, places: int, limit: int) -> int:
+def floor_bound(cut: Decimal, places: int, limit: int) -> int:
     """``floor(cut * 10**places)``, saturated at ``+-limit`` (beyond every summed value)."""
     if cut.copy_abs() >= Decimal(limit):
         return limit if cut > 0 else -limit
@@ -419,9 +435,9 @@ def _ascending_score(column: Any, cuts: Sequence[Decimal], *, money: bool, limit
     """
     parts: list[Any] = [literal(1)]
     for cut in cuts:
-        bound = _floor_bound(cut, MONEY_PLACES if money else 0, limit)
+        bound = floor_bound(cut, MONEY_PLACES if money else 0, limit)
         # Sums of BIGINT are exact decimals on PostgreSQL and MariaDB: compare them as such.
-        operand = literal(bound, _WIDE) if limit > _INT64 else literal(bound, BigInteger())
+        operand = literal(bound, _WIDE) if limit > INT64 else literal(bound, BigInteger())
         parts.append(case((column > operand, 1), else_=0))
     return sum(parts[1:], parts[0])
 
@@ -453,7 +469,7 @@ def _count_of(conditions: Sequence[Any]) -> Any:
     return sum(parts[1:], parts[0])
 
 
-@_overflow_falls_back
+@overflow_falls_back
 def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
     """RFM scored in one statement; ``None`` for a mean monetary basis (use the rule).
 
@@ -471,7 +487,7 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
         currency = pick_currency(cast(list[str], found), None, spec.kind)
     s = summary_cte(conn, _summary_select(as_of, currency, recency=True), "crm_summary")
     k = spec.scores
-    limit = _INT64 if conn.dialect.name == "sqlite" else 10**40
+    limit = INT64 if conn.dialect.name == "sqlite" else 10**40
     if spec.method is ScoreMethod.THRESHOLDS:
         cut_columns: list[Any] = []
         recency = [

@@ -34,7 +34,7 @@ from crmcore.errors import (
 from crmcore.models import ChangeRecord
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
-from crmcore.storage.sqlalchemy import _aggregates, _codec, _index, _query, _trusted
+from crmcore.storage.sqlalchemy import _aggregates, _codec, _index, _query, _tiers, _trusted
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
@@ -50,7 +50,11 @@ if TYPE_CHECKING:
     from crmcore.query import Query
     from crmcore.rules.segmentation import (
         CurrencySummary,
+        ParetoResult,
+        ParetoSpec,
         Period,
+        PyramidResult,
+        PyramidSpec,
         RepeatSummary,
         RfmResult,
         RfmSpec,
@@ -384,6 +388,16 @@ class SqlTransaction:
         """RFM cut points and scores computed in SQL (see ``_aggregates``)."""
         with _translated():
             return _aggregates.rfm(self._connection(), spec, as_of=as_of)
+
+    def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
+        """The value pyramid computed in one SQL statement (see ``_tiers``)."""
+        with _translated():
+            return _tiers.value_pyramid(self._connection(), spec, as_of=as_of)
+
+    def pareto(self, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...] | None:
+        """Pareto analysis computed in one SQL statement (see ``_tiers``)."""
+        with _translated():
+            return _tiers.pareto(self._connection(), spec, as_of=as_of)
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""
