@@ -394,3 +394,35 @@ def test_pyramid_and_pareto_with_fast_paths_off_run_the_rule(
     finally:
         set_fast_paths(previous)
     assert fast == reference
+
+
+def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
+    make_store: Callable[[], Store],
+) -> None:
+    """Purchases later in the day than ``as_of``'s time of day are one whole day fewer."""
+    as_of = dt.datetime(2026, 3, 10, 12, 0, 0, 500000, tzinfo=dt.UTC)
+    times = [
+        dt.datetime(2026, 3, 9, 12, 0, 0, 500000, tzinfo=dt.UTC),  # exactly one day
+        dt.datetime(2026, 3, 9, 12, 0, 0, 500001, tzinfo=dt.UTC),  # a microsecond short
+        dt.datetime(2026, 3, 9, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 2, 28, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(2026, 3, 10, 12, 0, 0, 500000, tzinfo=dt.UTC),  # at as_of itself
+        dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ]
+    purchases = [
+        Purchase(
+            id=f"d{i}",
+            customer_id=CUSTOMERS[i],
+            purchased_at=at,
+            amount=Money.of("9.90", "CNY"),
+            product="tea",
+        )
+        for i, at in enumerate(times)
+    ]
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=as_of)
+    assert [s.recency_days for s in summaries] == [1, 0, 0, 9, 9, 0, 68, 68]
+    for spec in [*SPECS, RfmSpec(currency="CNY", scores=4, segments=())]:
+        assert segments.rfm(store, spec, as_of=as_of) == rules.rfm(spec, summaries), spec
