@@ -321,11 +321,11 @@ def _tier_answers_equal(store: Store, purchases: list[Purchase]) -> None:
         assert found == expected, spec
         # Equal in exponent too: the explanations travel as JSON.
         assert to_json(found) == to_json(expected), spec
-    for spec in PARETO_SPECS:
-        found_pareto = segments.pareto(store, spec, as_of=AS_OF)
-        expected_pareto = rules.pareto(spec, summaries)
-        assert found_pareto == expected_pareto, spec
-        assert to_json(list(found_pareto)) == to_json(list(expected_pareto)), spec
+    for pareto_spec in PARETO_SPECS:
+        found_pareto = segments.pareto(store, pareto_spec, as_of=AS_OF)
+        expected_pareto = rules.pareto(pareto_spec, summaries)
+        assert found_pareto == expected_pareto, pareto_spec
+        assert to_json(list(found_pareto)) == to_json(list(expected_pareto)), pareto_spec
 
 
 @settings(
