@@ -1,103 +1,345 @@
-"""Customer summaries and RFM in memory, against polars (the floor) and lifetimes.
+"""Summaries, repeat summaries and RFM: crmcore against hand SQL, lifetimes and polars.
 
 Run on demand (not part of pytest)::
 
     PYTHONPATH=src python bench/bench_segmentation.py [--purchases 1000000]
-        [--customers 100000] [--repeat 3]
+        [--customers 100000] [--repeat 3] [--postgres URL] [--no-sql]
 
-polars and lifetimes are optional here, installed in the bench environment only
-(``pip install polars lifetimes``); a peer that is missing or fails on this Python
-and numpy is reported and skipped.
+``--postgres`` defaults to ``$CRMCORE_TEST_POSTGRES_URL``; without one PostgreSQL is
+skipped (said so). polars and lifetimes are optional, installed in the bench
+environment only (``pip install polars lifetimes``, never a dependency of crmcore); a
+peer that is missing or fails on this Python is reported and skipped.
 
-Builds ``--purchases`` purchases (CNY, amounts in cents, over two years) spread over
-``--customers`` customers, as crmcore ``Purchase`` models (not timed), then times:
+The purchases (``_bench_segmentation_data.build``: CNY, EUR and USD, price-list ties,
+refunds, costs, same-second purchases) are built as crmcore ``Purchase`` models and
+loaded, untimed, into each store (``Store.import_records``) and into a hand-designed
+table with a covering index (``hand_schema``). Then, alternately, ``--repeat`` times:
 
-* **crmcore**: ``summarise_purchases`` (per customer and currency: first, last,
-  recency, count, total, mean, margin), ``repeat_summaries`` by day, and ``rfm``
-  with the default spec on the summaries;
-* **polars**: the same per-customer aggregation (min, max, count, sum) and the
-  repeat summary (purchases floored to the day, summed per customer and day, then
-  aggregated per customer), on columns built from the models beforehand (the column
-  building is not timed: the floor gets its data ready-made), amounts as exact
-  ``Decimal(18, 2)``;
-* **lifetimes**: ``summary_data_from_transaction_data(..., freq="D")`` with a
-  monetary column, on a pandas frame built beforehand (float amounts, as it takes).
+* **(a) summaries**: ``summarise_purchases`` / ``segments.purchase_summaries``;
+* **(b) repeat summaries** by day (UTC), in memory also with fast paths off (the
+  reference loop: the "before" of the integer-period fast path): ``repeat_summaries`` /
+  ``segments.repeat_summaries``; lifetimes' ``summary_data_from_transaction_data``
+  (``freq="D"``, a monetary column, one lifetimes customer per crmcore customer and
+  currency);
+* **(c) RFM** (``RfmSpec(currency="CNY")``, five quantile scores): in memory the
+  summaries and ``rfm`` on them; over a store ``segments.rfm``.
 
-Each is run ``--repeat`` times, alternately, with the garbage collector paused, and
-the fastest process CPU time (``time.process_time``) is kept. Prints seconds and the
-ratio of crmcore to each peer, and checks that crmcore's repeat summaries equal
-lifetimes' (frequency, recency and T exactly, monetary value to 1e-6).
+In memory the peers are polars (the same aggregations on ready-made columns, amounts
+as exact ``Decimal(18, 2)``) and lifetimes (on a pandas frame built beforehand);
+times are process CPU seconds (``time.process_time``), the garbage collector paused.
+Over a store the peer is the same aggregation hand-written in SQL over the hand table
+(``HandQueries``), times are wall seconds (the database works in its own process).
+Every result is checked: crmcore's SQL path against crmcore's pure rule, the hand
+SQL against crmcore (counts, micro-unit sums, scores), lifetimes' frequency, recency
+and T exactly and its monetary value to 1e-6. Prints the best and worst time of each
+and the ratio crmcore / peer (best against best, and the range over the rounds).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import functools
 import gc
-import random
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from crmcore.models import Money, Purchase
-from crmcore.rules.segmentation import RfmSpec, repeat_summaries, rfm, summarise_purchases
+import sqlalchemy as sa
+from _bench_segmentation_data import AS_OF, HandQueries, build, hand_rows, hand_schema, micros
+from bench_queries import analyze, fresh_database
 
-START = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
-AS_OF = dt.datetime(2026, 5, 31, 23, 59, 59, tzinfo=dt.UTC)
-SPAN_SECONDS = int((AS_OF - START).total_seconds())
+from crmcore._fastpaths import set_fast_paths
+from crmcore.models import Customer, Purchase
+from crmcore.rules.segmentation import (
+    RepeatSummary,
+    RfmSpec,
+    repeat_summaries,
+    rfm,
+    summarise_purchases,
+)
+from crmcore.rules.segmentation._common import divide
+from crmcore.storage import Store, connect, segments
+from crmcore.storage.sqlalchemy._engine import make_engine
 
-
-def build(count: int, customers: int, seed: int = 11) -> list[Purchase]:
-    """``count`` purchases over ``customers`` customers; half of them buy once or twice."""
-    rng = random.Random(seed)
-    weights = [1.0 if i % 2 else 12.0 for i in range(customers)]
-    ids = rng.choices([f"c{i:06}" for i in range(customers)], weights=weights, k=count)
-    out = []
-    for cid in ids:
-        cents = int(rng.lognormvariate(9, 1.2)) + 1
-        amount = Money(amount=Decimal(cents).scaleb(-2), currency="CNY")
-        at = START + dt.timedelta(seconds=rng.randrange(SPAN_SECONDS))
-        out.append(Purchase(customer_id=cid, purchased_at=at, amount=amount, product="item"))
-    return out
-
-
-def crmcore_run(purchases: list[Purchase]) -> tuple[Any, Any, Any]:
-    summaries = summarise_purchases(purchases, as_of=AS_OF)
-    repeats = repeat_summaries(purchases, as_of=AS_OF)
-    scores = rfm(RfmSpec(), summaries)
-    return summaries, repeats, scores
+SPEC = RfmSpec(currency="CNY")
+Clock = Callable[[], float]
 
 
-def polars_run(pl: Any, frame: Any) -> tuple[Any, Any]:
-    col = pl.col
-    kept = frame.filter(col("t") <= AS_OF)
-    summary = kept.group_by("c").agg(
-        col("t").min().alias("first"),
-        col("t").max().alias("last"),
-        pl.len().alias("n"),
-        col("v").sum().alias("total"),
-    )
-    days = kept.group_by("c", col("t").dt.date().alias("d")).agg(col("v").sum())
-    repeat = days.group_by("c").agg(
-        col("d").min().alias("first"),
-        col("d").max().alias("last"),
-        pl.len().alias("periods"),
-        col("v").sum().alias("all"),
-        col("v").sort_by("d").first().alias("first_v"),
-    )
-    return summary, repeat
+class Timings:
+    """The seconds of every round of every (task, engine), and a result of each."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[tuple[str, str], list[float]] = {}
+        self.results: dict[tuple[str, str], Any] = {}
+
+    def run(self, task: str, engine: str, fn: Callable[[], Any], clock: Clock) -> None:
+        gc.collect()
+        gc.disable()
+        try:
+            start = clock()
+            result = fn()
+            seconds = clock() - start
+        finally:
+            gc.enable()
+        self.seconds.setdefault((task, engine), []).append(seconds)
+        self.results[task, engine] = result
+
+    def line(self, task: str, engine: str, peers: Sequence[str]) -> str:
+        mine = self.seconds[task, engine]
+        text = f"  {task:<9} {engine:<18} {min(mine):7.3f} s (max {max(mine):.3f})"
+        for peer in peers:
+            theirs = self.seconds.get((task, peer))
+            if not theirs:
+                continue
+            ratios = [a / b for a, b in zip(mine, theirs, strict=False)]
+            text += (
+                f" | / {peer} {min(mine) / min(theirs):.2f}"
+                f" (rounds {min(ratios):.2f}..{max(ratios):.2f}; {peer} {min(theirs):.3f} s)"
+            )
+        return text
 
 
-def timed(fn: Callable[..., object], *args: object) -> tuple[float, object]:
-    gc.collect()
-    gc.disable()
+# ------------------------------------------------------------------ peers in memory
+
+
+def polars_peer(purchases: Sequence[Purchase]) -> dict[str, Callable[[], Any]] | None:
     try:
-        start = time.process_time()
-        result = fn(*args)
-        return time.process_time() - start, result
+        import polars as pl
+    except ImportError as error:
+        print(f"polars skipped: not installed ({error})")
+        return None
+    frame = pl.DataFrame(
+        {
+            "c": [p.customer_id for p in purchases],
+            "cur": [p.amount.currency for p in purchases],
+            "t": [p.purchased_at for p in purchases],
+            "v": [p.amount.amount for p in purchases],
+            "cost": [None if p.cost is None else p.cost.amount for p in purchases],
+        },
+        schema={
+            "c": pl.Utf8,
+            "cur": pl.Utf8,
+            "t": pl.Datetime("us", "UTC"),
+            "v": pl.Decimal(18, 2),
+            "cost": pl.Decimal(18, 2),
+        },
+    )
+    col = pl.col
+
+    def summaries() -> Any:
+        kept = frame.filter(col("t") <= AS_OF)
+        return kept.group_by("c", "cur").agg(
+            col("t").min().alias("first"),
+            col("t").max().alias("last"),
+            pl.len().alias("n"),
+            col("v").sum().alias("total"),
+            (col("v") - col("cost")).sum().alias("margin"),
+            col("cost").count().alias("costed"),
+        )
+
+    def repeat() -> Any:
+        kept = frame.filter(col("t") <= AS_OF)
+        days = kept.group_by("c", "cur", col("t").dt.date().alias("d")).agg(col("v").sum())
+        return days.group_by("c", "cur").agg(
+            (pl.len() - 1).alias("frequency"),
+            (col("d").max() - col("d").min()).dt.total_days().alias("recency"),
+            (pl.lit(AS_OF.date()) - col("d").min()).dt.total_days().alias("T"),
+            (col("v").sum() - col("v").sort_by("d").first()).alias("repeat_total"),
+        )
+
+    def rfm_scores() -> Any:
+        kept = frame.filter((col("t") <= AS_OF) & (col("cur") == "CNY"))
+        s = kept.group_by("c").agg(
+            (pl.lit(AS_OF.date()) - col("t").max().dt.date()).dt.total_days().alias("rec"),
+            pl.len().alias("n"),
+            col("v").sum().alias("total"),
+        )
+        n, k = s.height, SPEC.scores
+        positions = [-(-j * n // k) - 1 for j in range(1, k)]
+
+        def score(name: str, descending: bool) -> Any:
+            ordered = s.get_column(name).sort(descending=descending)
+            cuts = [ordered[p] for p in positions]
+            if descending:
+                return 1 + pl.sum_horizontal([(col(name) < c).cast(pl.Int8) for c in cuts])
+            return 1 + pl.sum_horizontal([(col(name) > c).cast(pl.Int8) for c in cuts])
+
+        return s.select(
+            "c", score("rec", True).alias("r"), score("n", False).alias("f"), score("total", False)
+        )
+
+    return {"summaries": summaries, "repeat": repeat, "rfm": rfm_scores}
+
+
+def lifetimes_peer(purchases: Sequence[Purchase]) -> Callable[[], Any] | None:
+    try:
+        import pandas as pd
+        from lifetimes.utils import summary_data_from_transaction_data
+    except ImportError as error:
+        print(f"lifetimes skipped: not installed ({error})")
+        return None
+    frame = pd.DataFrame(
+        {
+            "c": [f"{p.customer_id}|{p.amount.currency}" for p in purchases],
+            "t": [p.purchased_at.replace(tzinfo=None) for p in purchases],
+            "v": [float(p.amount.amount) for p in purchases],
+        }
+    )
+
+    def run() -> Any:
+        return summary_data_from_transaction_data(
+            frame, "c", "t", "v", observation_period_end="2026-05-31", freq="D"
+        )
+
+    return run
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check(name: str, problems: int, of: int) -> None:
+    print(f"  check {name}: {'equal' if problems == 0 else f'{problems} MISMATCHES'} ({of:,} rows)")
+
+
+def check_lifetimes(mine: Sequence[RepeatSummary], theirs: Any) -> None:
+    by_key = {f"{r.customer_id}|{r.currency}": r for r in mine}
+    bad = 0 if len(by_key) == len(theirs) else abs(len(by_key) - len(theirs))
+    for key, row in zip(theirs.index, theirs.itertuples(index=False), strict=True):
+        r = by_key.get(key)
+        if (
+            r is None
+            or r.frequency != row.frequency
+            or float(r.recency) != row.recency
+            or float(r.age) != row.T
+            or abs(float(r.monetary_value) - row.monetary_value)
+            > 1e-6 * max(1, abs(row.monetary_value))
+        ):
+            bad += 1
+    check("repeat summaries = lifetimes'", bad, len(by_key))
+
+
+def check_polars(summaries: Any, theirs: Any) -> None:
+    mine = {(s.customer_id, s.currency): (s.purchases, s.total) for s in summaries}
+    rows = theirs.select("c", "cur", "n", "total").rows()
+    bad = sum(1 for c, cur, n, total in rows if mine.get((c, cur)) != (n, total))
+    check("summaries = polars'", bad + abs(len(rows) - len(mine)), len(mine))
+
+
+def check_hand(task: str, mine: Any, hand: list[tuple[Any, ...]]) -> None:
+    if task == "summaries":
+        ours = [
+            (
+                s.customer_id,
+                s.currency,
+                s.purchases,
+                micros(s.total),
+                None if s.margin is None else micros(s.margin),
+                s.costed_purchases,
+            )
+            for s in mine
+        ]
+        theirs = [
+            (r[0], r[1], r[4], int(r[5]), None if r[6] is None else int(r[6]), r[7]) for r in hand
+        ]
+    elif task == "repeat":
+        ours = [
+            (r.customer_id, r.currency, r.frequency, int(r.recency), int(r.age), r.monetary_value)
+            for r in mine
+        ]
+        theirs = [
+            (
+                c,
+                cur,
+                f,
+                int(rec),
+                int(age),
+                divide(Decimal(int(t)).scaleb(-6), f) if f else Decimal(0),
+            )
+            for c, cur, f, rec, age, t in hand
+        ]
+    else:
+        ours = [
+            (s.customer_id, s.recency_score, s.frequency_score, s.monetary_score)
+            for s in mine.scores
+        ]
+        theirs = [tuple(r) for r in hand]
+    bad = sum(1 for a, b in zip(ours, theirs, strict=False) if a != b) + abs(
+        len(ours) - len(theirs)
+    )
+    check(f"{task} = hand SQL", bad, len(ours))
+
+
+# ------------------------------------------------------------------ stores
+
+
+def load_store(store: Store, purchases: Sequence[Purchase], customers: int) -> float:
+    start = time.perf_counter()
+    people = [
+        Customer.person_named(family="客", given=f"{i}", id=f"c{i:06}") for i in range(customers)
+    ]
+    report = store.import_customers(people, batch_size=2000, on_outcome=lambda _: None)
+    assert report.created == customers, report
+    report = store.import_records("purchase", purchases, batch_size=5000, on_outcome=lambda _: None)
+    assert report.created == len(purchases), report
+    return time.perf_counter() - start
+
+
+def load_hand(url: str, dialect: str, purchases: Sequence[Purchase]) -> sa.Engine:
+    engine = make_engine(url)
+    metadata = sa.MetaData()
+    table = hand_schema(metadata, dialect)
+    metadata.create_all(engine)
+    rows = list(hand_rows(purchases, dialect))
+    with engine.begin() as connection:
+        for first in range(0, len(rows), 20000):
+            connection.execute(table.insert(), rows[first : first + 20000])
+    analyze(engine)
+    return engine
+
+
+def sql_rounds(
+    dialect: str,
+    url: str,
+    purchases: Sequence[Purchase],
+    customers: int,
+    repeat: int,
+    reference: dict[str, Any],
+    timings: Timings,
+) -> None:
+    store = connect(url, normaliser=None)
+    try:
+        print(f"{dialect}: loading ...", flush=True)
+        seconds = load_store(store, purchases, customers)
+        start = time.perf_counter()
+        engine = load_hand(url, dialect, purchases)
+        print(f"  loaded: crmcore {seconds:.0f} s, hand table {time.perf_counter() - start:.0f} s")
+        analyze(store.backend.engine)  # type: ignore[attr-defined]
+        hand = HandQueries(dialect)
+        tasks: dict[str, tuple[Callable[[], Any], Callable[[sa.Connection], Any]]] = {
+            "summaries": (lambda: segments.purchase_summaries(store, as_of=AS_OF), hand.summaries),
+            "repeat": (lambda: segments.repeat_summaries(store, as_of=AS_OF), hand.repeat),
+            "rfm": (lambda: segments.rfm(store, SPEC, as_of=AS_OF), lambda c: hand.rfm(c, "CNY")),
+        }
+        ours, theirs = f"crmcore {dialect}", f"hand SQL {dialect}"
+        with engine.connect() as connection:
+            for _ in range(repeat):
+                for task, (crm, hand_fn) in tasks.items():
+                    timings.run(task, ours, crm, time.perf_counter)
+                    timings.run(
+                        task, theirs, functools.partial(hand_fn, connection), time.perf_counter
+                    )
+        for task in tasks:
+            result = timings.results[task, ours]
+            same = result == reference[task]
+            print(f"  check {task} = pure rule: {'equal' if same else 'DIFFERENT'}")
+            check_hand(task, result, timings.results[task, theirs])
+            print(timings.line(task, ours, [theirs]))
+        engine.dispose()
     finally:
-        gc.enable()
+        store.close()
 
 
 def main() -> None:
@@ -105,92 +347,65 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--postgres", default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"))
+    parser.add_argument("--no-sql", action="store_true", help="the in-memory part only")
+    parser.add_argument("--no-memory", action="store_true", help="skip the in-memory rounds")
     args = parser.parse_args()
 
+    start = time.perf_counter()
     purchases = build(args.purchases, args.customers)
-    peers: dict[str, Callable[[], object]] = {}
-    try:
-        import polars as pl
-
-        frame = pl.DataFrame(
-            {
-                "c": [p.customer_id for p in purchases],
-                "t": [p.purchased_at for p in purchases],
-                "v": [p.amount.amount for p in purchases],
-            },
-            schema={"c": pl.Utf8, "t": pl.Datetime("us", "UTC"), "v": pl.Decimal(18, 2)},
-        )
-        peers["polars"] = lambda: polars_run(pl, frame)
-    except Exception as error:
-        print(f"polars skipped: {type(error).__name__}: {error}")
-    lifetimes_frame = None
-    try:
-        import pandas as pd
-        from lifetimes.utils import summary_data_from_transaction_data
-
-        lifetimes_frame = pd.DataFrame(
-            {
-                "c": [p.customer_id for p in purchases],
-                "t": [p.purchased_at.replace(tzinfo=None) for p in purchases],
-                "v": [float(p.amount.amount) for p in purchases],
-            }
-        )
-
-        def lifetimes_run() -> object:
-            return summary_data_from_transaction_data(
-                lifetimes_frame, "c", "t", "v", observation_period_end="2026-05-31", freq="D"
-            )
-
-        peers["lifetimes"] = lifetimes_run
-    except Exception as error:
-        print(f"lifetimes skipped: {type(error).__name__}: {error}")
-
-    best: dict[str, float] = {}
-    results: dict[str, object] = {}
-    parts = {"summaries": 0.0, "repeat": 0.0, "rfm": 0.0}
-    for _ in range(args.repeat):
-        for name, run in [("crmcore", lambda: crmcore_run(purchases)), *peers.items()]:
-            try:
-                seconds, result = timed(run)
-            except Exception as error:
-                print(f"{name} failed: {type(error).__name__}: {error}")
-                peers.pop(name, None)
-                continue
-            if seconds < best.get(name, float("inf")):
-                best[name], results[name] = seconds, result
-    for name, fn in (
-        ("summaries", lambda: summarise_purchases(purchases, as_of=AS_OF)),
-        ("repeat", lambda: repeat_summaries(purchases, as_of=AS_OF)),
-    ):
-        parts[name] = min(timed(fn)[0] for _ in range(args.repeat))
-    summaries = summarise_purchases(purchases, as_of=AS_OF)
-    parts["rfm"] = min(timed(rfm, RfmSpec(), summaries)[0] for _ in range(args.repeat))
-
-    print(f"{args.purchases:,} purchases over {args.customers:,} customers")
     print(
-        f"crmcore: {best['crmcore']:.2f} s (summaries {parts['summaries']:.2f} s, "
-        f"repeat summaries {parts['repeat']:.2f} s, rfm {parts['rfm']:.2f} s)"
+        f"{len(purchases):,} purchases over {args.customers:,} customers "
+        f"(built in {time.perf_counter() - start:.0f} s)",
+        flush=True,
     )
-    for name in peers:
-        if name in best:
+    timings = Timings()
+    cpu = time.process_time
+    crm: dict[str, Callable[[], Any]] = {
+        "summaries": lambda: summarise_purchases(purchases, as_of=AS_OF),
+        "repeat": lambda: repeat_summaries(purchases, as_of=AS_OF),
+        "rfm": lambda: rfm(SPEC, summarise_purchases(purchases, as_of=AS_OF)),
+    }
+    reference = {task: fn() for task, fn in crm.items()}
+    if not args.no_memory:
+        polars = polars_peer(purchases)
+        lifetimes = lifetimes_peer(purchases)
+        for _ in range(args.repeat):
+            for task, fn in crm.items():
+                timings.run(task, "crmcore memory", fn, cpu)
+                if polars is not None:
+                    timings.run(task, "polars", polars[task], cpu)
+                if task == "repeat" and lifetimes is not None:
+                    timings.run(task, "lifetimes", lifetimes, cpu)
+                if task == "repeat":  # before: the reference, fast paths off
+                    set_fast_paths(False)
+                    try:
+                        timings.run(task, "crmcore reference", fn, cpu)
+                    finally:
+                        set_fast_paths(True)
+        print("in memory (process CPU seconds):")
+        if polars is not None:
+            check_polars(reference["summaries"], timings.results["summaries", "polars"])
+        if lifetimes is not None:
+            check_lifetimes(reference["repeat"], timings.results["repeat", "lifetimes"])
+        for task in crm:
             print(
-                f"{name}: {best[name]:.2f} s; crmcore / {name} = {best['crmcore'] / best[name]:.1f}"
+                timings.line(task, "crmcore memory", ["lifetimes", "polars", "crmcore reference"])
             )
-    if "lifetimes" in results:
-        reference = results["lifetimes"]
-        mine = {r.customer_id: r for r in results["crmcore"][1]}  # type: ignore[index]
-        mismatches = 0
-        for cid, row in reference.iterrows():  # type: ignore[attr-defined]
-            r = mine[cid]
-            if (
-                r.frequency != row["frequency"]
-                or float(r.recency) != row["recency"]
-                or float(r.age) != row["T"]
-                or abs(float(r.monetary_value) - row["monetary_value"]) > 1e-6
-            ):
-                mismatches += 1
-        print(f"repeat summaries equal to lifetimes': {mismatches} mismatches of {len(mine):,}")
+        if timings.results["repeat", "crmcore reference"] != reference["repeat"]:
+            print("  check repeat summaries = reference: DIFFERENT")
+        print(timings.line("repeat", "crmcore reference", ["lifetimes"]))
+    if args.no_sql:
+        return
+    print("over a store (wall seconds):", flush=True)
+    with fresh_database("sqlite", None) as url:
+        sql_rounds("sqlite", url, purchases, args.customers, args.repeat, reference, timings)
+    if not args.postgres:
+        print("postgresql skipped: no --postgres URL and no CRMCORE_TEST_POSTGRES_URL")
+        return
+    with fresh_database("postgresql", args.postgres) as url:
+        sql_rounds("postgresql", url, purchases, args.customers, args.repeat, reference, timings)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

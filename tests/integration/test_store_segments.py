@@ -22,13 +22,16 @@ from crmcore.errors import InvalidArgument, ValidationError
 from crmcore.models import Customer, Money, Purchase
 from crmcore.rules import segmentation as rules
 from crmcore.rules.segmentation import (
+    RANK_TIERS,
     MonetaryBasis,
     ParetoSpec,
     Period,
+    PyramidMethod,
     PyramidSpec,
     RfmSpec,
     ScoreMethod,
     SegmentSelection,
+    Tier,
     select_members,
 )
 from crmcore.serialization import from_json, to_json
@@ -279,3 +282,147 @@ def test_sums_beyond_sqlite_integers_fall_back_to_the_rule(
     )
     spec = RfmSpec(currency="CNY")
     assert segments.rfm(store, spec, as_of=AS_OF) == rules.rfm(spec, summaries)
+
+
+TIER_SPECS = [
+    PyramidSpec(currency="CNY"),
+    PyramidSpec(currency="EUR", method=PyramidMethod.SHARES, tiers=RANK_TIERS),
+    PyramidSpec(
+        currency="CNY",
+        method=PyramidMethod.SHARES,
+        tiers=(
+            Tier(name="top", share=Decimal("0.3")),
+            Tier(name="middle", share=Decimal("0.5")),
+            Tier(name="rest"),
+        ),
+    ),
+    PyramidSpec(
+        currency="CNY",
+        tiers=(
+            Tier(name="high", minimum=Decimal("250.005"), inclusive=False),
+            Tier(name="par", minimum=Decimal("25.00")),
+            Tier(name="low", minimum=Decimal("-0.01")),
+            Tier(name="refunded"),
+        ),
+    ),
+]
+PARETO_SPECS = [
+    ParetoSpec(),
+    ParetoSpec(top_shares=(Decimal("0.01"), Decimal("0.5"), Decimal(1)), revenue_share=Decimal(1)),
+    ParetoSpec(top_shares=(Decimal("0.15"),), revenue_share=Decimal("0.333")),
+]
+
+
+def _tier_answers_equal(store: Store, purchases: list[Purchase]) -> None:
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    for spec in TIER_SPECS:
+        found = segments.value_pyramid(store, spec, as_of=AS_OF)
+        expected = rules.value_pyramid(spec, summaries)
+        assert found == expected, spec
+        # Equal in exponent too: the explanations travel as JSON.
+        assert to_json(found) == to_json(expected), spec
+    for pareto_spec in PARETO_SPECS:
+        found_pareto = segments.pareto(store, pareto_spec, as_of=AS_OF)
+        expected_pareto = rules.pareto(pareto_spec, summaries)
+        assert found_pareto == expected_pareto, pareto_spec
+        assert to_json(list(found_pareto)) == to_json(list(expected_pareto)), pareto_spec
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(purchases=purchase_lists())
+def test_pyramid_and_pareto_in_sql_equal_the_pure_rules(
+    make_store: Callable[[], Store], purchases: list[Purchase]
+) -> None:
+    """Pyramid (thresholds, rank shares) and Pareto equal the rules, places included."""
+    _tier_answers_equal(_filled(make_store, purchases), purchases)
+
+
+def test_pyramid_and_pareto_ties_never_depend_on_row_order(
+    make_store: Callable[[], Store],
+) -> None:
+    """Equal totals written with other decimal places sit at the cut: same tier, same sums."""
+    amounts = ["100", "100.00", "100.0", "100", "50.5", "50.50", "-20", "100.000"]
+    purchases = [
+        Purchase(
+            id=f"e{i}",
+            customer_id=cid,
+            purchased_at=START + dt.timedelta(days=i),
+            amount=Money.of(amount, "CNY"),
+            product="tea",
+        )
+        for i, (cid, amount) in enumerate(zip(reversed(CUSTOMERS), amounts, strict=True))
+    ]
+    store = _filled(make_store, purchases)
+    _tier_answers_equal(store, purchases)
+    spec = TIER_SPECS[2]
+    tiers = {a.total: a.tier for a in segments.value_pyramid(store, spec, as_of=AS_OF).assignments}
+    assert tiers[Decimal(100)] == "top"  # the five tied at 100 are all in, though 30% is 3
+    (cny,) = segments.pareto(store, ParetoSpec(), as_of=AS_OF)
+    assert cny.customers_for_revenue_share == 5
+
+
+def test_pyramid_and_pareto_with_fast_paths_off_run_the_rule(
+    make_store: Callable[[], Store],
+) -> None:
+    """The reference path (the rule over the summaries) gives the same pyramid and Pareto."""
+    purchases = [
+        Purchase(
+            id=f"f{i}",
+            customer_id=CUSTOMERS[i % 5],
+            purchased_at=START + dt.timedelta(days=i),
+            amount=Money.of(str(3 + i * 7), "CNY" if i % 3 else "EUR"),
+            product="tea",
+        )
+        for i in range(15)
+    ]
+    store = _filled(make_store, purchases)
+    spec = TIER_SPECS[1]
+    fast = (
+        segments.value_pyramid(store, spec, as_of=AS_OF),
+        segments.pareto(store, ParetoSpec(), as_of=AS_OF),
+    )
+    previous = set_fast_paths(False)
+    try:
+        reference = (
+            segments.value_pyramid(store, spec, as_of=AS_OF),
+            segments.pareto(store, ParetoSpec(), as_of=AS_OF),
+        )
+    finally:
+        set_fast_paths(previous)
+    assert fast == reference
+
+
+def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
+    make_store: Callable[[], Store],
+) -> None:
+    """Purchases later in the day than ``as_of``'s time of day are one whole day fewer."""
+    as_of = dt.datetime(2026, 3, 10, 12, 0, 0, 500000, tzinfo=dt.UTC)
+    times = [
+        dt.datetime(2026, 3, 9, 12, 0, 0, 500000, tzinfo=dt.UTC),  # exactly one day
+        dt.datetime(2026, 3, 9, 12, 0, 0, 500001, tzinfo=dt.UTC),  # a microsecond short
+        dt.datetime(2026, 3, 9, 23, 59, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 2, 28, 18, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(2026, 3, 10, 12, 0, 0, 500000, tzinfo=dt.UTC),  # at as_of itself
+        dt.datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ]
+    purchases = [
+        Purchase(
+            id=f"d{i}",
+            customer_id=CUSTOMERS[i],
+            purchased_at=at,
+            amount=Money.of("9.90", "CNY"),
+            product="tea",
+        )
+        for i, at in enumerate(times)
+    ]
+    store = _filled(make_store, purchases)
+    summaries = rules.summarise_purchases(purchases, as_of=as_of)
+    assert [s.recency_days for s in summaries] == [1, 0, 0, 9, 9, 0, 68, 68]
+    for spec in [*SPECS, RfmSpec(currency="CNY", scores=4, segments=())]:
+        assert segments.rfm(store, spec, as_of=as_of) == rules.rfm(spec, summaries), spec

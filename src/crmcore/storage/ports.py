@@ -31,7 +31,11 @@ if TYPE_CHECKING:
     from crmcore.rules.dedupe import BlockingSpec, Candidates
     from crmcore.rules.segmentation import (
         CurrencySummary,
+        ParetoResult,
+        ParetoSpec,
         Period,
+        PyramidResult,
+        PyramidSpec,
         RepeatSummary,
         RfmResult,
         RfmSpec,
@@ -439,4 +443,26 @@ class DedupeCandidates(Protocol):
 
     def customer_ids(self) -> list[str]:
         """Every customer's id, in code point order."""
+        ...
+
+
+__all__ += ["TierAggregates"]
+
+
+@runtime_checkable
+class TierAggregates(Protocol):
+    """Optional: a transaction that computes the value pyramid and Pareto where the data is.
+
+    Like :class:`PurchaseAggregates`: each returns exactly what the pure rule returns
+    over the summaries of every purchase the transaction sees
+    (``value_pyramid(spec, summarise_purchases(...))``, ``pareto(...)``), or ``None``
+    when it cannot answer that call; the store then runs the rule.
+    """
+
+    def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
+        """The value pyramid of the purchases up to ``as_of``, or ``None``."""
+        ...
+
+    def pareto(self, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...] | None:
+        """Pareto analysis of the purchases up to ``as_of`` per currency, or ``None``."""
         ...

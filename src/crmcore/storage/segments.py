@@ -27,8 +27,10 @@ When the backend's transactions implement
 aggregation runs inside the database: one statement per summary, the RFM cut points
 and scores in SQL. Otherwise, or when the backend declines a call (``None``: a time
 zone other than UTC for repeat summaries, a mean monetary basis for RFM), the pure
-rule runs over a streamed read of the purchases, transparently. The pyramid and
-Pareto analysis run their pure rules over the summaries the backend computed.
+rule runs over a streamed read of the purchases, transparently. The value pyramid and
+Pareto analysis are asked of a transaction implementing
+:class:`~crmcore.storage.ports.TierAggregates` (the SQL storage: one statement each);
+otherwise their pure rules run over :func:`purchase_summaries`.
 
 In-database aggregation is a fast path (docs/architecture.md): with fast paths off
 (``CRMCORE_NO_FAST_PATHS=1``) every call runs the pure rule over a streamed read, and
@@ -61,7 +63,7 @@ from crmcore.rules.segmentation import (
     members_of_result,
 )
 from crmcore.rules.segmentation._common import require_aware
-from crmcore.storage.ports import PurchaseAggregates, Transaction
+from crmcore.storage.ports import PurchaseAggregates, TierAggregates, Transaction
 
 if TYPE_CHECKING:
     from crmcore.storage.store import Store
@@ -137,14 +139,45 @@ def rfm(store: Store, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult:
     )
 
 
+def _tiers(
+    store: Store,
+    in_database: Callable[[TierAggregates], T | None],
+    by_rule: Callable[[tuple[CurrencySummary, ...]], T],
+    as_of: dt.datetime,
+) -> T:
+    """Ask the backend for the whole segmentation, else run the rule over the summaries."""
+    if fast_paths_enabled():
+        tx = store.backend.begin()
+        try:
+            if isinstance(tx, TierAggregates):
+                answer = in_database(tx)
+                if answer is not None:
+                    return answer
+        finally:
+            tx.rollback()
+    return by_rule(purchase_summaries(store, as_of=as_of))
+
+
 def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult:
     """:func:`~crmcore.rules.segmentation.value_pyramid` over the store's summaries."""
-    return rules.value_pyramid(spec, purchase_summaries(store, as_of=as_of))
+    as_of = require_aware(as_of, "as_of")
+    return _tiers(
+        store,
+        lambda tx: tx.value_pyramid(spec, as_of=as_of),
+        lambda summaries: rules.value_pyramid(spec, summaries),
+        as_of,
+    )
 
 
 def pareto(store: Store, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...]:
     """:func:`~crmcore.rules.segmentation.pareto` over the store's summaries."""
-    return rules.pareto(spec, purchase_summaries(store, as_of=as_of))
+    as_of = require_aware(as_of, "as_of")
+    return _tiers(
+        store,
+        lambda tx: tx.pareto(spec, as_of=as_of),
+        lambda summaries: rules.pareto(spec, summaries),
+        as_of,
+    )
 
 
 def members(

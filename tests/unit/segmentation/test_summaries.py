@@ -187,3 +187,28 @@ def test_the_utc_fast_path_equals_the_zone_conversion(
     assert repeat_summaries(bought, as_of=as_of, period=period) == repeat_summaries(
         elsewhere, as_of=as_of, period=period
     )
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    bought=PURCHASES,
+    period=st.sampled_from(Period),
+    tz=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati"]),
+    hours=st.integers(-48, 200 * 24),
+)
+def test_the_integer_period_fast_path_equals_the_reference(
+    bought: list[Purchase], period: Period, tz: str, hours: int
+) -> None:
+    """Periods as whole numbers (the fast path) give exactly the reference's date loop."""
+    from crmcore._fastpaths import set_fast_paths
+
+    as_of = T0 + dt.timedelta(hours=hours)
+    fast = repeat_summaries(bought, as_of=as_of, period=period, tz=tz)
+    previous = set_fast_paths(False)
+    try:
+        reference = repeat_summaries(bought, as_of=as_of, period=period, tz=tz)
+    finally:
+        set_fast_paths(previous)
+    assert fast == reference
+    # Equal in exponent too (the monetary values travel as JSON).
+    assert [str(r.monetary_value) for r in fast] == [str(r.monetary_value) for r in reference]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 import attrs
@@ -56,7 +56,9 @@ __all__ = [
     "TierAssignment",
     "assign_tiers",
     "pareto",
+    "pareto_result",
     "pyramid_cut_points",
+    "tier_assignment",
     "value_pyramid",
 ]
 
@@ -206,25 +208,40 @@ def assign_tiers(
 ) -> tuple[TierAssignment, ...]:
     """Place each summary of the spec's currency in a tier by ``cut_points``; by customer id."""
     currency, rows = single_currency(summaries, spec.currency, spec.kind)
-    how = _HOW[spec.method]
-    out = []
-    for s in sorted(rows, key=lambda s: s.customer_id):
-        tier = spec.tier_for(s.total, cut_points)
-        out.append(
-            TierAssignment(
-                customer_id=s.customer_id,
-                currency=currency,
-                total=s.total,
-                tier=tier,
-                explanation=Explanation(
-                    rule=spec.kind,
-                    outcome=tier,
-                    factors=(Factor(name="total", value=s.total, cut_points=cut_points, rule=how),),
-                    reason=f"total {s.total} {currency}: {how} -> {tier}",
-                ),
-            )
+    return tuple(
+        tier_assignment(
+            spec, cut_points, s.customer_id, currency, s.total, spec.tier_for(s.total, cut_points)
         )
-    return tuple(out)
+        for s in sorted(rows, key=lambda s: s.customer_id)
+    )
+
+
+def tier_assignment(
+    spec: PyramidSpec,
+    cut_points: tuple[Decimal, ...],
+    customer_id: str,
+    currency: str,
+    total: Decimal,
+    tier: str,
+) -> TierAssignment:
+    """The :class:`TierAssignment` of a customer's ``total`` placed in ``tier``, explained.
+
+    :func:`assign_tiers` finds the tier itself; an engine that found it elsewhere (the
+    SQL storage, with ``CASE``) builds the same result here.
+    """
+    how = _HOW[spec.method]
+    return TierAssignment(
+        customer_id=customer_id,
+        currency=currency,
+        total=total,
+        tier=tier,
+        explanation=Explanation(
+            rule=spec.kind,
+            outcome=tier,
+            factors=(Factor(name="total", value=total, cut_points=cut_points, rule=how),),
+            reason=f"total {total} {currency}: {how} -> {tier}",
+        ),
+    )
 
 
 def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> PyramidResult:
@@ -301,44 +318,62 @@ def pareto(spec: ParetoSpec, summaries: Iterable[CurrencySummary]) -> tuple[Pare
         for value in totals:
             running += value
             prefix.append(running)
-        points = []
+        tops = []
         for share in spec.top_shares:
             top = max(1, math.ceil(share * n))
-            top_revenue = prefix[top - 1]
-            points.append(
-                ParetoPoint(
-                    customer_share=share,
-                    customers=top,
-                    revenue=top_revenue,
-                    revenue_share=divide(top_revenue, revenue) if revenue > 0 else None,
-                )
-            )
+            tops.append((top, prefix[top - 1]))
         needed = None
         if revenue > 0:
             goal = spec.revenue_share * revenue
             needed = next(i + 1 for i, v in enumerate(prefix) if v >= goal)
-        factors = tuple(
-            Factor(name=f"top_{p.customer_share}", value=p.revenue_share, rule="revenue share")
-            for p in points
-        )
-        out.append(
-            ParetoResult(
-                currency=currency,
-                customers=n,
-                revenue=revenue,
-                points=tuple(points),
-                customers_for_revenue_share=needed,
-                explanation=Explanation(
-                    rule=spec.kind,
-                    outcome=f"{needed} of {n}" if needed is not None else "no positive revenue",
-                    factors=factors,
-                    reason=(
-                        f"{needed} of {n} customers bring {spec.revenue_share} of "
-                        f"{revenue} {currency}"
-                        if needed is not None
-                        else f"revenue {revenue} {currency} is not positive"
-                    ),
-                ),
-            )
-        )
+        out.append(pareto_result(spec, currency, n, revenue, tops, needed))
     return tuple(out)
+
+
+def pareto_result(
+    spec: ParetoSpec,
+    currency: str,
+    customers: int,
+    revenue: Decimal,
+    tops: Sequence[tuple[int, Decimal]],
+    needed: int | None,
+) -> ParetoResult:
+    """The :class:`ParetoResult` of one currency, explained.
+
+    ``tops`` holds, for each of the spec's ``top_shares``, how many top customers it is
+    and their revenue; ``needed`` is how few top customers bring the spec's
+    ``revenue_share`` (``None`` when ``revenue`` is not positive). :func:`pareto`
+    computes them itself; an engine that computed them elsewhere (the SQL storage)
+    builds the same result here.
+    """
+    points = tuple(
+        ParetoPoint(
+            customer_share=share,
+            customers=top,
+            revenue=top_revenue,
+            revenue_share=divide(top_revenue, revenue) if revenue > 0 else None,
+        )
+        for share, (top, top_revenue) in zip(spec.top_shares, tops, strict=True)
+    )
+    factors = tuple(
+        Factor(name=f"top_{p.customer_share}", value=p.revenue_share, rule="revenue share")
+        for p in points
+    )
+    n = customers
+    return ParetoResult(
+        currency=currency,
+        customers=n,
+        revenue=revenue,
+        points=points,
+        customers_for_revenue_share=needed,
+        explanation=Explanation(
+            rule=spec.kind,
+            outcome=f"{needed} of {n}" if needed is not None else "no positive revenue",
+            factors=factors,
+            reason=(
+                f"{needed} of {n} customers bring {spec.revenue_share} of {revenue} {currency}"
+                if needed is not None
+                else f"revenue {revenue} {currency} is not positive"
+            ),
+        ),
+    )

@@ -43,6 +43,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
+from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -239,6 +240,8 @@ def repeat_summaries(
     as_of = require_aware(as_of, "as_of")
     period = Period(period)
     local = _local_zone(tz)
+    if fast_paths_enabled():
+        return _repeat_by_index(purchases, as_of, period, local)
     by_day = period is Period.DAY
     starts: dict[dt.date, dt.date] = {}
     periods: dict[tuple[str, str], dict[dt.date, Decimal]] = {}
@@ -280,6 +283,76 @@ def repeat_summaries(
                 frequency=frequency,
                 recency=recency,
                 age=between(first, end, period),
+                monetary_value=monetary,
+            )
+        )
+    return tuple(out)
+
+
+_FIELDS = attrgetter("customer_id", "purchased_at", "amount.currency", "amount.amount")
+
+
+def _month_index(ordinal: int) -> int:
+    day = dt.date.fromordinal(ordinal)
+    return day.year * 12 + day.month - 1
+
+
+def _repeat_by_index(
+    purchases: Iterable[Purchase], as_of: dt.datetime, period: Period, local: dt.tzinfo
+) -> tuple[RepeatSummary, ...]:
+    """:func:`repeat_summaries` with each period a whole number: the fast path.
+
+    The reference (``CRMCORE_NO_FAST_PATHS=1``: the loop above) keeps dates. Here a
+    purchase's local day is its proleptic ordinal, and a period the ordinal (day), the
+    week count from 1 January of year 1, a Monday (week), or ``12 * year + month - 1``
+    (month, remembered per day): ``periods_between`` is then a difference of indexes.
+    The fields are read with one ``attrgetter`` call, amounts summed as the reference
+    sums them (same order, same context), so the results are identical.
+    """
+    periods: dict[tuple[str, str], dict[int, Decimal]] = {}
+    for customer_id, when, currency, value in map(_FIELDS, purchases):
+        if when > as_of:
+            continue
+        day = when.toordinal() if when.tzinfo is local else when.astimezone(local).toordinal()
+        totals = periods.get((customer_id, currency))
+        if totals is None:
+            periods[customer_id, currency] = {day: value}
+        elif day in totals:
+            totals[day] += value
+        else:
+            totals[day] = value
+    end_day = as_of.astimezone(local).toordinal()
+    months: dict[int, int] = {}
+    out: list[RepeatSummary] = []
+    for key in sorted(periods):
+        by_day = periods[key]
+        if period is Period.DAY:
+            totals = by_day
+            end = end_day
+        else:
+            totals = {}
+            for day, value in by_day.items():
+                if period is Period.WEEK:
+                    index = (day - 1) // 7
+                else:
+                    index = months.get(day) or months.setdefault(day, _month_index(day))
+                totals[index] = totals[index] + value if index in totals else value
+            end = (end_day - 1) // 7 if period is Period.WEEK else _month_index(end_day)
+        first = min(totals)
+        frequency = len(totals) - 1
+        if frequency:
+            recency = Decimal(max(totals) - first)
+            monetary = divide(sum(totals.values(), _ZERO) - totals[first], frequency)
+        else:
+            recency, monetary = _ZERO, _ZERO
+        out.append(
+            RepeatSummary(
+                customer_id=key[0],
+                currency=key[1],
+                period=period,
+                frequency=frequency,
+                recency=recency,
+                age=Decimal(end - first),
                 monetary_value=monetary,
             )
         )

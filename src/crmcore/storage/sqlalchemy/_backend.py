@@ -42,6 +42,7 @@ from crmcore.storage.sqlalchemy import (
     _index,
     _order,
     _query,
+    _tiers,
     _trusted,
 )
 from crmcore.storage.sqlalchemy._documents import DocumentParts, document_parts, join_document
@@ -65,7 +66,11 @@ if TYPE_CHECKING:
     from crmcore.rules.dedupe import BlockingSpec, Candidates
     from crmcore.rules.segmentation import (
         CurrencySummary,
+        ParetoResult,
+        ParetoSpec,
         Period,
+        PyramidResult,
+        PyramidSpec,
         RepeatSummary,
         RfmResult,
         RfmSpec,
@@ -430,6 +435,16 @@ class SqlTransaction:
 
         with _translated():
             return _dedupe.customer_ids(self._connection())
+
+    def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
+        """The value pyramid computed in one SQL statement (see ``_tiers``)."""
+        with _translated():
+            return _tiers.value_pyramid(self._connection(), spec, as_of=as_of)
+
+    def pareto(self, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...] | None:
+        """Pareto analysis computed in one SQL statement (see ``_tiers``)."""
+        with _translated():
+            return _tiers.pareto(self._connection(), spec, as_of=as_of)
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""

@@ -82,10 +82,14 @@ def from_micros(micros: int, places: int = MONEY_PLACES) -> Decimal:
     ``places`` (0 to 6) gives the exponent of the result (``from_micros(1500000, 2)`` is
     ``Decimal('1.50')``); the micro-units must fit in it exactly.
     """
+    whole, rest = divmod(micros, _POWERS[MONEY_PLACES - places])
+    if not rest:  # the usual case: exact in ``places``, one exact scaling
+        return Decimal(whole).scaleb(-places, context=_EXACT)
     value = Decimal(micros).scaleb(-MONEY_PLACES, context=_EXACT)
-    if places == MONEY_PLACES:
-        return value
-    return value.quantize(Decimal(1).scaleb(-places), context=_EXACT)
+    return value.quantize(Decimal(1).scaleb(-places), context=_EXACT)  # raises Inexact
+
+
+_POWERS = tuple(10**k for k in range(MONEY_PLACES + 1))
 
 
 def micro_bounds(operand: Decimal) -> tuple[int, int]:

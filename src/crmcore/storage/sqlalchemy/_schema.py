@@ -261,14 +261,14 @@ purchases = Table(
     Column("cost_places", SmallInteger, nullable=True),
     _digest(),
     Index("ix_crm_purchase_purchased_at", "purchased_at", "id"),
-    # Revision 0004: replaces ix_crm_purchase_customer (customer_id, purchased_at, id),
-    # which it extends; covering for per-customer, per-currency summaries.
+    # Revision 0008 (0004 before it, with purchased_at second): covering for
+    # per-customer, per-currency summaries, in the order they group by.
     Index(
-        "ix_crm_purchase_customer_amount",
+        "ix_crm_purchase_customer_currency",
         "customer_id",
+        "currency",
         "purchased_at",
         "amount_micros",
-        "currency",
         "cost_micros",
         "amount_places",
         "cost_places",

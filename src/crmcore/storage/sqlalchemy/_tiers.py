@@ -1,0 +1,287 @@
+"""The value pyramid and Pareto analysis in SQL, each one statement, equal to the pure rules.
+
+Both start from the same per-customer totals as :mod:`._aggregates` (``GROUP BY
+customer_id, currency`` over the typed purchase columns, money as integer micro-units
+with the places they were written with), as a materialised common table expression.
+
+* **Pyramid by thresholds**: the tier is a ``CASE`` over the totals, the spec's minima
+  turned into exact micro-unit bounds (``total > m`` is ``micros > floor(m * 10**6)``,
+  ``total >= m`` is ``micros >= ceil(m * 10**6)``).
+* **Pyramid by rank shares**: each upper tier's cut amount is the total at 1-based
+  position ``ceil(s * n)`` of the totals sorted descending (``s`` the cumulative share,
+  ``n`` the customers), a scalar subquery ``ORDER BY total DESC, customer_id LIMIT 1
+  OFFSET ...`` in a one-row table joined to every total, and the tier is ``CASE total
+  >= cut ...``: exactly :func:`~crmcore.rules.segmentation.rank_cut_points` and
+  ``tier_for``. Ties sort by customer id, as Python's stable sort does, so the cut's
+  decimal places are those of the same customer's total.
+* **Pareto**: per currency the customers and the revenue (``GROUP BY currency``); the
+  revenue of the top ``ceil(x * n)`` customers and the fewest top customers whose
+  revenue reaches the spec's share are read from a running total, ``sum(total) OVER
+  (PARTITION BY currency ORDER BY total DESC, customer_id)``, over the per-customer
+  totals (not over the purchases): the one window here, because "the top k" of a
+  currency whose ``k`` depends on that currency's count is a running total by
+  definition. ``running * den < num * revenue`` (the share as an exact fraction)
+  counts the customers before the goal.
+
+SQLite cannot hold a product beyond 64-bit integers: when one could overflow, the
+Pareto call returns ``None`` and the pure rule answers; so it does when the rule's own
+``revenue_share * revenue`` would be rounded by the decimal context. Rows the typed
+column backfill has not reached (a ``NULL`` currency) also return ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Integer, case, func, literal, select, true
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from crmcore.models.values import MONEY_PLACES
+from crmcore.rules.segmentation import (
+    ParetoResult,
+    ParetoSpec,
+    PyramidMethod,
+    PyramidResult,
+    PyramidSpec,
+)
+from crmcore.rules.segmentation.pyramid import pareto_result, tier_assignment
+from crmcore.rules.segmentation.rfm import pick_currency
+from crmcore.storage.sqlalchemy._aggregates import (
+    INT64,
+    currencies,
+    filled_count,
+    floor_bound,
+    overflow_falls_back,
+    summary_cte,
+    value_at,
+)
+from crmcore.storage.sqlalchemy._money import from_micros
+from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
+
+__all__ = ["pareto", "value_pyramid"]
+
+
+def _totals(conn: Connection, as_of: dt.datetime, currency: str | None) -> Any:
+    """Each customer's total per currency (of ``currency`` and unfilled rows, if given)."""
+    p = TABLES["purchase"]
+    statement = (
+        select(
+            p.c.customer_id.label("customer_id"),
+            p.c.currency.label("currency"),
+            func.sum(p.c.amount_micros).label("total"),
+            func.max(p.c.amount_places).label("places"),
+        )
+        .where(p.c.purchased_at <= utc_key(as_of))
+        .group_by(p.c.customer_id, p.c.currency)
+    )
+    if currency is not None:
+        statement = statement.where((p.c.currency == currency) | p.c.currency.is_(None))
+    return summary_cte(conn, statement, "crm_totals")
+
+
+class _IntDiv(FunctionElement[int]):
+    """Integer division of two non-negative integers (``DIV`` on MariaDB)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "crm_int_div"
+
+
+@compiles(_IntDiv)
+def _int_div(element: _IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(({a}) / ({b}))"
+
+
+@compiles(_IntDiv, "mysql")
+@compiles(_IntDiv, "mariadb")
+def _int_div_mysql(element: _IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
+    a, b = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(({a}) DIV ({b}))"
+
+
+def _int(value: int) -> Any:
+    return literal(value, Integer()) if abs(value) < 2**31 else literal(value)
+
+
+def _ceil_share(n: Any, share: Decimal) -> Any:
+    """``ceil(share * n)`` (a count ``n``, an int or SQL), exactly: the share as a fraction."""
+    num, den = share.as_integer_ratio()
+    if isinstance(n, int):
+        return -(-num * n // den)
+    return _IntDiv(n * _int(num) + _int(den - 1), _int(den))
+
+
+def _ceil_bound(cut: Decimal, limit: int) -> int:
+    return -floor_bound(-cut, MONEY_PLACES, limit)
+
+
+@overflow_falls_back
+def value_pyramid(
+    conn: Connection, spec: PyramidSpec, *, as_of: dt.datetime
+) -> PyramidResult | None:
+    """:func:`~crmcore.rules.segmentation.value_pyramid` in one statement (see the module)."""
+    currency = spec.currency
+    if currency is None:
+        found = currencies(conn, as_of)
+        if None in found:
+            return None  # the backfill has not reached every row yet
+        currency = pick_currency(cast(list[str], found), None, spec.kind)
+    s = _totals(conn, as_of, currency)
+    upper = spec.tiers[:-1]
+    limit = INT64 if conn.dialect.name == "sqlite" else 10**40
+    cut_columns: list[Any] = []
+    if spec.method is PyramidMethod.THRESHOLDS:
+        conditions: list[ColumnElement[bool]] = []
+        for tier, cut in zip(upper, spec.thresholds(), strict=True):
+            if tier.inclusive:
+                conditions.append(s.c.total >= literal(_ceil_bound(cut, limit)))
+            else:
+                conditions.append(s.c.total > literal(floor_bound(cut, MONEY_PLACES, limit)))
+        source: Any = s
+    else:
+        n = filled_count(conn, s)
+        filled = s.c.currency.is_not(None)
+        order = (s.c.total.desc(), s.c.customer_id)
+        shares, running = [], Decimal(0)
+        for tier in upper:
+            running += tier.share or Decimal(0)
+            shares.append(running)
+        positions = [_ceil_share(n, share) for share in shares]
+        columns = [
+            *(value_at(s.c.total, p, order, filled) for p in positions),
+            *(value_at(s.c.places, p, order, filled) for p in positions),
+        ]
+        cuts = summary_cte(
+            conn, select(*(c.label(f"cut_{i}") for i, c in enumerate(columns))), "crm_cuts"
+        )
+        cut_columns = list(cuts.c)
+        conditions = [s.c.total >= c for c in cut_columns[: len(upper)]]
+        source = s.join(cuts, true())
+    tier_index = case(
+        *((condition, literal(i)) for i, condition in enumerate(conditions)),
+        else_=literal(len(upper)),
+    )
+    statement = (
+        select(s.c.customer_id, s.c.currency, s.c.total, s.c.places, tier_index, *cut_columns)
+        .select_from(source)
+        .order_by(s.c.customer_id)
+    )
+    rows = conn.execute(statement).all()
+    if any(row[1] is None for row in rows):
+        return None  # the backfill has not reached every row yet
+    if spec.method is PyramidMethod.THRESHOLDS:
+        cut_points = spec.thresholds()
+    elif rows:
+        width, first = len(upper), rows[0][5:]
+        cut_points = tuple(
+            from_micros(int(v), int(places))
+            for v, places in zip(first[:width], first[width:], strict=True)
+        )
+    else:
+        cut_points = ()
+    names = [tier.name for tier in spec.tiers]
+    assignments = tuple(
+        [
+            tier_assignment(
+                spec,
+                cut_points,
+                customer_id,
+                currency,
+                from_micros(int(total), int(places)),
+                names[int(index)],
+            )
+            for customer_id, _, total, places, index, *_cuts in rows
+        ]
+    )
+    return PyramidResult(currency=currency, cut_points=cut_points, assignments=assignments)
+
+
+@overflow_falls_back
+def pareto(
+    conn: Connection, spec: ParetoSpec, *, as_of: dt.datetime
+) -> tuple[ParetoResult, ...] | None:
+    """:func:`~crmcore.rules.segmentation.pareto` in one statement (see the module)."""
+    s = _totals(conn, as_of, None)
+    window = {
+        "partition_by": s.c.currency,
+        "order_by": (s.c.total.desc(), s.c.customer_id),
+        "rows": (None, 0),
+    }
+    ranked: Any = select(
+        s.c.currency,
+        func.row_number()
+        .over(partition_by=window["partition_by"], order_by=window["order_by"])
+        .label("pos"),
+        func.sum(s.c.total).over(**window).label("running"),
+        func.max(s.c.places).over(**window).label("running_places"),
+    ).where(s.c.currency.is_not(None))
+    ranked = summary_cte(conn, ranked, "crm_ranked")
+    g = (
+        select(
+            s.c.currency.label("currency"),
+            func.count().label("n"),
+            func.sum(s.c.total).label("revenue"),
+            func.max(s.c.places).label("places"),
+            func.sum(case((s.c.total > 0, s.c.total), else_=0)).label("positive"),
+        )
+        .group_by(s.c.currency)
+        .subquery("crm_currencies")
+    )
+
+    def top(share: Decimal, column: Any) -> Any:
+        return (
+            select(column)
+            .where(ranked.c.currency == g.c.currency, ranked.c.pos == _ceil_share(g.c.n, share))
+            .scalar_subquery()
+        )
+
+    num, den = spec.revenue_share.as_integer_ratio()
+    below = (
+        select(func.count())
+        .select_from(ranked)
+        .where(
+            ranked.c.currency == g.c.currency,
+            ranked.c.running * _int(den) < g.c.revenue * _int(num),
+        )
+        .scalar_subquery()
+    )
+    columns = [g.c.currency, g.c.n, g.c.revenue, g.c.places, g.c.positive, below]
+    for i, share in enumerate(spec.top_shares):
+        columns += [
+            top(share, ranked.c.running).label(f"top_{i}"),
+            top(share, ranked.c.running_places).label(f"top_places_{i}"),
+        ]
+    rows = conn.execute(select(*columns).order_by(g.c.currency)).all()
+    if any(row[0] is None for row in rows):
+        return None  # the backfill has not reached every row yet
+    out = []
+    sqlite = conn.dialect.name == "sqlite"
+    for currency, n, revenue_micros, places, positive, count_below, *top_values in rows:
+        revenue_micros, positive = int(revenue_micros), int(positive)
+        if sqlite and max(abs(revenue_micros) * num, positive * den) > INT64:
+            return None  # the products may have overflowed into floats: use the rule
+        revenue = from_micros(revenue_micros, max(0, int(places)))
+        needed = None
+        if revenue > 0:
+            context = decimal.getcontext().copy()
+            context.traps[decimal.Inexact] = True
+            try:
+                context.multiply(spec.revenue_share, revenue)
+            except decimal.Inexact:
+                return None  # the rule's goal is rounded: only the rule gives its answer
+            needed = int(count_below) + 1
+        tops = [
+            (_ceil_share(int(n), share), from_micros(int(value), max(0, int(top_places))))
+            for share, value, top_places in zip(
+                spec.top_shares, top_values[::2], top_values[1::2], strict=True
+            )
+        ]
+        out.append(pareto_result(spec, currency, int(n), revenue, tops, needed))
+    return tuple(out)
