@@ -57,6 +57,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -288,8 +289,9 @@ class _Postgres(_Dialect):
         return func.jsonb_typeof(handle)
 
     def elements(self, handle: Any) -> tuple[Any, Any]:
-        array = case((func.jsonb_typeof(handle) == "array", handle))
-        each = func.jsonb_array_elements(array).table_valued("value").alias()
+        # lax: the document is parsed once (no NULL or type test repeating it)
+        path = literal_column("'lax $[*]'")
+        each = func.jsonb_path_query(handle, path).table_valued("value").render_derived()
         return each, each
 
     def single(self, handle: Any) -> tuple[Any, Any]:
@@ -619,7 +621,10 @@ class JsonTest(ColumnElement[bool]):
             )
             found = or_(found, absent)
         if froms:
-            return exists(select(literal(1)).select_from(*froms).where(found))
+            joined = froms[0]
+            for item in froms[1:]:  # each iterates an element of the one before
+                joined = joined.join(item, true())
+            return exists(select(literal(1)).select_from(joined).where(found))
         return found  # two-valued: every part is EXISTS or guarded by IS NOT NULL
 
 
