@@ -198,7 +198,7 @@ def test_document_leaves_are_explained_as_document(backend: SqlBackend) -> None:
 def test_unknown_atom_is_refused_with_a_code() -> None:
     """A leaf type SQL storage cannot compare is refused (``query.not_in_sql``), not scanned."""
     from crmcore.query import Op
-    from crmcore.storage.sqlalchemy._query import _leaf_test
+    from crmcore.storage.sqlalchemy._json_leaf import _leaf_test
 
     with pytest.raises(ValidationError) as caught:
         _leaf_test("x", complex, Op.EQ, 1)

@@ -290,7 +290,7 @@ class _Postgres(_Dialect):
 
     def elements(self, handle: Any) -> tuple[Any, Any]:
         # lax: the document is parsed once (no NULL or type test repeating it)
-        path = literal_column("'lax $[*]'")
+        path: ColumnElement[Any] = literal_column("'lax $[*]'")
         each = func.jsonb_path_query(handle, path).table_valued("value").render_derived()
         return each, each
 

@@ -12,11 +12,12 @@ predicate in Python:
   ``crm_customer_index``, with the reference's existential meaning: a comparison or
   ``in`` holds when *some* non-``None`` value satisfies it (an entry exists), ``is_null``
   when every value is ``None`` (no entry exists); text longer than the indexed column
-  is compared in full (:func:`_text_condition`). Anything else (paths neither key
-  columns nor indexed, text search) translates to "no constraint", or to a superset
-  test on the customer's search columns. When the whole filter translated exactly,
-  SQL's answer is final; otherwise each fetched record is checked with
-  ``query.matches``. :func:`explain` says which leaves ran where.
+  is compared in full (:func:`_text_condition`). Any other path, and plain
+  :class:`Reachable`, translates exactly to the dialect's JSON functions over the
+  stored document (``_json_leaf``, ``_json_filter``), or is refused with
+  ``query.not_in_sql``. Text search is a superset test on the search columns. When
+  the whole filter translated exactly, SQL's answer is final; otherwise each fetched
+  record is checked with ``query.matches``. :func:`explain` says which leaves ran where.
 * **Ordering** by key columns, or by single-valued indexed paths (the entry at
   position 0, a correlated subquery), becomes ``ORDER BY`` (``None`` first ascending,
   last descending, ``id`` as the final tie-break, code-point collation), and the
@@ -32,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any, Literal, cast
 
 import attrs
@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
-from crmcore.models import Customer, OptOut
+from crmcore.models import Customer
 from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query import (
     And,
@@ -71,9 +71,7 @@ from crmcore.query import (
     resolve_path,
 )
 from crmcore.query._errors import query_problem
-from crmcore.query.audience import CHANNEL_POINTS, audience_key
-from crmcore.query.month_days import in_window, month_day_of
-from crmcore.query.operands import sort_value
+from crmcore.query.audience import audience_key
 from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
 from crmcore.storage.indexing import (
     MONTH_DAY_SUFFIX,
@@ -82,14 +80,12 @@ from crmcore.storage.indexing import (
     IndexSet,
     index_form,
 )
-from crmcore.storage.sqlalchemy._json_filter import (
-    JsonStep,
-    JsonTest,
-    LeafTest,
-    ReachableTest,
-    Value,
-    datetime_micros_of,
-    decimal_compare,
+from crmcore.storage.sqlalchemy._json_leaf import (
+    document_compare,
+    document_in,
+    document_is_null,
+    document_month_day,
+    document_reachable,
 )
 from crmcore.storage.sqlalchemy._schema import (
     INDEX,
@@ -278,67 +274,6 @@ def _entry_sort(table: Table, indexed: IndexedPath) -> _Column[Any]:
 Where = Literal["column", "index", "document", "search", "python"]
 
 
-# --------------------------------------------------------------------------- the document
-
-
-def _leaf_default(model: type, resolved: Any) -> Any:
-    """The value a leaf absent from its (present) object stands for, ``None`` if none.
-
-    The codec leaves out fields holding a plain default; fields with a factory default
-    or none are always written, and an absent tuple is empty.
-    """
-    leaf = resolved.steps[-1]
-    if leaf.many:
-        return None
-    parent = resolved.steps[-2].type if len(resolved.steps) > 1 else model
-    field = attrs.fields_dict(parent)[leaf.name]
-    default = field.default
-    if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return None
-    return default
-
-
-_SQL_OPS: dict[Op, Callable[[Any, Any], Condition]] = {
-    Op.EQ: lambda a, b: a == b,
-    Op.NE: lambda a, b: a != b,
-    Op.LT: lambda a, b: a < b,
-    Op.LE: lambda a, b: a <= b,
-    Op.GT: lambda a, b: a > b,
-    Op.GE: lambda a, b: a >= b,
-}
-
-
-def _python_test(op: Op, operand: Any) -> Callable[[Any], bool]:
-    """The reference's test of one comparable value (for a leaf's default)."""
-    if op is Op.STARTS_WITH:
-        return lambda v: bool(v.startswith(operand))
-    return lambda v: bool(_SQL_OPS[op](v, operand))
-
-
-def _leaf_test(path: str, leaf: Any, op: Op, operand: Any) -> LeafTest:
-    """``value <op> operand`` on a document value of type ``leaf``, typed as the reference."""
-    if leaf is bool:
-        return lambda v: _SQL_OPS[op](v.flag(), int(operand))
-    if leaf is int:
-        return lambda v: _SQL_OPS[op](v.integer(), operand)
-    if leaf is Decimal:
-        return lambda v: v.decimal_test(lambda key: decimal_compare(str(op), key, operand))
-    if leaf is dt.datetime:
-        micros = datetime_micros_of(operand)
-        return lambda v: _SQL_OPS[op](v.micros(), micros)
-    if leaf in (str, dt.date) or (isinstance(leaf, type) and issubclass(leaf, enum.Enum)):
-        text = operand.isoformat() if isinstance(operand, dt.date) else str(operand)
-        if op is Op.STARTS_WITH:
-            return lambda v: func.substr(v.text(), 1, len(text)) == literal(text)
-        return lambda v: _SQL_OPS[op](v.text(), text)
-    name = getattr(leaf, "__name__", repr(leaf))
-    raise query_problem(
-        "query.not_in_sql",
-        "$.where",
-        f"{path!r} holds a {name}, which SQL storage cannot compare inside the database",
-    )
-
-
 @attrs.frozen
 class PlanStep:
     """One filter leaf or ordering of a query, and where it runs.
@@ -403,6 +338,13 @@ class _Translator:
         self.steps.append(PlanStep(path, op, where if result.exact else "python"))
         return result
 
+    def _document(
+        self, node: Any, path: str, op: str, leaf: Callable[[Table, type, Any], Condition]
+    ) -> _Translated:
+        """A leaf answered on the stored document (``_json_leaf``)."""
+        condition = leaf(self.table, self.model, node)
+        return self._step(path, op, _Translated(condition, True), "document")
+
     def _indexed(self, path: str) -> IndexedPath | None:
         return None if self.indexes is None else self.indexes.get(path)
 
@@ -419,7 +361,7 @@ class _Translator:
                 )
             if not self._budget(3):
                 return self._step(node.path, str(node.op), _NOTHING, "python")
-            return self._step(node.path, str(node.op), self._document_compare(node), "document")
+            return self._document(node, node.path, str(node.op), document_compare)
         if isinstance(node, In):
             return self._in(node)
         if isinstance(node, IsNull):
@@ -475,7 +417,7 @@ class _Translator:
         if indexed is None:
             if not self._budget(len(node.values) * 3 + 1):
                 return self._step(node.path, "in", _NOTHING, "python")
-            return self._step(node.path, "in", self._document_in(node), "document")
+            return self._document(node, node.path, "in", document_in)
         if not self._budget(len(node.values) * 2 + 1):
             return self._step(node.path, "in", _NOTHING, "python")
         operands = list(dict.fromkeys(index_form(coerce_value(leaf, v)) for v in node.values))
@@ -506,8 +448,7 @@ class _Translator:
         if witness is None:
             if not self._budget(1):
                 return self._step(node.path, "is_null", _NOTHING, "python")
-            condition = not_(self._document_value(node.path, None, None))
-            return self._step(node.path, "is_null", _Translated(condition, True), "document")
+            return self._document(node, node.path, "is_null", document_is_null)
         if not self._budget(1):
             return self._step(node.path, "is_null", _NOTHING, "python")
         condition = not_(_entry_exists(self.table, witness, None))
@@ -558,7 +499,7 @@ class _Translator:
             return self._step(node.path, "month_day", _NOTHING, "python")
         start, end = node.start, node.end
         if self.model is not Customer or indexed is None:
-            return self._step(node.path, "month_day", self._document_month_day(node), "document")
+            return self._document(node, node.path, "month_day", document_month_day)
 
         def test(entry: Any) -> Condition:
             value = entry.c.text_value
@@ -579,20 +520,9 @@ class _Translator:
         if self.model is not Customer or not self._budget(2):
             return self._step(REACHABLE_PATH, "reachable", _NOTHING, "python")
         if node.purpose is None:  # only consent keys are indexed (see indexing)
-            condition = ReachableTest(
-                self.table.c.doc,
-                CHANNEL_POINTS[node.channel],
-                str(node.channel.value),
-                str(OptOut.ALL.value),
-            )
-            return self._step(REACHABLE_PATH, "reachable", _Translated(condition, True), "document")
+            return self._document(node, REACHABLE_PATH, "reachable", document_reachable)
         if self.indexes is None:
-            raise query_problem(
-                "query.not_in_sql",
-                "$.where",
-                "a consent audience with a purpose is answered from the index table, "
-                "which this table does not have",
-            )
+            raise query_problem("query.not_in_sql", "$.where", "no index table for audiences")
         key = audience_key(node.channel, node.purpose)
 
         def test(entry: Any) -> Condition:
@@ -604,61 +534,6 @@ class _Translator:
             _Translated(_entry_exists(self.table, REACHABLE_PATH, test), True),
             "index",
         )
-
-    # ------------------------------------------------------------ the document (_json_filter)
-
-    def _document_value(
-        self, path: str, test: LeafTest | None, passes: Callable[[Any], bool] | None
-    ) -> Condition:
-        """Some value on ``path`` in the document passes ``test`` (is not ``None``: no test)."""
-        resolved = resolve_path(self.model, path)
-        default = _leaf_default(self.model, resolved)
-        if passes is None:
-            default_passes = default is not None
-        else:
-            default_passes = default is not None and passes(sort_value(default))
-        steps = [JsonStep(step.name, step.many) for step in resolved.steps]
-        return JsonTest(self.table.c.doc, steps, test, default_passes=default_passes)
-
-    def _document_compare(self, node: Compare) -> _Translated:
-        leaf = resolve_path(self.model, node.path).leaf
-        is_enum = isinstance(leaf, type) and issubclass(leaf, enum.Enum)
-        if node.op is Op.STARTS_WITH or (is_enum and node.op not in (Op.EQ, Op.NE, Op.CONTAINS)):
-            operand: Any = node.value
-        else:
-            operand = coerce_value(leaf, node.value)
-        op = Op.EQ if node.op is Op.CONTAINS else node.op
-        test = _leaf_test(node.path, leaf, op, operand)
-        condition = self._document_value(node.path, test, _python_test(op, operand))
-        return _Translated(condition, True)
-
-    def _document_in(self, node: In) -> _Translated:
-        leaf = resolve_path(self.model, node.path).leaf
-        operands = list(dict.fromkeys(coerce_value(leaf, v) for v in node.values))
-        if not operands:
-            return _Translated(false(), True)
-        tests = [_leaf_test(node.path, leaf, Op.EQ, operand) for operand in operands]
-        wanted = set(operands)
-
-        def test(value: Value) -> Condition:
-            return or_(*(t(value) for t in tests))
-
-        condition = self._document_value(node.path, test, lambda v: v in wanted)
-        return _Translated(condition, True)
-
-    def _document_month_day(self, node: MonthDay) -> _Translated:
-        start, end = node.start, node.end
-
-        def test(value: Value) -> Condition:
-            month_day = func.substr(value.text(), 6, 5)
-            if start <= end:
-                return and_(month_day >= start, month_day <= end)
-            return or_(month_day >= start, month_day <= end)
-
-        def passes(value: Any) -> bool:
-            return in_window(month_day_of(value), start, end)
-
-        return _Translated(self._document_value(node.path, test, passes), True)
 
     def _compare(self, node: Compare) -> _Translated:
         key = _key(self.table, self.model, node.path)
