@@ -24,7 +24,7 @@ from crmcore.models import (
     ProfileFact,
 )
 from crmcore.query import AnyFilter, Field, Query, Reachable
-from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS, REACHABLE_PATH, IndexSet
+from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS, IndexSet
 from crmcore.storage.sqlalchemy import (
     SqlBackend,
     create_backend,
@@ -185,7 +185,7 @@ def test_a_large_batch_writes_the_same_rows(backend: SqlBackend) -> None:
 
 
 def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
-    """explain() names the leaves answered by a key column, the index table, or Python."""
+    """explain() names the leaves answered by a key column, the index table, or the document."""
     query = Query(
         where=(Field("tags") == "vip")
         & (Field("lifecycle_stage") == "client")
@@ -196,15 +196,15 @@ def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
     assert [(s.path, s.where) for s in plan.filters] == [
         ("tags", "index"),
         ("lifecycle_stage", "column"),
-        ("notes", "python"),
+        ("notes", "document"),
     ]
     assert [(s.path, s.where) for s in plan.orders] == [
         ("person.name.family", "index"),
         ("display_name", "column"),
     ]
     assert plan.ordered_in_sql
-    assert not plan.exact
-    assert plan.python_paths == ("notes",)
+    assert plan.exact
+    assert plan.python_paths == ()
     assert backend.explain("customer", Query(where=Field("tags") == "vip")).exact
 
 
@@ -233,12 +233,13 @@ def test_declared_index_is_backfilled_and_used(backend: SqlBackend) -> None:
     t.insert("customer", customers)
     t.commit()
     query = Query(where=Field("facts.value") == "素食", order_by=("display_name",))
-    assert not backend.explain("customer", query).exact
+    before = backend.explain("customer", query)  # undeclared: the document, in SQL
+    assert [s.where for s in before.filters] == ["document"]
     calls: list[tuple[int, int]] = []
     assert declare_index(backend, "facts.value", progress=lambda d, n: calls.append((d, n)))
     assert calls[-1] == (len(customers), len(customers))
     assert not declare_index(backend, "facts.value")
-    assert backend.explain("customer", query).exact
+    assert [s.where for s in backend.explain("customer", query).filters] == ["index"]
     expected = [c.id for c in query.apply(customers)]
     assert _answers(backend, query) == (expected, len(expected))
     newcomer = _stamped([attrs.evolve(customers[1], id="new-one", facts=(fact,))])
@@ -391,8 +392,8 @@ def test_audience_and_month_day_filters_run_on_the_index(backend: SqlBackend) ->
     try:
         for name, (query, ids) in AUDIENCE_QUERIES.items():
             plan = backend.explain("customer", query)
-            # Plain reachability (no purpose) is not indexed: it runs in Python.
-            assert plan.exact or set(plan.python_paths) == {REACHABLE_PATH}, (name, plan)
+            # Plain reachability (no purpose) is not indexed: it runs on the document.
+            assert plan.exact, (name, plan)
             assert {c.id for c in t.query("customer", query)} == ids, name
             matching = Query(where=query.where).apply(customers)
             assert t.count("customer", query) == len(matching), name  # count ignores limits
@@ -445,4 +446,6 @@ def test_consent_audiences_with_a_purpose_are_exact_sql(backend: SqlBackend) -> 
         Query(where=Field("person.birthday").month_day_between("12-25", "01-07")),
     ]:
         assert backend.explain("customer", query).exact, query
-    assert not backend.explain("customer", Query(where=Reachable(channel="sms"))).exact
+    plain = backend.explain("customer", Query(where=Reachable(channel="sms")))
+    assert plain.exact
+    assert [s.where for s in plain.filters] == ["document"]

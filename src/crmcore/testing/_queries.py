@@ -12,20 +12,35 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
+from crmcore.errors import ValidationError
 from crmcore.models import Customer
-from crmcore.query import And, AnyFilter, Field, Not, Or, Order, Query, Search, resolve_path
+from crmcore.query import (
+    And,
+    AnyFilter,
+    Field,
+    Not,
+    Or,
+    Order,
+    Query,
+    Reachable,
+    Search,
+    resolve_path,
+)
 from crmcore.storage.indexing import DEFAULT_INDEXED_PATHS
 
 __all__ = [
     "COMPLAINT_QUERIES",
     "CUSTOMER_QUERIES",
+    "DOCUMENT_PATHS",
     "INDEXED_PATHS",
     "INTERACTION_QUERIES",
     "PAGINATION_ORDERS",
     "PURCHASE_QUERIES",
     "customer_queries",
+    "document_queries",
     "indexed_queries",
 ]
 
@@ -449,5 +464,138 @@ def indexed_queries(customers: Sequence[Customer]) -> st.SearchStrategy[Query]:
         Query,
         where=st.none() | filters,
         order_by=orders,
+        limit=st.none() | st.integers(min_value=1, max_value=6),
+    )
+
+
+# --------------------------------------------------------------------------- document paths
+
+
+def _document_paths(model: type, prefix: str = "", depth: int = 0) -> list[str]:
+    """Every path of ``model`` up to four fields deep: scalars and the models above them."""
+    found: list[str] = []
+    for name in sorted(attrs.fields_dict(model)):
+        path = prefix + name
+        try:
+            resolved = resolve_path(Customer, path)
+        except ValidationError:  # pragma: no cover - every field resolves
+            continue
+        found.append(path)
+        leaf = resolved.leaf
+        if isinstance(leaf, type) and attrs.has(leaf) and depth < 3:
+            found.extend(_document_paths(leaf, path + ".", depth + 1))
+    return found
+
+
+DOCUMENT_PATHS: tuple[str, ...] = tuple(
+    p for p in _document_paths(Customer) if p not in INDEXED_PATHS and p != "id"
+)
+"""Customer paths no backend indexes by default: SQL storage answers them from the document."""
+
+_SCALAR_DOCUMENT_PATHS = [p for p in DOCUMENT_PATHS if resolve_path(Customer, p).scalar]
+
+_FALLBACK: dict[Any, Any] = {
+    str: "m",
+    int: 1,
+    bool: True,
+    Decimal: Decimal("1.50"),
+    dt.date: dt.date(2000, 1, 1),
+    dt.datetime: dt.datetime(2024, 1, 1, 8, tzinfo=_CN),
+}
+
+
+def _variants(value: Any) -> list[Any]:
+    """Operands near ``value``: equal in another form, just above and just below."""
+    if isinstance(value, bool):
+        return [value, not value]
+    if isinstance(value, int):
+        return [value, value - 1, value + 1]
+    if isinstance(value, Decimal):
+        return [value, value.normalize(), value * 10, value.scaleb(-3), -value, value + 1]
+    if isinstance(value, dt.datetime):
+        micro = dt.timedelta(microseconds=1)
+        return [value, value.astimezone(_NY), value + micro, value - micro]
+    if isinstance(value, dt.date):
+        return [value, value + dt.timedelta(days=1), value - dt.timedelta(days=1)]
+    if isinstance(value, str):
+        return [value, value[:1], value + " ", value[:-1]]
+    return [value]
+
+
+def _document_values(customers: Sequence[Customer]) -> dict[str, list[Any]]:
+    values: dict[str, list[Any]] = {}
+    for path in _SCALAR_DOCUMENT_PATHS:
+        resolved = resolve_path(Customer, path)
+        seen = [_operand(v) for c in customers for v in resolved.values(c) if v is not None]
+        leaf = resolved.leaf
+        if isinstance(leaf, type) and issubclass(leaf, enum.Enum):
+            values[path] = [m.value for m in leaf]  # an operand must be one of them
+            continue
+        if not seen:
+            seen = [_FALLBACK[leaf]]
+        values[path] = list(dict.fromkeys(v for s in seen[:4] for v in _variants(s)))
+    return values
+
+
+@st.composite
+def _document_leaf(draw: st.DrawFn, values: dict[str, list[Any]]) -> AnyFilter:
+    roll = draw(st.integers(0, 19))
+    if roll == 0:
+        return Reachable(channel=draw(st.sampled_from(["sms", "call", "email", "mail"])))
+    if roll == 1:
+        return Field(draw(st.sampled_from(DOCUMENT_PATHS))).is_null()
+    path = draw(st.sampled_from(_SCALAR_DOCUMENT_PATHS))
+    resolved = resolve_path(Customer, path)
+    value = draw(st.sampled_from(values[path]))
+    field = Field(path)
+    leaf = resolved.leaf
+    ops = ["eq", "ne", "lt", "le", "gt", "ge", "in", "null"]
+    text = leaf is str or (isinstance(leaf, type) and issubclass(leaf, enum.Enum))
+    if text:
+        ops.append("starts")
+    if resolved.many:
+        ops.append("contains")
+    if leaf is dt.date:
+        ops.append("month_day")
+    kind = draw(st.sampled_from(ops))
+    if kind == "null":
+        return field.is_null()
+    if kind == "in":
+        return field.in_([value, *draw(st.lists(st.sampled_from(values[path]), max_size=2))])
+    if kind == "starts":
+        return field.starts_with(str(value)[: draw(st.integers(0, 3))])
+    if kind == "contains":
+        return field.contains(value)
+    if kind == "month_day":
+        start, end = value.strftime("%m-%d"), draw(st.sampled_from(["01-07", "06-30", "12-31"]))
+        return field.month_day_between(start, end)
+    if text and kind not in ("eq", "ne"):
+        value = str(value)
+    return _comparison(field, kind, value)
+
+
+def document_queries(customers: Sequence[Customer]) -> st.SearchStrategy[Query]:
+    """Random queries over paths that are neither key columns nor indexed.
+
+    Every scalar path of a customer up to four fields deep (:data:`DOCUMENT_PATHS`:
+    notes, provenance datetimes in several offsets, decimals such as the registered
+    capital in other scales, contact points' nested fields with their defaults,
+    consents), ``is_null`` on the models and tuples above them, ``month_day`` on dates,
+    and plain reachability, nested in ``and``, ``or`` and ``not``; operands are the
+    values ``customers`` hold and values just beside them.
+    """
+    filters = st.recursive(
+        _document_leaf(_document_values(customers)),
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=1, max_size=3).map(lambda fs: And(filters=tuple(fs))),
+            st.lists(inner, min_size=1, max_size=3).map(lambda fs: Or(filters=tuple(fs))),
+            inner.map(lambda f: Not(filter=f)),
+        ),
+        max_leaves=5,
+    )
+    return st.builds(
+        Query,
+        where=filters,
+        order_by=st.just(("display_name",)),
         limit=st.none() | st.integers(min_value=1, max_value=6),
     )

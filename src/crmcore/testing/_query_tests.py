@@ -40,6 +40,7 @@ from crmcore.testing._queries import (
     PAGINATION_ORDERS,
     PURCHASE_QUERIES,
     customer_queries,
+    document_queries,
     indexed_queries,
 )
 from crmcore.testing.data import (
@@ -141,6 +142,29 @@ class QueryTests(BackendFixtures):
             current = list(uow.customers.stream())
             for _ in range(3):
                 query = data.draw(indexed_queries(batch))
+                expected = query.apply(current)
+                found = uow.customers.find(query)
+                assert [c.id for c in found] == [c.id for c in expected], query
+                assert uow.customers.count(query) == len(query.unpaged().apply(current))
+
+    @settings(KIT_SETTINGS, max_examples=10)
+    @given(data=st.data())
+    def test_random_document_queries_match_reference(
+        self, store: Store, data: st.DataObject
+    ) -> None:
+        """Generated customers, queried on paths that are not indexed, give the reference answer.
+
+        Leaves on nested fields with defaults, decimals, datetimes in other offsets,
+        ``is_null`` on models and tuples, ``month_day`` and plain reachability, with the
+        count.
+        """
+        drawn = data.draw(st.lists(generated_customers(), min_size=1, max_size=4))
+        batch = [attrs.evolve(c, id=uuid.uuid4().hex) for c in drawn]
+        add_all(store, batch)
+        with store.unit_of_work() as uow:
+            current = list(uow.customers.stream())
+            for _ in range(3):
+                query = data.draw(document_queries(batch))
                 expected = query.apply(current)
                 found = uow.customers.find(query)
                 assert [c.id for c in found] == [c.id for c in expected], query

@@ -12,11 +12,12 @@ predicate in Python:
   ``crm_customer_index``, with the reference's existential meaning: a comparison or
   ``in`` holds when *some* non-``None`` value satisfies it (an entry exists), ``is_null``
   when every value is ``None`` (no entry exists); text longer than the indexed column
-  is compared in full (:func:`_text_condition`). Anything else (paths neither key
-  columns nor indexed, text search) translates to "no constraint", or to a superset
-  test on the customer's search columns. When the whole filter translated exactly,
-  SQL's answer is final; otherwise each fetched record is checked with
-  ``query.matches``. :func:`explain` says which leaves ran where.
+  is compared in full (:func:`_text_condition`). Any other path, and plain
+  :class:`Reachable`, translates exactly to the dialect's JSON functions over the
+  stored document (``_json_leaf``, ``_json_filter``), or is refused with
+  ``query.not_in_sql``. Text search is a superset test on the search columns. When
+  the whole filter translated exactly, SQL's answer is final; otherwise each fetched
+  record is checked with ``query.matches``. :func:`explain` says which leaves ran where.
 * **Ordering** by key columns, or by single-valued indexed paths, becomes ``ORDER BY``
   (``None`` first ascending, last descending, ``id`` as the final tie-break, code-point
   collation), and the cursor a keyset condition; a first key that can be ``None`` is
@@ -69,6 +70,7 @@ from crmcore.query import (
     coerce_value,
     resolve_path,
 )
+from crmcore.query._errors import query_problem
 from crmcore.query.audience import audience_key
 from crmcore.query.search import SEARCH_FIELDS, Needle, SearchField, search_needles
 from crmcore.storage.indexing import (
@@ -77,6 +79,13 @@ from crmcore.storage.indexing import (
     IndexedPath,
     IndexSet,
     index_form,
+)
+from crmcore.storage.sqlalchemy._json_leaf import (
+    document_compare,
+    document_in,
+    document_is_null,
+    document_month_day,
+    document_reachable,
 )
 from crmcore.storage.sqlalchemy._order import OrderKey, Segment, Sort, segments
 from crmcore.storage.sqlalchemy._schema import (
@@ -252,7 +261,7 @@ def _entry_exists(table: Table, path: str, test: Callable[[Any], Condition] | No
     return table.c.id.in_(select(entry.c.customer_id).where(*conditions))
 
 
-Where = Literal["column", "index", "search", "python"]
+Where = Literal["column", "index", "document", "search", "python"]
 
 
 @attrs.frozen
@@ -263,7 +272,8 @@ class PlanStep:
         path: The field path (``"*search*"`` for a text search).
         op: The operator (``"eq"``, ``"in"``, ``"is_null"``, ``"search"``, ``"order"``).
         where: ``"column"`` (a key column, in SQL), ``"index"`` (the index table, in
-            SQL), ``"search"`` (a SQL pre-filter on the search columns, checked in
+            SQL), ``"document"`` (the stored JSON document, in SQL: see
+            ``_json_filter``), ``"search"`` (a SQL pre-filter on the search columns, checked in
             Python) or ``"python"`` (checked or sorted in Python only).
     """
 
@@ -274,7 +284,7 @@ class PlanStep:
     @property
     def in_sql(self) -> bool:
         """True when SQL answers this step exactly."""
-        return self.where in ("column", "index")
+        return self.where in ("column", "index", "document")
 
 
 @attrs.frozen
@@ -318,6 +328,13 @@ class _Translator:
         self.steps.append(PlanStep(path, op, where if result.exact else "python"))
         return result
 
+    def _document(
+        self, node: Any, path: str, op: str, leaf: Callable[[Table, type, Any], Condition]
+    ) -> _Translated:
+        """A leaf answered on the stored document (``_json_leaf``)."""
+        condition = leaf(self.table, self.model, node)
+        return self._step(path, op, _Translated(condition, True), "document")
+
     def _indexed(self, path: str) -> IndexedPath | None:
         return None if self.indexes is None else self.indexes.get(path)
 
@@ -332,7 +349,9 @@ class _Translator:
                 return self._step(
                     node.path, str(node.op), self._index_compare(indexed, node), "index"
                 )
-            return self._step(node.path, str(node.op), _NOTHING, "python")
+            if not self._budget(3):
+                return self._step(node.path, str(node.op), _NOTHING, "python")
+            return self._document(node, node.path, str(node.op), document_compare)
         if isinstance(node, In):
             return self._in(node)
         if isinstance(node, IsNull):
@@ -385,7 +404,11 @@ class _Translator:
                 node.path, "in", _Translated(_guard(key, key.column.in_(values)), True), "column"
             )
         indexed = self._indexed(node.path)
-        if indexed is None or not self._budget(len(node.values) * 2 + 1):
+        if indexed is None:
+            if not self._budget(len(node.values) * 3 + 1):
+                return self._step(node.path, "in", _NOTHING, "python")
+            return self._document(node, node.path, "in", document_in)
+        if not self._budget(len(node.values) * 2 + 1):
             return self._step(node.path, "in", _NOTHING, "python")
         operands = list(dict.fromkeys(index_form(coerce_value(leaf, v)) for v in node.values))
         if not operands:
@@ -412,7 +435,11 @@ class _Translator:
             result = _Translated(key.column.is_(None) if key.nullable else false(), True)
             return self._step(node.path, "is_null", result, "column")
         witness = self._witness(node.path)
-        if witness is None or not self._budget(1):
+        if witness is None:
+            if not self._budget(1):
+                return self._step(node.path, "is_null", _NOTHING, "python")
+            return self._document(node, node.path, "is_null", document_is_null)
+        if not self._budget(1):
             return self._step(node.path, "is_null", _NOTHING, "python")
         condition = not_(_entry_exists(self.table, witness, None))
         return self._step(node.path, "is_null", _Translated(condition, True), "index")
@@ -458,9 +485,11 @@ class _Translator:
     def _month_day(self, node: MonthDay) -> _Translated:
         """A window of ``<path>#month_day`` entries; wrapping the year end is an ``OR``."""
         indexed = self._indexed(node.path)
-        if self.model is not Customer or indexed is None or not self._budget(3):
+        if not self._budget(3):
             return self._step(node.path, "month_day", _NOTHING, "python")
         start, end = node.start, node.end
+        if self.model is not Customer or indexed is None:
+            return self._document(node, node.path, "month_day", document_month_day)
 
         def test(entry: Any) -> Condition:
             value = entry.c.text_value
@@ -478,13 +507,12 @@ class _Translator:
 
     def _reachable(self, node: Reachable) -> _Translated:
         """The customer's ``@reachable`` entries hold the channel's (and purpose's) key."""
-        if (
-            self.model is not Customer
-            or self.indexes is None
-            or node.purpose is None  # only consent keys are indexed (see indexing)
-            or not self._budget(2)
-        ):
+        if self.model is not Customer or not self._budget(2):
             return self._step(REACHABLE_PATH, "reachable", _NOTHING, "python")
+        if node.purpose is None:  # only consent keys are indexed (see indexing)
+            return self._document(node, REACHABLE_PATH, "reachable", document_reachable)
+        if self.indexes is None:
+            raise query_problem("query.not_in_sql", "$.where", "no index table for audiences")
         key = audience_key(node.channel, node.purpose)
 
         def test(entry: Any) -> Condition:
