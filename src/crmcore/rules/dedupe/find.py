@@ -11,6 +11,7 @@ Pairs of a person and an organisation are never compared.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -83,9 +84,12 @@ def find_duplicates(
 ) -> DedupeResult:
     """Find the duplicate groups among ``customers`` without labels.
 
-    Without a ``model`` one is fit by EM on the candidate pairs' vectors, with u
-    started from ``sample_pairs`` random pairs (drawn with ``seed``). ``threshold``
-    is the match probability a pair needs to join a group.
+    Without a ``model`` one is fit by EM on the candidate pairs' vectors, the
+    pairs blocking did not make standing in through ``sample_pairs`` random pairs
+    (drawn with ``seed``; candidates among them left out), so u is learnt mostly
+    from pairs of different customers and the prior is the share of duplicates
+    among all pairs of customers of one kind. ``threshold`` is the match
+    probability a pair needs to join a group.
     """
     items: dict[str, Features] = {}
     keyed: list[tuple[str, tuple[str, ...]]] = []
@@ -98,15 +102,21 @@ def find_duplicates(
     if model is None:
         spec = comparison
         vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        candidates = {(p.left, p.right) for p in same_kind}
         sampled = [
             compare_levels(items[a], items[b], spec=spec)
             for a, b in random_pairs(list(items), sample_pairs, seed=seed)
-            if items[a].kind == items[b].kind
+            if items[a].kind == items[b].kind and (min(a, b), max(a, b)) not in candidates
         ]
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
             return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
-        model = fit(vectors or sampled, spec=spec, random_vectors=sampled or None)
+        kinds = Counter(item.kind for item in items.values())
+        population = sum(n * (n - 1) // 2 for n in kinds.values())
+        if vectors:
+            model = fit(vectors, spec=spec, random_vectors=sampled, population=population)
+        else:
+            model = fit(sampled, spec=spec)
     scored = score_pairs(items, same_kind, model)
     grouped = cluster(scored, threshold=threshold, not_duplicates=not_duplicates)
     return DedupeResult(blocking=found.report, model=model, pairs=scored, clustering=grouped)

@@ -41,13 +41,20 @@ from crmcore.rules.dedupe.compare import (
     level_counts,
 )
 
-__all__ = ["FieldParameters", "LevelParameters", "MatchModel", "fit", "probability"]
+__all__ = [
+    "FieldParameters",
+    "LevelParameters",
+    "MatchModel",
+    "fit",
+    "pool_adjacent_violators",
+    "probability",
+]
 
 _FLOOR = 1e-6
 _SMOOTHING = 0.5
 """Pseudo-pairs added to every level's count in each M-step, so that a level never
 seen among the duplicates of a small fit still has some weight (not -20 bits)."""
-_PRIOR_BOUNDS = (1e-6, 1 - 1e-6)
+_PRIOR_BOUNDS = (1e-15, 1 - 1e-6)
 
 
 @attrs.frozen(kw_only=True)
@@ -235,17 +242,6 @@ def _normalised(values: list[float]) -> list[float]:
     return [v / total for v in floored]
 
 
-def _frequencies(patterns: Mapping[tuple[int, ...], int], field: int, levels: int) -> list[float]:
-    counts = [0.0] * levels
-    for vector, count in patterns.items():
-        if vector[field] != NULL:
-            counts[vector[field]] += count
-    total = sum(counts)
-    if total == 0:
-        return [1.0 / levels] * levels
-    return _normalised([c / total for c in counts])
-
-
 def _initial_m(levels: int) -> list[float]:
     # the top level takes most of the mass, lower levels geometrically less
     raw = [0.5 ** (levels - 1 - i) for i in range(levels)]
@@ -269,11 +265,50 @@ def _patterns(vectors: Iterable[Sequence[int]], counts: Sequence[int]) -> Counte
     return patterns
 
 
+def _level_totals(
+    patterns: Mapping[tuple[int, ...], float], counts: Sequence[int], scale: float
+) -> list[list[float]]:
+    """Each field's count of pairs per level (null levels left out), times ``scale``."""
+    totals = [[0.0] * n for n in counts]
+    for vector, count in patterns.items():
+        for f, level in enumerate(vector):
+            if level != NULL:
+                totals[f][level] += count * scale
+    return totals
+
+
+def pool_adjacent_violators(m: Sequence[float], u: Sequence[float]) -> list[float]:
+    """``m`` adjusted so that ``log(m / u)`` does not fall from one level to the next.
+
+    Adjacent levels whose weights fall are pooled (the pool-adjacent-violators
+    algorithm): the levels of a pool share the weight ``log(sum m / sum u)`` of
+    the pool, ``m`` being spread over them in proportion to ``u``. ``sum(m)`` is
+    unchanged, and levels already in order keep their ``m``.
+
+    >>> [round(x, 3) for x in pool_adjacent_violators([0.1, 0.5, 0.4], [0.8, 0.1, 0.1])]
+    [0.1, 0.45, 0.45]
+    """
+    pools: list[tuple[float, float, list[int]]] = []
+    for level, (mv, uv) in enumerate(zip(m, u, strict=True)):
+        pools.append((mv, uv, [level]))
+        while len(pools) > 1 and pools[-2][0] * pools[-1][1] > pools[-1][0] * pools[-2][1]:
+            m_last, u_last, levels_last = pools.pop()
+            m_prev, u_prev, levels_prev = pools.pop()
+            pools.append((m_prev + m_last, u_prev + u_last, levels_prev + levels_last))
+    result = list(m)
+    for m_sum, u_sum, levels in pools:
+        if len(levels) > 1:
+            for level in levels:
+                result[level] = m_sum * u[level] / u_sum
+    return result
+
+
 def fit(
     vectors: Iterable[Sequence[int]],
     *,
     spec: ComparisonSpec = DEFAULT_COMPARISON,
     random_vectors: Iterable[Sequence[int]] | None = None,
+    population: int | None = None,
     prior: float = 0.1,
     max_iterations: int = 200,
     tolerance: float = 1e-7,
@@ -281,34 +316,62 @@ def fit(
     """Fit m, u and the prior by EM from comparison vectors (see the module docs).
 
     ``vectors`` are the candidate pairs' comparison vectors; ``random_vectors``,
-    optional, those of random pairs, to start u from; ``prior`` the starting share
-    of duplicates. Vectors of the wrong shape are refused with
-    ``dedupe.model_invalid``; no vector at all is refused with ``dedupe.no_pairs``.
+    optional, those of random pairs that are not candidates, standing for every
+    pair blocking did not make; ``population`` the number of pairs in all (the
+    candidates included; by default the candidates and the random pairs given).
+    ``prior`` is the starting share of duplicates among the candidates. Vectors
+    of the wrong shape are refused with ``dedupe.model_invalid``, no vector at
+    all with ``dedupe.no_pairs``, a population below the number of candidates
+    with ``dedupe.population_invalid``.
     """
     counts = level_counts(spec)
     patterns = _patterns(vectors, counts)
-    total_pairs = sum(patterns.values())
-    if total_pairs == 0:
+    candidates = sum(patterns.values())
+    if candidates == 0:
         raise ValidationError(
             [Problem(code="dedupe.no_pairs", path="$", message="no comparison vectors to fit")],
             subject="fit",
         )
+    sampled = _patterns(random_vectors, counts) if random_vectors is not None else Counter()
+    if random_vectors is None:
+        everyone = candidates
+    else:
+        everyone = candidates + sum(sampled.values()) if population is None else population
+    if isinstance(everyone, bool) or not isinstance(everyone, int) or everyone < candidates:
+        raise ValidationError(
+            [
+                Problem(
+                    code="dedupe.population_invalid",
+                    path="$.population",
+                    message=f"must be a count of pairs of at least the {candidates} candidates",
+                )
+            ],
+            subject="fit",
+        )
     fields = range(len(counts))
+    # The pairs that are not candidates, known only through the random sample, are
+    # taken as different customers: their level counts, scaled up to their number,
+    # join every M-step's u (and weigh nothing in m).
+    rest = everyone - candidates
+    sampled_total = sum(sampled.values())
+    background = _level_totals(sampled, counts, rest / sampled_total if sampled_total else 0.0)
     m = [_initial_m(n) for n in counts]
-    u_source = patterns if random_vectors is None else _patterns(random_vectors, counts)
-    if not u_source:
-        u_source = patterns
-    u = [_frequencies(u_source, f, counts[f]) for f in fields]
-    lam = min(max(prior, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
+    u_start = sampled if sampled_total else patterns
+    u = [
+        _normalised(t) if sum(t) else [1.0 / len(t)] * len(t)
+        for t in _level_totals(u_start, counts, 1.0)
+    ]
+    low, high = _PRIOR_BOUNDS
+    lam = min(max(prior * candidates / everyone, low), high)
     items = sorted(patterns.items())
     iterations, converged = 0, False
     for iterations in range(1, max_iterations + 1):  # noqa: B007
-        m_acc = [[_SMOOTHING] * n for n in counts]
-        u_acc = [[_SMOOTHING] * n for n in counts]
+        m_acc = [[_SMOOTHING * n * x for x in u[f]] for f, n in enumerate(counts)]
+        u_acc = [[_SMOOTHING + b for b in background[f]] for f in fields]
         matched = 0.0
+        log_lam, log_rest = math.log(lam), math.log(1.0 - lam)
         for vector, count in items:
-            log_m = math.log(lam)
-            log_u = math.log(1.0 - lam)
+            log_m, log_u = log_lam, log_rest
             for f in fields:
                 level = vector[f]
                 if level != NULL:
@@ -321,11 +384,11 @@ def fit(
                 if level != NULL:
                     m_acc[f][level] += count * g
                     u_acc[f][level] += count * (1.0 - g)
-        new_lam = min(max(matched / total_pairs, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
-        new_m = [_normalised(a) for a in m_acc]
+        new_lam = min(max(matched / everyone, low), high)
         new_u = [_normalised(a) for a in u_acc]
+        new_m = [pool_adjacent_violators(_normalised(a), new_u[f]) for f, a in enumerate(m_acc)]
         change = max(
-            abs(new_lam - lam),
+            abs(new_lam - lam) / lam,
             *(abs(x - y) for f in fields for x, y in zip(new_m[f], m[f], strict=True)),
             *(abs(x - y) for f in fields for x, y in zip(new_u[f], u[f], strict=True)),
         )
@@ -346,7 +409,7 @@ def fit(
             )
             for f, field in enumerate(spec.fields)
         ),
-        pairs=total_pairs,
+        pairs=candidates,
         iterations=iterations,
         converged=converged,
     )
