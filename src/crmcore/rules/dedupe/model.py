@@ -354,7 +354,11 @@ def fit(
     # join every M-step's u (and weigh nothing in m).
     rest = everyone - candidates
     sampled_total = sum(sampled.values())
-    background = _level_totals(sampled, counts, rest / sampled_total if sampled_total else 0.0)
+    scale = rest / sampled_total if sampled_total else 0.0
+    background = _level_totals(sampled, counts, scale)
+    # A level no random pair showed is rare, not impossible: its u is at least what
+    # half a pair of the sample would give (the sample cannot tell less apart).
+    u_smoothing = _SMOOTHING * max(scale, 1.0)
     m = [_initial_m(n) for n in counts]
     u_start = sampled if sampled_total else patterns
     u = [
@@ -367,7 +371,7 @@ def fit(
     iterations, converged = 0, False
     for iterations in range(1, max_iterations + 1):  # noqa: B007
         m_acc = [[_SMOOTHING * n * x for x in u[f]] for f, n in enumerate(counts)]
-        u_acc = [[_SMOOTHING + b for b in background[f]] for f in fields]
+        u_acc = [[u_smoothing + b for b in background[f]] for f in fields]
         matched = 0.0
         log_lam, log_rest = math.log(lam), math.log(1.0 - lam)
         for vector, count in items:
