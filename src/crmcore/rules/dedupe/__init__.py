@@ -73,6 +73,7 @@ from crmcore.rules.dedupe.model import (
     LevelParameters,
     MatchModel,
     fit,
+    pool_adjacent_violators,
     probability,
 )
 from crmcore.rules.dedupe.specs import DEDUPE_SPEC_TYPES, DedupeSpec
@@ -124,6 +125,7 @@ __all__ = [
     "key_pass",
     "likely_duplicates",
     "plan_merge",
+    "pool_adjacent_violators",
     "probability",
     "random_pairs",
     "score_pairs",
