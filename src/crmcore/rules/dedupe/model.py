@@ -4,19 +4,37 @@ For each field and level, ``m`` is the chance that a true duplicate pair shows t
 level, ``u`` the chance that a pair of different customers does. A level's weight
 is ``log2(m / u)``: positive when the level is more typical of duplicates. A
 pair's total is the prior weight ``log2(p / (1 - p))`` (``p`` the share of
-duplicates among the pairs compared) plus its fields' weights; a null level
+duplicates among the pairs fit on: all pairs, when random pairs are given) plus its fields' weights; a null level
 weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
 
 :func:`fit` estimates ``p``, ``m`` and ``u`` from comparison vectors alone (as
 splink and recordlinkage do), by expectation-maximisation over the distinct
 vectors and their counts, so the vectors may come from anywhere: from Python
-(:func:`.compare.compare_levels`) or from a SQL query. ``u`` starts from the
-level frequencies of random pairs when they are given (``random_vectors``:
-almost all random pairs are different customers), else from the frequencies
-among the vectors themselves; ``m`` starts high for the top level. Both are
-updated by EM. Each M-step adds half a pair to every level's count (and every probability
-stays at least ``1e-6``) so no weight is infinite and no level unseen in a small
-fit is taken as impossible. The fit is deterministic.
+(:func:`.compare.compare_levels`) or from a SQL query.
+
+Given ``random_vectors`` (random pairs that are not candidates) the fit is over
+*every* pair of customers, as splink's is: the pairs blocking did not make are
+taken as different customers and stand in through the random sample, scaled up
+to their number (``population`` minus the candidates). Their level counts join
+u in every M-step, so u is learnt mostly from pairs of different customers
+(splink's ``estimate_u_using_random_sampling``) and the candidates' share cannot
+run away when nearly all of them are duplicates; ``p`` is the share of
+duplicates among all pairs, which is the prior that goes with such a u. Without
+random vectors the fit is over the candidates alone (``p`` their share).
+
+Three things keep a small or lopsided fit sane:
+
+* pseudo-counts: each M-step adds half a pair per level to u's counts (half a
+  pair *of the sample* when random pairs stand in, since a level no sampled pair
+  showed is only known to be rarer than the sample can tell), and to m's counts
+  half a pair per level spread like u, so a level no duplicate showed weighs a
+  few bits against, not -20 (and pooling keeps it between its neighbours);
+* monotone levels: after each M-step, adjacent levels whose weight falls as
+  agreement rises are pooled (:func:`pool_adjacent_violators`), so an exact
+  value never weighs less than a variant, nor a variant less than "different";
+* no probability is 0 (a floor of ``1e-6`` before pooling), so no weight is infinite.
+
+The fit is deterministic: the same vectors give the same model.
 
 The fitted :class:`MatchModel` is plain data: inspect ``model.fields``, keep it
 with ``model.to_dict()`` (JSON-ready) and load it with ``MatchModel.from_dict``.
