@@ -10,6 +10,7 @@ Pairs of a person and an organisation are never compared.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -86,7 +87,8 @@ def find_duplicates(
 
     Without a ``model`` one is fit by EM on the candidate pairs' vectors, the
     pairs blocking did not make standing in through ``sample_pairs`` random pairs
-    (drawn with ``seed``; candidates among them left out), so u is learnt mostly
+    (drawn with ``seed``; candidates among them left out; every such pair when
+    there are no more than ``sample_pairs`` of them), so u is learnt mostly
     from pairs of different customers and the prior is the share of duplicates
     among all pairs of customers of one kind. ``threshold`` is the match
     probability a pair needs to join a group.
@@ -103,16 +105,21 @@ def find_duplicates(
         spec = comparison
         vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
         candidates = {(p.left, p.right) for p in same_kind}
+        kinds = Counter(item.kind for item in items.values())
+        population = sum(n * (n - 1) // 2 for n in kinds.values())
+        if population - len(candidates) <= sample_pairs:
+            # few enough to compare every other pair: no sampling at all
+            drawn: Iterable[tuple[str, str]] = itertools.combinations(sorted(items), 2)
+        else:
+            drawn = random_pairs(list(items), sample_pairs, seed=seed)
         sampled = [
             compare_levels(items[a], items[b], spec=spec)
-            for a, b in random_pairs(list(items), sample_pairs, seed=seed)
+            for a, b in drawn
             if items[a].kind == items[b].kind and (min(a, b), max(a, b)) not in candidates
         ]
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
             return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
-        kinds = Counter(item.kind for item in items.values())
-        population = sum(n * (n - 1) // 2 for n in kinds.values())
         if vectors:
             model = fit(vectors, spec=spec, random_vectors=sampled, population=population)
         else:
