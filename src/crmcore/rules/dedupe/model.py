@@ -4,8 +4,8 @@ For each field and level, ``m`` is the chance that a true duplicate pair shows t
 level, ``u`` the chance that a pair of different customers does. A level's weight
 is ``log2(m / u)``: positive when the level is more typical of duplicates. A
 pair's total is the prior weight ``log2(p / (1 - p))`` (``p`` the share of
-duplicates among the pairs fit on: all pairs, when random pairs are given) plus its fields' weights; a null level
-weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
+duplicates among the pairs fit on: all pairs, when random pairs are given) plus
+its fields' weights; a null level weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
 
 :func:`fit` estimates ``p``, ``m`` and ``u`` from comparison vectors alone (as
 splink and recordlinkage do), by expectation-maximisation over the distinct
