@@ -81,9 +81,15 @@ def run(customers: int, *, seed: int, threshold: float, max_block_size: int) -> 
     start = timed("blocking", start)
     pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
-    sampled = [compare_levels(items[a], items[b]) for a, b in random_pairs(list(items), 20_000)]
+    candidates = {(p.left, p.right) for p in pairs}
+    sampled = [
+        compare_levels(items[a], items[b])
+        for a, b in random_pairs(list(items), 20_000)
+        if (min(a, b), max(a, b)) not in candidates
+    ]
     start = timed("comparison_vectors", start)
-    model = fit(vectors, random_vectors=sampled)
+    population = len(items) * (len(items) - 1) // 2
+    model = fit(vectors, random_vectors=sampled, population=population)
     start = timed("em_fit", start)
     scored = score_pairs(items, pairs, model)
     start = timed("scoring_and_explaining", start)

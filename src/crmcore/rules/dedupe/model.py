@@ -72,7 +72,11 @@ _FLOOR = 1e-6
 _SMOOTHING = 0.5
 """Pseudo-pairs added to every level's count in each M-step, so that a level never
 seen among the duplicates of a small fit still has some weight (not -20 bits)."""
-_PRIOR_BOUNDS = (1e-15, 1 - 1e-6)
+_PRIOR_BOUNDS = (1e-6, 1 - 1e-6)
+_U_PRIOR_SHARE = 0.1
+"""The random pairs' weight in u, as a share of the candidate pairs."""
+_U_PRIOR_PAIRS = 100.0
+"""... and at least this many pairs (a small fit leans on them)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -367,12 +371,16 @@ def fit(
             subject="fit",
         )
     fields = range(len(counts))
-    # The pairs that are not candidates, known only through the random sample, are
-    # taken as different customers: their level counts, scaled up to their number,
-    # join every M-step's u (and weigh nothing in m).
+    # The random pairs stand for the pairs blocking did not make, taken as different
+    # customers: their level counts join every M-step's u (and weigh nothing in m)
+    # as a prior worth a tenth of the candidates (at least 100 pairs, at most as
+    # many as they stand for), so u cannot run away when nearly every candidate is a
+    # duplicate, yet the candidates' own non-matches (namesakes with look-alike
+    # emails) still shape it.
     rest = everyone - candidates
     sampled_total = sum(sampled.values())
-    scale = rest / sampled_total if sampled_total else 0.0
+    weight = min(float(rest), max(_U_PRIOR_SHARE * candidates, _U_PRIOR_PAIRS))
+    scale = weight / sampled_total if sampled_total else 0.0
     background = _level_totals(sampled, counts, scale)
     # A level no random pair showed is rare, not impossible: its u is at least what
     # half a pair of the sample would give (the sample cannot tell less apart).
@@ -384,7 +392,7 @@ def fit(
         for t in _level_totals(u_start, counts, 1.0)
     ]
     low, high = _PRIOR_BOUNDS
-    lam = min(max(prior * candidates / everyone, low), high)
+    lam = min(max(prior * candidates / (candidates + weight), low), high)
     items = sorted(patterns.items())
     iterations, converged = 0, False
     for iterations in range(1, max_iterations + 1):  # noqa: B007
@@ -406,7 +414,7 @@ def fit(
                 if level != NULL:
                     m_acc[f][level] += count * g
                     u_acc[f][level] += count * (1.0 - g)
-        new_lam = min(max(matched / everyone, low), high)
+        new_lam = min(max(matched / (candidates + weight), low), high)
         new_u = [_normalised(a) for a in u_acc]
         new_m = [pool_adjacent_violators(_normalised(a), new_u[f]) for f, a in enumerate(m_acc)]
         change = max(
