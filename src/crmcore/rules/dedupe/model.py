@@ -4,29 +4,30 @@ For each field and level, ``m`` is the chance that a true duplicate pair shows t
 level, ``u`` the chance that a pair of different customers does. A level's weight
 is ``log2(m / u)``: positive when the level is more typical of duplicates. A
 pair's total is the prior weight ``log2(p / (1 - p))`` (``p`` the share of
-duplicates among the pairs fit on: all pairs, when random pairs are given) plus
-its fields' weights; a null level weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
+duplicates among the pairs fit on) plus its fields' weights; a null level
+weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
 
 :func:`fit` estimates ``p``, ``m`` and ``u`` from comparison vectors alone (as
 splink and recordlinkage do), by expectation-maximisation over the distinct
 vectors and their counts, so the vectors may come from anywhere: from Python
 (:func:`.compare.compare_levels`) or from a SQL query.
 
-Given ``random_vectors`` (random pairs that are not candidates) the fit is over
-*every* pair of customers, as splink's is: the pairs blocking did not make are
-taken as different customers and stand in through the random sample, scaled up
-to their number (``population`` minus the candidates). Their level counts join
-u in every M-step, so u is learnt mostly from pairs of different customers
-(splink's ``estimate_u_using_random_sampling``) and the candidates' share cannot
-run away when nearly all of them are duplicates; ``p`` is the share of
-duplicates among all pairs, which is the prior that goes with such a u. Without
-random vectors the fit is over the candidates alone (``p`` their share).
+Given ``random_vectors`` (random pairs that are not candidates), they stand for
+the pairs blocking did not make, taken as different customers: their level
+counts join u in every M-step, and the prior's denominator, as pseudo-pairs
+worth a tenth of the candidates (at least 100, at most the ``population`` minus
+the candidates they stand for; a small set whose other pairs are all given is
+fit over all its pairs exactly). So u cannot run away when nearly every
+candidate is a duplicate (as on FEBRL), yet the candidates' own non-matches
+(namesakes with look-alike emails, which random pairs almost never show) still
+shape it. ``p`` is the share of duplicates among the candidates and those
+pseudo-pairs. Without random vectors the fit is over the candidates alone.
 
 Three things keep a small or lopsided fit sane:
 
 * pseudo-counts: each M-step adds half a pair per level to u's counts (half a
-  pair *of the sample* when random pairs stand in, since a level no sampled pair
-  showed is only known to be rarer than the sample can tell), and to m's counts
+  sampled pair when each random pair stands for more than one, since a level no
+  sampled pair showed is only known to be rarer than the sample can tell), and to m's counts
   half a pair per level spread like u, so a level no duplicate showed weighs a
   few bits against, not -20 (and pooling keeps it between its neighbours);
 * monotone levels: after each M-step, adjacent levels whose weight falls as
@@ -338,9 +339,10 @@ def fit(
     """Fit m, u and the prior by EM from comparison vectors (see the module docs).
 
     ``vectors`` are the candidate pairs' comparison vectors; ``random_vectors``,
-    optional, those of random pairs that are not candidates, standing for every
-    pair blocking did not make; ``population`` the number of pairs in all (the
-    candidates included; by default the candidates and the random pairs given).
+    optional, those of random pairs that are not candidates, standing for the
+    pairs blocking did not make; ``population`` the number of pairs in all (the
+    candidates included; by default the candidates and the random pairs given),
+    which caps the weight the random pairs get.
     ``prior`` is the starting share of duplicates among the candidates. Vectors
     of the wrong shape are refused with ``dedupe.model_invalid``, no vector at
     all with ``dedupe.no_pairs``, a population below the number of candidates
