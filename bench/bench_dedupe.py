@@ -131,9 +131,15 @@ def run_memory(
     pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     compared = [compare(items[p.left], items[p.right]) for p in pairs]
     vectors = [tuple(c.level for c in pair) for pair in compared]
-    sampled = [compare_levels(items[a], items[b]) for a, b in random_pairs(list(items), 20_000)]
+    candidates = {(p.left, p.right) for p in pairs}
+    sampled = [
+        compare_levels(items[a], items[b])
+        for a, b in random_pairs(list(items), 20_000)
+        if (min(a, b), max(a, b)) not in candidates
+    ]
     start = timed("comparison_vectors", start)
-    model = fit(vectors, random_vectors=sampled)
+    population = len(items) * (len(items) - 1) // 2
+    model = fit(vectors, random_vectors=sampled, population=population)
     start = timed("em_fit", start)
     scored = [
         explain_comparisons(p.left, p.right, pair, model, keys=p.keys)

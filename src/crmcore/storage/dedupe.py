@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, cast
 
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import InvalidArgument, StorageError
-from crmcore.models import Customer
+from crmcore.models import Customer, CustomerKind
+from crmcore.query import Field, Query
 from crmcore.rules import dedupe as rules
 from crmcore.rules.dedupe import (
     BlockingSpec,
@@ -132,8 +133,18 @@ def find_duplicates(
                 seed=seed,
             )
         ids = tx.customer_ids()
+        population = rules.pairs_of_one_kind(
+            {
+                kind: tx.count("customer", Query(where=Field("kind") == kind))
+                for kind in CustomerKind
+            }
+        )
         wanted = rules.needed_ids(
-            found, ids, sample_pairs=sample_pairs if model is None else 0, seed=seed
+            found,
+            ids,
+            sample_pairs=sample_pairs if model is None else 0,
+            seed=seed,
+            population=population,
         )
         items = _features(tx, sorted(wanted), blocking, batch_size)
         if len(items) < len(wanted):  # removed by another transaction since blocking
@@ -151,6 +162,7 @@ def find_duplicates(
             not_duplicates=not_duplicates,
             sample_pairs=sample_pairs,
             seed=seed,
+            population=population,
         )
     finally:
         tx.rollback()

@@ -59,6 +59,7 @@ from crmcore.rules.dedupe.find import (
     DedupeResult,
     find_duplicates,
     needed_ids,
+    pairs_of_one_kind,
     random_pairs,
     resolve_candidates,
     score_pairs,
@@ -85,6 +86,7 @@ from crmcore.rules.dedupe.model import (
     LevelParameters,
     MatchModel,
     fit,
+    pool_adjacent_violators,
     probability,
 )
 from crmcore.rules.dedupe.specs import DEDUPE_SPEC_TYPES, DedupeSpec
@@ -137,7 +139,9 @@ __all__ = [
     "key_pass",
     "likely_duplicates",
     "needed_ids",
+    "pairs_of_one_kind",
     "plan_merge",
+    "pool_adjacent_violators",
     "probability",
     "random_pairs",
     "resolve_candidates",

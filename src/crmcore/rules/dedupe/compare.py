@@ -14,13 +14,16 @@ field          levels (0 is always "different")
                homophones, swapped romanised parts); 4 family and given swapped;
                5 exact (also when only the split between family and given name
                differs: 欧阳 + 娜娜 and 欧 + 阳娜娜). The best over every name
-               form of either side.
+               form of either side. A person's name without a family or a
+               given name reaches 2 ("close") at most.
 ``birthday``   1 one digit off (``YYYYMMDD`` Levenshtein distance 1); 2 day and
                month swapped; 3 exact.
 ``phone``      1 the same last 8 digits; 2 one E.164 number in common.
 ``email``      1 the same local part (before ``@``); 2 at most two edits apart
                (Levenshtein, a typo); 3 one address in common.
-``identifier`` 0 a different value of the same kind; 1 the same kind and value.
+``identifier`` 0 a different value of the same kind; 1 one typo apart (one
+               character changed, added, dropped, or two neighbours swapped;
+               values of at least 5 characters); 2 the same kind and value.
                Null when the two have no kind of identifier in common.
 ``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
                3 >= ``street_high``; 4 street and postal code the same.
@@ -39,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from crmcore.errors import Problem, WrongType
 from crmcore.models.checks import checks, unique
@@ -80,7 +83,7 @@ LEVEL_LABELS: Mapping[ComparedField, tuple[str, ...]] = {
     ComparedField.BIRTHDAY: ("different", "one digit off", "day and month swapped", "exact"),
     ComparedField.PHONE: ("different", "same last 8 digits", "exact"),
     ComparedField.EMAIL: ("different", "same local part", "at most two edits", "exact"),
-    ComparedField.IDENTIFIER: ("different", "exact"),
+    ComparedField.IDENTIFIER: ("different", "one typo", "exact"),
     ComparedField.ADDRESS: (
         "different", "same postal code", "street similar", "street close", "exact",
     ),
@@ -199,8 +202,27 @@ def _name_level(a: NameForm, b: NameForm, spec: ComparisonSpec) -> int:
     return 0
 
 
+_CLOSE = 2
+
+
+def _partial(form: NameForm) -> bool:
+    return not (form.family and form.given)
+
+
 def _names(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
-    return _best((_name_level(x, y, spec), x.display, y.display) for x in a.names for y in b.names)
+    # A person's name with the family or the given name missing agrees on one part
+    # at most: "close", never "swapped" or "exact" (a lone "emily" is no full name).
+    person = a.kind == "person" and b.kind == "person"
+    return _best(
+        (
+            min(level, _CLOSE) if person and (_partial(x) or _partial(y)) else level,
+            x.display,
+            y.display,
+        )
+        for x in a.names
+        for y in b.names
+        for level in (_name_level(x, y, spec),)
+    )
 
 
 def _birthdays(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
@@ -254,11 +276,22 @@ def _identifiers(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
     if not kinds:
         return (NULL, None, None)
     return _best(
-        (1 if x == y else 0, f"{kx}:{x}", f"{ky}:{y}")
+        (_identifier_level(x, y), f"{kx}:{x}", f"{ky}:{y}")
         for kx, x in sorted(a.identifiers)
         for ky, y in sorted(b.identifiers)
         if kx == ky and kx in kinds
     )
+
+
+_MIN_TYPO_IDENTIFIER = 5
+
+
+def _identifier_level(x: str, y: str) -> int:
+    if x == y:
+        return 2
+    if min(len(x), len(y)) >= _MIN_TYPO_IDENTIFIER and OSA.distance(x, y, score_cutoff=1) <= 1:
+        return 1
+    return 0
 
 
 def _address_level(x: Address, y: Address, spec: ComparisonSpec) -> int:

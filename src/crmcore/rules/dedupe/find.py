@@ -10,8 +10,11 @@ Pairs of a person and an organisation are never compared.
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -38,6 +41,7 @@ __all__ = [
     "DedupeResult",
     "find_duplicates",
     "needed_ids",
+    "pairs_of_one_kind",
     "random_pairs",
     "resolve_candidates",
     "score_pairs",
@@ -100,9 +104,13 @@ def find_duplicates(
 ) -> DedupeResult:
     """Find the duplicate groups among ``customers`` without labels.
 
-    Without a ``model`` one is fit by EM on the candidate pairs' vectors, with u
-    started from ``sample_pairs`` random pairs (drawn with ``seed``). ``threshold``
-    is the match probability a pair needs to join a group.
+    Without a ``model`` one is fit by EM on the candidate pairs' vectors, the
+    pairs blocking did not make standing in through ``sample_pairs`` random pairs
+    (drawn with ``seed``; candidates among them left out; every such pair when
+    there are no more than ``sample_pairs`` of them), so u is learnt mostly
+    from pairs of different customers and the prior is the share of duplicates
+    among all pairs of customers of one kind. ``threshold`` is the match
+    probability a pair needs to join a group.
     """
     items: dict[str, Features] = {}
     keyed: list[tuple[str, tuple[str, ...]]] = []
@@ -124,16 +132,29 @@ def find_duplicates(
     )
 
 
+def pairs_of_one_kind(kinds: Mapping[Any, int]) -> int:
+    """How many pairs of customers of one kind there are, given the count of each kind."""
+    return sum(n * (n - 1) // 2 for n in kinds.values())
+
+
 def needed_ids(
-    found: Candidates, ids: Sequence[str], *, sample_pairs: int = 20_000, seed: int = 0
+    found: Candidates,
+    ids: Sequence[str],
+    *,
+    sample_pairs: int = 20_000,
+    seed: int = 0,
+    population: int | None = None,
 ) -> set[str]:
     """The customers :func:`resolve_candidates` reads when it fits a model.
 
     Those of the candidate pairs and of the ``sample_pairs`` random pairs drawn
     from ``ids`` with ``seed`` (with a model given, pass ``sample_pairs=0``: only the
-    pairs' customers).
+    pairs' customers); every customer when the pairs of one kind (``population``,
+    :func:`pairs_of_one_kind`) outside the candidates are few enough to compare all.
     """
     wanted = {p.left for p in found.pairs} | {p.right for p in found.pairs}
+    if sample_pairs and population is not None and population - len(found.pairs) <= sample_pairs:
+        return set(ids)
     for a, b in random_pairs(ids, sample_pairs, seed=seed):
         wanted.add(a)
         wanted.add(b)
@@ -151,12 +172,16 @@ def resolve_candidates(
     not_duplicates: Iterable[NotDuplicate] = (),
     sample_pairs: int = 20_000,
     seed: int = 0,
+    population: int | None = None,
 ) -> DedupeResult:
     """Compare, fit, score and group candidate pairs found elsewhere (steps 2 to 5).
 
-    ``ids`` are every customer blocked (the random pairs that start u are drawn
-    from them); ``items`` holds the features of at least the customers of the
-    candidate pairs and, without a ``model``, of :func:`needed_ids`. The SQL storage
+    ``ids`` are every customer blocked (the random pairs that stand for the
+    non-candidates are drawn from them); ``population`` is the number of pairs of
+    customers of one kind among them (:func:`pairs_of_one_kind`; counted from
+    ``items`` when not given, which then must hold every customer); ``items`` holds
+    the features of at least the customers of the candidate pairs and, without a
+    ``model``, of :func:`needed_ids` (given the same ``population``). The SQL storage
     finds ``found`` inside the database and reads only those customers;
     :func:`find_duplicates` is this over the candidates of customers in memory.
     """
@@ -167,15 +192,26 @@ def resolve_candidates(
         # comparisons are then weighed (explain_pair would compare every pair again).
         compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
         vectors = [tuple(c.level for c in pair) for pair in compared]
+        candidates = {(p.left, p.right) for p in same_kind}
+        if population is None:
+            population = pairs_of_one_kind(Counter(item.kind for item in items.values()))
+        if population - len(candidates) <= sample_pairs:
+            # few enough to compare every other pair: no sampling at all
+            drawn: Iterable[tuple[str, str]] = itertools.combinations(sorted(ids), 2)
+        else:
+            drawn = random_pairs(ids, sample_pairs, seed=seed)
         sampled = [
             compare_levels(items[a], items[b], spec=spec)
-            for a, b in random_pairs(ids, sample_pairs, seed=seed)
-            if items[a].kind == items[b].kind
+            for a, b in drawn
+            if items[a].kind == items[b].kind and (min(a, b), max(a, b)) not in candidates
         ]
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
             return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
-        model = fit(vectors or sampled, spec=spec, random_vectors=sampled or None)
+        if vectors:
+            model = fit(vectors, spec=spec, random_vectors=sampled, population=population)
+        else:
+            model = fit(sampled, spec=spec)
         scored = tuple(
             explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
             for p, pair in zip(same_kind, compared, strict=True)

@@ -25,6 +25,12 @@ pass is one way records of the same person agree despite the usual damage:
     together) and the name's sorted initials.
 ``postal``
     country, postal code and the name's sorted initials.
+``birth_postal``
+    the birth date (day and month sorted) with country and postal code, no name:
+    a changed or misspelt family name and given name still meet.
+``address``
+    country and postal code with the first 8 letters and digits of the street
+    lines (a household): a changed name without a birth date still meets.
 
 >>> from crmcore.models import Customer, Phone
 >>> c = Customer.person_named(family="Zhang", given="Wei",
@@ -60,6 +66,8 @@ class BlockingPass(enum.StrEnum):
     NAME_PART = "name_part"
     BIRTH = "birth"
     POSTAL = "postal"
+    BIRTH_POSTAL = "birth_postal"
+    ADDRESS = "address"
 
 
 @attrs.frozen(kw_only=True)
@@ -90,6 +98,10 @@ class BlockingSpec(Spec):
 
 
 DEFAULT_BLOCKING = BlockingSpec()
+
+
+_STREET_PREFIX = 8
+"""Letters and digits of the street lines an ``address`` key keeps."""
 
 
 def key_pass(key: str) -> str:
@@ -138,11 +150,19 @@ def feature_keys(
         day = item.birthday
         low, high = sorted((day.month, day.day))
         keys.update(f"birth:{day.year:04d}-{low:02d}-{high:02d}|{i}" for i in initials)
-    if BlockingPass.POSTAL in wanted:
-        for address in item.addresses:
-            if address.postal_code:
-                place = f"{address.country}:{address.postal_code}"
-                keys.update(f"postal:{place}|{i}" for i in initials)
+    for address in item.addresses:
+        if not address.postal_code:
+            continue
+        place = f"{address.country}:{address.postal_code}"
+        if BlockingPass.POSTAL in wanted:
+            keys.update(f"postal:{place}|{i}" for i in initials)
+        if BlockingPass.BIRTH_POSTAL in wanted and item.birthday is not None:
+            day = item.birthday
+            low, high = sorted((day.month, day.day))
+            keys.add(f"birth_postal:{day.year:04d}-{low:02d}-{high:02d}|{place}")
+        street = "".join(c for c in address.street if c.isalnum())[:_STREET_PREFIX]
+        if BlockingPass.ADDRESS in wanted and len(street) >= _STREET_PREFIX // 2:
+            keys.add(f"address:{place}|{street}")
     return tuple(sorted(keys))
 
 

@@ -4,19 +4,38 @@ For each field and level, ``m`` is the chance that a true duplicate pair shows t
 level, ``u`` the chance that a pair of different customers does. A level's weight
 is ``log2(m / u)``: positive when the level is more typical of duplicates. A
 pair's total is the prior weight ``log2(p / (1 - p))`` (``p`` the share of
-duplicates among the pairs compared) plus its fields' weights; a null level
+duplicates among the pairs fit on) plus its fields' weights; a null level
 weighs 0. Its match probability is ``2**total / (1 + 2**total)``.
 
 :func:`fit` estimates ``p``, ``m`` and ``u`` from comparison vectors alone (as
 splink and recordlinkage do), by expectation-maximisation over the distinct
 vectors and their counts, so the vectors may come from anywhere: from Python
-(:func:`.compare.compare_levels`) or from a SQL query. ``u`` starts from the
-level frequencies of random pairs when they are given (``random_vectors``:
-almost all random pairs are different customers), else from the frequencies
-among the vectors themselves; ``m`` starts high for the top level. Both are
-updated by EM. Each M-step adds half a pair to every level's count (and every probability
-stays at least ``1e-6``) so no weight is infinite and no level unseen in a small
-fit is taken as impossible. The fit is deterministic.
+(:func:`.compare.compare_levels`) or from a SQL query.
+
+Given ``random_vectors`` (random pairs that are not candidates), they stand for
+the pairs blocking did not make, taken as different customers: their level
+counts join u in every M-step, and the prior's denominator, as pseudo-pairs
+worth a tenth of the candidates (at least 100, at most the ``population`` minus
+the candidates they stand for; a small set whose other pairs are all given is
+fit over all its pairs exactly). So u cannot run away when nearly every
+candidate is a duplicate (as on FEBRL), yet the candidates' own non-matches
+(namesakes with look-alike emails, which random pairs almost never show) still
+shape it. ``p`` is the share of duplicates among the candidates and those
+pseudo-pairs. Without random vectors the fit is over the candidates alone.
+
+Three things keep a small or lopsided fit sane:
+
+* pseudo-counts: each M-step adds half a pair per level to u's counts (half a
+  sampled pair when each random pair stands for more than one, since a level no
+  sampled pair showed is only known to be rarer than the sample can tell), and to m's counts
+  half a pair per level spread like u, so a level no duplicate showed weighs a
+  few bits against, not -20 (and pooling keeps it between its neighbours);
+* monotone levels: after each M-step, adjacent levels whose weight falls as
+  agreement rises are pooled (:func:`pool_adjacent_violators`), so an exact
+  value never weighs less than a variant, nor a variant less than "different";
+* no probability is 0 (a floor of ``1e-6`` before pooling), so no weight is infinite.
+
+The fit is deterministic: the same vectors give the same model.
 
 The fitted :class:`MatchModel` is plain data: inspect ``model.fields``, keep it
 with ``model.to_dict()`` (JSON-ready) and load it with ``MatchModel.from_dict``.
@@ -41,13 +60,24 @@ from crmcore.rules.dedupe.compare import (
     level_counts,
 )
 
-__all__ = ["FieldParameters", "LevelParameters", "MatchModel", "fit", "probability"]
+__all__ = [
+    "FieldParameters",
+    "LevelParameters",
+    "MatchModel",
+    "fit",
+    "pool_adjacent_violators",
+    "probability",
+]
 
 _FLOOR = 1e-6
 _SMOOTHING = 0.5
 """Pseudo-pairs added to every level's count in each M-step, so that a level never
 seen among the duplicates of a small fit still has some weight (not -20 bits)."""
 _PRIOR_BOUNDS = (1e-6, 1 - 1e-6)
+_U_PRIOR_SHARE = 0.1
+"""The random pairs' weight in u, as a share of the candidate pairs."""
+_U_PRIOR_PAIRS = 100.0
+"""... and at least this many pairs (a small fit leans on them)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -235,17 +265,6 @@ def _normalised(values: list[float]) -> list[float]:
     return [v / total for v in floored]
 
 
-def _frequencies(patterns: Mapping[tuple[int, ...], int], field: int, levels: int) -> list[float]:
-    counts = [0.0] * levels
-    for vector, count in patterns.items():
-        if vector[field] != NULL:
-            counts[vector[field]] += count
-    total = sum(counts)
-    if total == 0:
-        return [1.0 / levels] * levels
-    return _normalised([c / total for c in counts])
-
-
 def _initial_m(levels: int) -> list[float]:
     # the top level takes most of the mass, lower levels geometrically less
     raw = [0.5 ** (levels - 1 - i) for i in range(levels)]
@@ -269,11 +288,50 @@ def _patterns(vectors: Iterable[Sequence[int]], counts: Sequence[int]) -> Counte
     return patterns
 
 
+def _level_totals(
+    patterns: Mapping[tuple[int, ...], float], counts: Sequence[int], scale: float
+) -> list[list[float]]:
+    """Each field's count of pairs per level (null levels left out), times ``scale``."""
+    totals = [[0.0] * n for n in counts]
+    for vector, count in patterns.items():
+        for f, level in enumerate(vector):
+            if level != NULL:
+                totals[f][level] += count * scale
+    return totals
+
+
+def pool_adjacent_violators(m: Sequence[float], u: Sequence[float]) -> list[float]:
+    """``m`` adjusted so that ``log(m / u)`` does not fall from one level to the next.
+
+    Adjacent levels whose weights fall are pooled (the pool-adjacent-violators
+    algorithm): the levels of a pool share the weight ``log(sum m / sum u)`` of
+    the pool, ``m`` being spread over them in proportion to ``u``. ``sum(m)`` is
+    unchanged, and levels already in order keep their ``m``.
+
+    >>> [round(x, 3) for x in pool_adjacent_violators([0.1, 0.5, 0.4], [0.8, 0.1, 0.1])]
+    [0.1, 0.45, 0.45]
+    """
+    pools: list[tuple[float, float, list[int]]] = []
+    for level, (mv, uv) in enumerate(zip(m, u, strict=True)):
+        pools.append((mv, uv, [level]))
+        while len(pools) > 1 and pools[-2][0] * pools[-1][1] > pools[-1][0] * pools[-2][1]:
+            m_last, u_last, levels_last = pools.pop()
+            m_prev, u_prev, levels_prev = pools.pop()
+            pools.append((m_prev + m_last, u_prev + u_last, levels_prev + levels_last))
+    result = list(m)
+    for m_sum, u_sum, levels in pools:
+        if len(levels) > 1:
+            for level in levels:
+                result[level] = m_sum * u[level] / u_sum
+    return result
+
+
 def fit(
     vectors: Iterable[Sequence[int]],
     *,
     spec: ComparisonSpec = DEFAULT_COMPARISON,
     random_vectors: Iterable[Sequence[int]] | None = None,
+    population: int | None = None,
     prior: float = 0.1,
     max_iterations: int = 200,
     tolerance: float = 1e-7,
@@ -281,34 +339,71 @@ def fit(
     """Fit m, u and the prior by EM from comparison vectors (see the module docs).
 
     ``vectors`` are the candidate pairs' comparison vectors; ``random_vectors``,
-    optional, those of random pairs, to start u from; ``prior`` the starting share
-    of duplicates. Vectors of the wrong shape are refused with
-    ``dedupe.model_invalid``; no vector at all is refused with ``dedupe.no_pairs``.
+    optional, those of random pairs that are not candidates, standing for the
+    pairs blocking did not make; ``population`` the number of pairs in all (the
+    candidates included; by default the candidates and the random pairs given),
+    which caps the weight the random pairs get.
+    ``prior`` is the starting share of duplicates among the candidates. Vectors
+    of the wrong shape are refused with ``dedupe.model_invalid``, no vector at
+    all with ``dedupe.no_pairs``, a population below the number of candidates
+    with ``dedupe.population_invalid``.
     """
     counts = level_counts(spec)
     patterns = _patterns(vectors, counts)
-    total_pairs = sum(patterns.values())
-    if total_pairs == 0:
+    candidates = sum(patterns.values())
+    if candidates == 0:
         raise ValidationError(
             [Problem(code="dedupe.no_pairs", path="$", message="no comparison vectors to fit")],
             subject="fit",
         )
+    sampled = _patterns(random_vectors, counts) if random_vectors is not None else Counter()
+    if random_vectors is None:
+        everyone = candidates
+    else:
+        everyone = candidates + sum(sampled.values()) if population is None else population
+    if isinstance(everyone, bool) or not isinstance(everyone, int) or everyone < candidates:
+        raise ValidationError(
+            [
+                Problem(
+                    code="dedupe.population_invalid",
+                    path="$.population",
+                    message=f"must be a count of pairs of at least the {candidates} candidates",
+                )
+            ],
+            subject="fit",
+        )
     fields = range(len(counts))
+    # The random pairs stand for the pairs blocking did not make, taken as different
+    # customers: their level counts join every M-step's u (and weigh nothing in m)
+    # as a prior worth a tenth of the candidates (at least 100 pairs, at most as
+    # many as they stand for), so u cannot run away when nearly every candidate is a
+    # duplicate, yet the candidates' own non-matches (namesakes with look-alike
+    # emails) still shape it.
+    rest = everyone - candidates
+    sampled_total = sum(sampled.values())
+    weight = min(float(rest), max(_U_PRIOR_SHARE * candidates, _U_PRIOR_PAIRS))
+    scale = weight / sampled_total if sampled_total else 0.0
+    background = _level_totals(sampled, counts, scale)
+    # A level no random pair showed is rare, not impossible: its u is at least what
+    # half a pair of the sample would give (the sample cannot tell less apart).
+    u_smoothing = _SMOOTHING * max(scale, 1.0)
     m = [_initial_m(n) for n in counts]
-    u_source = patterns if random_vectors is None else _patterns(random_vectors, counts)
-    if not u_source:
-        u_source = patterns
-    u = [_frequencies(u_source, f, counts[f]) for f in fields]
-    lam = min(max(prior, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
+    u_start = sampled if sampled_total else patterns
+    u = [
+        _normalised(t) if sum(t) else [1.0 / len(t)] * len(t)
+        for t in _level_totals(u_start, counts, 1.0)
+    ]
+    low, high = _PRIOR_BOUNDS
+    lam = min(max(prior * candidates / (candidates + weight), low), high)
     items = sorted(patterns.items())
     iterations, converged = 0, False
     for iterations in range(1, max_iterations + 1):  # noqa: B007
-        m_acc = [[_SMOOTHING] * n for n in counts]
-        u_acc = [[_SMOOTHING] * n for n in counts]
+        m_acc = [[_SMOOTHING * n * x for x in u[f]] for f, n in enumerate(counts)]
+        u_acc = [[u_smoothing + b for b in background[f]] for f in fields]
         matched = 0.0
+        log_lam, log_rest = math.log(lam), math.log(1.0 - lam)
         for vector, count in items:
-            log_m = math.log(lam)
-            log_u = math.log(1.0 - lam)
+            log_m, log_u = log_lam, log_rest
             for f in fields:
                 level = vector[f]
                 if level != NULL:
@@ -321,11 +416,11 @@ def fit(
                 if level != NULL:
                     m_acc[f][level] += count * g
                     u_acc[f][level] += count * (1.0 - g)
-        new_lam = min(max(matched / total_pairs, _PRIOR_BOUNDS[0]), _PRIOR_BOUNDS[1])
-        new_m = [_normalised(a) for a in m_acc]
+        new_lam = min(max(matched / (candidates + weight), low), high)
         new_u = [_normalised(a) for a in u_acc]
+        new_m = [pool_adjacent_violators(_normalised(a), new_u[f]) for f, a in enumerate(m_acc)]
         change = max(
-            abs(new_lam - lam),
+            abs(new_lam - lam) / lam,
             *(abs(x - y) for f in fields for x, y in zip(new_m[f], m[f], strict=True)),
             *(abs(x - y) for f in fields for x, y in zip(new_u[f], u[f], strict=True)),
         )
@@ -346,7 +441,7 @@ def fit(
             )
             for f, field in enumerate(spec.fields)
         ),
-        pairs=total_pairs,
+        pairs=candidates,
         iterations=iterations,
         converged=converged,
     )
