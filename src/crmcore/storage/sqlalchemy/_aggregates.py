@@ -83,6 +83,7 @@ from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 __all__ = [
     "INT64",
     "ceil_ratio",
+    "chosen_currency",
     "currencies",
     "currency_summaries",
     "filled_count",
@@ -401,6 +402,17 @@ def currencies(conn: Connection, as_of: dt.datetime) -> list[str | None]:
     return [row[0] for row in conn.execute(statement)]
 
 
+def chosen_currency(conn: Connection, as_of: dt.datetime, rule: Any) -> str | None:
+    """The currency a spec without one segments by; ``None`` while rows await backfill.
+
+    ``pick_currency`` over the currencies of the purchases up to ``as_of``.
+    """
+    found = currencies(conn, as_of)
+    if None in found:
+        return None
+    return pick_currency(cast(list[str], found), None, rule)
+
+
 def filled_count(conn: Connection, summary: Any) -> Any:
     """``count(*)`` of the summaries of filled rows: SQL, or an int where ``OFFSET`` must be."""
     count = select(func.count()).select_from(summary).where(summary.c.currency.is_not(None))
@@ -479,12 +491,9 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     """
     if spec.monetary is not MonetaryBasis.TOTAL:
         return None
-    currency = spec.currency
+    currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
-        found = currencies(conn, as_of)
-        if None in found:
-            return None  # the backfill has not reached every row yet
-        currency = pick_currency(cast(list[str], found), None, spec.kind)
+        return None  # the backfill has not reached every row yet
     s = summary_cte(conn, _summary_select(as_of, currency, recency=True), "crm_summary")
     k = spec.scores
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, case, func, literal, select, true
 from sqlalchemy.engine import Connection
@@ -51,10 +51,9 @@ from crmcore.rules.segmentation import (
     PyramidSpec,
 )
 from crmcore.rules.segmentation.pyramid import pareto_result, tier_assignment
-from crmcore.rules.segmentation.rfm import pick_currency
 from crmcore.storage.sqlalchemy._aggregates import (
     INT64,
-    currencies,
+    chosen_currency,
     filled_count,
     floor_bound,
     overflow_falls_back,
@@ -127,12 +126,9 @@ def value_pyramid(
     conn: Connection, spec: PyramidSpec, *, as_of: dt.datetime
 ) -> PyramidResult | None:
     """:func:`~crmcore.rules.segmentation.value_pyramid` in one statement (see the module)."""
-    currency = spec.currency
+    currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
-        found = currencies(conn, as_of)
-        if None in found:
-            return None  # the backfill has not reached every row yet
-        currency = pick_currency(cast(list[str], found), None, spec.kind)
+        return None  # the backfill has not reached every row yet
     s = _totals(conn, as_of, currency)
     upper = spec.tiers[:-1]
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40
