@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, cast
 
 from crmcore._fastpaths import fast_paths_enabled
-from crmcore.errors import InvalidArgument, StorageError
+from crmcore.errors import InvalidArgument, StorageError, WrongType
 from crmcore.models import Customer, CustomerKind
 from crmcore.query import Field, Query
 from crmcore.rules import dedupe as rules
@@ -71,11 +71,17 @@ def _customers(tx: Transaction, batch_size: int) -> Iterator[Customer]:
         yield cast(Customer, record)
 
 
-def _check(spec: object, batch_size: object) -> None:
+def _check(store: object, spec: object, batch_size: object, model: object = None) -> None:
+    from crmcore.storage.store import Store
+
+    if not isinstance(store, Store):
+        raise WrongType(f"expected a Store (crmcore.storage.connect), got {type(store).__name__}")
     if not isinstance(spec, BlockingSpec):
         raise InvalidArgument(f"expected a BlockingSpec, got {type(spec).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidArgument(f"batch_size must be a positive integer, not {batch_size!r}")
+    if model is not None and not isinstance(model, MatchModel):
+        raise WrongType(f"model: expected a fitted MatchModel, got {type(model).__name__}")
 
 
 def _in_database(tx: Transaction, spec: BlockingSpec) -> Candidates | None:
@@ -88,7 +94,7 @@ def candidates(
     store: Store, spec: BlockingSpec = DEFAULT_BLOCKING, *, batch_size: int = _BATCH
 ) -> Candidates:
     """:func:`~crmcore.rules.dedupe.candidate_pairs` over every customer's blocking keys."""
-    _check(spec, batch_size)
+    _check(store, spec, batch_size)
     tx = store.backend.begin()
     try:
         found = _in_database(tx, spec)
@@ -117,7 +123,7 @@ def find_duplicates(
     The arguments are the pure function's; ``batch_size`` is how many customers
     one read fetches.
     """
-    _check(blocking, batch_size)
+    _check(store, blocking, batch_size, model)
     tx = store.backend.begin()
     try:
         found = _in_database(tx, blocking)

@@ -197,3 +197,39 @@ def test_bad_input_is_refused_with_crmcore_errors() -> None:
     with pytest.raises(ValidationError) as refused:
         cluster([("a", "b")], threshold=0.5)  # type: ignore[list-item]
     assert refused.value.codes == ("type.invalid",)
+
+
+def test_misused_entry_points_raise_crmcore_errors() -> None:
+    """A model that is not fitted, a threshold that is not a probability, a store that is
+    not a Store: coded crmcore errors, never a raw AttributeError or TypeError."""
+    from crmcore.errors import WrongType
+    from crmcore.models import Customer
+    from crmcore.rules.dedupe import find_duplicates, likely_duplicates
+    from crmcore.storage import connect
+    from crmcore.storage import dedupe as stored
+
+    new = Customer.person_named(family="张", given="伟", id="N1")
+    with pytest.raises(WrongType):
+        likely_duplicates(new, [], model=None)  # type: ignore[arg-type]
+    with pytest.raises(WrongType):
+        find_duplicates(None)  # type: ignore[arg-type]
+    with pytest.raises(WrongType):
+        find_duplicates([new], model="m")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as refused:
+        find_duplicates([new], threshold=5)
+    assert refused.value.codes == ("dedupe.threshold_invalid",)
+    with pytest.raises(WrongType):
+        stored.find_duplicates("memory://")  # type: ignore[arg-type]
+    with connect("memory://") as store:
+        with pytest.raises(WrongType):
+            stored.find_duplicates(store, model="x")  # type: ignore[arg-type]
+        with pytest.raises(WrongType):
+            store.likely_duplicates(new, model=None)  # type: ignore[arg-type]
+        fitted = find_duplicates(
+            [new, Customer.person_named(family="张", given="伟", id="N2")]
+        ).model
+        assert fitted is not None
+        for threshold in (5, "x", -0.1, True):
+            with pytest.raises(ValidationError) as refused:
+                store.likely_duplicates(new, model=fitted, threshold=threshold)  # type: ignore[arg-type]
+            assert refused.value.codes == ("dedupe.threshold_invalid",)

@@ -22,7 +22,14 @@ from crmcore.models import Model
 from crmcore.models.checks import checks, max_length, non_blank
 from crmcore.rules.dedupe.explain import PairExplanation
 
-__all__ = ["Clustering", "DuplicateGroup", "KeptApart", "NotDuplicate", "cluster"]
+__all__ = [
+    "Clustering",
+    "DuplicateGroup",
+    "KeptApart",
+    "NotDuplicate",
+    "check_threshold",
+    "cluster",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -108,13 +115,12 @@ class Clustering:
         return None
 
 
-def cluster(
-    pairs: Iterable[PairExplanation],
-    *,
-    threshold: float,
-    not_duplicates: Iterable[NotDuplicate] = (),
-) -> Clustering:
-    """Group the pairs whose match probability is at least ``threshold`` (0 to 1)."""
+def check_threshold(threshold: object, subject: str) -> None:
+    """Refuse a ``threshold`` that is not a match probability from 0 to 1.
+
+    Raises:
+        ValidationError: coded ``dedupe.threshold_invalid`` at ``$.threshold``.
+    """
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, int | float)
@@ -128,8 +134,18 @@ def cluster(
                     message="a match probability from 0 to 1",
                 )
             ],
-            subject="cluster",
+            subject=subject,
         )
+
+
+def cluster(
+    pairs: Iterable[PairExplanation],
+    *,
+    threshold: float,
+    not_duplicates: Iterable[NotDuplicate] = (),
+) -> Clustering:
+    """Group the pairs whose match probability is at least ``threshold`` (0 to 1)."""
+    check_threshold(threshold, "cluster")
     pairs = list(pairs)
     decisions = list(not_duplicates)
     for name, items, cls in (

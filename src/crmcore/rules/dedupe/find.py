@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from crmcore.errors import WrongType
 from crmcore.models import Customer
 from crmcore.rules.dedupe._features import Features, features
 from crmcore.rules.dedupe.blocking import (
@@ -26,7 +27,7 @@ from crmcore.rules.dedupe.blocking import (
     Candidates,
     candidate_pairs,
 )
-from crmcore.rules.dedupe.cluster import Clustering, NotDuplicate, cluster
+from crmcore.rules.dedupe.cluster import Clustering, NotDuplicate, check_threshold, cluster
 from crmcore.rules.dedupe.compare import (
     DEFAULT_COMPARISON,
     ComparisonSpec,
@@ -112,6 +113,7 @@ def find_duplicates(
     among all pairs of customers of one kind. ``threshold`` is the match
     probability a pair needs to join a group.
     """
+    _check_arguments(customers, model, threshold)
     items: dict[str, Features] = {}
     keyed: list[tuple[str, tuple[str, ...]]] = []
     for customer in customers:
@@ -135,6 +137,14 @@ def find_duplicates(
 def pairs_of_one_kind(kinds: Mapping[Any, int]) -> int:
     """How many pairs of customers of one kind there are, given the count of each kind."""
     return sum(n * (n - 1) // 2 for n in kinds.values())
+
+
+def _check_arguments(customers: object, model: object, threshold: object) -> None:
+    if not isinstance(customers, Iterable):
+        raise WrongType(f"expected customers (an iterable), got {type(customers).__name__}")
+    if model is not None and not isinstance(model, MatchModel):
+        raise WrongType(f"model: expected a fitted MatchModel, got {type(model).__name__}")
+    check_threshold(threshold, "find_duplicates")
 
 
 def needed_ids(

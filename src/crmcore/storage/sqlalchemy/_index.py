@@ -312,7 +312,10 @@ def declare_index(engine: Engine, path: str, *, progress: Progress | None = None
             added = False
             with _batch(conn):
                 if not has_index_tables(conn):
-                    raise StorageError("the database has no customer index table; upgrade it first")
+                    raise SchemaOutdated(
+                        "the database has no customer index table; upgrade it first "
+                        "(crmcore.storage.sqlalchemy.upgrade(url) or `crmcore db upgrade URL`)"
+                    )
                 known = set(_declared(conn))
                 if not default and path not in known:
                     conn.execute(insert(DECLARED_INDEX).values(path=path))
