@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +15,16 @@ from crmcore.models import Customer
 from crmcore.storage.sqlalchemy import _codec
 from crmcore.storage.sqlalchemy._documents import document_parts, join_document
 from crmcore.testing.strategies import aware_datetimes, customers
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on() -> Iterator[None]:
+    """The split is a fast path: these tests check it, whatever CRMCORE_NO_FAST_PATHS says."""
+    previous = set_fast_paths(True)
+    try:
+        yield
+    finally:
+        set_fast_paths(previous)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -45,9 +57,7 @@ def test_names_that_look_like_the_fields_do_not_move_the_split() -> None:
 
 def test_with_fast_paths_off_nothing_is_split() -> None:
     customer = Customer.person_named(family="李", given="娜")
-    previous = set_fast_paths(False)
-    try:
-        assert document_parts(customer) is None
-    finally:
-        set_fast_paths(previous)
+    set_fast_paths(False)
+    assert document_parts(customer) is None
+    set_fast_paths(True)
     assert document_parts(customer) is not None
