@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -49,6 +50,30 @@ from crmcore.testing.data import (
 from crmcore.testing.strategies import customers as generated_customers
 
 __all__ = ["PaginationTests", "QueryTests"]
+
+
+def _check_generated_queries(
+    store: Store,
+    data: st.DataObject,
+    queries: Callable[[Sequence[Customer]], st.SearchStrategy[Query]],
+) -> None:
+    """Store generated customers, then check three drawn queries' pages and counts.
+
+    Each query's page and count must be what the reference evaluator
+    (:meth:`Query.apply`) gives over every stored customer.
+    """
+    drawn = data.draw(st.lists(generated_customers(), min_size=1, max_size=4))
+    # Fresh ids: the store is shared by the examples, and drawn ids repeat.
+    batch = [attrs.evolve(c, id=uuid.uuid4().hex) for c in drawn]
+    add_all(store, batch)
+    with store.unit_of_work() as uow:
+        current = list(uow.customers.stream())
+        for _ in range(3):
+            query = data.draw(queries(batch))
+            expected = query.apply(current)
+            found = uow.customers.find(query)
+            assert [c.id for c in found] == [c.id for c in expected], query
+            assert uow.customers.count(query) == len(query.unpaged().apply(current))
 
 
 class QueryTests(BackendFixtures):
@@ -134,18 +159,7 @@ class QueryTests(BackendFixtures):
         self, store: Store, data: st.DataObject
     ) -> None:
         """Generated customers, queried on indexed paths, give the reference answer and count."""
-        drawn = data.draw(st.lists(generated_customers(), min_size=1, max_size=4))
-        # Fresh ids: the store is shared by the examples, and drawn ids repeat.
-        batch = [attrs.evolve(c, id=uuid.uuid4().hex) for c in drawn]
-        add_all(store, batch)
-        with store.unit_of_work() as uow:
-            current = list(uow.customers.stream())
-            for _ in range(3):
-                query = data.draw(indexed_queries(batch))
-                expected = query.apply(current)
-                found = uow.customers.find(query)
-                assert [c.id for c in found] == [c.id for c in expected], query
-                assert uow.customers.count(query) == len(query.unpaged().apply(current))
+        _check_generated_queries(store, data, indexed_queries)
 
     @settings(KIT_SETTINGS, max_examples=10)
     @given(data=st.data())
@@ -158,17 +172,7 @@ class QueryTests(BackendFixtures):
         ``is_null`` on models and tuples, ``month_day`` and plain reachability, with the
         count.
         """
-        drawn = data.draw(st.lists(generated_customers(), min_size=1, max_size=4))
-        batch = [attrs.evolve(c, id=uuid.uuid4().hex) for c in drawn]
-        add_all(store, batch)
-        with store.unit_of_work() as uow:
-            current = list(uow.customers.stream())
-            for _ in range(3):
-                query = data.draw(document_queries(batch))
-                expected = query.apply(current)
-                found = uow.customers.find(query)
-                assert [c.id for c in found] == [c.id for c in expected], query
-                assert uow.customers.count(query) == len(query.unpaged().apply(current))
+        _check_generated_queries(store, data, document_queries)
 
     def test_existence_semantics(self, store: Store) -> None:
         """Each leaf asks whether *some* value passes; ``is_null`` whether every value is None."""
