@@ -83,6 +83,7 @@ from crmcore.rules.dedupe.merge_plan import (
 )
 from crmcore.rules.dedupe.model import (
     FieldParameters,
+    FitDiagnostics,
     LevelParameters,
     MatchModel,
     fit,
@@ -115,6 +116,7 @@ __all__ = [
     "FieldParameters",
     "FieldRule",
     "FieldWeight",
+    "FitDiagnostics",
     "KeptApart",
     "LevelParameters",
     "MatchModel",

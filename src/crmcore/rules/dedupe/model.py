@@ -23,13 +23,32 @@ candidate is a duplicate (as on FEBRL), yet the candidates' own non-matches
 shape it. ``p`` is the share of duplicates among the candidates and those
 pseudo-pairs. Without random vectors the fit is over the candidates alone.
 
-Three things keep a small or lopsided fit sane:
+Deterministic rules anchor the fit (as splink estimates its prior from such rules).
+An *anchor* is a candidate pair with the same E.164 phone, email address,
+identifier, birthday or address and names at least ``close``. The anchors bound
+the prior: at least half of them are duplicates, and they are at least half of the
+duplicates, so ``p`` stays within ``[anchors / 2, 2 * anchors]`` of the pairs fit
+on; and each anchor counts as a duplicate at least 0.9 in every E-step. Without
+any anchor the data show no duplicate to learn from: EM would otherwise make a
+"match" class of whatever the candidates share most (namesakes, on a base of
+distinct people), so ``p`` stays at ``1e-6`` and m keeps its assumed shape (each
+field's agreeing levels likely), which still scores a later exact copy high.
+:class:`FitDiagnostics` (``model.diagnostics``) says what happened, with stable
+codes: ``dedupe.no_match_class``, ``dedupe.prior_capped``, ``dedupe.prior_raised``,
+``dedupe.not_converged``.
+
+Four things keep a small or lopsided fit sane:
 
 * pseudo-counts: each M-step adds half a pair per level to u's counts (half a
   sampled pair when each random pair stands for more than one, since a level no
   sampled pair showed is only known to be rarer than the sample can tell), and to m's counts
-  half a pair per level spread like u, so a level no duplicate showed weighs a
-  few bits against, not -20 (and pooling keeps it between its neighbours);
+  half a pair per level spread like u (like the assumed m on the strong fields:
+  phone, email, identifier), so a level no duplicate showed weighs a few bits
+  against, not -20 (and pooling keeps it between its neighbours);
+* strong fields: u of a phone, an email and an identifier also gets 100
+  pseudo-pairs of different customers, a thousandth of them agreeing exactly and
+  a twentieth on a level between, since two different customers rarely share one
+  and a small base cannot show how rarely;
 * monotone levels: after each M-step, adjacent levels whose weight falls as
   agreement rises are pooled (:func:`pool_adjacent_violators`), so an exact
   value never weighs less than a variant, nor a variant less than "different";
@@ -62,6 +81,7 @@ from crmcore.rules.dedupe.compare import (
 
 __all__ = [
     "FieldParameters",
+    "FitDiagnostics",
     "LevelParameters",
     "MatchModel",
     "fit",
@@ -78,6 +98,23 @@ _U_PRIOR_SHARE = 0.1
 """The random pairs' weight in u, as a share of the candidate pairs."""
 _U_PRIOR_PAIRS = 100.0
 """... and at least this many pairs (a small fit leans on them)."""
+_U_STRONG_PAIRS = 100.0
+"""Pseudo-pairs of different customers added to u of phones, emails and identifiers in
+every M-step: a thousandth of them agree exactly, a twentieth on a level between."""
+_U_STRONG_EXACT = 0.001
+_U_STRONG_BETWEEN = 0.05
+_ANCHOR_FLOOR = 0.9
+"""Each anchor pair counts as a duplicate at least this much in every E-step."""
+_ANCHOR_RECALL = 0.5
+"""The least share of the candidates' duplicates the deterministic rules are taken to
+find: the prior is at most ``anchors / (_ANCHOR_RECALL * pairs)``."""
+_ANCHOR_TRUST = 0.5
+"""The share of the anchor pairs taken as duplicates for sure: the prior is at least
+``_ANCHOR_TRUST * anchors / pairs``."""
+_STRONG = (ComparedField.PHONE, ComparedField.EMAIL, ComparedField.IDENTIFIER)
+_ANCHORED = (*_STRONG, ComparedField.BIRTHDAY, ComparedField.ADDRESS)
+_NAME_CLOSE = 2
+"""The name level from which an anchor's names are close (``close`` and above)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -100,6 +137,76 @@ class LevelParameters:
     def weight(self) -> float:
         """``log2(m / u)``: the evidence this level gives for a duplicate."""
         return math.log2(self.m / self.u)
+
+
+@attrs.frozen(kw_only=True)
+class FitDiagnostics:
+    """What the data let the fit learn, and where it was held back.
+
+    Attributes:
+        anchors: Candidate pairs that a deterministic rule takes for duplicates:
+            the same E.164 phone, email address, identifier, birthday or address,
+            with names at least ``close`` (without a compared name: the same phone,
+            email or identifier).
+        duplicates: The duplicates the fit expects among the candidates (the sum
+            of their match probabilities in the last E-step).
+        prior_low: The least prior the anchors allow.
+        prior_high: The greatest prior the anchors allow.
+        problems: Warnings with stable codes: ``dedupe.no_match_class`` (no
+            anchor: the data show no duplicate to learn from, so the prior is
+            ``1e-6`` and m is assumed, not learnt), ``dedupe.prior_capped`` (EM
+            wanted more duplicates than the anchors allow, as when namesakes
+            outnumber duplicates), ``dedupe.prior_raised`` (EM wanted fewer
+            duplicates than the anchors) and ``dedupe.not_converged``.
+    """
+
+    anchors: int = 0
+    duplicates: float = 0.0
+    prior_low: float = _PRIOR_BOUNDS[0]
+    prior_high: float = _PRIOR_BOUNDS[1]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The problems' codes, in order."""
+        return tuple(p.code for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diagnostics as JSON-ready plain data."""
+        return {
+            "anchors": self.anchors,
+            "duplicates": self.duplicates,
+            "prior_low": self.prior_low,
+            "prior_high": self.prior_high,
+            "problems": [
+                {"code": p.code, "path": p.path, "message": p.message, "severity": p.severity}
+                for p in self.problems
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FitDiagnostics:
+        """Diagnostics written by :meth:`to_dict` (a ``KeyError`` or ``TypeError`` when bad)."""
+        severities = ("error", "warning", "info")
+        problems = []
+        for p in data["problems"]:
+            if p["severity"] not in severities:
+                raise ValueError(f"severity {p['severity']!r}")
+            problems.append(
+                Problem(
+                    code=str(p["code"]),
+                    path=str(p["path"]),
+                    message=str(p["message"]),
+                    severity=p["severity"],
+                )
+            )
+        return cls(
+            anchors=int(data["anchors"]),
+            duplicates=float(data["duplicates"]),
+            prior_low=float(data["prior_low"]),
+            prior_high=float(data["prior_high"]),
+            problems=tuple(problems),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -129,6 +236,8 @@ class MatchModel:
         pairs: How many vectors it was fit on.
         iterations: EM iterations run.
         converged: Whether the parameters settled within the tolerance.
+        diagnostics: What the data let the fit learn (``None`` for a model
+            made by hand or saved before diagnostics existed).
     """
 
     comparison: ComparisonSpec
@@ -137,6 +246,7 @@ class MatchModel:
     pairs: int = 0
     iterations: int = 0
     converged: bool = True
+    diagnostics: FitDiagnostics | None = None
 
     @property
     def prior_weight(self) -> float:
@@ -182,6 +292,7 @@ class MatchModel:
                 }
                 for f in self.fields
             ],
+            "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict(),
         }
 
     @classmethod
@@ -213,6 +324,7 @@ class MatchModel:
                 )
                 for f in data["fields"]
             )
+            diagnostics = data.get("diagnostics")
             model = cls(
                 comparison=comparison,
                 prior=float(data["prior"]),
@@ -220,6 +332,7 @@ class MatchModel:
                 pairs=int(data["pairs"]),
                 iterations=int(data["iterations"]),
                 converged=bool(data["converged"]),
+                diagnostics=None if diagnostics is None else FitDiagnostics.from_dict(diagnostics),
             )
         except ValidationError:
             raise
@@ -326,6 +439,64 @@ def pool_adjacent_violators(m: Sequence[float], u: Sequence[float]) -> list[floa
     return result
 
 
+def _anchor_patterns(
+    patterns: Mapping[tuple[int, ...], int], spec: ComparisonSpec, counts: Sequence[int]
+) -> set[tuple[int, ...]]:
+    """The vectors a deterministic rule takes for duplicates (see :class:`FitDiagnostics`)."""
+    name = spec.fields.index(ComparedField.NAME) if ComparedField.NAME in spec.fields else None
+    ruled = _ANCHORED if name is not None else _STRONG
+    exact = [(i, counts[i] - 1) for i, f in enumerate(spec.fields) if f in ruled]
+    return {
+        vector
+        for vector in patterns
+        if (name is None or vector[name] >= _NAME_CLOSE)
+        and any(vector[i] == top for i, top in exact)
+    }
+
+
+def _fit_problems(
+    anchors: int, wanted: float, low: float, high: float, converged: bool, iterations: int
+) -> Iterable[Problem]:
+    if not anchors:
+        yield Problem(
+            code="dedupe.no_match_class",
+            message=(
+                "no candidate pair has the same phone, email, identifier, birthday or address"
+                " with close names: the data show no duplicate to learn from, so the prior"
+                " is 1e-06 and m is assumed (agreement likely), not learnt"
+            ),
+            severity="warning",
+        )
+        return
+    if wanted > high:
+        yield Problem(
+            code="dedupe.prior_capped",
+            path="$.prior",
+            message=(
+                f"EM found a prior of {wanted:.3g}, more than the {anchors} anchor pairs"
+                f" allow: it is held at {high:.3g} (namesakes or shared contact points"
+                " may outnumber the duplicates)"
+            ),
+            severity="warning",
+        )
+    elif wanted < low:
+        yield Problem(
+            code="dedupe.prior_raised",
+            path="$.prior",
+            message=(
+                f"EM found a prior of {wanted:.3g}, less than the {anchors} anchor pairs"
+                f" show: it is held at {low:.3g}"
+            ),
+            severity="info",
+        )
+    if not converged:
+        yield Problem(
+            code="dedupe.not_converged",
+            message=f"the parameters had not settled after {iterations} iterations",
+            severity="warning",
+        )
+
+
 def fit(
     vectors: Iterable[Sequence[int]],
     *,
@@ -393,13 +564,44 @@ def fit(
         _normalised(t) if sum(t) else [1.0 / len(t)] * len(t)
         for t in _level_totals(u_start, counts, 1.0)
     ]
+    # Deterministic rules bound the prior (splink estimates it from such rules): the
+    # anchors are duplicates, mostly, and are at least half of them. Without
+    # an anchor the data show no duplicate, and EM would make a "match" class of
+    # whatever the candidates share most (namesakes): the prior stays at its floor
+    # and m keeps its assumed shape (agreement likely), so a later copy still scores.
+    denominator = candidates + weight
+    anchored = _anchor_patterns(patterns, spec, counts)
+    anchors = sum(patterns[v] for v in anchored)
     low, high = _PRIOR_BOUNDS
-    lam = min(max(prior * candidates / (candidates + weight), low), high)
+    if anchors:
+        low = min(max(_ANCHOR_TRUST * anchors / denominator, low), high)
+        high = max(min(anchors / (_ANCHOR_RECALL * denominator), high), low)
+    else:
+        high = low
+    assumed_m = m
+    strong = {i for i, f in enumerate(spec.fields) if f in _STRONG}
+    # u's pseudo-counts: half a pair per level, and on a phone, an email or an
+    # identifier 100 pairs more, nearly all different: different customers rarely
+    # share one, which a small base cannot show (its few copies would teach u
+    # otherwise). The levels between share a twentieth, the exact level a thousandth.
+    u_prior = [[u_smoothing] * n for n in counts]
+    for f in strong:
+        between = counts[f] - 2
+        for level in range(1, counts[f] - 1):
+            u_prior[f][level] += _U_STRONG_PAIRS * _U_STRONG_BETWEEN / between
+        u_prior[f][-1] += _U_STRONG_PAIRS * _U_STRONG_EXACT
+        u_prior[f][0] += _U_STRONG_PAIRS * (
+            1.0 - _U_STRONG_BETWEEN * (between > 0) - _U_STRONG_EXACT
+        )
+    lam = min(max(prior * candidates / denominator, low), high)
     items = sorted(patterns.items())
-    iterations, converged = 0, False
+    iterations, converged, wanted, matched = 0, False, lam, 0.0
     for iterations in range(1, max_iterations + 1):  # noqa: B007
-        m_acc = [[_SMOOTHING * n * x for x in u[f]] for f, n in enumerate(counts)]
-        u_acc = [[u_smoothing + b for b in background[f]] for f in fields]
+        m_acc = [
+            [_SMOOTHING * n * x for x in (assumed_m[f] if f in strong else u[f])]
+            for f, n in enumerate(counts)
+        ]
+        u_acc = [[s + b for s, b in zip(u_prior[f], background[f], strict=True)] for f in fields]
         matched = 0.0
         log_lam, log_rest = math.log(lam), math.log(1.0 - lam)
         for vector, count in items:
@@ -410,15 +612,19 @@ def fit(
                     log_m += math.log(m[f][level])
                     log_u += math.log(u[f][level])
             g = 1.0 / (1.0 + math.exp(min(log_u - log_m, 700.0)))
+            if vector in anchored:
+                g = max(g, _ANCHOR_FLOOR)
             matched += count * g
             for f in fields:
                 level = vector[f]
                 if level != NULL:
                     m_acc[f][level] += count * g
                     u_acc[f][level] += count * (1.0 - g)
-        new_lam = min(max(matched / (candidates + weight), low), high)
+        wanted = matched / denominator
+        new_lam = min(max(wanted, low), high)
         new_u = [_normalised(a) for a in u_acc]
-        new_m = [pool_adjacent_violators(_normalised(a), new_u[f]) for f, a in enumerate(m_acc)]
+        learnt = m_acc if anchors else assumed_m
+        new_m = [pool_adjacent_violators(_normalised(a), new_u[f]) for f, a in enumerate(learnt)]
         change = max(
             abs(new_lam - lam) / lam,
             *(abs(x - y) for f in fields for x, y in zip(new_m[f], m[f], strict=True)),
@@ -428,6 +634,13 @@ def fit(
         if change < tolerance:
             converged = True
             break
+    diagnostics = FitDiagnostics(
+        anchors=anchors,
+        duplicates=matched,
+        prior_low=low,
+        prior_high=high,
+        problems=tuple(_fit_problems(anchors, wanted, low, high, converged, iterations)),
+    )
     return MatchModel(
         comparison=spec,
         prior=lam,
@@ -444,4 +657,5 @@ def fit(
         pairs=candidates,
         iterations=iterations,
         converged=converged,
+        diagnostics=diagnostics,
     )
