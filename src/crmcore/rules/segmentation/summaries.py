@@ -43,7 +43,6 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
-from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -289,9 +288,6 @@ def repeat_summaries(
     return tuple(out)
 
 
-_FIELDS = attrgetter("customer_id", "purchased_at", "amount.currency", "amount.amount")
-
-
 def _month_index(ordinal: int) -> int:
     day = dt.date.fromordinal(ordinal)
     return day.year * 12 + day.month - 1
@@ -306,17 +302,23 @@ def _repeat_by_index(
     purchase's local day is its proleptic ordinal, and a period the ordinal (day), the
     week count from 1 January of year 1, a Monday (week), or ``12 * year + month - 1``
     (month, remembered per day): ``periods_between`` is then a difference of indexes.
-    The fields are read with one ``attrgetter`` call, amounts summed as the reference
-    sums them (same order, same context), so the results are identical.
+    The fields are read as plain attributes (Python specialises reads of slots; one
+    ``attrgetter`` over the four fields, dotted names included, measured slower), the
+    amounts summed as the reference sums them (same order, same context), so the
+    results are identical.
     """
     periods: dict[tuple[str, str], dict[int, Decimal]] = {}
-    for customer_id, when, currency, value in map(_FIELDS, purchases):
+    for purchase in purchases:
+        when = purchase.purchased_at
         if when > as_of:
             continue
         day = when.toordinal() if when.tzinfo is local else when.astimezone(local).toordinal()
-        totals = periods.get((customer_id, currency))
+        amount = purchase.amount
+        value = amount.amount
+        key = (purchase.customer_id, amount.currency)
+        totals = periods.get(key)
         if totals is None:
-            periods[customer_id, currency] = {day: value}
+            periods[key] = {day: value}
         elif day in totals:
             totals[day] += value
         else:
