@@ -510,8 +510,10 @@ class _Translator:
             return or_(value >= start, value <= end)
 
         name = indexed.path + MONTH_DAY_SUFFIX
-        condition = _entry_exists(self.table, name, test)
-        if start > end:  # two index ranges: see _window
+        condition: Condition
+        if start <= end:
+            condition = _entry_exists(self.table, name, test)
+        else:  # two index ranges: see _window
             entry = _ENTRY
             ranges = [entry.c.text_value >= start, entry.c.text_value <= end]
             upper, lower = (
