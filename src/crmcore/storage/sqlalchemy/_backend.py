@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import (
     ConcurrencyConflict,
     DuplicateRecord,
@@ -33,6 +34,7 @@ from crmcore.errors import (
     ValidationError,
 )
 from crmcore.models import ChangeRecord
+from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import (
@@ -42,6 +44,7 @@ from crmcore.storage.sqlalchemy import (
     _index,
     _order,
     _query,
+    _search,
     _tiers,
     _trusted,
 )
@@ -366,7 +369,10 @@ class SqlTransaction:
         found: list[Record] = []
         read = _reader(kind)
         # the row id names a row that fails its checks
-        extra = (table.c.doc, table.c.doc_digest, table.c.id)
+        extra: tuple[Any, ...] = (table.c.doc, table.c.doc_digest, table.c.id)
+        searches = sql.searches if not sql.exact and fast_paths_enabled() else None
+        if searches is not None:  # decided on the search columns before decoding
+            extra += tuple(table.c[field.column] for field in SEARCH_FIELDS)
 
         def execute(statement: Select[Any]) -> Sequence[Row[Any]]:
             with _translated():
@@ -379,11 +385,16 @@ class SqlTransaction:
                 chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
             width = len(segment.order)
             for row in _order.walk(segment, sql.where, extra, execute, chunk):
+                verdict = None
+                if searches is not None:
+                    verdict = _search.column_verdict(searches, _search.row_columns(row, width + 3))
+                    if verdict is False:
+                        continue
                 try:
                     record = read(row[width], row[width + 1])
                 except ValidationError as error:
                     raise _row_error(error, kind, row[width + 2]) from None
-                if sql.exact or compiled.predicate(record):
+                if sql.exact or verdict or compiled.predicate(record):
                     found.append(record)
                     if limit is not None and len(found) >= limit:
                         return found
@@ -400,6 +411,13 @@ class SqlTransaction:
                 return int(self._connection().execute(statement).scalar_one())
         sql = _query.plan(compiled, table, indexes)
         predicate = compiled.predicate
+        if sql.searches is not None and fast_paths_enabled():
+            # The search columns decide; only the rows they leave undecided are decoded.
+            with _translated():
+                rows = self._connection().execute(_count.searched(table, sql.where))
+                matched, undecided = _count.tally(rows, sql.searches)
+            found = self.get_many(kind, undecided).values()
+            return matched + sum(1 for record in found if predicate(record))
         return sum(1 for record in self._scan_records(kind, 1000, sql.where) if predicate(record))
 
     def purchase_summaries(self, *, as_of: dt.datetime) -> tuple[CurrencySummary, ...] | None:

@@ -11,23 +11,30 @@ query and counting its rows:
 * any other exact filter is ``SELECT count(*) FROM <table> WHERE <filter>``.
 
 A filter with a part checked in Python returns ``None``: the caller counts the
-pre-filtered records that pass the reference predicate.
+pre-filtered records that pass the reference predicate, or, when that part is only text
+searches (``SqlPlan.searches``), reads the search columns of the pre-filtered rows
+(:func:`searched`) and lets them decide (:func:`tally`), decoding only the rows they
+leave undecided.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import ColumnElement, Select, Table, func, select, union, union_all
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from crmcore.query import Compare, CompiledQuery, In, MonthDay
+from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage.indexing import IndexSet
 from crmcore.storage.sqlalchemy._query import _translate
+from crmcore.storage.sqlalchemy._search import NeedleGroup, column_verdict, row_columns
+from crmcore.storage.sqlalchemy._window import WrappedWindow
 
-__all__ = ["count_statement"]
+__all__ = ["count_statement", "searched", "tally"]
 
 
 def _entry_select(condition: Any, table: Table) -> Select[Any] | None:
@@ -43,6 +50,16 @@ def _entry_select(condition: Any, table: Table) -> Select[Any] | None:
     return None
 
 
+def _single(where: Any, indexes: IndexSet | None) -> bool:
+    """``where`` is one leaf on a single-valued indexed path (one entry a customer at most)."""
+    return (
+        isinstance(where, Compare | In | MonthDay)
+        and indexes is not None
+        and (indexed := indexes.get(where.path)) is not None
+        and not indexed.resolved.many
+    )
+
+
 def count_statement(
     compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None
 ) -> Select[Any] | None:
@@ -56,15 +73,38 @@ def count_statement(
     condition = translated.condition
     if condition is None:
         return select(func.count()).select_from(table)
+    if isinstance(condition, WrappedWindow):
+        # Two disjoint ranges of entries: a customer is in at most one for a single-valued
+        # path (count them all), in either or both for a multi-valued one (their UNION).
+        single = _single(compiled.query.where, indexes)
+        ranges = (union_all if single else union)(condition.upper, condition.lower)
+        return select(func.count()).select_from(ranges.subquery())
     entries = _entry_select(condition, table)
     if entries is not None:
-        where = compiled.query.where
-        single = (
-            isinstance(where, Compare | In | MonthDay)
-            and indexes is not None
-            and (indexed := indexes.get(where.path)) is not None
-            and not indexed.resolved.many
-        )
+        single = _single(compiled.query.where, indexes)
         found = entries if single else entries.distinct()
         return select(func.count()).select_from(found.subquery())
     return select(func.count()).select_from(table).where(condition)
+
+
+def searched(table: Table, where: ColumnElement[bool] | None) -> Select[Any]:
+    """The ids and search columns of the rows of ``table`` matching ``where``."""
+    statement = select(table.c.id, *(table.c[field.column] for field in SEARCH_FIELDS))
+    return statement if where is None else statement.where(where)
+
+
+def tally(rows: Iterable[Sequence[Any]], searches: Sequence[NeedleGroup]) -> tuple[int, list[str]]:
+    """Count the rows of :func:`searched` whose search columns match ``searches``.
+
+    Returns the count and the ids of the rows the columns leave undecided
+    (:func:`._search.column_verdict`), which the caller checks on the decoded records.
+    """
+    matched = 0
+    undecided: list[str] = []
+    for row in rows:
+        verdict = column_verdict(searches, row_columns(row, 1))
+        if verdict is None:
+            undecided.append(row[0])
+        elif verdict:
+            matched += 1
+    return matched, undecided

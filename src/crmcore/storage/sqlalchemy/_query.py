@@ -95,7 +95,8 @@ from crmcore.storage.sqlalchemy._schema import (
     date_key,
     utc_key,
 )
-from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, like_pattern
+from crmcore.storage.sqlalchemy._search import LIKE_ESCAPE, NeedleGroup, decidable, like_pattern
+from crmcore.storage.sqlalchemy._window import WrappedWindow
 
 __all__ = ["MAX_BOUND_VALUES", "Explanation", "PlanStep", "SqlPlan", "explain", "plan"]
 
@@ -145,6 +146,15 @@ class _Translated:
     condition: Condition | None
     """``None``: no constraint."""
     exact: bool
+    searches: tuple[NeedleGroup, ...] | None = None
+    """When not exact: the text searches that are all the Python check left (the rest is
+    exact in SQL), each decided on the search columns (:func:`._search.column_verdict`);
+    ``None`` when the check needs the whole reference predicate."""
+
+    @property
+    def residual(self) -> tuple[NeedleGroup, ...] | None:
+        """The searches left to check: none when exact (see :attr:`searches`)."""
+        return () if self.exact else self.searches
 
 
 _NOTHING = _Translated(None, False)
@@ -369,9 +379,11 @@ class _Translator:
             parts = [self.filter(f) for f in node.filters]
             conditions = [p.condition for p in parts if p.condition is not None]
             exact = all(p.exact for p in parts)
+            left = [p.residual for p in parts]
+            searches = None if None in left else tuple(g for r in left if r for g in r)
             if not conditions:
-                return _Translated(true() if exact else None, exact)
-            return _Translated(and_(*conditions), exact)
+                return _Translated(true() if exact else None, exact, searches)
+            return _Translated(and_(*conditions), exact, searches)
         if isinstance(node, Or):
             parts = [self.filter(f) for f in node.filters]
             if not parts:
@@ -498,12 +510,18 @@ class _Translator:
             return or_(value >= start, value <= end)
 
         name = indexed.path + MONTH_DAY_SUFFIX
-        return self._step(
-            node.path,
-            "month_day",
-            _Translated(_entry_exists(self.table, name, test), True),
-            "index",
-        )
+        condition: Condition
+        if start <= end:
+            condition = _entry_exists(self.table, name, test)
+        else:  # two index ranges: see _window
+            entry = _ENTRY
+            ranges = [entry.c.text_value >= start, entry.c.text_value <= end]
+            upper, lower = (
+                select(entry.c.customer_id).where(entry.c.path == name, r) for r in ranges
+            )
+            either = select(entry.c.customer_id).where(entry.c.path == name, test(entry))
+            condition = WrappedWindow(self.table.c.id, either, upper, lower)
+        return self._step(node.path, "month_day", _Translated(condition, True), "index")
 
     def _reachable(self, node: Reachable) -> _Translated:
         """The customer's ``@reachable`` entries hold the channel's (and purpose's) key."""
@@ -547,11 +565,13 @@ class _Translator:
             )
             for field, needle in needles
         ]
+        group = tuple(needles)
+        searches = (group,) if decidable(group) else None
         if not tests:
-            return _Translated(false(), False)
+            return _Translated(false(), False, searches)
         # Rows written before the search columns existed hold NULL: always candidates.
         unfilled = [self.table.c[field.column].is_(None) for field in SEARCH_FIELDS]
-        return _Translated(or_(*unfilled, *tests), False)
+        return _Translated(or_(*unfilled, *tests), False, searches)
 
 
 @attrs.frozen
@@ -565,11 +585,16 @@ class SqlPlan:
             its own ``ORDER BY`` by keyset (see :mod:`._order`), when every ordering
             path is a key column or a single-valued indexed path; ``None`` when the
             ordering must be done in Python.
+        searches: When not :attr:`exact`, the text searches that are the only check
+            left, each decided on the row's search columns
+            (:func:`._search.column_verdict`) before the record is decoded; ``None``
+            when the reference predicate must check each candidate.
     """
 
     where: Condition | None
     exact: bool
     segments: tuple[Segment, ...] | None
+    searches: tuple[NeedleGroup, ...] | None = None
 
     @property
     def order(self) -> tuple[OrderKey, ...] | None:
@@ -615,15 +640,21 @@ def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None)
     translated, _ = _translate(compiled, table, indexes)
     where = translated.condition
     sorts, steps = _order_keys(compiled, table, indexes)
+    searches = translated.residual
     if len(sorts) < len(steps):
-        return SqlPlan(where=where, exact=translated.exact, segments=None)
+        return SqlPlan(where=where, exact=translated.exact, segments=None, searches=searches)
     cursor = None
     if compiled.cursor is not None:
         forms = [*(s.form for s in sorts), _column_form]
         cursor = tuple(
             None if v is None else form(v) for form, v in zip(forms, compiled.cursor, strict=True)
         )
-    return SqlPlan(where=where, exact=translated.exact, segments=segments(table, sorts, cursor))
+    return SqlPlan(
+        where=where,
+        exact=translated.exact,
+        segments=segments(table, sorts, cursor),
+        searches=searches,
+    )
 
 
 def explain(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> Explanation:
