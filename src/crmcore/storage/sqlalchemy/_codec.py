@@ -17,7 +17,8 @@ its reference:
 * reading a document the store wrote itself (its digest matches, see
   :mod:`crmcore.storage.sqlalchemy._trusted`): the generated trusted reader, which
   sets the fields' slots without re-running the model's checks; reference: the
-  checked reader above.
+  checked reader above. It is specialised per document shape
+  (:mod:`crmcore.storage.sqlalchemy._shapes`; reference: the per-field trusted reader).
 
 ``CRMCORE_NO_FAST_PATHS=1`` (:mod:`crmcore._fastpaths`) makes each use its reference.
 """
