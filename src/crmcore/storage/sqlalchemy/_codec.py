@@ -17,7 +17,8 @@ its reference:
 * reading a document the store wrote itself (its digest matches, see
   :mod:`crmcore.storage.sqlalchemy._trusted`): the generated trusted reader, which
   sets the fields' slots without re-running the model's checks; reference: the
-  checked reader above.
+  checked reader above. It is specialised per document shape
+  (:mod:`crmcore.storage.sqlalchemy._shapes`; reference: the per-field trusted reader).
 
 ``CRMCORE_NO_FAST_PATHS=1`` (:mod:`crmcore._fastpaths`) makes each use its reference.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import typing
 from collections.abc import Callable
@@ -52,6 +54,7 @@ from crmcore.models._types import (
 )
 from crmcore.serialization import from_dict, from_json
 from crmcore.storage.sqlalchemy._last import remember_last
+from crmcore.storage.sqlalchemy._shapes import shape_reader
 
 __all__ = [
     "TRUSTED_ERRORS",
@@ -573,7 +576,7 @@ def _builder(cls: type) -> type | None:
     return builder if type(probe) is cls else None
 
 
-def _generate_trusted(cls: type) -> Callable[[Any], Any]:
+def _generate_trusted(cls: type, *, shapes: bool = True) -> Callable[[Any], Any]:
     if not _settable(cls):
         return _readers(cls)  # the checked reader: construction does more than checks
     nodes = field_types(cls, strict=False)
@@ -605,9 +608,12 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
             return f"o.{field.name} = {value}"  # a plain store into the builder's slot
         return f"{src.name('_set', _slot_setter(cls, field.name))}(o, {value})"
 
+    defaults: dict[str, str] = {}
     for field in fields:
         key = field.alias or field.name
         value = _trusted_expr(nodes[field.name], "v", src)
+        if field not in always:
+            defaults[field.name] = src.name("_d", field.default)
         # subscripts and `in` are specialised bytecodes, several times cheaper than d.get
         if field in always:
             # always written; absent only from a document of another shape (KeyError)
@@ -619,7 +625,7 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
             lines.append(f"        {store(field, value)}")
             lines.append("        n -= 1")
             lines.append("    else:")
-            lines.append(f"        {store(field, src.name('_d', field.default))}")
+            lines.append(f"        {store(field, defaults[field.name])}")
     lines.append("    if n:")
     lines.append("        raise _Fallback")
     if builder is not None:
@@ -628,10 +634,22 @@ def _generate_trusted(cls: type) -> Callable[[Any], Any]:
     func: Callable[[Any], Any] = generate(
         "\n".join(lines), "read", env, what=f"trusted reader of {cls.__qualname__}"
     )
-    return func
+    if not shapes:
+        return func
+    return shape_reader(
+        cls,
+        func,
+        builder=builder,
+        env=env,
+        value=lambda name, var: _trusted_expr(nodes[name], var, src),
+        defaults=defaults,
+        store=store,
+    )
 
 
 _trusted = _Generated(_generate_trusted)
+_per_field = _Generated(functools.partial(_generate_trusted, shapes=False))
+"""The trusted readers without shapes (the reference of :mod:`._shapes`' readers)."""
 
 TRUSTED_ERRORS: tuple[type[Exception], ...] = (
     _Fallback,

@@ -1,0 +1,263 @@
+"""The streaming read's fast paths: msgspec parsing and trusted readers specialised per shape.
+
+Each is compared with its reference on every record the test strategies make (CJK
+names, full-width digits, every optional part): the trusted read parsed by msgspec
+with the one parsed by the json module, and both with the checked read; the
+shape-specialised trusted reader with the per-field one. A row whose digest matches
+but whose document is not one the store writes (a forged or recomputed digest) is
+still read checked and reported with its code and its row id.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
+from tests.conftest import SQL_DIALECTS
+from tests.integration.test_trusted_reads import RECORDS, T0, assert_identical
+
+from crmcore._fastpaths import set_fast_paths
+from crmcore.errors import ValidationError
+from crmcore.models import (
+    Customer,
+    CustomerKind,
+    Model,
+    PersonName,
+    PersonProfile,
+    Phone,
+    PostalAddress,
+)
+from crmcore.storage.ports import Backend
+from crmcore.storage.sqlalchemy import TABLES, _backend, _codec, _shapes, _trusted, create_backend
+from crmcore.testing import strategies as cst
+
+msgspec = pytest.importorskip("msgspec")
+
+
+@pytest.fixture(autouse=True)
+def fast_paths_on() -> Iterator[None]:
+    """The fast paths are on for every test here (even in CI's run with the switch set)."""
+    previous = set_fast_paths(True)
+    yield
+    set_fast_paths(previous)
+
+
+def _same_data(a: Any, b: Any) -> None:
+    """Equal JSON data with the same Python types throughout (``1 == 1.0 == True`` is not)."""
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            _same_data(a[key], b[key])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same_data(x, y)
+    else:
+        assert a == b
+
+
+_PER_FIELD: dict[type, Callable[[Any], Any]] = {}
+
+
+def _per_field_reader(cls: type) -> Callable[[Any], Any]:
+    """The trusted reader of ``cls`` without shapes, its nested models' readers too."""
+    if cls in _PER_FIELD:
+        return _PER_FIELD[cls]
+    made = _codec._trusted._made
+    saved = dict(made)
+    make = _codec._trusted._make
+    try:
+        made.clear()
+        _codec._trusted._make = lambda c: _codec._generate_trusted(c, shapes=False)
+        reader = _PER_FIELD[cls] = _codec._trusted(cls)
+        return reader
+    finally:
+        _codec._trusted._make = make
+        made.clear()
+        made.update(saved)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@settings(max_examples=300, deadline=None)
+@given(record=RECORDS)
+def test_msgspec_parses_every_stored_document_as_the_json_module_does(record: Model) -> None:
+    """Same keys in the same order, same values of the same types, for every document."""
+    text = _codec.encode(record)
+    parse = _trusted.parser()
+    assert parse is not None
+    _same_data(parse(text), json.loads(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" + "0" * 30,  # orjson: 1e+30, a float
+        "-" + "9" * 19,
+        "18446744073709551616",
+        "[0.1,1e-320,-0.0,1E5,25e9,1]",
+        '"\\ud83d\\ude00 王 ０１２"',
+        '{"a":1,"a":2}',
+    ],
+)
+def test_msgspec_reads_numbers_and_texts_as_the_json_module(text: str) -> None:
+    """Integers of any size stay integers; floats, escapes and repeated keys are alike."""
+    parse = _trusted.parser()
+    assert parse is not None
+    _same_data(parse(text), json.loads(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(record=RECORDS)
+def test_the_trusted_read_is_the_checked_read_with_either_parser(record: Model) -> None:
+    """msgspec or the json module's scanner: the record is the checked reader's, type for type."""
+    cls = type(record)
+    text = _codec.encode(record)
+    checked = _codec.decode(text, cls)
+    mark = _trusted.digest(text)
+    for parse in (_trusted.parser(), None):
+        assert_identical(_trusted._make_reader(cls, parse)(text, mark), checked)
+
+
+def test_without_the_fast_extra_the_json_module_parses() -> None:
+    """No msgspec installed: parser() is None, and the json module's scanner parses."""
+    with mock.patch.dict(sys.modules, {"msgspec": None}):  # import msgspec raises ImportError
+        assert _trusted.parser() is None
+    assert _trusted.parser() is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param('{"kind":"person","display_name":"\\ud800"}', id="lone surrogate"),
+        pytest.param('{"kind":"person","display_name":"\ud800"}', id="raw lone surrogate"),
+        pytest.param("[" * 5000 + "]" * 5000, id="nested too deep"),
+        pytest.param('{"kind":NaN}', id="NaN"),
+    ],
+)
+def test_text_msgspec_reads_otherwise_is_read_checked(text: str) -> None:
+    """Where msgspec and the json module differ, msgspec raises and the checked read decides."""
+    read = _trusted._make_reader(Customer, _trusted.parser())
+    with pytest.raises(ValidationError) as fast:
+        read(text, _trusted.digest(text))
+    with pytest.raises(ValidationError) as checked:
+        _codec.decode(text, Customer)
+    assert fast.value.problems == checked.value.problems
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(RECORDS, min_size=1, max_size=6))
+def test_the_shape_reader_builds_what_the_per_field_reader_builds(records: list[Model]) -> None:
+    """Documents of many shapes, read one after another by one reader: identical records."""
+    for record in records:
+        data = json.loads(_codec.encode(record))
+        shaped = _codec.trusted_reader(type(record))(data)
+        assert_identical(shaped, _per_field_reader(type(record))(data))
+        assert shaped == record
+
+
+@settings(max_examples=30, deadline=None)
+@given(customers=st.lists(cst.customers(), min_size=3, max_size=12))
+def test_past_max_shapes_documents_are_read_field_by_field(
+    customers: list[Customer],
+) -> None:
+    """A reader that met MAX_SHAPES shapes reads documents of new shapes right all the same."""
+    with mock.patch.object(_shapes, "MAX_SHAPES", 1):
+        set_fast_paths(False)
+        set_fast_paths(True)  # generated anew, with one shape per class
+        read = _codec.trusted_reader(Customer)
+        for customer in customers:
+            text = _codec.encode(customer)
+            assert_identical(read(json.loads(text)), _codec.decode(text, Customer))
+    set_fast_paths(False)
+    set_fast_paths(True)
+
+
+SHAPE_ERRORS = [
+    pytest.param(lambda d: d.update(surprise="x"), id="unknown key"),
+    pytest.param(lambda d: d.pop("display_name"), id="required key missing"),
+    pytest.param(lambda d: d.update(kind="robot"), id="enum"),
+    pytest.param(lambda d: d.update(phones={"id": "p1"}), id="object for a list"),
+    pytest.param(lambda d: d["phones"][0].update(kind="pager"), id="nested enum"),
+]
+
+
+def _customer() -> Customer:
+    return Customer(
+        kind=CustomerKind.PERSON,
+        id="c-王小明",
+        display_name="王小明",
+        created_at=T0,
+        person=PersonProfile(name=PersonName(family="王", given="小明")),
+        phones=(Phone(id="p1", number="+86 138 ０００１ ２３４５"),),
+        addresses=(
+            PostalAddress(id="a1", country="CN", city="北京", street_lines=("中关村大街1号",)),
+        ),
+    )
+
+
+@pytest.mark.parametrize("change", SHAPE_ERRORS)
+def test_a_document_of_no_written_shape_raises_a_trusted_error(
+    change: Callable[[dict[str, Any]], object],
+) -> None:
+    """The trusted reader never builds a record from a document encode() does not write."""
+    data = json.loads(_codec.encode(_customer()))
+    change(data)
+    read = _codec.trusted_reader(Customer)
+    for _ in range(2):  # the second time, the shape is known (or known not to be one)
+        with pytest.raises(_codec.TRUSTED_ERRORS):
+            read(data)
+
+
+@pytest.fixture(params=SQL_DIALECTS)
+def backend(
+    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
+) -> Iterator[Backend]:
+    """A migrated, empty SQL backend of each dialect."""
+    opened = create_backend(sql_database(request.param))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("change", SHAPE_ERRORS)
+def test_a_forged_digest_over_a_bad_document_is_reported_naming_the_row(
+    backend: Backend, change: Callable[[dict[str, Any]], object]
+) -> None:
+    """A hand edit whose digest was recomputed to match: the stream reports it, with its id."""
+    customer = _customer()
+    t = backend.begin()
+    t.insert("customer", [customer])
+    t.commit()
+    data = json.loads(_codec.encode(customer))
+    change(data)
+    doc = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    table = TABLES["customer"]
+    assert isinstance(backend, _backend.SqlBackend)
+    with backend.engine.begin() as connection:
+        connection.execute(
+            update(table)
+            .where(table.c.id == customer.id)
+            .values(doc=doc, doc_digest=_trusted.digest(doc))
+        )
+    t = backend.begin()
+    try:
+        with pytest.raises(ValidationError) as caught:
+            list(t.scan("customer", batch_size=10))
+        assert caught.value.subject == f"Customer {customer.id!r} (stored customer row)"
+        assert caught.value.codes
+    finally:
+        t.rollback()
