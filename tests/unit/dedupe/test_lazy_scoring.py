@@ -146,6 +146,7 @@ def test_lazy_scoring_gives_the_eager_result() -> None:
     assert lazy.clustering.groups
     assert tuple(lazy.pairs) == eager.pairs
     assert lazy == eager
+    assert hash(lazy) == hash(eager)
 
 
 def test_only_the_pairs_reaching_the_threshold_are_explained_until_read(fast: None) -> None:

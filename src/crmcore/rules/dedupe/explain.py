@@ -243,11 +243,13 @@ class ExplainedPairs(Sequence[PairExplanation]):
         return (self._explain(i) for i in range(len(self._pairs)))
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, ExplainedPairs | tuple | list):
+        # equal to another ExplainedPairs or a tuple of the same explanations, as a tuple is
+        if isinstance(other, ExplainedPairs | tuple):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        return hash(tuple(self))
 
     def __repr__(self) -> str:
         return f"ExplainedPairs({len(self._pairs)} pairs, {len(self._explained)} explained)"
