@@ -18,8 +18,9 @@ without labels, on the same records in the same run:
 ``memory``
     every step of ``crmcore.rules.dedupe`` over the customers in memory, as
     ``find_duplicates`` runs them, timed step by step: features and blocking keys,
-    candidate pairs, comparisons (each candidate pair once, and 20,000 random
-    pairs), the EM fit, weighing and explaining the compared pairs, clustering.
+    candidate pairs, comparison vectors (each candidate pair once, and 20,000
+    random pairs), the EM fit, weighing the pairs from their vectors and
+    explaining those that reach the threshold (``ExplainedPairs``), clustering.
 ``sqlite`` (``postgresql`` with ``CRMCORE_BENCH_POSTGRES_URL``, a database of its own)
     the customers imported into a new database with the ``@dedupe`` blocking keys
     declared (timed, beside an import of the same customers without them: the cost
@@ -66,12 +67,11 @@ from _synthetic import (  # type: ignore[import-not-found]  # noqa: E402
 from crmcore.models import Customer  # noqa: E402
 from crmcore.rules.dedupe import (  # noqa: E402
     BlockingSpec,
+    ExplainedPairs,
     Features,
     candidate_pairs,
     cluster,
-    compare,
     compare_levels,
-    explain_comparisons,
     feature_keys,
     features,
     fit,
@@ -129,8 +129,7 @@ def run_memory(
     found = candidate_pairs(keyed, max_block_size=spec.max_block_size)
     start = timed("blocking", start)
     pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
-    compared = [compare(items[p.left], items[p.right]) for p in pairs]
-    vectors = [tuple(c.level for c in pair) for pair in compared]
+    vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
     candidates = {(p.left, p.right) for p in pairs}
     sampled = [
         compare_levels(items[a], items[b])
@@ -141,12 +140,10 @@ def run_memory(
     population = len(items) * (len(items) - 1) // 2
     model = fit(vectors, random_vectors=sampled, population=population)
     start = timed("em_fit", start)
-    scored = [
-        explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
-        for p, pair in zip(pairs, compared, strict=True)
-    ]
+    scored = ExplainedPairs(items, pairs, model, vectors=vectors)
+    reaching = scored.reaching(threshold)
     start = timed("scoring_and_explaining", start)
-    grouped = cluster(scored, threshold=threshold)
+    grouped = cluster(reaching, threshold=threshold)
     timed("clustering", start)
     seconds = round(time.perf_counter() - t0, 3)
     candidates = {(p.left, p.right) for p in pairs}

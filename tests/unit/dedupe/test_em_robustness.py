@@ -107,7 +107,9 @@ def test_on_a_dozen_customers_exact_outweighs_variants_and_namesakes_stay_apart(
     assert result.model is not None
     assert _weights_rise(result.model)
     name = result.model.fields[0].levels
-    assert name[-1].weight >= name[2].weight > name[0].weight
+    # pooled levels weigh the same, up to the last bit of a float
+    assert name[-1].weight >= name[2].weight - 1e-9
+    assert name[2].weight > name[0].weight
     assert [g.members for g in result.clustering.groups] == [
         ("a1", "a2"),
         ("b1", "b2"),

@@ -38,6 +38,22 @@ def test_swapped_family_and_given_names_share_the_name_key() -> None:
     assert "name:anna schmidt" in set(blocking_keys(a)) & set(blocking_keys(b))
 
 
+def test_the_name_key_carries_the_birth_year_or_else_the_postal_code() -> None:
+    """张伟 born 1990 and 张伟 born 1985 are namesakes: no shared name key; same year: one."""
+    born_1990 = person("a", "张", "伟", born=dt.date(1990, 3, 4), postal="100080", street="x")
+    again = person("b", "張", "偉", born=dt.date(1990, 8, 9))
+    born_1985 = person("c", "张", "伟", born=dt.date(1985, 3, 4), postal="100080", street="x")
+    no_birthday = person("d", "张", "伟", postal="１０００８０", street="人民路1号")
+    nothing = person("e", "Zhang", "Wei")
+    names = {c.id: {k for k in blocking_keys(c) if k.startswith("name:")} for c in
+             (born_1990, again, born_1985, no_birthday, nothing)}  # fmt: skip
+    if HAS_PINYIN:
+        assert names["a"] == names["b"] == {"name:wei zhang|1990"}
+    assert names["c"] == ({"name:wei zhang|1985"} if HAS_PINYIN else {"name:伟 张|1985"})
+    assert names["d"] == ({"name:wei zhang|cn:100080"} if HAS_PINYIN else {"name:伟 张|cn:100080"})
+    assert names["e"] == {"name:wei zhang"}
+
+
 def test_a_typo_in_one_word_keeps_a_name_part_key() -> None:
     """Schmidt/Anna and Schmitd/Anna (same birth year) share the key of the intact word."""
     a = set(blocking_keys(person("a", "Schmidt", "Anna", born=dt.date(1990, 5, 1))))

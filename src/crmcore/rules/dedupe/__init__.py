@@ -50,8 +50,10 @@ from crmcore.rules.dedupe.compare import (
 )
 from crmcore.rules.dedupe.entry import likely_duplicates
 from crmcore.rules.dedupe.explain import (
+    ExplainedPairs,
     FieldWeight,
     PairExplanation,
+    WeightTable,
     explain_comparisons,
     explain_pair,
 )
@@ -110,6 +112,7 @@ __all__ = [
     "DedupeResult",
     "DedupeSpec",
     "DuplicateGroup",
+    "ExplainedPairs",
     "Features",
     "FieldComparison",
     "FieldDecision",
@@ -127,6 +130,7 @@ __all__ = [
     "SurvivorChoice",
     "SurvivorRule",
     "SurvivorshipPolicy",
+    "WeightTable",
     "blocking_keys",
     "candidate_pairs",
     "cluster",

@@ -48,12 +48,22 @@ class NameForm:
     given: str
     roman_family: str
     roman_given: str
+    tokens: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    """The romanised name's words, sorted: the same for swapped family and given names."""
+    token_text: str = attrs.field(init=False, eq=False, repr=False)
+    """``tokens`` joined by single spaces (the ``name`` blocking key's value)."""
+    written: str = attrs.field(init=False, eq=False, repr=False)
+    """The romanised name as written, family name first."""
+    joined: str = attrs.field(init=False, eq=False, repr=False)
+    """The folded family and given name run together without spaces."""
 
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """The romanised name's words, sorted: the same for swapped family and given names."""
-        words = f"{self.roman_family} {self.roman_given}".split()
-        return tuple(sorted(words))
+    def __attrs_post_init__(self) -> None:
+        # Derived once here, not on every one of the many pairs the form is compared in.
+        tokens = tuple(sorted(f"{self.roman_family} {self.roman_given}".split()))
+        object.__setattr__(self, "tokens", tokens)
+        object.__setattr__(self, "token_text", " ".join(tokens))
+        object.__setattr__(self, "written", f"{self.roman_family} {self.roman_given}".strip())
+        object.__setattr__(self, "joined", "".join(f"{self.family}{self.given}".split()))
 
     @property
     def display(self) -> str:

@@ -37,6 +37,7 @@ Comparisons are symmetric: ``compare(a, b)`` has the levels of ``compare(b, a)``
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -44,6 +45,7 @@ from decimal import Decimal
 import attrs
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import Problem, WrongType
 from crmcore.models.checks import checks, unique
 from crmcore.rules.dedupe._features import Address, Features, NameForm
@@ -179,22 +181,14 @@ def _jaro_winkler(a: str, b: str) -> float:
     return max(JaroWinkler.similarity(a, b), JaroWinkler.similarity(b, a))
 
 
-def _joined(form: NameForm) -> str:
-    return "".join(f"{form.family}{form.given}".split())
-
-
 def _name_level(a: NameForm, b: NameForm, spec: ComparisonSpec) -> int:
-    if (a.family == b.family and a.given == b.given) or _joined(a) == _joined(b):
+    if (a.family == b.family and a.given == b.given) or a.joined == b.joined:
         return 5
     if a.given and b.given and a.family == b.given and a.given == b.family:
         return 4
     if a.tokens == b.tokens:
         return 3
-    written_a = f"{a.roman_family} {a.roman_given}".strip()
-    written_b = f"{b.roman_family} {b.roman_given}".strip()
-    similarity = max(
-        _jaro_winkler(written_a, written_b), _jaro_winkler(" ".join(a.tokens), " ".join(b.tokens))
-    )
+    similarity = max(_jaro_winkler(a.written, b.written), _jaro_winkler(a.token_text, b.token_text))
     if similarity >= spec.name_high:
         return 2
     if similarity >= spec.name_low:
@@ -234,9 +228,14 @@ def _birthdays(a: Features, b: Features, spec: ComparisonSpec) -> _Outcome:
         return (3, *shown)
     if x.year == y.year and x.month == y.day and x.day == y.month:
         return (2, *shown)
-    if Levenshtein.distance(x.strftime("%Y%m%d"), y.strftime("%Y%m%d")) <= 1:
+    if Levenshtein.distance(_digits(x), _digits(y)) <= 1:
         return (1, *shown)
     return (0, *shown)
+
+
+def _digits(day: dt.date) -> str:
+    """``YYYYMMDD`` (the year always four digits)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
 def _last8(phone: str) -> str:
@@ -365,8 +364,100 @@ def compare(
 def compare_levels(
     left: Features, right: Features, *, spec: ComparisonSpec = DEFAULT_COMPARISON
 ) -> tuple[int, ...]:
-    """The comparison vector of two customers: each field's level, in ``spec.fields`` order."""
+    """The comparison vector of two customers: each field's level, in ``spec.fields`` order.
+
+    The levels of :func:`compare` (its reference); with fast paths on (the default)
+    they come from level-only comparators that skip the values an explanation
+    shows (``tests/unit/dedupe/test_lazy_scoring.py`` proves them equal).
+    """
+    if fast_paths_enabled():
+        return tuple([_LEVELS[f](left, right, spec) for f in spec.fields])
     return tuple(_COMPARATORS[f](left, right, spec)[0] for f in spec.fields)
+
+
+# Level-only comparators: the level of each ``_COMPARATORS`` entry without the values
+# that decided it (the best level is the highest; the tie-break only picks values).
+
+
+def _names_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    person = a.kind == "person" and b.kind == "person"
+    best = NULL
+    for x in a.names:
+        for y in b.names:
+            level = _name_level(x, y, spec)
+            if level > _CLOSE and person and (_partial(x) or _partial(y)):
+                level = _CLOSE
+            if level > best:
+                best = level
+    return best
+
+
+def _birthdays_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    x, y = a.birthday, b.birthday
+    if x is None or y is None:
+        return NULL
+    if x == y:
+        return 3
+    if x.year == y.year and x.month == y.day and x.day == y.month:
+        return 2
+    return 1 if Levenshtein.distance(_digits(x), _digits(y), score_cutoff=1) <= 1 else 0
+
+
+def _phones_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    if not a.phones or not b.phones:
+        return NULL
+    if not a.phones.isdisjoint(b.phones):
+        return 2
+    ends = {_last8(x) for x in a.phones if len(x) >= 8}
+    return 1 if any(_last8(y) in ends for y in b.phones) else 0
+
+
+def _emails_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    if not a.emails or not b.emails:
+        return NULL
+    if not a.emails.isdisjoint(b.emails):
+        return 3
+    return max(_email_level(x, y) for x in a.emails for y in b.emails)
+
+
+def _identifiers_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    if not a.identifiers or not b.identifiers:
+        return NULL
+    if not a.identifiers.isdisjoint(b.identifiers):
+        return 2
+    best = NULL
+    for kx, x in a.identifiers:
+        for ky, y in b.identifiers:
+            if kx == ky:
+                best = max(best, _identifier_level(x, y))
+    return best
+
+
+def _addresses_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    best = NULL
+    for x in a.addresses:
+        for y in b.addresses:
+            level = _address_level(x, y, spec)
+            if level > best:
+                best = level
+    return best
+
+
+def _genders_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+    if a.gender is None or b.gender is None:
+        return NULL
+    return 1 if a.gender == b.gender else 0
+
+
+_LEVELS: Mapping[ComparedField, Callable[[Features, Features, ComparisonSpec], int]] = {
+    ComparedField.NAME: _names_level,
+    ComparedField.BIRTHDAY: _birthdays_level,
+    ComparedField.PHONE: _phones_level,
+    ComparedField.EMAIL: _emails_level,
+    ComparedField.IDENTIFIER: _identifiers_level,
+    ComparedField.ADDRESS: _addresses_level,
+    ComparedField.GENDER: _genders_level,
+}
 
 
 def level_counts(spec: ComparisonSpec) -> Sequence[int]:

@@ -3,21 +3,36 @@
 A :class:`PairExplanation` is plain data (strings, ints and floats): it goes
 through :func:`crmcore.serialization.to_dict` or :meth:`PairExplanation.to_dict`
 as it is, so an application can show why two customers were matched.
+
+A batch weighs its pairs from their comparison vectors with a :class:`WeightTable`
+(each field's weight by level, each distinct vector's total worked out once) and
+keeps them in :class:`ExplainedPairs`, which builds a pair's explanation only when
+it is read: the pairs that reach the threshold (clustering reads them) and those a
+caller asks for. What it builds is what :func:`explain_pair` gives.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 import attrs
 
+from crmcore.errors import Problem, ValidationError
 from crmcore.rules.dedupe._features import Features
-from crmcore.rules.dedupe.compare import NULL, FieldComparison, compare
+from crmcore.rules.dedupe.blocking import CandidatePair
+from crmcore.rules.dedupe.compare import NULL, FieldComparison, compare, compare_levels
 from crmcore.rules.dedupe.model import MatchModel, probability
 
-__all__ = ["FieldWeight", "PairExplanation", "explain_comparisons", "explain_pair"]
+__all__ = [
+    "ExplainedPairs",
+    "FieldWeight",
+    "PairExplanation",
+    "WeightTable",
+    "explain_comparisons",
+    "explain_pair",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -134,3 +149,127 @@ def explain_comparisons(
         probability=probability(total),
         keys=keys,
     )
+
+
+class WeightTable:
+    """A model's weights by field and level, and the total and probability of a vector.
+
+    ``score(vector)`` is ``(total, probability)`` exactly as :func:`explain_comparisons`
+    works them out (``math.fsum`` of the prior weight and the field weights, 0 for a
+    null level); each distinct vector is summed once, however many pairs share it.
+    """
+
+    def __init__(self, model: MatchModel) -> None:
+        self.model = model
+        self._prior = model.prior_weight
+        # index 0 is the null level (-1), then levels 0, 1, ...
+        self._weights = [(0.0, *(level.weight for level in field.levels)) for field in model.fields]
+        self._scores: dict[tuple[int, ...], tuple[float, float]] = {}
+
+    def score(self, vector: tuple[int, ...]) -> tuple[float, float]:
+        """The vector's total weight and match probability."""
+        found = self._scores.get(vector)
+        if found is None:
+            total = math.fsum(
+                [
+                    self._prior,
+                    *(w[level + 1] for w, level in zip(self._weights, vector, strict=True)),
+                ]
+            )
+            found = self._scores[vector] = (total, probability(total))
+        return found
+
+
+class ExplainedPairs(Sequence[PairExplanation]):
+    """Scored candidate pairs whose explanations are built when first read.
+
+    A sequence of :class:`PairExplanation`, in the order of the pairs given: item
+    ``i`` equals ``explain_pair(items[left], items[right], model, keys=keys)`` of
+    pair ``i`` (the test ``tests/unit/dedupe/test_lazy_scoring.py`` proves it), and
+    is built once, then kept. :meth:`probability` and :meth:`reaching` read the
+    scores without building explanations. Pairs of customers of different kinds
+    must be left out by the caller.
+    """
+
+    def __init__(
+        self,
+        items: Mapping[str, Features],
+        pairs: Sequence[CandidatePair],
+        model: MatchModel,
+        *,
+        vectors: Sequence[tuple[int, ...]] | None = None,
+    ) -> None:
+        self._items = items
+        self._pairs = list(pairs)
+        self._model = model
+        spec = model.comparison
+        if vectors is None:
+            vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in pairs]
+        if len(vectors) != len(self._pairs):
+            raise ValidationError(
+                [
+                    Problem(
+                        code="dedupe.vectors_invalid",
+                        path="$.vectors",
+                        message=f"expected one vector per pair ({len(self._pairs)}), "
+                        f"got {len(vectors)}",
+                    )
+                ],
+                subject="dedupe",
+            )
+        table = WeightTable(model)
+        self._scores = [table.score(v) for v in vectors]
+        self._explained: dict[int, PairExplanation] = {}
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    @overload
+    def __getitem__(self, index: int) -> PairExplanation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[PairExplanation, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> PairExplanation | tuple[PairExplanation, ...]:
+        if isinstance(index, slice):
+            return tuple(self._explain(i) for i in range(len(self._pairs))[index])
+        if index < 0:
+            index += len(self._pairs)
+        if not 0 <= index < len(self._pairs):
+            raise IndexError("pair index out of range")
+        return self._explain(index)
+
+    def __iter__(self) -> Iterator[PairExplanation]:
+        return (self._explain(i) for i in range(len(self._pairs)))
+
+    def __eq__(self, other: object) -> bool:
+        # equal to another ExplainedPairs or a tuple of the same explanations, as a tuple is
+        if isinstance(other, ExplainedPairs | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"ExplainedPairs({len(self._pairs)} pairs, {len(self._explained)} explained)"
+
+    def probability(self, index: int) -> float:
+        """Pair ``index``'s match probability, without building its explanation."""
+        return self._scores[index][1]
+
+    def reaching(self, threshold: float) -> tuple[PairExplanation, ...]:
+        """The explanations of the pairs whose probability is at least ``threshold``, in order."""
+        return tuple(
+            self._explain(i) for i, (_, chance) in enumerate(self._scores) if chance >= threshold
+        )
+
+    def _explain(self, index: int) -> PairExplanation:
+        found = self._explained.get(index)
+        if found is None:
+            pair = self._pairs[index]
+            found = explain_pair(
+                self._items[pair.left], self._items[pair.right], self._model, keys=pair.keys
+            )
+            self._explained[index] = found
+        return found

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import WrongType
 from crmcore.models import Customer
 from crmcore.rules.dedupe._features import Features, features
@@ -31,10 +32,16 @@ from crmcore.rules.dedupe.cluster import Clustering, NotDuplicate, check_thresho
 from crmcore.rules.dedupe.compare import (
     DEFAULT_COMPARISON,
     ComparisonSpec,
+    FieldComparison,
     compare,
     compare_levels,
 )
-from crmcore.rules.dedupe.explain import PairExplanation, explain_comparisons, explain_pair
+from crmcore.rules.dedupe.explain import (
+    ExplainedPairs,
+    PairExplanation,
+    explain_comparisons,
+    explain_pair,
+)
 from crmcore.rules.dedupe.keys import DEFAULT_BLOCKING, BlockingSpec, feature_keys
 from crmcore.rules.dedupe.model import MatchModel, fit
 
@@ -58,13 +65,16 @@ class DedupeResult:
         model: The model the pairs were scored with (fitted here unless given);
             ``None`` when there was nothing to fit on (fewer than two customers
             of one kind).
-        pairs: Every compared candidate pair, explained, by ``(left, right)``.
+        pairs: Every compared candidate pair, explained, by ``(left, right)``: an
+            :class:`.explain.ExplainedPairs` (each explanation built when first
+            read; those of the pairs reaching the threshold are built already), a
+            tuple with fast paths off.
         clustering: The duplicate groups at the threshold.
     """
 
     blocking: BlockingReport
     model: MatchModel | None
-    pairs: tuple[PairExplanation, ...]
+    pairs: Sequence[PairExplanation]
     clustering: Clustering
 
 
@@ -196,12 +206,20 @@ def resolve_candidates(
     :func:`find_duplicates` is this over the candidates of customers in memory.
     """
     same_kind = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
+    # Fast path: pairs are weighed from their level vectors (WeightTable) and explained
+    # only when read (ExplainedPairs); the reference explains every pair at once.
+    lazy = fast_paths_enabled()
+    compared: list[tuple[FieldComparison, ...]] = []
+    vectors: list[tuple[int, ...]] | None = None
     if model is None:
         spec = comparison
         # Each candidate pair is compared once: its levels fit the model, and the same
-        # comparisons are then weighed (explain_pair would compare every pair again).
-        compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
-        vectors = [tuple(c.level for c in pair) for pair in compared]
+        # levels (or comparisons) are then weighed.
+        if lazy:
+            vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
+        else:
+            compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
+            vectors = [tuple(c.level for c in pair) for pair in compared]
         candidates = {(p.left, p.right) for p in same_kind}
         if population is None:
             population = pairs_of_one_kind(Counter(item.kind for item in items.values()))
@@ -222,6 +240,14 @@ def resolve_candidates(
             model = fit(vectors, spec=spec, random_vectors=sampled, population=population)
         else:
             model = fit(sampled, spec=spec)
+    if lazy:
+        explained = ExplainedPairs(items, same_kind, model, vectors=vectors)
+        # clustering reads only the pairs at or above the threshold
+        grouped = cluster(
+            explained.reaching(threshold), threshold=threshold, not_duplicates=not_duplicates
+        )
+        return DedupeResult(blocking=found.report, model=model, pairs=explained, clustering=grouped)
+    if vectors is not None:
         scored = tuple(
             explain_comparisons(p.left, p.right, pair, model, keys=p.keys)
             for p, pair in zip(same_kind, compared, strict=True)

@@ -13,8 +13,14 @@ pass is one way records of the same person agree despite the usual damage:
     ``<kind>:<value>`` for each identifier (national, tax, membership ids; an
     organisation's registration number), value folded without spaces.
 ``name``
-    the romanised name's words sorted: ``Zhang Wei``, ``Wei Zhang``, ``张伟`` and
-    (with pinyin) ``張偉`` share ``name:wei zhang``.
+    the romanised name's words sorted, with the birth year (the postal code
+    instead when there is no birthday, as ``name_part`` has): ``Zhang Wei``,
+    ``Wei Zhang``, ``张伟`` and (with pinyin) ``張偉``, born in 1990, share
+    ``name:wei zhang|1990``; without a birthday or a postal code the key is the
+    name alone (``name:wei zhang``). The year or place keeps the blocks of
+    common names small (a bare name made most candidate pairs, most of them
+    namesakes); a copy that lost its birthday and moved still meets through
+    ``postal``, ``address`` and the contact passes.
 ``name_part``
     each word of the name with the initials of the others and the birth year
     (``zhang|w|1990`` and ``wei|z|1990``; the postal code instead when there is
@@ -141,7 +147,7 @@ def feature_keys(
             continue
         initials.add(_initials(tokens))
         if BlockingPass.NAME in wanted:
-            keys.add(f"name:{' '.join(tokens)}")
+            keys.add(f"name:{form.token_text}{context}")
         if BlockingPass.NAME_PART in wanted and len(tokens) > 1:
             for index, token in enumerate(tokens):
                 others = tokens[:index] + tokens[index + 1 :]

@@ -1,0 +1,56 @@
+"""The ``@dedupe`` blocking keys are computed anew: the ``name`` pass carries a context.
+
+The ``name`` blocking key is now the sorted name words with the birth year (the
+postal code without a birthday, as ``name_part`` has; the name alone with neither):
+``name:wei zhang|1990`` where it was ``name:wei zhang``. A database that indexes the
+keys (``@dedupe`` declared) holds the old ones, which would no longer meet the new
+customers' keys; this revision schedules a backfill of ``@dedupe`` (a row in
+``crm_index_backfill``), which ``upgrade`` then runs in committed batches, replacing
+every customer's ``@dedupe.<pass>`` entries. Nothing changes where ``@dedupe`` is not
+declared. Restartable: a backfill already pending is left as it is.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import context, op
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PATH = "@dedupe"
+
+_DECLARED = sa.table("crm_declared_index", sa.column("path", sa.String))
+_BACKFILL = sa.table(
+    "crm_index_backfill", sa.column("path", sa.String), sa.column("after_id", sa.String)
+)
+
+
+def upgrade() -> None:
+    if context.is_offline_mode():
+        op.execute(
+            sa.text(
+                "INSERT INTO crm_index_backfill (path, after_id) SELECT path, NULL "
+                "FROM crm_declared_index WHERE path = '@dedupe' AND path NOT IN "
+                "(SELECT path FROM crm_index_backfill)"
+            )
+        )
+        return
+    bind = op.get_bind()
+    declared = bind.execute(sa.select(_DECLARED.c.path).where(_DECLARED.c.path == PATH)).first()
+    pending = bind.execute(sa.select(_BACKFILL.c.path).where(_BACKFILL.c.path == PATH)).first()
+    if declared is not None and pending is None:
+        bind.execute(sa.insert(_BACKFILL).values(path=PATH, after_id=None))
+
+
+def downgrade() -> None:
+    # Nothing to undo in the schema; the entries keep the new keys.
+    pass

@@ -1,0 +1,92 @@
+"""Revision 0009 recomputes the ``@dedupe`` blocking keys a database holds.
+
+A database indexed with the keys of before (``name:wei zhang``, no birth year or
+postal code) is upgraded: its entries become exactly the keys of today, so blocking
+inside the database again equals the pure rule (SQLite, PostgreSQL, MariaDB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import delete, insert, select, text
+from tests.conftest import SQL_DIALECTS
+from tests.unit.dedupe._synthetic import generate
+
+from crmcore.rules import dedupe as rules
+from crmcore.storage import connect, dedupe
+from crmcore.storage.sqlalchemy import make_engine, upgrade
+from crmcore.storage.sqlalchemy._migrate import VERSION_TABLE
+from crmcore.storage.sqlalchemy._schema import INDEX
+
+
+def _to_old_name_keys(url: str) -> int:
+    """Rewrite the ``@dedupe.name`` entries as revision 0008 wrote them; set the revision."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            rows = [
+                dict(r._mapping)
+                for r in connection.execute(select(INDEX).where(INDEX.c.path == "@dedupe.name"))
+            ]
+            connection.execute(delete(INDEX).where(INDEX.c.path == "@dedupe.name"))
+            changed = 0
+            for row in rows:
+                old = str(row["text_value"]).split("|", 1)[0]
+                changed += old != row["text_value"]
+                row["text_value"] = old
+                row["text_full"] = None
+            seen: set[tuple[str, str]] = set()
+            kept = []
+            for row in rows:  # two contexts of one name were one key before
+                if (row["customer_id"], row["text_value"]) not in seen:
+                    seen.add((row["customer_id"], row["text_value"]))
+                    kept.append(row)
+            connection.execute(insert(INDEX), kept)
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0008'"))
+        return changed
+    finally:
+        engine.dispose()
+
+
+def _name_entries(url: str) -> set[tuple[str, str]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(INDEX.c.customer_id, INDEX.c.text_value).where(
+                    INDEX.c.path == "@dedupe.name"
+                )
+            )
+            return {(str(a), str(b)) for a, b in rows}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_upgrading_recomputes_the_old_name_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    customers = list(generate(120, seed=3, hard=True).customers)
+    url = sql_database(dialect)
+    with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
+        assert store.import_customers(customers).rejected == 0
+    today = {
+        (c.id, key.split(":", 1)[1])
+        for c in customers
+        for key in rules.blocking_keys(c)
+        if key.startswith("name:")
+    }
+    assert _name_entries(url) == today
+    assert _to_old_name_keys(url) > 10
+    assert _name_entries(url) != today
+    upgrade(url)
+    assert _name_entries(url) == today
+    with connect(url, normaliser=None, migrate=False) as store:
+        found = dedupe.candidates(store)
+    expected = rules.candidate_pairs(
+        [(c.id, rules.blocking_keys(c)) for c in customers], max_block_size=100
+    )
+    assert found.pairs == expected.pairs
+    assert found.report == expected.report
