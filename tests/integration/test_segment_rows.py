@@ -10,6 +10,7 @@ with the same decimal exponents (``repr`` shows them) and frozen.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -144,14 +145,12 @@ def test_generated_builders_equal_the_reference_on_every_backend(
     assert summaries == rules.summarise_purchases(purchases, as_of=AS_OF)
     for spec in (RfmSpec(currency="CNY"), RfmSpec(currency="EUR", scores=3, segments=())):
         scored = segments.rfm(store, spec, as_of=AS_OF)
-        _same(scored, by_reference(lambda spec=spec: segments.rfm(store, spec, as_of=AS_OF)))
+        _same(scored, by_reference(functools.partial(segments.rfm, store, spec, as_of=AS_OF)))
         assert scored == rules.rfm(spec, summaries)
     for pyramid in PYRAMIDS:
         tiers = segments.value_pyramid(store, pyramid, as_of=AS_OF)
-        _same(
-            tiers,
-            by_reference(lambda p=pyramid: segments.value_pyramid(store, p, as_of=AS_OF)),
-        )
+        again = functools.partial(segments.value_pyramid, store, pyramid, as_of=AS_OF)
+        _same(tiers, by_reference(again))
         assert tiers == rules.value_pyramid(pyramid, summaries)
 
 
@@ -183,7 +182,8 @@ def test_built_results_are_instances_of_the_result_classes_and_frozen(
         with pytest.raises(attrs.exceptions.FrozenInstanceError):
             factor.value = Decimal(0)  # type: ignore[misc]
     assert type(score.explanation) is rules.Explanation
-    assert summary.total == Decimal("174.00") and str(summary.total) == "174.00"
+    assert summary.total == Decimal("174.00")
+    assert str(summary.total) == "174.00"
 
 
 def test_equal_recency_and_frequency_factors_are_one_shared_object(
@@ -204,7 +204,8 @@ def test_equal_recency_and_frequency_factors_are_one_shared_object(
     scores = segments.rfm(store, RfmSpec(currency="CNY"), as_of=AS_OF).scores
     recency = {id(s.explanation.factors[0]) for s in scores}
     frequency = {id(s.explanation.factors[1]) for s in scores}
-    assert len(recency) == 1 and len(frequency) == 1
+    assert len(recency) == 1
+    assert len(frequency) == 1
     assert len({s.explanation.factors[2].value for s in scores}) == len(CUSTOMERS)
 
 
@@ -232,4 +233,5 @@ def test_with_fast_paths_off_the_builders_are_the_reference() -> None:
     _same(fast, reference)
     assert _segment_rows._generated.cache_info().currsize == 0  # the switch cleared them
     assert _segment_rows.reference_summaries(rows, AS_OF) == reference
-    assert str(reference[0].total) == "116.00" and str(reference[0].mean) == "58.00"
+    assert str(reference[0].total) == "116.00"
+    assert str(reference[0].mean) == "58.00"

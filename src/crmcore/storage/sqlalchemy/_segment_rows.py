@@ -305,7 +305,8 @@ def _summary_loop() -> Callable[..., Any]:
         "costed_purchases": "costed",
     }
     env = {"_fromiso": dt.datetime.fromisoformat, "_SUFFIX": _UTC_SUFFIX, "_divide": divide}
-    head = "customer_id, currency, first, last, count, total, margin, costed, total_places, margin_places"
+    head = "customer_id, currency, first, last, count, total, margin, costed, total_places"
+    head += ", margin_places"
     return _loop(CurrencySummary, "summaries", "as_of", head, body, values, env)
 
 
