@@ -10,7 +10,8 @@ second (ties of time).
 :func:`hand_schema` is the table a developer would design by hand for these
 aggregations (typed columns only, a covering index on customer, currency, time,
 amount and cost), :func:`hand_rows` the rows of the purchases in it, and
-:class:`HandQueries` the same three aggregations hand-written in SQL, returning plain
+:class:`HandQueries` the same aggregations hand-written in SQL (summaries, repeat
+summaries, RFM, the value pyramid and Pareto analysis), returning plain
 tuples (customer, currency and integer micro-units), so they can be compared with
 crmcore's results.
 """
@@ -170,7 +171,7 @@ class HandQueries:
         return [tuple(r) for r in conn.execute(sa.text(sql), {"as_of": self.as_of})]
 
     def rfm(self, conn: Connection, currency: str) -> list[tuple[Any, ...]]:
-        """customer, R, F, M scores in ``currency`` (quantile cut points, crmcore's tie rule).
+        """customer, recency, count, total, R, F, M in ``currency`` (crmcore's tie rule).
 
         Recency is whole days from the last purchase's date to ``AS_OF``'s (23:59:59, so
         equal to the whole days between the instants for purchases at whole seconds).
@@ -214,8 +215,48 @@ class HandQueries:
         r = " + ".join(f"CASE WHEN rec < :r{i} THEN 1 ELSE 0 END" for i in range(k - 1))
         f = " + ".join(f"CASE WHEN n > :n{i} THEN 1 ELSE 0 END" for i in range(k - 1))
         m = " + ".join(f"CASE WHEN total > :t{i} THEN 1 ELSE 0 END" for i in range(k - 1))
-        sql = f"SELECT c, 1 + {r}, 1 + {f}, 1 + {m} FROM {source} ORDER BY c"
+        # The same information as crmcore's scores: the values scored, then the scores.
+        sql = f"SELECT c, rec, n, total, 1 + {r}, 1 + {f}, 1 + {m} FROM {source} ORDER BY c"
         params |= {f"r{i}": v for i, v in enumerate(rec_cuts)}
         params |= {f"n{i}": v for i, v in enumerate(n_cuts)}
         params |= {f"t{i}": v for i, v in enumerate(total_cuts)}
         return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+
+    def pyramid(self, conn: Connection, currency: str) -> list[tuple[Any, ...]]:
+        """customer, total (micro-units), tier: the brief's thresholds, as ``BRIEF_TIERS``.
+
+        VIP above 58,900, large from 19,000, medium from 4,820, small below (in units).
+        """
+        total = "sum(amount_micros)"
+        sql = f"""
+            SELECT customer_id, {total},
+                   CASE WHEN {total} > 58900000000 THEN 'VIP'
+                        WHEN {total} >= 19000000000 THEN 'large'
+                        WHEN {total} >= 4820000000 THEN 'medium' ELSE 'small' END
+            FROM bench_purchase WHERE purchased_at <= :as_of AND currency = :cur
+            GROUP BY customer_id ORDER BY customer_id"""
+        params = {"as_of": self.as_of, "cur": currency}
+        return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+    def pareto(self, conn: Connection) -> list[tuple[Any, ...]]:
+        """Per currency: customers, revenue, revenue of the top 20%, customers for 80%.
+
+        The top ``ceil(0.2 * n)`` customers' revenue and the fewest top customers whose
+        revenue reaches 80% (``running * 5 < revenue * 4`` counts those before), as
+        ``ParetoSpec()`` defines them, from a running total over per-customer totals.
+        """
+        sql = """
+            WITH t AS (
+                SELECT currency AS cur, customer_id AS c, sum(amount_micros) AS total
+                FROM bench_purchase WHERE purchased_at <= :as_of GROUP BY currency, customer_id),
+            r AS (
+                SELECT cur, row_number() OVER w AS pos, sum(total) OVER w AS running FROM t
+                WINDOW w AS (PARTITION BY cur ORDER BY total DESC, c
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
+            g AS (SELECT cur, count(*) AS n, sum(total) AS revenue FROM t GROUP BY cur)
+            SELECT g.cur, g.n, g.revenue,
+                   (SELECT running FROM r WHERE r.cur = g.cur AND r.pos = (g.n + 4) / 5),
+                   1 + (SELECT count(*) FROM r
+                        WHERE r.cur = g.cur AND r.running * 5 < g.revenue * 4)
+            FROM g ORDER BY g.cur"""
+        return [tuple(r) for r in conn.execute(sa.text(sql), {"as_of": self.as_of})]

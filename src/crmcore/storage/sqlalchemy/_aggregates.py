@@ -76,7 +76,8 @@ from crmcore.rules.segmentation import (
     periods_between,
 )
 from crmcore.rules.segmentation._common import divide
-from crmcore.rules.segmentation.rfm import pick_currency, rfm_score, rfm_verdicts
+from crmcore.rules.segmentation.rfm import pick_currency, rfm_verdicts
+from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 
@@ -93,7 +94,6 @@ __all__ = [
     "repeat_summaries",
     "rfm",
     "summary_cte",
-    "to_summary",
     "value_at",
 ]
 
@@ -138,14 +138,11 @@ def _utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text + "+00:00")
 
 
-def _summary_select(
-    as_of: dt.datetime, currency: str | None, *, recency: bool = False
-) -> Select[Any]:
+def _summary_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
     """Every customer's summary per currency; with ``currency``, of it (and unfilled rows).
 
     Rows the typed-column backfill has not reached have a NULL ``currency`` and form
     groups of their own: callers that find one return ``None`` (use the pure rule).
-    With ``recency``, an eleventh column is ``floor((as_of - last purchase) / 1 day)``.
     """
     p = _purchases()
     costed = p.c.cost_micros.is_not(None)
@@ -168,12 +165,32 @@ def _summary_select(
         .where(p.c.purchased_at <= utc_key(as_of))
         .group_by(p.c.customer_id, p.c.currency)
     )
-    if recency:
-        end = literal(utc_key(as_of), String())
-        statement = statement.add_columns(_DaysBefore(last, end).label("recency"))
     if currency is not None:
         statement = statement.where(or_(p.c.currency == currency, p.c.currency.is_(None)))
     return statement
+
+
+def _rfm_select(as_of: dt.datetime, currency: str) -> Select[Any]:
+    """What RFM reads of each summary of ``currency`` (and of unfilled rows).
+
+    In the order of :data:`._segment_rows.RFM_COLUMNS`: recency in whole days, count,
+    total and its places; the hand-written RFM query reads as much.
+    """
+    p = _purchases()
+    end = literal(utc_key(as_of), String())
+    return (
+        select(
+            p.c.customer_id.label("customer_id"),
+            p.c.currency.label("currency"),
+            _DaysBefore(func.max(p.c.purchased_at), end).label("recency"),
+            func.count().label("purchases"),
+            func.sum(p.c.amount_micros).label("total"),
+            func.max(p.c.amount_places).label("total_places"),
+        )
+        .where(p.c.purchased_at <= utc_key(as_of))
+        .where(or_(p.c.currency == currency, p.c.currency.is_(None)))
+        .group_by(p.c.customer_id, p.c.currency)
+    )
 
 
 class _DaysBefore(FunctionElement[int]):
@@ -249,27 +266,6 @@ def value_at(column: Any, position: Any, order: Sequence[Any], where: Any = None
     return ordered.limit(1).offset(offset).scalar_subquery()
 
 
-def to_summary(row: Sequence[Any], as_of: dt.datetime) -> CurrencySummary:
-    """A row of :func:`_summary_select` as the :class:`CurrencySummary` the rule builds."""
-    customer_id, currency, first, last, count, total, margin, costed = row[:8]
-    count, costed = int(count), int(costed)
-    total_amount = from_micros(int(total), int(row[8]))
-    last_at = _utc(last)
-    return CurrencySummary(
-        customer_id=customer_id,
-        currency=currency,
-        first_purchase=last_at if first == last else _utc(first),
-        last_purchase=last_at,
-        recency_days=(as_of - last_at).days,
-        purchases=count,
-        total=total_amount,
-        # x / 1 is x itself, exponent included (fewer than 28 digits).
-        mean=total_amount if count == 1 else divide(total_amount, count),
-        margin=from_micros(int(margin), int(row[9])) if costed else None,
-        costed_purchases=costed,
-    )
-
-
 @overflow_falls_back
 def currency_summaries(
     conn: Connection, *, as_of: dt.datetime
@@ -280,7 +276,7 @@ def currency_summaries(
     rows = conn.execute(statement).all()
     if any(row[1] is None for row in rows):
         return None  # the backfill has not reached every row yet
-    return tuple([to_summary(row, as_of) for row in rows])
+    return tuple(_segment_rows.summaries(rows, as_of))
 
 
 class _WeekStart(FunctionElement[str]):
@@ -494,7 +490,7 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
         return None  # the backfill has not reached every row yet
-    s = summary_cte(conn, _summary_select(as_of, currency, recency=True), "crm_summary")
+    s = summary_cte(conn, _rfm_select(as_of, currency), "crm_summary")
     k = spec.scores
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40
     if spec.method is ScoreMethod.THRESHOLDS:
@@ -532,7 +528,7 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
             monetary=spec.monetary_cut_points,
         )
     elif rows:
-        w, first = k - 1, rows[0][11:]
+        w, first = k - 1, rows[0][len(_segment_rows.RFM_COLUMNS) :]
         rfm_cuts = RfmCutPoints(
             currency=currency,
             recency=tuple(sorted(Decimal(int(v)) for v in first[:w])),
@@ -544,17 +540,5 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
         )
     else:
         rfm_cuts = RfmCutPoints(currency=currency, recency=(), frequency=(), monetary=())
-    verdicts = rfm_verdicts(spec)
-    scores = tuple(
-        [
-            rfm_score(
-                spec,
-                rfm_cuts,
-                verdicts,
-                to_summary(row, as_of),
-                (int(row[-3]), int(row[-2]), int(row[-1])),
-            )
-            for row in rows
-        ]
-    )
-    return RfmResult(cut_points=rfm_cuts, scores=scores)
+    scores = _segment_rows.rfm_scores(rows, spec, rfm_cuts, rfm_verdicts(spec))
+    return RfmResult(cut_points=rfm_cuts, scores=tuple(scores))

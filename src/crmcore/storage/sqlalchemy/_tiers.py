@@ -50,7 +50,8 @@ from crmcore.rules.segmentation import (
     PyramidResult,
     PyramidSpec,
 )
-from crmcore.rules.segmentation.pyramid import pareto_result, tier_assignment
+from crmcore.rules.segmentation.pyramid import pareto_result
+from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._aggregates import (
     INT64,
     chosen_currency,
@@ -183,19 +184,7 @@ def value_pyramid(
     else:
         cut_points = ()
     names = [tier.name for tier in spec.tiers]
-    assignments = tuple(
-        [
-            tier_assignment(
-                spec,
-                cut_points,
-                customer_id,
-                currency,
-                from_micros(int(total), int(places)),
-                names[int(index)],
-            )
-            for customer_id, _, total, places, index, *_cuts in rows
-        ]
-    )
+    assignments = tuple(_segment_rows.tier_assignments(rows, spec, cut_points, names))
     return PyramidResult(currency=currency, cut_points=cut_points, assignments=assignments)
 
 
