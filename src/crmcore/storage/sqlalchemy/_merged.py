@@ -1,4 +1,4 @@
-"""The ``crm_merged_id`` table: each customer a standing merge removed (revision 0009).
+"""The ``crm_merged_id`` table: each customer a standing merge removed (revision 0010).
 
 The backend writes it with every merge record it inserts, updates or deletes, in the
 same transaction: one row per merged-away id while the merge stands, none once it is

@@ -313,7 +313,7 @@ not_duplicates = Table(
     Index("ix_crm_not_duplicate_second", "second_id", "first_id"),
     **_TABLE_OPTIONS,
 )
-"""Revision 0009: reviewers' "not a duplicate" decisions (:class:`~crmcore.models.NotDuplicate`).
+"""Revision 0010: reviewers' "not a duplicate" decisions (:class:`~crmcore.models.NotDuplicate`).
 
 The decisions naming a customer are found by either index, whichever side names it.
 """
@@ -326,7 +326,7 @@ merged_ids = Table(
     Column("survivor_id", CodePointString(64), nullable=False),
     **_TABLE_OPTIONS,
 )
-"""Revision 0009: each customer a standing merge removed, with the merge and its survivor.
+"""Revision 0010: each customer a standing merge removed, with the merge and its survivor.
 
 Written with the merge record and deleted when it is undone, so a merged-away id
 resolves by one primary-key lookup even when the change history is off.

@@ -7,8 +7,8 @@ indexed. ``crm_merged_id`` holds one row per customer a standing merge removed (
 merge and its survivor), so a merged-away id resolves by its primary key when the
 change history is off; it is backfilled here from the merges not undone.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -23,8 +23,8 @@ from alembic import context, op
 
 from crmcore.storage.sqlalchemy._schema import CodePointString, DocumentText
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
