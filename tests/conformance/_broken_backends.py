@@ -416,6 +416,7 @@ BROKEN: dict[str, Broken] = {
             "test_conflict_at_commit_leaves_no_pending_write[complaint]",
             "test_conflict_at_commit_leaves_no_pending_write[purchase]",
             "test_conflict_at_commit_leaves_no_pending_write[merge]",
+            "test_conflict_at_commit_leaves_no_pending_write[not_duplicate]",
         ),
     ),
     "DeletesLast": Broken(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from crmcore.errors import BackendUnavailable, StorageError, UnknownBackend
+from crmcore.errors import BackendUnavailable, InvalidArgument, UnknownBackend
 from crmcore.storage import (
     ENTRY_POINT_GROUP,
     MemoryBackend,
@@ -130,6 +130,7 @@ def test_register_backend_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_memory_takes_no_options() -> None:
-    """Options memory:// does not understand are refused."""
-    with pytest.raises(StorageError, match="pool_size"):
+    """Options memory:// does not understand (all but ``indexes``) are argument.invalid."""
+    with pytest.raises(InvalidArgument, match="pool_size") as caught:
         connect("memory://", pool_size=5)
+    assert caught.value.code == "argument.invalid"

@@ -44,6 +44,7 @@ from crmcore.models.customer import (
     ProfileFact,
     utc_now,
 )
+from crmcore.models.decision import NotDuplicate
 from crmcore.models.history import ChangeOperation, ChangeRecord, FieldChange
 from crmcore.models.interaction import Direction, Interaction, InteractionChannel
 from crmcore.models.merge import (
@@ -89,6 +90,7 @@ __all__ = [
     "Model",
     "Money",
     "NameOrder",
+    "NotDuplicate",
     "OptOut",
     "OrganisationProfile",
     "OrganisationSize",

@@ -25,6 +25,10 @@ class ChangeOperation(enum.StrEnum):
     ERASED = "erased"
     UNMERGED = "unmerged"
     """An undone merge restored the survivor, or a customer merged away."""
+    MARKED_NOT_DUPLICATE = "marked_not_duplicate"
+    """A "not a duplicate" decision named the customer (the customer itself is unchanged)."""
+    UNMARKED_NOT_DUPLICATE = "unmarked_not_duplicate"
+    """A "not a duplicate" decision naming the customer was removed."""
 
 
 @attrs.frozen(kw_only=True)
@@ -45,9 +49,11 @@ class ChangeRecord(Model):
 
     Attributes:
         customer_id: The customer changed.
-        operation: Created, updated, removed, merged or erased.
+        operation: Created, updated, removed, merged, erased, unmerged, or marked or
+            unmarked not a duplicate.
         at: When the change was committed by the application.
-        version: The customer's version after the change.
+        version: The customer's version after the change (a decision's records
+            carry the version the customer has; it does not change).
         actor: Who made it (a user, a service), when known.
         source: Where the new data came from (an import file, a form, a vendor).
         changes: Every changed value, ordered by path.

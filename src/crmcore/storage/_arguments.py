@@ -11,7 +11,13 @@ from typing import Any
 
 from crmcore.errors import InvalidArgument, WrongType
 
-__all__ = ["check_batch_size", "check_choice", "check_records", "check_workers"]
+__all__ = [
+    "check_batch_size",
+    "check_choice",
+    "check_index_paths",
+    "check_records",
+    "check_workers",
+]
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -86,3 +92,28 @@ def check_workers(workers: object) -> int | None:
     if workers < 1:
         raise InvalidArgument(f"workers must be a positive integer or None, not {workers!r}")
     return workers
+
+
+def check_index_paths(indexes: object) -> tuple[str, ...]:
+    """The customer paths of a backend's ``indexes`` option, refusing a bare string.
+
+    ``indexes="@dedupe"`` would otherwise be read letter by letter.
+
+    >>> check_index_paths(["@dedupe", "grade"])
+    ('@dedupe', 'grade')
+    >>> check_index_paths("@dedupe")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.InvalidArgument: indexes must be a list of paths, not a string: ...
+    """
+    if isinstance(indexes, str):
+        raise InvalidArgument(
+            f"indexes must be a list of paths, not a string: indexes=[{indexes!r}]"
+        )
+    if not isinstance(indexes, Iterable):
+        raise WrongType(f"indexes must be a list of paths, not {type(indexes).__name__}")
+    paths = tuple(indexes)
+    for path in paths:
+        if not isinstance(path, str):
+            raise WrongType(f"indexes must hold path strings, not {type(path).__name__}")
+    return paths

@@ -27,6 +27,7 @@ from crmcore.models._ids import new_id
 from crmcore.serialization import from_dict
 from crmcore.storage._context import WriteContext
 from crmcore.storage._import_common import _Outcomes, _refused_update, _rejected
+from crmcore.storage._import_duplicates import DuplicateCheck, Skipped
 from crmcore.storage._merge import (
     MatchKey,
     merge_into,
@@ -140,6 +141,7 @@ class _ImportRun:
         keys: tuple[MatchKey, ...],
         workers: int | None = 1,
         total: int | None = None,
+        duplicates: DuplicateCheck | None = None,
     ) -> None:
         self.begin = context.begin
         self.now = context.now
@@ -149,6 +151,8 @@ class _ImportRun:
         self.actor, self.source, self.upsert = actor, source, upsert
         self.merge = mode == "merge"
         self.keys = keys
+        self.duplicates = duplicates  # on_duplicate: see _import_duplicates
+        self.matching = bool(keys) or duplicates is not None
         self.outcomes = _Outcomes(on_outcome)
         self.record = self.outcomes.record
         # a normaliser that runs batches, or None: the normaliser then runs as records are read
@@ -165,7 +169,7 @@ class _ImportRun:
         # natural key may name a stored customer under another id: never optimistic.
         # The careful path alone is the reference (CRMCORE_NO_FAST_PATHS=1).
         self.fast = fast_paths_enabled()
-        self.optimistic = self.fast and not keys
+        self.optimistic = self.fast and not self.matching
         # the pool: started when the record at index parallel_from is read (None: never)
         self.explicit = workers is not None
         self.workers, self.parallel_from = self._plan(workers, total)
@@ -398,7 +402,7 @@ class _ImportRun:
                 continue  # someone wrote the same customers meanwhile: read them again
             self.optimistic = (
                 self.fast
-                and not self.keys
+                and not self.matching
                 and all(o.status is ImportStatus.CREATED for o in outcomes)
             )
             return outcomes
@@ -499,6 +503,10 @@ class _ImportRun:
         try:
             existing = tx.get_many("customer", [row.customer.id for row in batch])
             matched = self._matched(tx, batch, existing) if self.keys else {}
+            found: dict[int, Problem] = {}
+            if self.duplicates is not None:
+                rows = [(row.index, row.customer) for row in batch]
+                found = self.duplicates.decide(tx, rows, existing, matched)
             targets = set(self.targets)  # stored customers rows of this import updated
             template = _change_template(now, self.actor, self.source)
             inserts: list[Record] = []
@@ -510,6 +518,9 @@ class _ImportRun:
                 target = matched.get(index)
                 if isinstance(target, Problem):
                     outcomes.append(_rejected(index, row.input_id, (target,)))
+                    continue
+                if isinstance(target, Skipped):
+                    outcomes.append(_skipped(row, target))
                     continue
                 if target is not None:
                     customer = attrs.evolve(customer, id=target)
@@ -523,14 +534,14 @@ class _ImportRun:
                             id=stored.id,
                             status=ImportStatus.CREATED,
                             version=1,
-                            warnings=row.warnings,
+                            warnings=row.warnings + ((found[index],) if index in found else ()),
                         )
                     )
                     if record_history:
                         changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = _refused_update("customer", upsert, customer.version, old.version)
-                if problem is None and self.keys and old.id in targets:
+                if problem is None and self.matching and old.id in targets:
                     problem = Problem(
                         code="import.duplicate_id",
                         path="$",
@@ -539,9 +550,9 @@ class _ImportRun:
                 if problem is not None:
                     outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
-                if self.keys:
+                if self.matching:
                     targets.add(old.id)
-                warnings = row.warnings
+                warnings = row.warnings + ((found[index],) if index in found else ())
                 if row.gives_created_at and customer.created_at != old.created_at:
                     warnings += (
                         Problem(
@@ -613,6 +624,15 @@ class _ImportRun:
         except BaseException:
             tx.rollback()
             raise
+
+
+def _skipped(row: _Row, skip: Skipped) -> ImportOutcome:
+    return ImportOutcome(
+        index=row.index,
+        id=skip.id,
+        status=ImportStatus.SKIPPED,
+        warnings=(*row.warnings, skip.warning),
+    )
 
 
 class _Identified(Protocol):

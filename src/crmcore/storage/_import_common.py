@@ -77,4 +77,5 @@ class _Outcomes:
             updated=counts[ImportStatus.UPDATED],
             unchanged=counts[ImportStatus.UNCHANGED],
             rejected=counts[ImportStatus.REJECTED],
+            skipped=counts[ImportStatus.SKIPPED],
         )

@@ -56,6 +56,7 @@ from crmcore.rules.dedupe import (
 )
 from crmcore.rules.dedupe.compare import DEFAULT_COMPARISON
 from crmcore.rules.dedupe.keys import DEFAULT_BLOCKING
+from crmcore.storage.duplicates import standing_decisions
 from crmcore.storage.ports import DedupeCandidates, Transaction
 
 if TYPE_CHECKING:
@@ -121,11 +122,17 @@ def find_duplicates(
     """:func:`crmcore.rules.dedupe.find_duplicates` over every customer in the store.
 
     The arguments are the pure function's; ``batch_size`` is how many customers
-    one read fetches.
+    one read fetches. The decisions stored with
+    :meth:`~crmcore.storage.Store.mark_not_duplicate` are respected as well as the
+    ``not_duplicates`` passed in: each with its ids resolved through merges
+    (:func:`crmcore.storage.duplicates.standing_decisions`), read in the same
+    transaction as the customers.
     """
     _check(store, blocking, batch_size, model)
+    given = list(not_duplicates)
     tx = store.backend.begin()
     try:
+        not_duplicates = [*given, *standing_decisions(tx)]
         found = _in_database(tx, blocking)
         if found is None or not isinstance(tx, DedupeCandidates):
             return rules.find_duplicates(

@@ -24,6 +24,8 @@ class ImportStatus(enum.StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     REJECTED = "rejected"
+    SKIPPED = "skipped"
+    """Not written: likely a stored customer (``import_customers(on_duplicate="skip")``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -33,8 +35,9 @@ class ImportOutcome:
     Attributes:
         index: Position of the record in the input (0-based).
         id: The record's id, when the input had a usable one (for a customer matched
-            by a natural key, the stored customer's id).
-        status: Created, updated, unchanged or rejected.
+            by a natural key or merged into or skipped for a likely duplicate, the
+            stored customer's id).
+        status: Created, updated, unchanged, rejected or skipped.
         version: The stored version after the import (``None`` if rejected).
         problems: Why it was rejected (paths into the input record).
         warnings: What the import noticed but did not refuse: the normaliser's
@@ -62,6 +65,7 @@ class ImportReport:
         updated: How many records were updated.
         unchanged: How many records equalled the stored one and were not written.
         rejected: How many records were rejected (nothing of them was written).
+        skipped: How many records were skipped as likely duplicates of stored customers.
     """
 
     outcomes: tuple[ImportOutcome, ...]
@@ -69,16 +73,21 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
 
     @property
     def total(self) -> int:
         """How many input records there were."""
-        return self.created + self.updated + self.unchanged + self.rejected
+        return self.created + self.updated + self.unchanged + self.rejected + self.skipped
 
     @property
     def ok(self) -> bool:
         """True when no record was rejected."""
         return self.rejected == 0
+
+    def skips(self) -> tuple[ImportOutcome, ...]:
+        """Return the skipped outcomes (each names the stored customer it likely is)."""
+        return tuple(o for o in self.outcomes if o.status is ImportStatus.SKIPPED)
 
     def rejections(self) -> tuple[ImportOutcome, ...]:
         """Return the rejected outcomes, with their problems."""

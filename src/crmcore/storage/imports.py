@@ -11,7 +11,7 @@ re-exported here, so imports from this module keep working.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcore.models import Customer
 from crmcore.storage._arguments import (
@@ -22,13 +22,17 @@ from crmcore.storage._arguments import (
 )
 from crmcore.storage._context import WriteContext
 from crmcore.storage._customer_import import ImportMode, _ImportRun
+from crmcore.storage._import_duplicates import OnDuplicate, duplicate_check
 from crmcore.storage._merge import MatchKey, match_keys
 from crmcore.storage._record_import import _RecordImportRun
 from crmcore.storage.import_report import ImportOutcome, ImportReport, ImportStatus
 from crmcore.storage.ports import Record, RecordKind
 from crmcore.storage.unit_of_work import DEPENDENT_KINDS
 
-__all__ = ["ImportMode", "ImportOutcome", "ImportReport", "ImportStatus", "MatchKey"]
+if TYPE_CHECKING:
+    from crmcore.rules.dedupe import MatchModel
+
+__all__ = ["ImportMode", "ImportOutcome", "ImportReport", "ImportStatus", "MatchKey", "OnDuplicate"]
 
 _MODES = ("merge", "replace")
 
@@ -45,9 +49,13 @@ def import_customers(
     mode: ImportMode = "merge",
     match_on: Sequence[str | MatchKey] | str | None = None,
     workers: int | None = None,
+    on_duplicate: OnDuplicate = "create",
+    duplicate_model: MatchModel | None = None,
+    duplicate_threshold: float = 0.9,
 ) -> ImportReport:
     """Run one import (see :meth:`crmcore.storage.Store.import_customers`)."""
     check_batch_size(batch_size)
+    duplicates = duplicate_check(on_duplicate, duplicate_model, duplicate_threshold)
     check_choice("mode", mode, _MODES)
     check_records(records, what="import_customers")
     check_workers(workers)
@@ -63,6 +71,7 @@ def import_customers(
         match_keys(match_on),
         workers,
         total,
+        duplicates,
     ) as run:
         for index, item in enumerate(records):
             run.add(index, item)

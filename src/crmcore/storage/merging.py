@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import (
     ConcurrencyConflict,
     CustomerMerged,
@@ -64,7 +65,7 @@ from crmcore.rules.dedupe import MergePlan
 from crmcore.rules.dedupe._text import fold
 from crmcore.serialization import from_dict, to_dict
 from crmcore.storage.history import diff_customers
-from crmcore.storage.ports import Record, RecordKind, Transaction
+from crmcore.storage.ports import MergedIdLookup, Record, RecordKind, Transaction
 
 if TYPE_CHECKING:
     from crmcore.storage.unit_of_work import StoreUnitOfWork
@@ -123,12 +124,28 @@ def _merged_error(tx: Transaction, customer_id: str) -> NotFound:
         return CustomerMerged(
             customer_id, survivor_id=_survivor_of(record), merge_id=record.merge_id
         )
+    found = _standing_merge(tx, customer_id)
+    if found is not None:  # merged with history turned off: the merge record says where it went
+        survivor_id, merge_id = found
+        return CustomerMerged(customer_id, survivor_id=survivor_id, merge_id=merge_id)
+    return NotFound("customer", customer_id)
+
+
+def _standing_merge(tx: Transaction, customer_id: str) -> tuple[str, str] | None:
+    """The survivor and merge of the latest standing merge that removed ``customer_id``.
+
+    A backend implementing :class:`~crmcore.storage.ports.MergedIdLookup` answers by
+    an index (a fast path); otherwise, and with fast paths off, every merge record
+    naming the id is queried.
+    """
+    if fast_paths_enabled() and isinstance(tx, MergedIdLookup):
+        return tx.merged_into(customer_id)
     found = tx.query("merge", Query(where=Field("merged_ids").contains(customer_id)))
     standing = [m for m in cast(list[MergeRecord], found) if m.undone_at is None]
-    if standing:  # merged with history turned off: the merge record says where it went
-        last = max(standing, key=lambda m: (m.at, m.id))
-        return CustomerMerged(customer_id, survivor_id=last.survivor_id, merge_id=last.id)
-    return NotFound("customer", customer_id)
+    if not standing:
+        return None
+    last = max(standing, key=lambda m: (m.at, m.id))
+    return (last.survivor_id, last.id)
 
 
 def resolve_customer_id(tx: Transaction, customer_id: str) -> str:

@@ -12,7 +12,8 @@ Two layers, as in SQLAlchemy's dialect and engine:
   history and bulk-import reports.
 
 Record kinds are the model classes' ``kind_name``: ``"customer"``, ``"interaction"``,
-``"complaint"``, ``"purchase"``, ``"merge"`` (the lineage of merged customers).
+``"complaint"``, ``"purchase"``, ``"merge"`` (the lineage of merged customers),
+``"not_duplicate"`` (reviewers' decisions that two customers are not the same).
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from typing import TYPE_CHECKING, Literal, Protocol, Self, TypeVar, runtime_chec
 
 import attrs
 
-from crmcore.models import ChangeRecord, Complaint, Customer, Interaction, MergeRecord, Purchase
+from crmcore.models import (
+    ChangeRecord,
+    Complaint,
+    Customer,
+    Interaction,
+    MergeRecord,
+    NotDuplicate,
+    Purchase,
+)
 
 if TYPE_CHECKING:
     from crmcore.query import Query
@@ -56,10 +65,10 @@ __all__ = [
     "UnitOfWork",
 ]
 
-RecordKind = Literal["customer", "interaction", "complaint", "purchase", "merge"]
+RecordKind = Literal["customer", "interaction", "complaint", "purchase", "merge", "not_duplicate"]
 """The kinds of record a backend stores."""
 
-Record = Customer | Interaction | Complaint | Purchase | MergeRecord
+Record = Customer | Interaction | Complaint | Purchase | MergeRecord | NotDuplicate
 """Any record a backend stores."""
 
 
@@ -90,6 +99,7 @@ RECORD_KINDS: dict[RecordKind, RecordKindInfo] = {
         RecordKindInfo(name="complaint", model=Complaint, repository="complaints"),
         RecordKindInfo(name="purchase", model=Purchase, repository="purchases"),
         RecordKindInfo(name="merge", model=MergeRecord, repository="merges"),
+        RecordKindInfo(name="not_duplicate", model=NotDuplicate, repository="not_duplicates"),
     )
 }
 """Every record kind, in a stable order: the one table of record kinds.
@@ -103,7 +113,7 @@ RECORD_TYPES: dict[RecordKind, type[Record]] = {
 }
 """The model class of each record kind."""
 
-R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord)
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord, NotDuplicate)
 
 
 @attrs.frozen(kw_only=True)
@@ -310,6 +320,11 @@ class UnitOfWork(Protocol):
         """The lineage of merges (written by :meth:`crmcore.storage.Store.merge`)."""
         ...
 
+    @property
+    def not_duplicates(self) -> Repository[NotDuplicate]:
+        """Stored "not a duplicate" decisions (:meth:`crmcore.storage.Store.mark_not_duplicate`)."""
+        ...
+
     def __enter__(self) -> Self:
         """Begin the unit of work."""
         ...
@@ -443,6 +458,25 @@ class DedupeCandidates(Protocol):
 
     def customer_ids(self) -> list[str]:
         """Every customer's id, in code point order."""
+        ...
+
+
+__all__ += ["MergedIdLookup"]
+
+
+@runtime_checkable
+class MergedIdLookup(Protocol):
+    """Optional: a transaction that finds the merge that removed a customer id by an index.
+
+    :meth:`merged_into` returns the survivor's id and the merge's id of the latest
+    standing (not undone) :class:`~crmcore.models.MergeRecord` whose ``merged_ids``
+    hold ``customer_id`` (latest by ``at``, then id), or ``None``: exactly what a query
+    of every merge record would find. The store resolves merged-away ids with it when
+    the change history does not say; a backend without it gets that query.
+    """
+
+    def merged_into(self, customer_id: str) -> tuple[str, str] | None:
+        """``(survivor_id, merge_id)`` of the standing merge that removed the id, or ``None``."""
         ...
 
 

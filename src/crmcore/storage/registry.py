@@ -26,8 +26,8 @@ from typing import Any
 from crmcore.errors import (
     BackendUnavailable,
     CrmError,
+    InvalidArgument,
     InvalidStorageURL,
-    StorageError,
     UnknownBackend,
 )
 from crmcore.storage._context import NormaliserArg
@@ -65,12 +65,18 @@ _DRIVER_EXTRA = {"psycopg": "postgres", "psycopg_binary": "postgres", "pymysql":
 _registered: dict[str, BackendFactory] = {}
 
 
-def _memory(url: str, **options: Any) -> Backend:
+def _memory(url: str, *, indexes: Any = (), **options: Any) -> Backend:
+    """The memory backend; ``indexes`` names customer paths to index beyond the defaults."""
+    from crmcore.storage._arguments import check_index_paths
+    from crmcore.storage.indexing import IndexSet
     from crmcore.storage.memory import MemoryBackend
 
     if options:
-        raise StorageError(f"memory:// takes no options, got {', '.join(sorted(options))}")
-    return MemoryBackend()
+        raise InvalidArgument(
+            f"memory:// takes only indexes=[...], got {', '.join(sorted(options))}"
+        )
+    paths = check_index_paths(indexes)
+    return MemoryBackend(indexes=IndexSet.of(paths) if paths else None)
 
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
-from crmcore.models import Customer, MergeRecord, utc_now
+from crmcore.models import Customer, MergeRecord, NotDuplicate, utc_now
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import imports as _imports
 from crmcore.storage._arguments import check_batch_size
@@ -40,7 +40,14 @@ from crmcore.storage.history import (
     diff_customers,
     history_changes,
 )
-from crmcore.storage.imports import ImportMode, ImportOutcome, ImportReport, ImportStatus, MatchKey
+from crmcore.storage.imports import (
+    ImportMode,
+    ImportOutcome,
+    ImportReport,
+    ImportStatus,
+    MatchKey,
+    OnDuplicate,
+)
 from crmcore.storage.ports import (
     Backend,
     BatchNormaliser,
@@ -166,6 +173,9 @@ class Store:
         match_on: Sequence[str | MatchKey] | str | None = None,
         on_outcome: Callable[[ImportOutcome], None] | None = None,
         workers: int | None = None,
+        on_duplicate: OnDuplicate = "create",
+        duplicate_model: MatchModel | None = None,
+        duplicate_threshold: float = 0.9,
     ) -> ImportReport:
         """Create and update many customers, batched, with one outcome per input record.
 
@@ -190,6 +200,18 @@ class Store:
         ``"identifier:<kind>:<issuer>"`` (or :class:`~crmcore.storage.MatchKey`), tried
         in order, each with one query per batch. A key naming two stored customers
         rejects the row (``import.match_ambiguous``).
+
+        ``on_duplicate`` says what a row whose id is not stored (and that ``match_on``
+        did not match) does when it is likely a stored customer, as
+        :meth:`likely_duplicates` finds with ``duplicate_model`` (a fitted
+        :class:`~crmcore.rules.dedupe.MatchModel`, required unless ``"create"``) at
+        ``duplicate_threshold``: ``"create"`` (the default; nothing is checked), ``"skip"``
+        (status ``skipped``, the outcome's ``id`` the stored customer's, warning
+        ``import.duplicate_skipped``), ``"merge"`` (the row updates that customer by
+        ``mode``, warning ``import.duplicate_merged``; two likely customers reject it,
+        ``import.duplicate_ambiguous``), or a callable ``choose(row, matches)`` returning
+        ``"create"``, ``"skip"`` or the match to merge into
+        (:mod:`crmcore.storage._import_duplicates`; docs/dedupe.md, "On entry").
 
         A row's ``created_at`` (a mapping with that key) is kept when the row creates a
         customer; a stored customer's is never moved (the outcome then warns,
@@ -235,6 +257,9 @@ class Store:
             mode=mode,
             match_on=match_on,
             workers=workers,
+            on_duplicate=on_duplicate,
+            duplicate_model=duplicate_model,
+            duplicate_threshold=duplicate_threshold,
         )
 
     def import_records(
@@ -322,13 +347,69 @@ class Store:
         its phones, emails, identifier values or its display name (indexed lookups,
         :mod:`crmcore.storage.duplicates`) are scored with ``model``
         (:func:`crmcore.rules.dedupe.likely_duplicates`); those at ``threshold`` or
-        above come back strongest first, explained, the stored id as ``right``. Nothing
-        is written: an import can match the row to one instead of adding a customer.
+        above come back strongest first, explained, the stored id as ``right``. Emails
+        match in any case. A customer a stored decision (:meth:`mark_not_duplicate`)
+        keeps apart from ``new.id`` is not offered. Nothing is written: an import can
+        match the row to one instead of adding a customer (``on_duplicate``).
         """
         from crmcore.storage.duplicates import likely_stored_duplicates
 
         with self.unit_of_work() as uow:
             return likely_stored_duplicates(uow, new, model=model, threshold=threshold)
+
+    def mark_not_duplicate(
+        self,
+        first_id: str,
+        second_id: str,
+        *,
+        note: str | None = None,
+        decided_by: str | None = None,
+        actor: str | None = None,
+    ) -> NotDuplicate:
+        """Store the decision that two customers are not the same; returns it.
+
+        The decision (a :class:`~crmcore.models.NotDuplicate`, record kind
+        ``"not_duplicate"``, ``decided_by`` defaulting to ``actor``) is kept for good:
+        :func:`crmcore.storage.dedupe.find_duplicates` never puts the two in one group
+        and :meth:`likely_duplicates` does not offer one for the other, also after either
+        is merged into another customer (decisions follow merged-away ids to their
+        survivor). Each customer gets a ``marked_not_duplicate`` change record. Raises
+        :class:`~crmcore.errors.NotFound` for an id neither stored nor merged and
+        ``dedupe.same_customer`` for two ids that stand for one customer. Marking a pair
+        again returns the stored decision (:mod:`crmcore.storage.duplicates`).
+        """
+        from crmcore.storage.duplicates import mark_not_duplicate
+
+        with self.unit_of_work(actor=actor) as uow:
+            decision = mark_not_duplicate(
+                uow, first_id, second_id, note=note, decided_by=decided_by
+            )
+            uow.commit()
+        return decision
+
+    def not_duplicates(self, customer_id: str | None = None) -> tuple[NotDuplicate, ...]:
+        """The stored "not a duplicate" decisions, by id, their ids resolved through merges.
+
+        With ``customer_id``, those naming the customer it stands for now. A decision
+        whose two customers were merged into one is not listed (it separates nothing).
+        """
+        from crmcore.storage.duplicates import decisions_naming
+
+        with self.unit_of_work() as uow:
+            return tuple(decisions_naming(uow._tx, customer_id))
+
+    def remove_not_duplicate(self, decision_id: str, *, actor: str | None = None) -> NotDuplicate:
+        """Remove a stored decision by its ``id``; returns it as it was stored.
+
+        Raises :class:`~crmcore.errors.NotFound` for an id not stored. The customers get
+        an ``unmarked_not_duplicate`` change record each.
+        """
+        from crmcore.storage.duplicates import remove_not_duplicate
+
+        with self.unit_of_work(actor=actor) as uow:
+            decision = remove_not_duplicate(uow, decision_id)
+            uow.commit()
+        return decision
 
     def close(self) -> None:
         """Close the backend."""

@@ -31,6 +31,7 @@ from crmcore.models import (
     Customer,
     Interaction,
     MergeRecord,
+    NotDuplicate,
     Purchase,
 )
 from crmcore.query import Field, Query
@@ -64,7 +65,7 @@ __all__ = [
     "dropped_contact_person_uses",
 ]
 
-R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord)
+R = TypeVar("R", Customer, Interaction, Complaint, Purchase, MergeRecord, NotDuplicate)
 
 DEPENDENT_KINDS: tuple[RecordKind, ...] = tuple(
     kind.name for kind in RECORD_KINDS.values() if "customer_id" in attrs.fields_dict(kind.model)
@@ -435,6 +436,9 @@ class StoreUnitOfWork:
         purchases: Purchases.
         merges: The lineage of merges (:class:`~crmcore.models.MergeRecord`), written
             by :meth:`apply_merge`.
+        not_duplicates: Stored "not a duplicate" decisions
+            (:class:`~crmcore.models.NotDuplicate`), written by
+            :meth:`crmcore.storage.Store.mark_not_duplicate`.
     """
 
     customers: StoreCustomerRepository
@@ -442,6 +446,7 @@ class StoreUnitOfWork:
     complaints: StoreRepository[Complaint]
     purchases: StoreRepository[Purchase]
     merges: StoreRepository[MergeRecord]
+    not_duplicates: StoreRepository[NotDuplicate]
 
     def __init__(self, context: WriteContext, *, actor: str | None, source: str | None) -> None:
         self._begin = context.begin

@@ -71,6 +71,7 @@ _MODULES = {
     "ImportTests": "_imports",
     "HistoryTests": "_history",
     "MergeTests": "_merges",
+    "DecisionTests": "_decisions",
     "TransactionWriteTests": "_transactions",
     "TransactionReadTests": "_transaction_reads",
     "HistoryLogTests": "_history_log",
@@ -93,6 +94,7 @@ pytest.register_assert_rewrite(
 if TYPE_CHECKING:
     from crmcore.testing._concurrency import ConcurrencyTests
     from crmcore.testing._conformance import StoreConformance, TransactionTests
+    from crmcore.testing._decisions import DecisionTests
     from crmcore.testing._fixtures import (
         KIT_PROFILE,
         KIT_SETTINGS,
@@ -131,6 +133,7 @@ __all__ = [
     "PURCHASE_QUERIES",
     "BackendFixtures",
     "ConcurrencyTests",
+    "DecisionTests",
     "HistoryLogTests",
     "HistoryTests",
     "ImportTests",

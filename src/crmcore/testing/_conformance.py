@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crmcore.testing._concurrency import ConcurrencyTests
+from crmcore.testing._decisions import DecisionTests
 from crmcore.testing._history import HistoryTests
 from crmcore.testing._history_log import HistoryLogTests
 from crmcore.testing._imports import ImportTests
@@ -32,5 +33,6 @@ class StoreConformance(
     ImportTests,
     HistoryTests,
     MergeTests,
+    DecisionTests,
 ):
     """Every conformance test: subclass it as ``Test...`` and provide a ``backend`` fixture."""

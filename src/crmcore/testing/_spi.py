@@ -17,6 +17,7 @@ from crmcore.testing.data import (
     sample_customers,
     sample_interactions,
     sample_merges,
+    sample_not_duplicates,
     sample_purchases,
 )
 
@@ -44,6 +45,7 @@ _SAMPLES: dict[RecordKind, Callable[[], list[Any]]] = {
     "complaint": sample_complaints,
     "purchase": sample_purchases,
     "merge": sample_merges,
+    "not_duplicate": sample_not_duplicates,
 }
 
 

@@ -31,6 +31,7 @@ from crmcore.models import (
     MergedField,
     MergeRecord,
     Money,
+    NotDuplicate,
     OptOut,
     OrganisationProfile,
     OrganisationSize,
@@ -52,6 +53,7 @@ __all__ = [
     "sample_customers",
     "sample_interactions",
     "sample_merges",
+    "sample_not_duplicates",
     "sample_purchases",
 ]
 
@@ -567,5 +569,33 @@ def sample_merges() -> list[MergeRecord]:
             merged_ids=("ｃ１４",),
             at=_at(2024, 1, 1, tz=dt.UTC),
             survivor_version=1,
+        ),
+    ]
+
+
+def sample_not_duplicates() -> list[NotDuplicate]:
+    """Decisions that two customers are not one: CJK notes, full-width ids, offsets, no note."""
+    return [
+        NotDuplicate(
+            id="n01",
+            first_id="c01",
+            second_id="c02",
+            decided_at=_at(2024, 3, 1, 9, tz=_CN),
+            decided_by="审核员-1",
+            note="双胞胎姐妹，生日相同",
+        ),
+        NotDuplicate(
+            id="n02",
+            first_id="ｃ１４",
+            second_id="c13",
+            decided_at=_at(2024, 3, 1, 1, tz=_NY),
+        ),
+        NotDuplicate(
+            id="n03",
+            first_id="c07",
+            second_id="c08",
+            decided_at=_at(2024, 1, 1, tz=_IN),
+            decided_by="ops",
+            note="father and son, same name and address",
         ),
     ]

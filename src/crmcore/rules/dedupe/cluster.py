@@ -12,14 +12,12 @@ pairs inside it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 import attrs
 
 from crmcore.errors import Problem, ValidationError
-from crmcore.models import Model
-from crmcore.models.checks import checks, max_length, non_blank
+from crmcore.models.decision import NotDuplicate
 from crmcore.rules.dedupe.explain import PairExplanation
 
 __all__ = [
@@ -30,39 +28,6 @@ __all__ = [
     "check_threshold",
     "cluster",
 ]
-
-
-@attrs.frozen(kw_only=True)
-class NotDuplicate(Model):
-    """A decision that two customers are not the same, to keep them apart for good.
-
-    Attributes:
-        first_id: One customer's id.
-        second_id: The other's.
-        decided_at: When it was decided.
-        decided_by: Who decided.
-        note: Why.
-    """
-
-    first_id: str = attrs.field(metadata=checks(non_blank, max_length(64)))
-    second_id: str = attrs.field(metadata=checks(non_blank, max_length(64)))
-    decided_at: dt.datetime
-    decided_by: str | None = None
-    note: str | None = None
-
-    def _invariants(self) -> Iterable[Problem]:
-        if self.first_id == self.second_id:
-            yield Problem(
-                code="dedupe.same_customer",
-                path="$.second_id",
-                message="a customer cannot be a non-duplicate of itself",
-            )
-
-    @property
-    def pair(self) -> tuple[str, str]:
-        """The two ids, smaller first."""
-        a, b = sorted((self.first_id, self.second_id))
-        return (a, b)
 
 
 @attrs.frozen(kw_only=True)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crmcore.storage.sqlalchemy._backend import COPY_THRESHOLD, SqlBackend, SqlTransaction
-from crmcore.storage.sqlalchemy._engine import make_engine, normalise_url
+from crmcore.storage.sqlalchemy._engine import make_engine, missing_sqlite_file, normalise_url
 from crmcore.storage.sqlalchemy._index import Progress
 from crmcore.storage.sqlalchemy._migrate import (
     VERSION_TABLE,
@@ -78,6 +78,13 @@ def declare_index(
         added = _index.declare_index(target.engine, path, progress=progress)
         target._indexes = None  # read again on next use
         return added
+    if isinstance(target, str) and missing_sqlite_file(target):
+        from crmcore.errors import SchemaOutdated
+
+        raise SchemaOutdated(
+            f"there is no database at {target}: create it first "
+            "(crmcore.storage.sqlalchemy.upgrade(url) or `crmcore db upgrade URL`)"
+        )
     engine = make_engine(target) if isinstance(target, str) else target
     try:
         return _index.declare_index(engine, path, progress=progress)
@@ -103,9 +110,13 @@ def create_backend(
 
     Raises:
         BackendUnavailable: The URL's driver is not installed.
-        StorageError: The database cannot be reached, migrated, or is not at the
-            schema revision this crmcore needs.
+        StorageError: The database cannot be reached or migrated;
+            :class:`~crmcore.errors.SchemaOutdated` when, with ``migrate=False``, it
+            is not at the schema revision this crmcore needs.
     """
+    from crmcore.storage._arguments import check_index_paths
+
+    paths = check_index_paths(indexes)
     engine = make_engine(url, **engine_options)
     try:
         if migrate:
@@ -113,13 +124,13 @@ def create_backend(
         else:
             found, head = current_revision(engine), head_revision()
             if found != head:
-                from crmcore.errors import StorageError
+                from crmcore.errors import SchemaOutdated
 
-                raise StorageError(
+                raise SchemaOutdated(
                     f"database schema is at revision {found!r}, crmcore needs {head!r}; "
                     "run crmcore.storage.sqlalchemy.upgrade(url)"
                 )
-        for path in indexes:
+        for path in paths:
             declare_index(engine, path)
     except BaseException:
         engine.dispose()

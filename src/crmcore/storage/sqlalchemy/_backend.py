@@ -42,6 +42,7 @@ from crmcore.storage.sqlalchemy import (
     _codec,
     _count,
     _index,
+    _merged,
     _order,
     _query,
     _search,
@@ -454,6 +455,19 @@ class SqlTransaction:
         with _translated():
             return _dedupe.customer_ids(self._connection())
 
+    def customers_with_blocking_keys(self, keys: Sequence[str]) -> list[str] | None:
+        """The customers holding one of the blocking ``keys``, by the ``@dedupe`` entries."""
+        from crmcore.storage.sqlalchemy import _dedupe
+
+        with _translated():
+            conn = self._connection()
+            return _dedupe.customers_with_keys(conn, keys, self._backend.index_set(conn))
+
+    def merged_into(self, customer_id: str) -> tuple[str, str] | None:
+        """The standing merge that removed ``customer_id``, by ``crm_merged_id`` (``_merged``)."""
+        with _translated():
+            return _merged.merged_into(self._connection(), customer_id)
+
     def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
         """The value pyramid computed in one SQL statement (see ``_tiers``)."""
         with _translated():
@@ -533,6 +547,8 @@ class SqlTransaction:
                 if index_set is not None:
                     index_set = self._write_indexes(conn)
                     _index.write_rows(conn, _index.index_rows(index_set, records))  # type: ignore[arg-type]
+                if kind == "merge":
+                    _merged.write_rows(conn, records)
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
                 raise self._duplicate(conn, kind, [record.id for record in records]) from error
@@ -597,6 +613,8 @@ class SqlTransaction:
                 _index.delete_entries(conn, [record.id])
                 index_set = self._write_indexes(conn)
                 _index.write_rows(conn, _index.index_rows(index_set, [record]))  # type: ignore[list-item]
+            elif kind == "merge":
+                _merged.rewrite_rows(conn, record)
 
     def delete(self, kind: RecordKind, record_id: str, *, expected_version: int) -> None:
         """Delete a record whose stored version is ``expected_version``.
@@ -617,6 +635,8 @@ class SqlTransaction:
                 raise self._missed(conn, kind, record_id, expected_version)
             if kind == "customer":
                 _index.delete_entries(conn, [record_id])
+            elif kind == "merge":
+                _merged.delete_rows(conn, [record_id])
 
     def _missed(
         self, conn: Connection, kind: str, record_id: str, expected_version: int

@@ -24,6 +24,7 @@ comparison ever depends on how a dialect compares long text. The result is exact
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from itertools import combinations
 
 from sqlalchemy import and_, func, select
@@ -38,9 +39,9 @@ from crmcore.rules.dedupe import (
     PassReport,
 )
 from crmcore.storage.indexing import IndexSet, dedupe_entry_path
-from crmcore.storage.sqlalchemy._schema import INDEX, TABLES
+from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH, TABLES
 
-__all__ = ["candidates", "customer_ids"]
+__all__ = ["candidates", "customer_ids", "customers_with_keys"]
 
 _CUSTOMERS = TABLES["customer"]
 _STREAM = 20_000
@@ -49,6 +50,27 @@ _STREAM = 20_000
 def customer_ids(conn: Connection) -> list[str]:
     """Every customer's id, in code point order."""
     return sorted(conn.execute(select(_CUSTOMERS.c.id)).scalars())
+
+
+def customers_with_keys(
+    conn: Connection, keys: Sequence[str], index_set: IndexSet
+) -> list[str] | None:
+    """The customers whose ``@dedupe`` entries hold one of ``keys`` (``"<pass>:<value>"``).
+
+    ``None`` when ``@dedupe`` is not declared. Each key is one lookup of the index's
+    (path, text_value) key; a value longer than the indexed prefix is compared in full.
+    """
+    if not index_set.dedupe:
+        return None
+    c = INDEX.c
+    found: set[str] = set()
+    for key in keys:
+        name, _, value = key.partition(":")
+        head = value[:INDEX_TEXT_LENGTH]
+        rest = c.text_full.is_(None) if head == value else c.text_full == value
+        where = and_(c.path == dedupe_entry_path(name), c.text_value == head, rest)
+        found.update(str(i) for i in conn.execute(select(c.customer_id).where(where)).scalars())
+    return sorted(found)
 
 
 def candidates(conn: Connection, spec: BlockingSpec, index_set: IndexSet) -> Candidates | None:

@@ -6,16 +6,24 @@ errors a retry may cure is decided by :func:`~._transient.is_transient`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from crmcore.errors import StorageError, TransientStorageError, ValidationError
+from crmcore.errors import SchemaOutdated, StorageError, TransientStorageError, ValidationError
 from crmcore.storage.sqlalchemy._transient import is_transient
 
-__all__ = ["INTEGRITY_ERRORS", "roll_back_failed", "row_error", "storage_error", "translated"]
+__all__ = [
+    "INTEGRITY_ERRORS",
+    "missing_table",
+    "roll_back_failed",
+    "row_error",
+    "storage_error",
+    "translated",
+]
 
 
 def row_error(error: ValidationError, kind: str, record_id: str) -> ValidationError:
@@ -39,8 +47,34 @@ INTEGRITY_ERRORS = _integrity_errors()
 """The driver exception classes of a broken constraint (a duplicate id)."""
 
 
+_NO_TABLE = re.compile(
+    r"no such table: (?:\w+\.)?(crm_\w+)"  # SQLite
+    r"|relation \"(crm_\w+)\" does not exist"  # PostgreSQL (42P01)
+    r"|Table '(?:[^'.]*\.)?(crm_\w+)' doesn't exist",  # MariaDB/MySQL (1146)
+)
+
+
+def missing_table(error: BaseException) -> str | None:
+    """The crmcore table ``error`` says the database lacks (an older schema), or ``None``."""
+    found = _NO_TABLE.search(str(getattr(error, "orig", None) or error))
+    if found is None:
+        return None
+    return next(name for name in found.groups() if name)
+
+
 def storage_error(message: str, error: BaseException) -> StorageError:
-    """A :class:`StorageError` for ``error``, transient when a retry may cure it."""
+    """A :class:`StorageError` for ``error``, transient when a retry may cure it.
+
+    A crmcore table the database lacks is :class:`~crmcore.errors.SchemaOutdated`
+    (``storage.schema_outdated``): its schema predates this crmcore.
+    """
+    table = missing_table(error)
+    if table is not None:
+        return SchemaOutdated(
+            f"the database has no table {table}: its schema is older than this crmcore "
+            "needs; upgrade it (crmcore.storage.sqlalchemy.upgrade(url) or "
+            "`crmcore db upgrade URL`)"
+        )
     if is_transient(error):
         return TransientStorageError(f"{message} (transient: retry the unit of work)")
     return StorageError(message)

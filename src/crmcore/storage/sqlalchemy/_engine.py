@@ -10,7 +10,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from crmcore.errors import BackendUnavailable, InvalidStorageURL, StorageError, UnknownBackend
+from crmcore.errors import (
+    BackendUnavailable,
+    CrmError,
+    InvalidStorageURL,
+    StorageError,
+    UnknownBackend,
+)
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
@@ -18,6 +24,7 @@ __all__ = [
     "is_memory_sqlite",
     "make_engine",
     "missing_sqlite_directory",
+    "missing_sqlite_file",
     "normalise_url",
 ]
 
@@ -148,6 +155,24 @@ def missing_sqlite_directory(url: URL) -> Path | None:
         return None  # URI filenames are SQLite's to resolve
     parent = Path(database).expanduser().parent
     return None if parent.is_dir() else parent
+
+
+def missing_sqlite_file(url: str | URL) -> bool:
+    """Whether ``url`` is a SQLite file URL whose file does not exist (connecting creates it).
+
+    In-memory databases and URI filenames (``file:...``, ``?uri=true``) never count as
+    missing: they are SQLite's to resolve.
+    """
+    try:
+        parsed = url if isinstance(url, URL) else normalise_url(url)
+    except CrmError:
+        return False
+    if parsed.get_backend_name() != "sqlite" or is_memory_sqlite(parsed):
+        return False
+    database = parsed.database or ""
+    if not database or parsed.query.get("uri") or database.startswith("file:"):
+        return False
+    return not Path(database).expanduser().exists()
 
 
 def _check_sqlite_directory(url: URL) -> None:

@@ -103,9 +103,15 @@ def upgrade(
 def current_revision(target: str | Engine) -> str | None:
     """Return the database's crmcore schema revision (``None``: no crmcore tables yet).
 
+    A SQLite file that does not exist has no revision (``None``), and is not created.
+
     Raises:
         StorageError: The database could not be reached.
     """
+    from crmcore.storage.sqlalchemy._engine import missing_sqlite_file
+
+    if isinstance(target, str) and missing_sqlite_file(target):
+        return None
     try:
         with _connection(target) as connection:
             if not inspect(connection).has_table(VERSION_TABLE):

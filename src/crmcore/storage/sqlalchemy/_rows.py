@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Boolean, Integer, SmallInteger, String, Table
 from sqlalchemy.engine import Connection
 
 from crmcore.errors import StorageError
-from crmcore.models import Complaint, Customer, Interaction, MergeRecord, Purchase
+from crmcore.models import Complaint, Customer, Interaction, MergeRecord, NotDuplicate, Purchase
 from crmcore.storage.ports import Record, RecordKind
 from crmcore.storage.sqlalchemy import _codec, _trusted
 from crmcore.storage.sqlalchemy._money import places, to_micros
@@ -138,12 +138,26 @@ def _merge_row(r: MergeRecord) -> tuple[Any, ...]:
     )
 
 
+def _not_duplicate_row(r: NotDuplicate) -> tuple[Any, ...]:
+    return (
+        r.id,
+        r.version,
+        r.first_id,
+        r.second_id,
+        utc_key(r.decided_at),
+        utc_key(r.created_at),
+        _codec.encode(r),
+        _trusted.doc_digest(r),
+    )
+
+
 ROWS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "customer": _customer_row,
     "interaction": _interaction_row,
     "complaint": _complaint_row,
     "purchase": _purchase_row,
     "merge": _merge_row,
+    "not_duplicate": _not_duplicate_row,
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {

@@ -298,6 +298,40 @@ A merged-away id resolves through the change history (its ``merged`` record, fou
 ``ix_crm_history_customer``); the merges into a customer by ``ix_crm_merge_survivor``.
 """
 
+not_duplicates = Table(
+    "crm_not_duplicate",
+    metadata,
+    _id(),
+    Column("version", Integer, nullable=False),
+    Column("first_id", CodePointString(64), nullable=False),
+    Column("second_id", CodePointString(64), nullable=False),
+    _ts("decided_at"),
+    _ts("created_at"),
+    Column("doc", DocumentText, nullable=False),
+    _digest(),
+    Index("ix_crm_not_duplicate_first", "first_id", "second_id"),
+    Index("ix_crm_not_duplicate_second", "second_id", "first_id"),
+    **_TABLE_OPTIONS,
+)
+"""Revision 0010: reviewers' "not a duplicate" decisions (:class:`~crmcore.models.NotDuplicate`).
+
+The decisions naming a customer are found by either index, whichever side names it.
+"""
+
+merged_ids = Table(
+    "crm_merged_id",
+    metadata,
+    Column("customer_id", CodePointString(64), primary_key=True),
+    Column("merge_id", CodePointString(64), primary_key=True),
+    Column("survivor_id", CodePointString(64), nullable=False),
+    **_TABLE_OPTIONS,
+)
+"""Revision 0010: each customer a standing merge removed, with the merge and its survivor.
+
+Written with the merge record and deleted when it is undone, so a merged-away id
+resolves by one primary-key lookup even when the change history is off.
+"""
+
 HISTORY = Table(
     "crm_history",
     metadata,
