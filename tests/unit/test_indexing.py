@@ -30,9 +30,9 @@ from crmcore.query.audience import reachable_keys
 from crmcore.query.month_days import month_day_of
 from crmcore.storage.indexing import (
     DEFAULT_INDEXED_PATHS,
-    EntryRow,
     MONTH_DAY_SUFFIX,
     REACHABLE_PATH,
+    EntryRow,
     IndexedPath,
     IndexEntry,
     IndexSet,
