@@ -2,14 +2,16 @@
 
 Run on demand (not collected by pytest)::
 
-    PYTHONPATH=src python bench/bench_import.py --rows 200000 --workers 1,2
+    PYTHONPATH=src python bench/bench_import.py --rows 200000 --workers 1,2 \
+        --targets sqlite-file,postgresql
 
 Each run imports ``--rows`` customer mappings, made lazily by a generator (a feed as
 a parser yields it: Chinese and Latin names, phones typed with spaces or full-width
 digits, e-mails, addresses, tags; about 1% of the rows fail verification) into a
 fresh store with the verification pipeline (``default_region="CN"``) and history on,
 outcomes streamed to a callback. Targets: ``sqlite-file`` (a new file in a temporary
-directory), ``sqlite-memory`` (``sqlite:///:memory:``) and ``memory`` (``memory://``).
+directory), ``sqlite-memory`` (``sqlite:///:memory:``), ``memory`` (``memory://``) and
+``postgresql`` (a fresh schema on ``--postgres``, default ``$CRMCORE_TEST_POSTGRES_URL``).
 
 For every target and worker count it reports the wall time, rows per second, the
 speed-up over one worker, and the CPU time used: user and system time of the
@@ -125,6 +127,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--targets", default="sqlite-file,sqlite-memory")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"),
+        help="PostgreSQL URL of the postgresql target (default: $CRMCORE_TEST_POSTGRES_URL)",
+    )
     args = parser.parse_args()
     worker_counts = [int(w) for w in args.workers.split(",")]
     print(f"{args.rows:,} customers, batch {args.batch}, cpus {os.cpu_count()}, ", end="")
@@ -138,9 +145,15 @@ def main() -> None:
     for target in args.targets.split(","):
         first: dict[str, Any] | None = None
         for workers in worker_counts:
-            with tempfile.TemporaryDirectory() as directory:
-                url = TARGETS[target] or f"sqlite:///{Path(directory) / 'crm.db'}"
-                result = run(url, args.rows, workers, args.batch)
+            if target == "postgresql":
+                from bench_storage import Database
+
+                with Database("postgresql", args.postgres) as url:
+                    result = run(url, args.rows, workers, args.batch)
+            else:
+                with tempfile.TemporaryDirectory() as directory:
+                    url = TARGETS[target] or f"sqlite:///{Path(directory) / 'crm.db'}"
+                    result = run(url, args.rows, workers, args.batch)
             first = first or result
             if result["counts"] != first["counts"]:
                 failed = True

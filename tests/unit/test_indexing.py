@@ -32,6 +32,7 @@ from crmcore.storage.indexing import (
     DEFAULT_INDEXED_PATHS,
     MONTH_DAY_SUFFIX,
     REACHABLE_PATH,
+    EntryRow,
     IndexedPath,
     IndexEntry,
     IndexSet,
@@ -369,3 +370,51 @@ def test_entry_tuples_are_the_entries_with_fast_paths_on_and_off(customer: Custo
         set_fast_paths(previous)
     assert fast == reference
     assert fast == [(e.path, e.position, e.value) for e in WIDE.entries(customer)]
+
+
+WIDE_DEDUPE = IndexSet.of([*WIDE.declared, "@dedupe"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(customer=customers(), limit=st.sampled_from([1, 3, 255]))
+def test_entry_rows_are_the_entries_with_fast_paths_on_and_off(
+    customer: Customer, limit: int
+) -> None:
+    """The generated rows are the entries, cut at the text limit, numbers apart, in order."""
+    for index_set in (WIDE, WIDE_DEDUPE):
+        previous = set_fast_paths(True)
+        try:
+            fast = index_set.entry_rows([customer, customer], limit)
+        finally:
+            set_fast_paths(previous)
+        set_fast_paths(False)
+        try:
+            reference = index_set.entry_rows([customer, customer], limit)
+        finally:
+            set_fast_paths(previous)
+        expected: list[EntryRow] = []
+        for entry in index_set.entries(customer):
+            value = entry.value
+            if isinstance(value, int):
+                expected.append((customer.id, entry.path, entry.position, None, None, value))
+            elif len(value) > limit:
+                row = (customer.id, entry.path, entry.position, value[:limit], value, None)
+                expected.append(row)
+            else:
+                expected.append((customer.id, entry.path, entry.position, value, None, None))
+        assert fast == reference == expected * 2
+        assert [type(v) for row in fast for v in row] == [type(v) for row in reference for v in row]
+
+
+def test_entry_rows_cut_a_long_cjk_text_and_keep_it_whole() -> None:
+    long_tag = "重点客户" * 100  # 400 characters
+    customer = Customer.person_named(family="王", given="芳", tags=("vip", long_tag))
+    previous = set_fast_paths(True)
+    try:
+        rows = [r for r in DEFAULTS.entry_rows([customer], 255) if r[1] == "tags"]
+    finally:
+        set_fast_paths(previous)
+    assert rows == [
+        (customer.id, "tags", 0, "vip", None, None),
+        (customer.id, "tags", 1, long_tag[:255], long_tag, None),
+    ]

@@ -43,6 +43,7 @@ from crmcore.storage._parallel import (
     check_batch,
     chunk_size,
     window,
+    worker_preparer,
 )
 from crmcore.storage.history import history_changes, same_apart_from_bookkeeping
 from crmcore.storage.import_report import ImportOutcome, ImportReport, ImportStatus
@@ -249,7 +250,10 @@ class _ImportRun:
         if self.pending:
             self._decide()
         self.pool = NormaliserPool.open(
-            self.batches, self.workers, explicit=self.explicit, preparer=self.preparer
+            self.batches,
+            self.workers,
+            explicit=self.explicit,
+            preparer=worker_preparer(self.preparer),
         )
         if self.pool is None:
             self.parallel_from = None

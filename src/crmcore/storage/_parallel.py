@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, cast
 
 from crmcore.errors import ImportWorkerFailed, Problem, ValidationError, WrongType
 from crmcore.models import Customer
@@ -49,6 +49,7 @@ __all__ = [
     "chunk_size",
     "normalise_chunk",
     "window",
+    "worker_preparer",
 ]
 
 AUTO_MIN_RECORDS = 10_000
@@ -74,9 +75,23 @@ Preparer = Callable[[Customer], Any]
 """A backend's per-customer work a worker does after normalising (``None``: nothing).
 
 The SQL backend's encodes the customer's document ahead of its version and timestamps
-(:func:`crmcore.storage.sqlalchemy._documents.document_parts`). It must pickle (a
-function defined at module level) and may return ``None`` for a customer it leaves to
-the importing process."""
+(:func:`crmcore.storage.sqlalchemy._documents.document_parts`) and makes its search
+columns and index rows. It must pickle (a function defined at module level, or an
+instance of a module-level class) and may return ``None`` for a customer it leaves to
+the importing process. One with a ``for_workers()`` method is replaced by what that
+returns when the pool starts (:func:`worker_preparer`)."""
+
+
+def worker_preparer(preparer: Preparer | None) -> Preparer | None:
+    """The preparer the workers run: ``preparer.for_workers()`` if it has one, else itself.
+
+    Called in the importing process as the pool starts: a backend's preparer that must
+    know something of the database then (the SQL backend's index set) reads it there,
+    and returns a picklable callable holding it.
+    """
+    make = getattr(preparer, "for_workers", None)
+    return preparer if make is None else cast(Preparer, make())
+
 
 CheckResult = tuple[Customer | ValidationError, tuple[Problem, ...]]
 """One customer checked by :func:`check_batch`: normalised or refused, and its warnings."""

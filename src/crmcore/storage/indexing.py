@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_INDEXED_PATHS",
     "MONTH_DAY_SUFFIX",
     "REACHABLE_PATH",
+    "EntryRow",
     "EntryTuple",
     "IndexEntry",
     "IndexSet",
@@ -169,6 +170,12 @@ def index_form(value: Any) -> str | int:
 EntryTuple = tuple[str, int, str | int]
 """One index entry as ``(path, position, value)`` (see :meth:`IndexSet.entry_tuples`)."""
 
+EntryRow = tuple[str, str, int, str | None, str | None, int | None]
+"""One index entry of one customer as a storage row (see :meth:`IndexSet.entry_rows`):
+``(customer_id, path, position, text, full_text, number)``. A text value is ``text``,
+cut to the row's text limit, and, only when longer, whole in ``full_text``; an integer
+(or boolean) value is ``number``."""
+
 _CONSENT_FIELDS: tuple[str, ...] = tuple(
     dict.fromkeys(name for names in CHANNEL_POINTS.values() for name in names)
 )
@@ -184,10 +191,19 @@ def audience_entries(customer: Customer) -> list[EntryTuple]:
     decision on one of the customer's contact points, so a customer without any
     (most of them) has none, and :func:`~crmcore.query.reachable_keys` is not asked.
     """
-    if not any(point.consents for name in _CONSENT_FIELDS for point in getattr(customer, name)):
+    if not _has_consents(customer):
         return []
     keys = sorted(key for key in reachable_keys(customer) if ":" in key)
     return [(REACHABLE_PATH, position, key) for position, key in enumerate(keys)]
+
+
+def _has_consents(customer: Customer) -> bool:
+    """Whether any contact point :func:`~crmcore.query.reachable_keys` reads has a consent."""
+    for name in _CONSENT_FIELDS:
+        for point in getattr(customer, name):
+            if point.consents:
+                return True
+    return False
 
 
 _TEXT_LEAVES: tuple[type, ...] = (str, dt.date, dt.datetime)
@@ -342,6 +358,38 @@ class IndexSet:
             found.extend((e.path, e.position, e.value) for e in dedupe_entries(customer))
         return found
 
+    def entry_rows(
+        self, customers: Iterable[Customer], text_limit: int, *, into: list[EntryRow] | None = None
+    ) -> list[EntryRow]:
+        """Every index entry of ``customers`` as an :data:`EntryRow` (appended to ``into``).
+
+        Text values longer than ``text_limit`` characters are cut, and whole in
+        ``full_text``. What the SQL storage writes. A fast path: a function generated
+        for this set of paths and limit appends the rows as it walks the customer's
+        fields; the reference, with fast paths off, makes each row of
+        :meth:`entry_tuples`. A property test proves them equal.
+        """
+        rows: list[EntryRow] = [] if into is None else into
+        add = rows.append
+        if not fast_paths_enabled():
+            for customer in customers:
+                cid = customer.id
+                rows.extend(_entry_row(cid, e, text_limit) for e in self.entry_tuples(customer))
+            return rows
+        walk = _row_walker(self.paths, text_limit)
+        audience, dedupe = self.audience, self.dedupe
+        for customer in customers:
+            cid = customer.id
+            walk(customer, cid, add)
+            if audience and _has_consents(customer):
+                rows.extend(_entry_row(cid, e, text_limit) for e in audience_entries(customer))
+            if dedupe:
+                rows.extend(
+                    _entry_row(cid, (e.path, e.position, e.value), text_limit)
+                    for e in dedupe_entries(customer)
+                )
+        return rows
+
     def reference_entries(self, customer: Customer) -> list[IndexEntry]:
         """The entries of the paths (not the audience keys), by the path resolver itself."""
         found: list[IndexEntry] = []
@@ -370,7 +418,9 @@ def _form_expression(leaf: Any, var: str) -> str:
     return var  # str and int are their own index form
 
 
-def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[EntryTuple]]:
+def _generated_walker(
+    paths: tuple[IndexedPath, ...], text_limit: int | None = None
+) -> Callable[..., Any]:
     """Generate the entries of ``paths`` as nested loops over the customer's fields.
 
     Each path walks its steps as :meth:`~crmcore.query.ResolvedPath.values` does: a
@@ -378,8 +428,18 @@ def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[En
     tuple yields its items, any other field its value. A single-valued step is an
     assignment (it yields exactly one value), a tuple a loop; a path without a tuple
     has one value, at position 0.
+
+    With ``text_limit``, the function is ``walk(c, cid, add)`` and passes ``add`` each
+    entry as the :data:`EntryRow` of customer id ``cid`` (see
+    :meth:`IndexSet.entry_rows`); each path's kind (text or number) is known here, so
+    only a text value's length is looked at. Without, ``walk(c)`` returns the
+    :data:`EntryTuple` list.
     """
-    lines = ["def walk(c):", "    found = []", "    add = found.append"]
+    rows = text_limit is not None
+    if rows:
+        lines = ["def walk(c, cid, add):"]
+    else:
+        lines = ["def walk(c):", "    found = []", "    add = found.append"]
     for number, indexed in enumerate(paths):
         steps = indexed.resolved.steps
         many = any(step.many for step in steps)
@@ -402,24 +462,40 @@ def _generated_walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[En
         pos = "pos" if many else "0"
         lines.append(f"{indent}if {parent} is not None:")
         form = _form_expression(indexed.resolved.leaf, parent)
-        lines.append(f"{indent}    add((P{number}, {pos}, {form}))")
-        if indexed.month_day:
-            text = f'f"{{{parent}.month:02d}}-{{{parent}.day:02d}}"'
-            lines.append(f"{indent}    add((M{number}, {pos}, {text}))")
+        text = f'f"{{{parent}.month:02d}}-{{{parent}.day:02d}}"'
+        if not rows:
+            lines.append(f"{indent}    add((P{number}, {pos}, {form}))")
+            if indexed.month_day:
+                lines.append(f"{indent}    add((M{number}, {pos}, {text}))")
+        elif indexed.numeric:
+            lines.append(f"{indent}    add((cid, P{number}, {pos}, None, None, {form}))")
+        else:
+            lines.append(f"{indent}    v = {form}")
+            lines.append(f"{indent}    if len(v) > LIMIT:")
+            lines.append(f"{indent}        add((cid, P{number}, {pos}, v[:LIMIT], v, None))")
+            lines.append(f"{indent}    else:")
+            lines.append(f"{indent}        add((cid, P{number}, {pos}, v, None, None))")
+            if indexed.month_day and (text_limit or 0) >= len("MM-DD"):  # never longer
+                lines.append(f"{indent}    add((cid, M{number}, {pos}, {text}, None, None))")
+            elif indexed.month_day:
+                lines.append(f"{indent}    v = {text}")
+                lines.append(f"{indent}    add((cid, M{number}, {pos}, v[:LIMIT], v, None))")
         if many:
             lines.append(f"{indent}pos += 1")
-    lines.append("    return found")
-    env: dict[str, Any] = {"utc_text": utc_text}
+    lines.append("    return None" if rows else "    return found")
+    env: dict[str, Any] = {"utc_text": utc_text, "LIMIT": text_limit}
     for number, indexed in enumerate(paths):
         env[f"P{number}"] = indexed.path
         env[f"M{number}"] = indexed.path + MONTH_DAY_SUFFIX
-    walker: Callable[[Any], list[EntryTuple]] = generate(
-        "\n".join(lines), "walk", env, what=f"index entries of {len(paths)} paths"
+    what = "index rows" if rows else "index entries"
+    walker: Callable[..., Any] = generate(
+        "\n".join(lines), "walk", env, what=f"{what} of {len(paths)} paths"
     )
     return walker
 
 
 _WALKERS: dict[tuple[str, ...], Callable[[Any], list[EntryTuple]]] = {}
+_ROW_WALKERS: dict[tuple[tuple[str, ...], int], Callable[[Any, str, Any], None]] = {}
 
 
 def _walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[EntryTuple]]:
@@ -428,6 +504,24 @@ def _walker(paths: tuple[IndexedPath, ...]) -> Callable[[Any], list[EntryTuple]]
     if walker is None:
         walker = _WALKERS[key] = _generated_walker(paths)
     return walker
+
+
+def _row_walker(paths: tuple[IndexedPath, ...], limit: int) -> Callable[[Any, str, Any], None]:
+    key = (tuple(p.path for p in paths), limit)
+    walker = _ROW_WALKERS.get(key)
+    if walker is None:
+        walker = _ROW_WALKERS[key] = _generated_walker(paths, limit)
+    return walker
+
+
+def _entry_row(cid: str, entry: EntryTuple, limit: int) -> EntryRow:
+    """The :data:`EntryRow` of one entry tuple (the reference of the generated rows)."""
+    path, position, value = entry
+    if isinstance(value, int):  # booleans are integers in index form
+        return (cid, path, position, None, None, value)
+    if len(value) > limit:
+        return (cid, path, position, value[:limit], value, None)
+    return (cid, path, position, value, None, None)
 
 
 _LOOKUPS: dict[tuple[str, ...], dict[str, IndexedPath]] = {}

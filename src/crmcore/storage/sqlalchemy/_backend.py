@@ -49,7 +49,7 @@ from crmcore.storage.sqlalchemy import (
     _tiers,
     _trusted,
 )
-from crmcore.storage.sqlalchemy._documents import DocumentParts, document_parts, join_document
+from crmcore.storage.sqlalchemy._documents import ImportPreparer, Prepared, join_document
 from crmcore.storage.sqlalchemy._driver_errors import INTEGRITY_ERRORS as _INTEGRITY_ERRORS
 from crmcore.storage.sqlalchemy._driver_errors import roll_back_failed as _roll_back_failed
 from crmcore.storage.sqlalchemy._driver_errors import row_error as _row_error
@@ -138,10 +138,15 @@ class SqlBackend:
         self._shared_owner: int | None = None
         self._indexes: IndexSet | None = None
 
-    import_preparer = staticmethod(document_parts)
-    """Run in an import's workers on each normalised customer (``import_customers(workers=)``):
-    its document, encoded but for the version and timestamps the import stamps later
-    (``_documents.document_parts``); :meth:`SqlTransaction.insert` joins them in."""
+    @property
+    def import_preparer(self) -> ImportPreparer:
+        """Run in an import's workers on each normalised customer (``import_customers(workers=)``).
+
+        Its document, encoded but for the version and timestamps the import stamps later
+        (``_documents.document_parts``), its search columns and its index rows
+        (``_documents.WorkerPreparer``); :meth:`SqlTransaction.insert` joins them in.
+        """
+        return ImportPreparer(self)
 
     def index_set(self, conn: Connection | None = None) -> IndexSet:
         """The customer paths indexed here, read once (see ``_index.load_index_set``)."""
@@ -500,19 +505,21 @@ class SqlTransaction:
         kind: RecordKind,
         records: Sequence[Record],
         *,
-        prepared: Sequence[DocumentParts | None] | None = None,
+        prepared: Sequence[Prepared | None] | None = None,
     ) -> None:
         """Insert new records, all or none; :class:`DuplicateRecord` if an id exists.
 
         ``prepared`` (customers only, one per record, or ``None`` for one): what
         :attr:`SqlBackend.import_preparer` made of the customer before it was stamped,
         in an import's worker: its document, encoded but for the version and
-        timestamps, which are joined in here (``_documents.join_document``).
+        timestamps, which are joined in here (``_documents.join_document``), its
+        search columns and its index rows (written when made for this index set).
         """
         table = _table(kind)
         if not records:
             return
         to_row = ROWS[kind]
+        parts: dict[str, Prepared | None] | None = None
         if prepared is not None:
             if kind != "customer" or len(prepared) != len(records):
                 raise StorageError("prepared rows are given for customers, one per record")
@@ -546,7 +553,11 @@ class SqlTransaction:
                         conn.execute(table.insert(), mappings)
                 if index_set is not None:
                     index_set = self._write_indexes(conn)
-                    _index.write_rows(conn, _index.index_rows(index_set, records))  # type: ignore[arg-type]
+                    if parts is None:
+                        rows = _index.index_rows(index_set, records)  # type: ignore[arg-type]
+                    else:
+                        rows = _index.prepared_rows(index_set, records, parts)  # type: ignore[arg-type]
+                    _index.write_rows(conn, rows)
                 if kind == "merge":
                     _merged.write_rows(conn, records)
             except _INTEGRITY_ERRORS as error:
@@ -691,13 +702,16 @@ class SqlTransaction:
         self._finish(commit=False)
 
 
-def _row_with_document(prepared: dict[str, DocumentParts | None], record: Any) -> tuple[Any, ...]:
-    """The customer row of ``record``, its document joined from its prepared parts."""
-    parts = prepared[record.id]
-    if parts is None:
+def _row_with_document(prepared: dict[str, Prepared | None], record: Any) -> tuple[Any, ...]:
+    """The customer row of ``record``, made of what a worker prepared of it where it did."""
+    made = prepared[record.id]
+    if made is None:
         return customer_row(record, _codec.encode(record))
+    parts, search = made[0], made[1]
+    if parts is None:
+        return customer_row(record, _codec.encode(record), search)
     doc = join_document(parts, record.version, record.created_at, record.updated_at)
-    return customer_row(record, doc)
+    return customer_row(record, doc, search)
 
 
 def _reader(kind: str) -> Callable[[str, str | None], Record]:

@@ -12,6 +12,13 @@ A fast path: the reference is :func:`~crmcore.storage.sqlalchemy._codec.encode` 
 the stamped customer, which the importing process uses whenever a worker sent no
 parts (fast paths off, or a document the split does not recognise). A property test
 proves the two equal.
+
+The workers also make the rest of each customer's row that the stamps do not change
+(:class:`WorkerPreparer`): its search columns and its index rows, for the index set
+the database had when the pool started. The importing process writes them as they
+came when its index set is still the same (``_index.prepared_rows``), and makes them
+itself otherwise; with fast paths off it makes all of them (the reference), and the
+integration tests prove the stored rows equal.
 """
 
 from __future__ import annotations
@@ -19,14 +26,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from crmcore._fastpaths import fast_paths_enabled
+from crmcore.errors import StorageError
 from crmcore.models import Customer
+from crmcore.storage.indexing import EntryRow, IndexSet
 from crmcore.storage.sqlalchemy import _codec
+from crmcore.storage.sqlalchemy._schema import INDEX_TEXT_LENGTH
+from crmcore.storage.sqlalchemy._search import search_columns
 
-__all__ = ["DocumentParts", "document_parts", "join_document"]
+if TYPE_CHECKING:
+    from crmcore.storage.sqlalchemy._backend import SqlBackend
+
+__all__ = [
+    "DocumentParts",
+    "ImportPreparer",
+    "Prepared",
+    "WorkerPreparer",
+    "document_parts",
+    "join_document",
+]
 
 DocumentParts = tuple[str, str]
 """A customer's document before its version (or its ``created_at``, version 0 being
@@ -78,3 +100,79 @@ def document_parts(customer: Customer) -> DocumentParts | None:
     if join_document(parts, customer.version, customer.created_at, customer.updated_at) != doc:
         return None
     return parts
+
+
+Prepared = tuple[
+    DocumentParts | None, tuple[str, ...], tuple[str, ...] | None, list[EntryRow] | None
+]
+"""What a worker made of one customer (:class:`WorkerPreparer`): its document parts
+(``None``: not split), its search columns, and its index rows with the declared paths
+of the index set they were made for (both ``None``: none made)."""
+
+_STAMPED = frozenset({"version", "created_at", "updated_at"})
+"""The fields an import stamps after the workers: an index set with a path through one
+of them has its rows made in the importing process."""
+
+_ROW_SETS: dict[tuple[str, ...], IndexSet | None] = {}
+
+
+def _row_set(declared: tuple[str, ...]) -> IndexSet | None:
+    """The index set of ``declared``, ``None`` if a path reads a stamped field (cached)."""
+    if declared not in _ROW_SETS:
+        index_set = IndexSet.of(declared)
+        stamped = any(p.resolved.steps[0].name in _STAMPED for p in index_set.paths)
+        _ROW_SETS[declared] = None if stamped else index_set
+    return _ROW_SETS[declared]
+
+
+@attrs.frozen
+class WorkerPreparer:
+    """The SQL backend's :data:`~crmcore.storage._parallel.Preparer`, run in an import's workers.
+
+    Attributes:
+        declared: The declared paths of the database's index set when the pool
+            started (``None``: unknown, no index rows are made).
+    """
+
+    declared: tuple[str, ...] | None
+
+    def __call__(self, customer: Customer) -> Prepared | None:
+        """The customer's document parts, search columns and index rows (``None``: nothing).
+
+        With fast paths off, nothing (the importing process makes every row).
+        """
+        if not fast_paths_enabled():
+            return None
+        rows: list[EntryRow] | None = None
+        declared = self.declared
+        if declared is not None:
+            index_set = _row_set(declared)
+            if index_set is not None:
+                rows = index_set.entry_rows((customer,), INDEX_TEXT_LENGTH)
+        if rows is None:
+            declared = None
+        return (document_parts(customer), search_columns(customer), declared, rows)
+
+
+class ImportPreparer:
+    """:attr:`SqlBackend.import_preparer`: hands the workers a :class:`WorkerPreparer`.
+
+    Called in the importing process itself it prepares without index rows;
+    :meth:`for_workers`, called when the pool starts, reads the database's index set
+    so the workers make its rows too.
+    """
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self._backend = backend
+
+    def __call__(self, customer: Customer) -> Prepared | None:
+        """What a worker without the index set makes of ``customer``."""
+        return WorkerPreparer(None)(customer)
+
+    def for_workers(self) -> WorkerPreparer:
+        """The preparer the workers run: with the index set's declared paths, if readable."""
+        try:
+            declared: tuple[str, ...] | None = self._backend.index_set().declared
+        except StorageError:  # an outdated schema: the first write will say so
+            declared = None
+        return WorkerPreparer(declared)

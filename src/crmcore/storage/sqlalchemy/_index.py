@@ -20,8 +20,9 @@ A backend refuses to answer queries while a backfill is unfinished
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
@@ -56,6 +57,7 @@ __all__ = [
     "index_rows",
     "load_index_set",
     "pending_backfills",
+    "prepared_rows",
     "run_backfills",
     "still_current",
     "write_rows",
@@ -92,19 +94,31 @@ def entry_row(customer_id: str, entry: IndexEntry) -> Row:
 
 
 def index_rows(index_set: IndexSet, customers: Iterable[Customer]) -> list[Row]:
-    """Every index row of ``customers`` (each as :func:`entry_row` makes it)."""
+    """Every index row of ``customers`` (each as :func:`entry_row` makes it).
+
+    :meth:`IndexSet.entry_rows <crmcore.storage.indexing.IndexSet.entry_rows>` with
+    this table's text length (a fast path there).
+    """
+    return index_set.entry_rows(customers, INDEX_TEXT_LENGTH)
+
+
+def prepared_rows(
+    index_set: IndexSet, customers: Sequence[Customer], prepared: Mapping[str, Any]
+) -> list[Row]:
+    """The index rows of ``customers``: those an import's worker made, where it made them.
+
+    ``prepared`` maps each customer's id to what ``_documents.WorkerPreparer`` made of
+    it (or ``None``); its rows are taken when they were made for the declared paths of
+    ``index_set``, and made here (:func:`index_rows`) otherwise, in customer order.
+    """
     rows: list[Row] = []
-    add = rows.append
-    limit = INDEX_TEXT_LENGTH
+    declared = index_set.declared
     for customer in customers:
-        cid = customer.id
-        for path, position, value in index_set.entry_tuples(customer):
-            if isinstance(value, int):  # booleans are integers in index form
-                add((cid, path, position, None, None, value))
-            elif len(value) > limit:
-                add((cid, path, position, value[:limit], value, None))
-            else:
-                add((cid, path, position, value, None, None))
+        made = prepared.get(customer.id)
+        if made is not None and made[3] is not None and made[2] == declared:
+            rows.extend(made[3])
+        else:
+            index_set.entry_rows((customer,), INDEX_TEXT_LENGTH, into=rows)
     return rows
 
 

@@ -54,8 +54,11 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
     return customer_row(r, _codec.encode(r))
 
 
-def customer_row(r: Customer, doc: str) -> tuple[Any, ...]:
-    """The ``crm_customer`` row of ``r``, whose stored document ``doc`` is (``encode(r)``)."""
+def customer_row(r: Customer, doc: str, search: tuple[str, ...] | None = None) -> tuple[Any, ...]:
+    """The ``crm_customer`` row of ``r``, whose stored document ``doc`` is (``encode(r)``).
+
+    ``search``: its search columns, when already made (``search_columns(r)``).
+    """
     return (
         r.id,
         r.version,
@@ -66,7 +69,7 @@ def customer_row(r: Customer, doc: str) -> tuple[Any, ...]:
         utc_key(r.updated_at),  # remembered when it is the created_at object
         None if r.acquired_on is None else date_key(r.acquired_on),
         doc,
-        *search_columns(r),
+        *(search_columns(r) if search is None else search),
         _trusted.digest(doc),
     )
 
