@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -38,7 +37,6 @@ from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage._arguments import check_batch_size
 from crmcore.storage.ports import RECORD_TYPES, Capabilities, Record, RecordKind
 from crmcore.storage.sqlalchemy import (
-    _aggregates,
     _codec,
     _count,
     _index,
@@ -46,9 +44,9 @@ from crmcore.storage.sqlalchemy import (
     _order,
     _query,
     _search,
-    _tiers,
     _trusted,
 )
+from crmcore.storage.sqlalchemy._analytics import AnalyticsReads
 from crmcore.storage.sqlalchemy._documents import ImportPreparer, Prepared, join_document
 from crmcore.storage.sqlalchemy._driver_errors import INTEGRITY_ERRORS as _INTEGRITY_ERRORS
 from crmcore.storage.sqlalchemy._driver_errors import roll_back_failed as _roll_back_failed
@@ -67,18 +65,6 @@ from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, utc_key
 
 if TYPE_CHECKING:
     from crmcore.query import Query
-    from crmcore.rules.dedupe import BlockingSpec, Candidates
-    from crmcore.rules.segmentation import (
-        CurrencySummary,
-        ParetoResult,
-        ParetoSpec,
-        Period,
-        PyramidResult,
-        PyramidSpec,
-        RepeatSummary,
-        RfmResult,
-        RfmSpec,
-    )
     from crmcore.storage.indexing import IndexSet
 
 __all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
@@ -201,7 +187,7 @@ class SqlBackend:
         return f"SqlBackend({self.engine.url.render_as_string(hide_password=True)!r})"
 
 
-class SqlTransaction:
+class SqlTransaction(AnalyticsReads):
     """One database transaction of a :class:`SqlBackend`.
 
     A connection is taken from the pool on first use and given back on :meth:`commit`
@@ -425,63 +411,6 @@ class SqlTransaction:
             found = self.get_many(kind, undecided).values()
             return matched + sum(1 for record in found if predicate(record))
         return sum(1 for record in self._scan_records(kind, 1000, sql.where) if predicate(record))
-
-    def purchase_summaries(self, *, as_of: dt.datetime) -> tuple[CurrencySummary, ...] | None:
-        """Currency summaries computed in SQL (see ``_aggregates``)."""
-        with _translated():
-            return _aggregates.currency_summaries(self._connection(), as_of=as_of)
-
-    def repeat_summaries(
-        self, *, as_of: dt.datetime, period: Period, tz: str
-    ) -> tuple[RepeatSummary, ...] | None:
-        """Repeat-purchase summaries computed in SQL, for UTC (see ``_aggregates``)."""
-        with _translated():
-            return _aggregates.repeat_summaries(
-                self._connection(), as_of=as_of, period=period, tz=tz
-            )
-
-    def rfm(self, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | None:
-        """RFM cut points and scores computed in SQL (see ``_aggregates``)."""
-        with _translated():
-            return _aggregates.rfm(self._connection(), spec, as_of=as_of)
-
-    def dedupe_candidates(self, spec: BlockingSpec) -> Candidates | None:
-        """Duplicate candidates by a self-join of the ``@dedupe`` entries (see ``_dedupe``)."""
-        from crmcore.storage.sqlalchemy import _dedupe
-
-        with _translated():
-            conn = self._connection()
-            return _dedupe.candidates(conn, spec, self._backend.index_set(conn))
-
-    def customer_ids(self) -> list[str]:
-        """Every customer's id, in code point order."""
-        from crmcore.storage.sqlalchemy import _dedupe
-
-        with _translated():
-            return _dedupe.customer_ids(self._connection())
-
-    def customers_with_blocking_keys(self, keys: Sequence[str]) -> list[str] | None:
-        """The customers holding one of the blocking ``keys``, by the ``@dedupe`` entries."""
-        from crmcore.storage.sqlalchemy import _dedupe
-
-        with _translated():
-            conn = self._connection()
-            return _dedupe.customers_with_keys(conn, keys, self._backend.index_set(conn))
-
-    def merged_into(self, customer_id: str) -> tuple[str, str] | None:
-        """The standing merge that removed ``customer_id``, by ``crm_merged_id`` (``_merged``)."""
-        with _translated():
-            return _merged.merged_into(self._connection(), customer_id)
-
-    def value_pyramid(self, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult | None:
-        """The value pyramid computed in one SQL statement (see ``_tiers``)."""
-        with _translated():
-            return _tiers.value_pyramid(self._connection(), spec, as_of=as_of)
-
-    def pareto(self, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...] | None:
-        """Pareto analysis computed in one SQL statement (see ``_tiers``)."""
-        with _translated():
-            return _tiers.pareto(self._connection(), spec, as_of=as_of)
 
     def history(self, customer_id: str) -> list[ChangeRecord]:
         """Return the change records of one customer, oldest first (by ``at``, then ``version``)."""
