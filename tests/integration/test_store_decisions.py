@@ -16,10 +16,11 @@ from tests.integration._stores import BACKENDS
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import InvalidArgument, ValidationError, WrongType
 from crmcore.models import Customer, Email, PersonName, PersonProfile, Phone
-from crmcore.rules.dedupe import MatchModel, PairExplanation, fit, plan_merge
+from crmcore.rules.dedupe import PairExplanation, plan_merge
 from crmcore.storage import ImportOutcome, ImportStatus, Store, connect
 from crmcore.storage.duplicates import DedupeKeyLookup
 from crmcore.storage.ports import MergedIdLookup
+from crmcore.testing.data import sample_match_model as _model
 
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BORN = dt.date(1985, 7, 1)
@@ -52,18 +53,6 @@ def fast_paths() -> Iterator[Callable[[bool], object]]:
     before = fast_paths_enabled()
     yield set_fast_paths
     set_fast_paths(before)
-
-
-def _model() -> MatchModel:
-    vectors = (
-        [(5, 3, 2, 3, -1, 4, 1)] * 40
-        + [(4, 2, 1, -1, -1, 4, 1)] * 5
-        + [(5, 3, 0, 3, -1, 3, 1)] * 5
-        + [(0, 0, 0, 0, -1, 1, 0)] * 300
-        + [(1, 0, 0, 0, -1, 1, 1)] * 200
-        + [(5, 0, 0, 0, -1, 0, 1)] * 30
-    )
-    return fit(vectors)
 
 
 def _person(

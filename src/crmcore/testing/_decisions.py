@@ -17,30 +17,18 @@ from crmcore.models import (
     PersonProfile,
     Phone,
 )
-from crmcore.rules.dedupe import MatchModel, fit, plan_merge
+from crmcore.rules.dedupe import MatchModel, plan_merge
 from crmcore.serialization import to_dict
 from crmcore.storage import dedupe
 from crmcore.storage.duplicates import NOT_DUPLICATE_OF
 from crmcore.storage.ports import Backend
 from crmcore.storage.store import Store
 from crmcore.testing._fixtures import KIT_SETTINGS, BackendFixtures, TickingClock, requires
+from crmcore.testing.data import sample_match_model
 
 __all__ = ["DecisionTests"]
 
 _AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def _model() -> MatchModel:
-    """A small fitted model: an exact name, phone and birth date make a duplicate."""
-    vectors = (
-        [(5, 3, 2, 3, -1, 4, 1)] * 40
-        + [(4, 2, 1, -1, -1, 4, 1)] * 5
-        + [(5, 3, 0, 3, -1, 3, 1)] * 5
-        + [(0, 0, 0, 0, -1, 1, 0)] * 300
-        + [(1, 0, 0, 0, -1, 1, 1)] * 200
-        + [(5, 0, 0, 0, -1, 0, 1)] * 30
-    )
-    return fit(vectors)
 
 
 def _person(
@@ -124,7 +112,7 @@ class DecisionTests(BackendFixtures):
     def test_find_duplicates_keeps_a_stored_decision_apart(self, store: Store) -> None:
         """A stored decision splits a group without being passed in, and says so."""
         store.import_customers(_sisters())
-        model = _model()
+        model = sample_match_model()
         assert _groups(store, model) == [("L1", "L2", "L3")]
         decision = store.mark_not_duplicate("L1", "L3", note="sisters")
         found = dedupe.find_duplicates(store, model=model)
@@ -134,7 +122,7 @@ class DecisionTests(BackendFixtures):
     def test_a_decision_follows_a_merge(self, store: Store) -> None:
         """A decision naming a merged-away id applies to its survivor."""
         store.import_customers(_sisters())
-        model = _model()
+        model = sample_match_model()
         decision = store.mark_not_duplicate("L2", "L3")
         with store.unit_of_work() as uow:
             plan = plan_merge([uow.customers.get("L1"), uow.customers.get("L2")])
@@ -149,7 +137,7 @@ class DecisionTests(BackendFixtures):
     def test_likely_duplicates_leaves_out_decided_customers(self, store: Store) -> None:
         """On entry, a customer kept apart from the new one's id is not offered."""
         store.import_customers(_sisters())
-        model = _model()
+        model = sample_match_model()
         l1 = _sisters()[0]
         assert [p.right for p in store.likely_duplicates(l1, model=model)] == ["L2", "L3"]
         store.mark_not_duplicate("L1", "L3")
@@ -181,7 +169,7 @@ class DecisionTests(BackendFixtures):
         for a, b in sorted(apart):
             store.mark_not_duplicate(a, b)
         decided = {frozenset(pair) for pair in apart}
-        groups = _groups(store, _model())
+        groups = _groups(store, sample_match_model())
         for members in groups:
             for i, a in enumerate(members):
                 for b in members[i + 1 :]:

@@ -47,11 +47,13 @@ from crmcore.models import (
     Severity,
     SourceChannel,
 )
+from crmcore.rules.dedupe import MatchModel, fit
 
 __all__ = [
     "sample_complaints",
     "sample_customers",
     "sample_interactions",
+    "sample_match_model",
     "sample_merges",
     "sample_not_duplicates",
     "sample_purchases",
@@ -599,3 +601,21 @@ def sample_not_duplicates() -> list[NotDuplicate]:
             note="father and son, same name and address",
         ),
     ]
+
+
+def sample_match_model() -> MatchModel:
+    """A small dedupe model fitted on hand-made comparison vectors, for tests.
+
+    An exact name, phone and birth date make a duplicate; namesakes with different
+    phones and birth dates do not. It is the toy fit of docs/dedupe.md, so tests and
+    kit tests that need "a model" do not each fit their own.
+    """
+    vectors = (
+        [(5, 3, 2, 3, -1, 4, 1)] * 40
+        + [(4, 2, 1, -1, -1, 4, 1)] * 5
+        + [(5, 3, 0, 3, -1, 3, 1)] * 5
+        + [(0, 0, 0, 0, -1, 1, 0)] * 300
+        + [(1, 0, 0, 0, -1, 1, 1)] * 200
+        + [(5, 0, 0, 0, -1, 0, 1)] * 30
+    )
+    return fit(vectors)
