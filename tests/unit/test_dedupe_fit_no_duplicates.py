@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -106,8 +107,40 @@ def test_a_thousand_distinct_namesakes_give_no_group_and_say_why() -> None:
     assert model.diagnostics is not None
     assert model.diagnostics.codes == ("dedupe.no_match_class",)
     assert model.diagnostics.anchors == 0
-    assert model.diagnostics.duplicates < 0.01
-    assert model.prior == pytest.approx(1e-6)
+    assert model.diagnostics.duplicates < 0.5
+    # One duplicate among the pairs fit on (the candidates and the random pairs' weight).
+    assert 1e-6 < model.prior < 2 / len(result.pairs)
+
+
+@pytest.mark.parametrize(
+    ("fields", "dropped"),
+    [
+        ("name, birthday and phone", ("emails",)),
+        ("name, phone and email", ("birthday",)),
+        ("name, birthday and email", ("phones",)),
+    ],
+)
+def test_a_model_fitted_on_a_thousand_distinct_people_knows_a_copy_on_entry(
+    fields: str, dropped: tuple[str, ...]
+) -> None:
+    """A copy agreeing on the name and two strong fields scores at least 0.9 on entry,
+    under the model fitted on a base of distinct people; its namesakes stay low."""
+    people = _thousand()
+    model = find_duplicates(people).model
+    assert model is not None
+    original = people[7]
+    assert original.person is not None
+    copy = attrs.evolve(original, id="new")
+    if "emails" in dropped:
+        copy = attrs.evolve(copy, emails=())
+    if "phones" in dropped:
+        copy = attrs.evolve(copy, phones=())
+    if "birthday" in dropped:
+        copy = attrs.evolve(copy, person=attrs.evolve(original.person, birthday=None))
+    found = likely_duplicates(copy, people, model=model, threshold=0.0)
+    scores = {p.right if p.left == "new" else p.left: p.probability for p in found}
+    assert scores[original.id] >= 0.9, fields
+    assert all(score < 0.5 for cid, score in scores.items() if cid != original.id), fields
 
 
 def test_one_exact_copy_among_a_thousand_namesakes_is_the_only_group() -> None:
@@ -154,12 +187,13 @@ def test_a_model_fitted_on_distinct_customers_still_knows_an_exact_copy(n: int) 
     assert len(scores) > 1  # its namesakes were compared too
 
 
-def test_without_an_anchor_the_prior_stays_at_its_floor_and_strong_agreement_still_counts() -> None:
-    """Namesake vectors alone: the prior is 1e-6, and an exact phone or email still weighs
-    for a match while a different one weighs against, as assumed."""
+def test_without_an_anchor_the_prior_is_one_duplicate_and_strong_agreement_still_counts() -> None:
+    """Namesake vectors alone (no random pairs): the prior is one duplicate among the 800
+    pairs, and an exact phone or email still weighs for a match while a different one
+    weighs against, as assumed."""
     namesakes = [(5, 0, 0, 2, -1, -1, 1)] * 500 + [(5, 0, 0, 0, -1, -1, 0)] * 300
     model = fit(namesakes)
-    assert model.prior == pytest.approx(1e-6)
+    assert model.prior == pytest.approx(1 / 800)
     assert model.diagnostics is not None
     assert model.diagnostics.codes == ("dedupe.no_match_class",)
     phone, email = model.fields[2].levels, model.fields[3].levels

@@ -31,8 +31,9 @@ duplicates, so ``p`` stays within ``[anchors / 2, 2 * anchors]`` of the pairs fi
 on; and each anchor counts as a duplicate at least 0.9 in every E-step. Without
 any anchor the data show no duplicate to learn from: EM would otherwise make a
 "match" class of whatever the candidates share most (namesakes, on a base of
-distinct people), so ``p`` stays at ``1e-6`` and m keeps its assumed shape (each
-field's agreeing levels likely), which still scores a later exact copy high.
+distinct people), so ``p`` stays at one duplicate among the pairs fit on (the
+least a fit can tell from none) and m keeps its assumed shape (each field's
+agreeing levels likely), which still scores a later exact copy high.
 :class:`FitDiagnostics` (``model.diagnostics``) says what happened, with stable
 codes: ``dedupe.no_match_class``, ``dedupe.prior_capped``, ``dedupe.prior_raised``,
 ``dedupe.not_converged``.
@@ -111,6 +112,8 @@ find: the prior is at most ``anchors / (_ANCHOR_RECALL * pairs)``."""
 _ANCHOR_TRUST = 0.5
 """The share of the anchor pairs taken as duplicates for sure: the prior is at least
 ``_ANCHOR_TRUST * anchors / pairs``."""
+_NO_ANCHOR_DUPLICATES = 1.0
+"""Without any anchor, the prior is this many duplicates among the pairs fit on."""
 _STRONG = (ComparedField.PHONE, ComparedField.EMAIL, ComparedField.IDENTIFIER)
 _ANCHORED = (*_STRONG, ComparedField.BIRTHDAY, ComparedField.ADDRESS)
 _NAME_CLOSE = 2
@@ -153,10 +156,10 @@ class FitDiagnostics:
         prior_low: The least prior the anchors allow.
         prior_high: The greatest prior the anchors allow.
         problems: Warnings with stable codes: ``dedupe.no_match_class`` (no
-            anchor: the data show no duplicate to learn from, so the prior is
-            ``1e-6`` and m is assumed, not learnt), ``dedupe.prior_capped`` (EM
-            wanted more duplicates than the anchors allow, as when namesakes
-            outnumber duplicates), ``dedupe.prior_raised`` (EM wanted fewer
+            anchor: the data show no duplicate to learn from, so the prior is one
+            duplicate among the pairs fit on and m is assumed, not learnt),
+            ``dedupe.prior_capped`` (EM wanted more duplicates than the anchors
+            allow, as when namesakes outnumber duplicates), ``dedupe.prior_raised`` (EM wanted fewer
             duplicates than the anchors) and ``dedupe.not_converged``.
     """
 
@@ -463,7 +466,8 @@ def _fit_problems(
             message=(
                 "no candidate pair has the same phone, email, identifier, birthday or address"
                 " with close names: the data show no duplicate to learn from, so the prior"
-                " is 1e-06 and m is assumed (agreement likely), not learnt"
+                f" is {low:.3g} (one duplicate among the pairs fit on) and m is assumed"
+                " (agreement likely), not learnt"
             ),
             severity="warning",
         )
@@ -577,7 +581,10 @@ def fit(
         low = min(max(_ANCHOR_TRUST * anchors / denominator, low), high)
         high = max(min(anchors / (_ANCHOR_RECALL * denominator), high), low)
     else:
-        high = low
+        # No duplicate shown: the prior is that of one duplicate among the pairs fit on,
+        # the least a fit can tell from none (a fixed 1e-6 would hold an exact copy
+        # met later, on entry, below 0.9 on a base of thousands).
+        low = high = min(max(_NO_ANCHOR_DUPLICATES / denominator, low), 0.5)
     assumed_m = m
     strong = {i for i, f in enumerate(spec.fields) if f in _STRONG}
     # u's pseudo-counts: half a pair per level, and on a phone, an email or an
