@@ -22,7 +22,11 @@ from crmcore.storage.sqlalchemy._schema import INDEX
 
 
 def _to_old_name_keys(url: str) -> int:
-    """Rewrite the ``@dedupe.name`` entries as revision 0008 wrote them; set the revision."""
+    """Rewrite the ``@dedupe.name`` entries as revision 0008 wrote them; set the revision.
+
+    The tables of later revisions (0010's decisions and merged ids) are dropped, so the
+    database is what revision 0008 left.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -45,6 +49,8 @@ def _to_old_name_keys(url: str) -> int:
                     kept.append(row)
             connection.execute(insert(INDEX), kept)
             connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0008'"))
+            connection.execute(text("DROP TABLE crm_merged_id"))
+            connection.execute(text("DROP TABLE crm_not_duplicate"))
         return changed
     finally:
         engine.dispose()

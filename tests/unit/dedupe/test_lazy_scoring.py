@@ -165,6 +165,22 @@ def test_only_the_pairs_reaching_the_threshold_are_explained_until_read(fast: No
         pairs[len(pairs)]
 
 
+def test_explained_pairs_refuse_what_a_tuple_refuses(fast: None) -> None:
+    """Indices as a tuple takes them, for the pairs and their probabilities; thresholds
+    as ``cluster`` takes them."""
+    pairs = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000).pairs
+    assert isinstance(pairs, ExplainedPairs)
+    assert pairs.probability(-1) == pairs.probability(len(pairs) - 1)
+    with pytest.raises(IndexError, match="pair index out of range"):
+        pairs.probability(len(pairs))
+    with pytest.raises(TypeError, match="integers or slices"):
+        pairs["a"]  # type: ignore[call-overload]
+    for threshold in (1.5, -1, "0.9"):
+        with pytest.raises(ValidationError) as raised:
+            pairs.reaching(threshold)  # type: ignore[arg-type]
+        assert raised.value.problems[0].code == "dedupe.threshold_invalid"
+
+
 def test_an_explained_pair_is_what_explain_pair_gives(fast: None) -> None:
     customers = [
         person("c1", "张", "伟", phone="+8613800138000", born=dt.date(1990, 3, 4)),

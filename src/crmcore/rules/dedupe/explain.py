@@ -233,11 +233,16 @@ class ExplainedPairs(Sequence[PairExplanation]):
     def __getitem__(self, index: int | slice) -> PairExplanation | tuple[PairExplanation, ...]:
         if isinstance(index, slice):
             return tuple(self._explain(i) for i in range(len(self._pairs))[index])
-        if index < 0:
-            index += len(self._pairs)
-        if not 0 <= index < len(self._pairs):
+        return self._explain(self._position(index))
+
+    def _position(self, index: object) -> int:
+        """``index`` as a position in the pairs, as a tuple reads it (negative from the end)."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"pair indices must be integers or slices, not {type(index).__name__}")
+        position = index + len(self._pairs) if index < 0 else index
+        if not 0 <= position < len(self._pairs):
             raise IndexError("pair index out of range")
-        return self._explain(index)
+        return position
 
     def __iter__(self) -> Iterator[PairExplanation]:
         return (self._explain(i) for i in range(len(self._pairs)))
@@ -256,10 +261,18 @@ class ExplainedPairs(Sequence[PairExplanation]):
 
     def probability(self, index: int) -> float:
         """Pair ``index``'s match probability, without building its explanation."""
-        return self._scores[index][1]
+        return self._scores[self._position(index)][1]
 
     def reaching(self, threshold: float) -> tuple[PairExplanation, ...]:
-        """The explanations of the pairs whose probability is at least ``threshold``, in order."""
+        """The explanations of the pairs whose probability is at least ``threshold``, in order.
+
+        Raises:
+            ValidationError: ``dedupe.threshold_invalid`` for a threshold that is not a
+                probability from 0 to 1, as :func:`cluster` says.
+        """
+        from crmcore.rules.dedupe.cluster import check_threshold  # cluster imports this module
+
+        check_threshold(threshold, "reaching")
         return tuple(
             self._explain(i) for i, (_, chance) in enumerate(self._scores) if chance >= threshold
         )
