@@ -1,9 +1,11 @@
-"""The streaming read's fast paths: msgspec parsing and trusted readers specialised per shape.
+"""The streaming read's fast paths: msgspec parsing (into dicts or into mirror Structs) and
+trusted readers specialised per shape.
 
 Each is compared with its reference on every record the test strategies make (CJK
 names, full-width digits, every optional part): the trusted read parsed by msgspec
 with the one parsed by the json module, and both with the checked read; the
-shape-specialised trusted reader with the per-field one. A row whose digest matches
+shape-specialised trusted reader with the per-field one; the read through a mirror Struct
+with the dict trusted reader and the checked read. A row whose digest matches
 but whose document is not one the store writes (a forged or recomputed digest) is
 still read checked and reported with its code and its row id.
 """
@@ -26,16 +28,27 @@ from tests.integration.test_trusted_reads import RECORDS, T0, assert_identical
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import ValidationError
 from crmcore.models import (
+    Complaint,
     Customer,
     CustomerKind,
+    Interaction,
     Model,
     PersonName,
     PersonProfile,
     Phone,
     PostalAddress,
+    Purchase,
 )
 from crmcore.storage.ports import Backend
-from crmcore.storage.sqlalchemy import TABLES, _backend, _codec, _shapes, _trusted, create_backend
+from crmcore.storage.sqlalchemy import (
+    TABLES,
+    _backend,
+    _codec,
+    _shapes,
+    _structs,
+    _trusted,
+    create_backend,
+)
 from crmcore.testing import strategies as cst
 
 msgspec = pytest.importorskip("msgspec")
@@ -152,6 +165,56 @@ def test_text_msgspec_reads_otherwise_is_read_checked(text: str) -> None:
     with pytest.raises(ValidationError) as checked:
         _codec.decode(text, Customer)
     assert fast.value.problems == checked.value.problems
+
+
+# --------------------------------------------------------------------------- mirror Structs
+
+
+def test_every_record_kind_has_a_mirror() -> None:
+    """Customers, interactions, complaints and purchases are all read through Structs."""
+    for cls in (Customer, Interaction, Complaint, Purchase):
+        assert _structs.struct_reader(cls) is not None, cls
+
+
+@settings(max_examples=300, deadline=None)
+@given(record=RECORDS)
+def test_the_struct_read_is_the_dict_trusted_read_and_the_checked_read(record: Model) -> None:
+    """Parsed into a mirror Struct and copied: the record is the others', type for type."""
+    cls = type(record)
+    text = _codec.encode(record)
+    mark = _trusted.digest(text)
+    typed = _trusted._make_reader(cls, _trusted.parser())(text, mark)
+    assert_identical(typed, _trusted._make_reader(cls, _trusted.parser(), typed=False)(text, mark))
+    assert_identical(typed, _codec.decode(text, cls))
+    assert typed == record
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d.update(surprise="x"), id="unknown key"),
+        pytest.param(lambda d: d.pop("display_name"), id="required key missing"),
+        pytest.param(lambda d: d.update(kind="robot"), id="enum"),
+        pytest.param(lambda d: d.update(phones={"id": "p1"}), id="object for a list"),
+        pytest.param(lambda d: d["phones"][0].update(kind="pager"), id="nested enum"),
+        pytest.param(lambda d: d.update(created_at="yesterday"), id="datetime"),
+        pytest.param(lambda d: d.update(version="1"), id="text for an integer"),
+        pytest.param(lambda d: d.update(tags=[1]), id="number for a text"),
+    ],
+)
+def test_the_struct_reader_refuses_what_encode_does_not_write(
+    change: Callable[[dict[str, Any]], object],
+) -> None:
+    """msgspec raises on such a document, so the row reader reads it checked and reports it."""
+    data = json.loads(_codec.encode(_customer()))
+    change(data)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    read = _structs.struct_reader(Customer)
+    assert read is not None
+    with pytest.raises(_trusted.PARSE_ERRORS):
+        read(text)
+    with pytest.raises(ValidationError):
+        _trusted._make_reader(Customer, _trusted.parser())(text, _trusted.digest(text))
 
 
 # --------------------------------------------------------------------------- shapes

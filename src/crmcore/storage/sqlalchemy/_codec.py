@@ -54,7 +54,7 @@ from crmcore.models._types import (
 )
 from crmcore.serialization import from_dict, from_json
 from crmcore.storage.sqlalchemy._last import remember_last
-from crmcore.storage.sqlalchemy._shapes import shape_reader
+from crmcore.storage.sqlalchemy._shapes import shape_reader, shapes_of
 
 __all__ = [
     "TRUSTED_ERRORS",
@@ -518,15 +518,30 @@ def _trusted_expr(node: FieldType, var: str, src: _Source) -> str:
         inner = _trusted_expr(node.inner, var, src)
         return var if inner == var else f"(None if {var} is None else {inner})"
     if isinstance(node, TupleOf):
+        if isinstance(node.item, ModelType) and (table := _shape_table(node.item.cls, src)):
+            item = src.var()  # one call per item (its shape's reader), not two
+            return f"tuple([{table}[tuple({item})]({item}) for {item} in {var}])"
         item_reader = _trusted_function(node.item, src)
         if item_reader is not None:  # map: no comprehension frame per tuple
             return f"tuple(map({item_reader}, {var}))" if item_reader else f"tuple({var})"
         item = src.var()
         return f"tuple([{_trusted_expr(node.item, item, src)} for {item} in {var}])"
     if isinstance(node, ModelType):
+        if table := _shape_table(node.cls, src):
+            return f"{table}[tuple({var})]({var})"  # the shape's reader, called directly
         return f"{src.name('_t', _trusted.reference(node.cls))}({var})"
     # any other kind (a union, one registered with the grammar): its own strict parser
     return f"{src.name('_n', node)}.from_json({var}, _read_child)"
+
+
+def _shape_table(cls: type, src: _Source) -> str | None:
+    """The name of ``cls``'s shape table in the generated code, if its reader has one.
+
+    None while ``cls`` is being generated (a model nesting itself), for a class read by
+    constructing it, and for the per-field readers (the shapes' reference).
+    """
+    table = shapes_of(_trusted.reference(cls))
+    return None if table is None else src.name("_s", table)
 
 
 def _trusted_function(node: FieldType, src: _Source) -> str | None:
@@ -653,6 +668,7 @@ _per_field = _Generated(functools.partial(_generate_trusted, shapes=False))
 
 TRUSTED_ERRORS: tuple[type[Exception], ...] = (
     _Fallback,
+    AttributeError,  # a nested shape reader given a list or a text (no values())
     ValidationError,
     KeyError,
     TypeError,

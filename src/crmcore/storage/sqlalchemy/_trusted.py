@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.storage.sqlalchemy._codec import TRUSTED_ERRORS, decode, encode, trusted_reader
+from crmcore.storage.sqlalchemy._structs import struct_reader
 
 __all__ = [
     "DIGEST_KEY",
@@ -140,9 +141,14 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (*_parse_errors(), RecursionError, V
 
 
 def _make_reader(
-    cls: type[T], parse: Callable[[str], Any] | None
+    cls: type[T], parse: Callable[[str], Any] | None, *, typed: bool = True
 ) -> Callable[[str, str | None], T]:
-    """The row reader of ``cls``; ``parse``: the JSON parser (None: the json module's scanner)."""
+    """The row reader of ``cls``; ``parse``: the JSON parser (None: the json module's scanner).
+
+    With msgspec (``parse`` not None) and ``typed``, a class with a mirror Struct
+    (:func:`~crmcore.storage.sqlalchemy._structs.struct_reader`) is parsed into it; else
+    the parsed dict goes to the dict trusted reader.
+    """
     if not fast_paths_enabled():
 
         def checked(text: str, mark: str | None) -> T:
@@ -155,8 +161,13 @@ def _make_reader(
     untrusted: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, StopIteration, RecursionError)
 
     if parse is not None:
-        loads = parse
         refused: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, *PARSE_ERRORS)
+        from_text: Callable[[str], Any] | None = struct_reader(cls) if typed else None
+        if from_text is None:
+            loads = parse
+
+            def from_text(text: str) -> Any:
+                return trusted(loads(text))
 
         def read_fast(text: str, mark: str | None) -> T:
             # digest() inlined (a call less per row); a driver handing bytes: the checked read
@@ -165,7 +176,7 @@ def _make_reader(
                 hasher.update(text.encode("utf-8", "surrogatepass"))
                 if hasher.hexdigest() == mark:
                     try:
-                        return trusted(loads(text))
+                        return from_text(text)  # type: ignore[no-any-return]
                     except refused:
                         pass  # not a document encode() wrote after all: read it checked
             return decode(text, cls)
