@@ -21,6 +21,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcore._fastpaths import set_fast_paths
 from crmcore.models import Customer
 from crmcore.rules.dedupe import (
     ExplainedPairs,
@@ -167,8 +168,17 @@ def _hard() -> tuple[Customer, ...]:
 
 
 def test_clustering_the_linked_pairs_gives_the_groups_of_clustering_every_pair() -> None:
-    """``ExplainedPairs.linked`` leaves out only pairs that cannot keep groups apart."""
-    result = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000)
+    """``ExplainedPairs.linked`` leaves out only pairs that cannot keep groups apart,
+    and the fast path's groups are the reference's (every pair clustered)."""
+    previous = set_fast_paths(False)
+    try:
+        reference = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000)
+        set_fast_paths(True)
+        result = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000)
+    finally:
+        set_fast_paths(previous)
+    assert isinstance(reference.pairs, tuple)
+    assert result.clustering == reference.clustering
     assert isinstance(result.pairs, ExplainedPairs)
     everything = cluster(list(result.pairs), threshold=0.9)
     assert cluster(result.pairs.linked(0.9), threshold=0.9) == everything
