@@ -25,8 +25,6 @@ from crmcore._fastpaths import set_fast_paths
 from crmcore.models import Customer
 from crmcore.rules.dedupe import (
     ExplainedPairs,
-    FieldWeight,
-    PairExplanation,
     cluster,
     compare,
     features,
@@ -35,7 +33,7 @@ from crmcore.rules.dedupe import (
     probability,
 )
 
-from ._build import person
+from ._build import person, scored_pair
 from ._synthetic import generate
 
 
@@ -92,24 +90,10 @@ def test_namesakes_sharing_an_email_do_not_teach_the_fit_that_birthdays_change()
     assert probability(model.total(_NAMESAKES_SHARING_AN_EMAIL)) < 0.9
 
 
-def _pair(left: str, right: str, total: float) -> PairExplanation:
-    weight = FieldWeight(
-        field="name", level=5, label="exact", left="x", right="x", m=0.9, u=0.1, weight=total
-    )
-    return PairExplanation(
-        left=left,
-        right=right,
-        prior_weight=0.0,
-        fields=(weight,),
-        total=total,
-        probability=probability(total),
-    )
-
-
 def test_a_weak_link_outweighed_by_a_pair_between_the_groups_joins_nothing() -> None:
     """c1-c2 are one (30 bits); c3 matches c2 by 4 bits but differs from c1 by 12:
     c3 stays out, and the clustering names the pair that outweighed the link."""
-    pairs = [_pair("c1", "c2", 30), _pair("c2", "c3", 4), _pair("c1", "c3", -12)]
+    pairs = [scored_pair("c1", "c2", 30), scored_pair("c2", "c3", 4), scored_pair("c1", "c3", -12)]
     result = cluster(pairs, threshold=0.9)
     assert [g.members for g in result.groups] == [("c1", "c2")]
     [refused] = result.outweighed
@@ -119,7 +103,7 @@ def test_a_weak_link_outweighed_by_a_pair_between_the_groups_joins_nothing() -> 
 
 def test_a_link_stronger_than_the_evidence_against_still_joins() -> None:
     """The same, with c1-c3 at -3 bits (a copy damaged twice): c3 joins."""
-    pairs = [_pair("c1", "c2", 30), _pair("c2", "c3", 4), _pair("c1", "c3", -3)]
+    pairs = [scored_pair("c1", "c2", 30), scored_pair("c2", "c3", 4), scored_pair("c1", "c3", -3)]
     result = cluster(pairs, threshold=0.9)
     assert [g.members for g in result.groups] == [("c1", "c2", "c3")]
     assert result.outweighed == ()
@@ -136,7 +120,7 @@ def test_every_pair_in_a_group_weighs_less_against_than_its_strongest_link_for(
 ) -> None:
     """Whatever the pairs: each group lies within one component of the matched pairs,
     and no given pair inside it has a total below minus its strongest joining pair's."""
-    pairs = [_pair(a, b, w) for a, b, w in scored]
+    pairs = [scored_pair(a, b, w) for a, b, w in scored]
     result = cluster(pairs, threshold=threshold)
     component = _components([(p.left, p.right) for p in pairs if p.probability >= threshold])
     for group in result.groups:
