@@ -20,7 +20,8 @@ without labels, on the same records in the same run:
     ``find_duplicates`` runs them, timed step by step: features and blocking keys,
     candidate pairs, comparison vectors (each candidate pair once, and 20,000
     random pairs), the EM fit, weighing the pairs from their vectors and
-    explaining those that reach the threshold (``ExplainedPairs``), clustering.
+    explaining those that clustering reads (``ExplainedPairs.linked``: those that
+    reach the threshold, and those below it inside the groups they make), clustering.
 ``sqlite`` (``postgresql`` with ``CRMCORE_BENCH_POSTGRES_URL``, a database of its own)
     the customers imported into a new database with the ``@dedupe`` blocking keys
     declared (timed, beside an import of the same customers without them: the cost
@@ -141,9 +142,9 @@ def run_memory(
     model = fit(vectors, random_vectors=sampled, population=population)
     start = timed("em_fit", start)
     scored = ExplainedPairs(items, pairs, model, vectors=vectors)
-    reaching = scored.reaching(threshold)
+    linked = scored.linked(threshold)
     start = timed("scoring_and_explaining", start)
-    grouped = cluster(reaching, threshold=threshold)
+    grouped = cluster(linked, threshold=threshold)
     timed("clustering", start)
     seconds = round(time.perf_counter() - t0, 3)
     candidates = {(p.left, p.right) for p in pairs}

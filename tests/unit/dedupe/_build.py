@@ -14,8 +14,9 @@ from crmcore.models import (
     Phone,
     PostalAddress,
 )
+from crmcore.rules.dedupe import FieldWeight, PairExplanation, probability
 
-__all__ = ["AT", "person"]
+__all__ = ["AT", "person", "scored_pair"]
 
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -52,4 +53,19 @@ def person(
             else ()
         ),
         **fields,
+    )
+
+
+def scored_pair(left: str, right: str, total: float) -> PairExplanation:
+    """A pair explanation with one field weighing ``total`` (for clustering tests)."""
+    weight = FieldWeight(
+        field="name", level=5, label="exact", left="x", right="x", m=0.9, u=0.1, weight=total
+    )
+    return PairExplanation(
+        left=left,
+        right=right,
+        prior_weight=0.0,
+        fields=(weight,),
+        total=total,
+        probability=probability(total),
     )

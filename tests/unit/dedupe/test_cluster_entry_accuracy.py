@@ -12,34 +12,15 @@ from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
 from crmcore.rules.dedupe import (
-    FieldWeight,
     NotDuplicate,
-    PairExplanation,
     cluster,
     find_duplicates,
     likely_duplicates,
 )
 from crmcore.serialization import from_json, to_json
 
-from ._build import AT, person
+from ._build import AT, person, scored_pair
 from ._synthetic import generate, group_pairs, pair_scores, true_pairs
-
-
-def _pair(left: str, right: str, total: float) -> PairExplanation:
-    weight = FieldWeight(
-        field="name", level=5, label="exact", left="x", right="x", m=0.9, u=0.1, weight=total
-    )
-    from crmcore.rules.dedupe import probability
-
-    return PairExplanation(
-        left=left,
-        right=right,
-        prior_weight=0.0,
-        fields=(weight,),
-        total=total,
-        probability=probability(total),
-    )
-
 
 ids = st.sampled_from([f"c{i}" for i in range(8)])
 edges = st.lists(st.tuples(ids, ids, st.floats(-10, 30)).filter(lambda e: e[0] < e[1]), max_size=25)
@@ -52,7 +33,7 @@ def test_a_group_never_holds_a_known_non_duplicate_pair(
     pairs: list[tuple[str, str, float]], apart: list[tuple[str, str]], threshold: float
 ) -> None:
     """Whatever the pairs, no group contains both customers of a NotDuplicate decision."""
-    scored = [_pair(a, b, w) for a, b, w in pairs]
+    scored = [scored_pair(a, b, w) for a, b, w in pairs]
     kept_apart = [NotDuplicate(first_id=a, second_id=b, decided_at=AT) for a, b in apart]
     result = cluster(scored, threshold=threshold, not_duplicates=kept_apart)
     forbidden = {tuple(sorted(p)) for p in apart}
@@ -66,7 +47,7 @@ def test_a_group_never_holds_a_known_non_duplicate_pair(
 
 def test_without_decisions_groups_are_the_connected_components() -> None:
     """c1-c2 and c2-c3 above the threshold make one group; c4-c5 below it none."""
-    pairs = [_pair("c1", "c2", 20), _pair("c2", "c3", 10), _pair("c4", "c5", -5)]
+    pairs = [scored_pair("c1", "c2", 20), scored_pair("c2", "c3", 10), scored_pair("c4", "c5", -5)]
     result = cluster(pairs, threshold=0.9)
     assert [g.members for g in result.groups] == [("c1", "c2", "c3")]
     assert [(p.left, p.right) for p in result.groups[0].joined_by] == [("c1", "c2"), ("c2", "c3")]
@@ -74,7 +55,7 @@ def test_without_decisions_groups_are_the_connected_components() -> None:
 
 def test_a_decision_keeps_two_customers_apart_and_is_reported() -> None:
     """With c1 and c3 not duplicates, the weaker link c2-c3 is kept apart, naming the decision."""
-    pairs = [_pair("c1", "c2", 20), _pair("c2", "c3", 10)]
+    pairs = [scored_pair("c1", "c2", 20), scored_pair("c2", "c3", 10)]
     decision = NotDuplicate(first_id="c3", second_id="c1", decided_at=AT, decided_by="ops")
     result = cluster(pairs, threshold=0.9, not_duplicates=[decision])
     assert [g.members for g in result.groups] == [("c1", "c2")]

@@ -37,6 +37,7 @@ from crmcore.rules.dedupe.cluster import (
     DuplicateGroup,
     KeptApart,
     NotDuplicate,
+    Outweighed,
     cluster,
 )
 from crmcore.rules.dedupe.compare import (
@@ -125,6 +126,7 @@ __all__ = [
     "MatchModel",
     "MergePlan",
     "NotDuplicate",
+    "Outweighed",
     "PairExplanation",
     "PassReport",
     "SurvivorChoice",

@@ -2,12 +2,24 @@
 
 Pairs at or above the caller's probability threshold are taken strongest first
 (highest total weight, then by ids) and join their customers' groups, as in
-single-linkage clustering, except that two groups are never joined when a
-stored :class:`NotDuplicate` decision names one customer of each: such a pair is
-recorded in the group as kept apart, with the decision that kept it. So a group
-never holds a pair someone said is not a duplicate, and each group lists the
-pairs that joined it (a spanning tree of its members) and the other matched
-pairs inside it.
+single-linkage clustering, with two exceptions that keep a group's weakest link
+explained:
+
+* two groups are never joined when a stored :class:`NotDuplicate` decision names
+  one customer of each: such a pair is recorded in the clustering as kept apart,
+  with the decision that kept it;
+* two groups are not joined when a scored pair between them says "different"
+  more strongly than the joining pair says "same" (its total is below minus the
+  joining pair's total): one namesake matched to one copy of a person whose other
+  copies plainly differ from it stays out. Such a pair is recorded as
+  :class:`Outweighed`, with the pair that outweighed it. Only the pairs given
+  count: pass the pairs below the threshold too (or at least those inside the
+  groups the matched pairs make, as :meth:`.explain.ExplainedPairs.linked` gives).
+
+So a group never holds a pair someone said is not a duplicate, every pair inside
+it has a total of at least minus its strongest joining pair's, and each group
+lists the pairs that joined it (a spanning tree of its members) and the other
+matched pairs inside it.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ __all__ = [
     "DuplicateGroup",
     "KeptApart",
     "NotDuplicate",
+    "Outweighed",
     "check_threshold",
     "cluster",
 ]
@@ -41,6 +54,20 @@ class KeptApart:
 
     pair: PairExplanation
     decision: NotDuplicate
+
+
+@attrs.frozen(kw_only=True)
+class Outweighed:
+    """A matched pair that did not join two groups: a pair between them says otherwise.
+
+    Attributes:
+        pair: The matched pair.
+        against: The scored pair between the two groups with the lowest total, which
+            is below minus ``pair``'s total.
+    """
+
+    pair: PairExplanation
+    against: PairExplanation
 
 
 @attrs.frozen(kw_only=True)
@@ -66,11 +93,14 @@ class Clustering:
         threshold: The match probability a pair needed.
         groups: Groups of two or more customers, by their smallest member id.
         kept_apart: Matched pairs refused because of a non-duplicate decision.
+        outweighed: Matched pairs refused because a pair between the two groups
+            weighs more against than they weigh for.
     """
 
     threshold: float
     groups: tuple[DuplicateGroup, ...]
     kept_apart: tuple[KeptApart, ...] = ()
+    outweighed: tuple[Outweighed, ...] = ()
 
     def group_of(self, customer_id: str) -> DuplicateGroup | None:
         """The group holding ``customer_id``, if any."""
@@ -109,7 +139,11 @@ def cluster(
     threshold: float,
     not_duplicates: Iterable[NotDuplicate] = (),
 ) -> Clustering:
-    """Group the pairs whose match probability is at least ``threshold`` (0 to 1)."""
+    """Group the pairs whose match probability is at least ``threshold`` (0 to 1).
+
+    Pairs below the threshold join nothing, but one between two groups can keep
+    them apart (see the module docs).
+    """
     check_threshold(threshold, "cluster")
     pairs = list(pairs)
     decisions = list(not_duplicates)
@@ -138,6 +172,12 @@ def cluster(
         (p for p in pairs if p.probability >= threshold and p.left != p.right),
         key=lambda p: (-p.total, p.left, p.right),
     )
+    # each customer's scored pairs with a negative total: the evidence against a join
+    against: dict[str, list[tuple[str, PairExplanation]]] = {}
+    for pair in pairs:
+        if pair.total < 0 and pair.left != pair.right:
+            against.setdefault(pair.left, []).append((pair.right, pair))
+            against.setdefault(pair.right, []).append((pair.left, pair))
     parent: dict[str, str] = {}
     members: dict[str, list[str]] = {}
 
@@ -153,6 +193,7 @@ def cluster(
     joined: list[PairExplanation] = []
     inside: list[PairExplanation] = []
     kept: list[KeptApart] = []
+    outweighed: list[Outweighed] = []
     for pair in matched:
         ra, rb = root(pair.left), root(pair.right)
         if ra == rb:
@@ -166,6 +207,10 @@ def cluster(
         )
         if forbidden is not None:
             kept.append(KeptApart(pair=pair, decision=forbidden))
+            continue
+        worst = _strongest_against(members[small], other, against)
+        if worst is not None and worst.total < -pair.total:
+            outweighed.append(Outweighed(pair=pair, against=worst))
             continue
         parent[small] = large
         members[large].extend(members.pop(small))
@@ -184,4 +229,24 @@ def cluster(
         ),
         key=lambda g: g.members[0],
     )
-    return Clustering(threshold=float(threshold), groups=tuple(groups), kept_apart=tuple(kept))
+    return Clustering(
+        threshold=float(threshold),
+        groups=tuple(groups),
+        kept_apart=tuple(kept),
+        outweighed=tuple(outweighed),
+    )
+
+
+def _strongest_against(
+    small: list[str], large: set[str], against: dict[str, list[tuple[str, PairExplanation]]]
+) -> PairExplanation | None:
+    """The pair with the lowest total between a member of ``small`` and one of ``large``."""
+    worst: PairExplanation | None = None
+    for member in small:
+        for other, pair in against.get(member, ()):
+            if other in large and (
+                worst is None
+                or (pair.total, pair.left, pair.right) < (worst.total, worst.left, worst.right)
+            ):
+                worst = pair
+    return worst

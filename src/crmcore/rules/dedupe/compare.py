@@ -26,7 +26,9 @@ field          levels (0 is always "different")
                values of at least 5 characters); 2 the same kind and value.
                Null when the two have no kind of identifier in common.
 ``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
-               3 >= ``street_high``; 4 street and postal code the same.
+               3 >= ``street_high`` with the same house numbers (or none on
+               one side) and no postal codes that differ; 4 street and postal
+               code the same.
 ``gender``     1 the same.
 =============  ==================================================================
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -293,13 +296,26 @@ def _identifier_level(x: str, y: str) -> int:
     return 0
 
 
+_NUMBER = re.compile(r"\d+")
+
+
+def _numbers_agree(a: str, b: str) -> bool:
+    """Whether two street lines have the same numbers (house, building), or one has none."""
+    x, y = _NUMBER.findall(a), _NUMBER.findall(b)
+    return not x or not y or x == y
+
+
 def _address_level(x: Address, y: Address, spec: ComparisonSpec) -> int:
     same_code = bool(x.postal_code) and x.postal_code == y.postal_code and x.country == y.country
     if x.street and y.street:
         if x.street == y.street and (same_code or not (x.postal_code or y.postal_code)):
             return 4
         similarity = _jaro_winkler(x.street, y.street)
-        if similarity >= spec.street_high:
+        # "Nanjing Road 12" and "Nanjing Road 13" are close as strings, not as
+        # places: street lines with other house numbers, or postal codes that
+        # differ, are "similar" at most
+        differ = bool(x.postal_code and y.postal_code) and not same_code
+        if similarity >= spec.street_high and not differ and _numbers_agree(x.street, y.street):
             return 3
         if similarity >= spec.street_low:
             return 2

@@ -7,8 +7,9 @@ as it is, so an application can show why two customers were matched.
 A batch weighs its pairs from their comparison vectors with a :class:`WeightTable`
 (each field's weight by level, each distinct vector's total worked out once) and
 keeps them in :class:`ExplainedPairs`, which builds a pair's explanation only when
-it is read: the pairs that reach the threshold (clustering reads them) and those a
-caller asks for. What it builds is what :func:`explain_pair` gives.
+it is read: the pairs that reach the threshold and those below it inside the
+groups they make (clustering reads them: :meth:`ExplainedPairs.linked`), and those
+a caller asks for. What it builds is what :func:`explain_pair` gives.
 """
 
 from __future__ import annotations
@@ -275,6 +276,41 @@ class ExplainedPairs(Sequence[PairExplanation]):
         check_threshold(threshold, "reaching")
         return tuple(
             self._explain(i) for i, (_, chance) in enumerate(self._scores) if chance >= threshold
+        )
+
+    def linked(self, threshold: float) -> tuple[PairExplanation, ...]:
+        """The pairs :func:`.cluster.cluster` needs at ``threshold``, in order.
+
+        Those reaching the threshold, and those below it whose two customers the
+        reaching pairs connect (they can keep two groups apart); clustering them
+        gives the groups that clustering every pair would.
+
+        Raises:
+            ValidationError: ``dedupe.threshold_invalid``, as :meth:`reaching`.
+        """
+        from crmcore.rules.dedupe.cluster import check_threshold  # cluster imports this module
+
+        check_threshold(threshold, "linked")
+        parent: dict[str, str] = {}
+
+        def root(node: str) -> str:
+            parent.setdefault(node, node)
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        reached = [chance >= threshold for _, chance in self._scores]
+        for pair, reaches in zip(self._pairs, reached, strict=True):
+            if reaches:
+                parent[root(pair.left)] = root(pair.right)
+        return tuple(
+            self._explain(i)
+            for i, (pair, reaches) in enumerate(zip(self._pairs, reached, strict=True))
+            if reaches
+            or (
+                pair.left in parent and pair.right in parent and root(pair.left) == root(pair.right)
+            )
         )
 
     def _explain(self, index: int) -> PairExplanation:

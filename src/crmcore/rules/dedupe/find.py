@@ -242,9 +242,10 @@ def resolve_candidates(
             model = fit(sampled, spec=spec)
     if lazy:
         explained = ExplainedPairs(items, same_kind, model, vectors=vectors)
-        # clustering reads only the pairs at or above the threshold
+        # clustering reads the pairs at or above the threshold, and those below it
+        # inside the groups they make (which can keep two groups apart)
         grouped = cluster(
-            explained.reaching(threshold), threshold=threshold, not_duplicates=not_duplicates
+            explained.linked(threshold), threshold=threshold, not_duplicates=not_duplicates
         )
         return DedupeResult(blocking=found.report, model=model, pairs=explained, clustering=grouped)
     if vectors is not None:

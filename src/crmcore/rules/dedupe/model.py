@@ -24,8 +24,10 @@ shape it. ``p`` is the share of duplicates among the candidates and those
 pseudo-pairs. Without random vectors the fit is over the candidates alone.
 
 Deterministic rules anchor the fit (as splink estimates its prior from such rules).
-An *anchor* is a candidate pair with the same E.164 phone, email address,
-identifier, birthday or address and names at least ``close``. The anchors bound
+An *anchor* is a candidate pair with names at least ``close`` and either two of
+E.164 phone, email address, identifier, birthday and address the same, or one the
+same and none of the others different (one shared family email with another
+birthday is no anchor: namesakes would teach m that birthdays change). The anchors bound
 the prior: at least half of them are duplicates, and they are at least half of the
 duplicates, so ``p`` stays within ``[anchors / 2, 2 * anchors]`` of the pairs fit
 on; and each anchor counts as a duplicate at least 0.9 in every E-step. Without
@@ -118,6 +120,8 @@ _STRONG = (ComparedField.PHONE, ComparedField.EMAIL, ComparedField.IDENTIFIER)
 _ANCHORED = (*_STRONG, ComparedField.BIRTHDAY, ComparedField.ADDRESS)
 _NAME_CLOSE = 2
 """The name level from which an anchor's names are close (``close`` and above)."""
+_ANCHOR_SAME = 2
+"""An anchor with some ruled field different needs this many ruled fields the same."""
 
 
 @attrs.frozen(kw_only=True)
@@ -148,9 +152,10 @@ class FitDiagnostics:
 
     Attributes:
         anchors: Candidate pairs that a deterministic rule takes for duplicates:
-            the same E.164 phone, email address, identifier, birthday or address,
-            with names at least ``close`` (without a compared name: the same phone,
-            email or identifier).
+            names at least ``close`` and two of E.164 phone, email address,
+            identifier, birthday and address the same, or one the same and none of
+            them different (without a compared name: the same phone, email or
+            identifier, by the same rule).
         duplicates: The duplicates the fit expects among the candidates (the sum
             of their match probabilities in the last E-step).
         prior_low: The least prior the anchors allow.
@@ -448,13 +453,15 @@ def _anchor_patterns(
     """The vectors a deterministic rule takes for duplicates (see :class:`FitDiagnostics`)."""
     name = spec.fields.index(ComparedField.NAME) if ComparedField.NAME in spec.fields else None
     ruled = _ANCHORED if name is not None else _STRONG
-    exact = [(i, counts[i] - 1) for i, f in enumerate(spec.fields) if f in ruled]
-    return {
-        vector
-        for vector in patterns
-        if (name is None or vector[name] >= _NAME_CLOSE)
-        and any(vector[i] == top for i, top in exact)
-    }
+    ruled_at = [(i, counts[i] - 1) for i, f in enumerate(spec.fields) if f in ruled]
+    anchored = set()
+    for vector in patterns:
+        if name is not None and vector[name] < _NAME_CLOSE:
+            continue
+        same = sum(vector[i] == top for i, top in ruled_at)
+        if same >= _ANCHOR_SAME or (same and all(vector[i] != 0 for i, _ in ruled_at)):
+            anchored.add(vector)
+    return anchored
 
 
 def _fit_problems(
@@ -464,8 +471,9 @@ def _fit_problems(
         yield Problem(
             code="dedupe.no_match_class",
             message=(
-                "no candidate pair has the same phone, email, identifier, birthday or address"
-                " with close names: the data show no duplicate to learn from, so the prior"
+                "no candidate pair has close names and the same phone, email, identifier,"
+                " birthday or address (two of them, or one and none different): the data"
+                " show no duplicate to learn from, so the prior"
                 f" is {low:.3g} (one duplicate among the pairs fit on) and m is assumed"
                 " (agreement likely), not learnt"
             ),
