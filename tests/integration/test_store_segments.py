@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.integration._stores import BACKENDS
@@ -36,6 +37,7 @@ from crmcore.rules.segmentation import (
 )
 from crmcore.serialization import from_json, to_json
 from crmcore.storage import Store, connect, segments
+from crmcore.storage.sqlalchemy import _aggregates, _tiers, make_engine
 
 AS_OF = dt.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)
 START = dt.datetime(2025, 12, 25, tzinfo=dt.UTC)
@@ -426,3 +428,44 @@ def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
     assert [s.recency_days for s in summaries] == [1, 0, 0, 9, 9, 0, 68, 68]
     for spec in [*SPECS, RfmSpec(currency="CNY", scores=4, segments=())]:
         assert segments.rfm(store, spec, as_of=as_of) == rules.rfm(spec, summaries), spec
+
+
+@pytest.mark.parametrize("before", ["on", "off"])
+def test_postgresql_planner_setting_is_set_back_after_a_segmentation(
+    sql_database: Callable[[str], str], before: str
+) -> None:
+    """The statements read the covering index; the transaction's setting is as it was."""
+    url = sql_database("postgresql")
+    purchases = [
+        Purchase(
+            id=f"s{i}",
+            customer_id=CUSTOMERS[i % 3],
+            purchased_at=START + dt.timedelta(days=i),
+            amount=Money.of(str(3 + i), "CNY"),
+            product="tea",
+        )
+        for i in range(6)
+    ]
+    store = connect(url, normaliser=None)
+    try:
+        store.import_customers(
+            [Customer.person_named(family="客", given=c, id=c) for c in CUSTOMERS]
+        )
+        assert store.import_records("purchase", purchases).rejected == 0
+    finally:
+        store.close()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"SET enable_seqscan = {before}"))
+            result = _aggregates.rfm(conn, RfmSpec(currency="CNY"), as_of=AS_OF)
+            pyramid = _tiers.value_pyramid(conn, PyramidSpec(currency="CNY"), as_of=AS_OF)
+            setting = conn.execute(sa.text("SHOW enable_seqscan")).scalar_one()
+        assert result is not None
+        assert pyramid is not None
+        assert result == rules.rfm(
+            RfmSpec(currency="CNY"), rules.summarise_purchases(purchases, as_of=AS_OF)
+        )
+        assert setting == before
+    finally:
+        engine.dispose()

@@ -16,10 +16,12 @@ the typed purchase columns (``amount_micros``, ``currency``, ``cost_micros``,
   ``None``: the caller runs the pure rule over a streamed read.
 * **RFM** (monetary basis ``total``): the quantile cut points in one statement (each
   the value at position ``ceil(j * n / k)``, a scalar subquery ``ORDER BY ... LIMIT 1
-  OFFSET``; ``n`` counted first), then every customer's three scores in one statement
-  with ``CASE`` sums, exactly :func:`~crmcore.rules.segmentation.ascending_score` and
-  ``descending_score``: recency needs no date arithmetic in SQL, since ``floor(days) <
-  c`` is ``last purchase > as_of - ceil(c) days``, a comparison of UTC texts.
+  OFFSET``; ``n`` counted once; a money cut point is one summary's total and places,
+  one sort for both: :func:`cut_table`), then every customer's three scores in one
+  statement with ``CASE`` sums, exactly
+  :func:`~crmcore.rules.segmentation.ascending_score` and ``descending_score``:
+  recency needs no date arithmetic in SQL, since ``floor(days) < c`` is ``last
+  purchase > as_of - ceil(c) days``, a comparison of UTC texts.
 
 Money is summed as integers of micro-units (exact on every dialect; SQLite's integer
 ``sum`` raises on overflow rather than rounding), and turned back into decimals equal in
@@ -85,11 +87,14 @@ __all__ = [
     "INT64",
     "ceil_ratio",
     "chosen_currency",
+    "covered_rows",
     "currencies",
     "currency_summaries",
+    "cut_table",
     "filled_count",
     "floor_bound",
     "offsets_inline",
+    "on_first_row",
     "overflow_falls_back",
     "repeat_summaries",
     "rfm",
@@ -233,16 +238,85 @@ def _days_mysql(element: _DaysBefore, compiler: SQLCompiler, **kw: Any) -> str:
     return f"({dates} - (SUBSTRING({start}, 12) > SUBSTRING({end}, 12)))"
 
 
-def summary_cte(conn: Connection, statement: Select[Any], name: str) -> Any:
+def summary_cte(
+    conn: Connection, statement: Select[Any], name: str, *, materialized: bool = True
+) -> Any:
     """``statement`` as a common table expression, computed once however often it is read.
 
     SQLite (3.35 on) and PostgreSQL take ``MATERIALIZED``; MariaDB materialises a
-    derived table read several times by itself.
+    derived table read several times by itself. A summary read once (scores by fixed
+    thresholds) is not materialised (``materialized=False``): the planner reads it in
+    the index's order straight into the result, with no temporary table.
     """
     cte = statement.cte(name)
-    if conn.dialect.name in ("sqlite", "postgresql"):
+    if materialized and conn.dialect.name in ("sqlite", "postgresql"):
         cte = cte.prefix_with("MATERIALIZED")
     return cte
+
+
+def cut_table(
+    conn: Connection,
+    s: Any,
+    plain: Sequence[Any],
+    money: tuple[Sequence[Any], Sequence[Any], Any],
+    places: str,
+) -> Any:
+    """A one-row table of cut points: the ``plain`` ones, then the money ones by summary.
+
+    A money cut point is a summary's total *and* its decimal places: the summary at a
+    1-based position of an order that ends with the customer id. ``money`` is the
+    positions, that order and the filter; each position is a one-row table of that
+    summary (``ORDER BY ... LIMIT 1 OFFSET``, both columns: one sort per cut point,
+    where a scalar subquery per column sorted twice), read by two scalar subqueries.
+    Columns ``cut_0 ...``: the ``plain`` cut points (scalar subqueries), the totals,
+    then the places (``places`` names the summary's places column); ``NULL`` without
+    summaries.
+    """
+    positions, order, where = money
+    totals, places_of = [], []
+    for i, position in enumerate(positions):
+        offset = position - 1 if isinstance(position, int) else position - _number(1)
+        row = select(s.c.total, s.c[places]).where(where).order_by(*order).limit(1).offset(offset)
+        cut = summary_cte(conn, row, f"crm_cut_{i}")
+        totals.append(select(cut.c.total).scalar_subquery())
+        places_of.append(select(cut.c[places]).scalar_subquery())
+    values = [*plain, *totals, *places_of]
+    statement = select(*(c.label(f"cut_{i}") for i, c in enumerate(values)))
+    return summary_cte(conn, statement, "crm_cuts")
+
+
+def on_first_row(s: Any, columns: Sequence[Any]) -> list[Any]:
+    """The cut point ``columns``, their values on the first customer's row only.
+
+    The results read the cut points of the first row; on the others they are ``NULL``
+    (a ``CASE`` against the least customer id, computed once), so the driver decodes
+    one row of them, not one per customer (on PostgreSQL each total is a ``NUMERIC``).
+    """
+    first = select(func.min(s.c.customer_id)).scalar_subquery()
+    return [case((s.c.customer_id == first, c), else_=None).label(c.name) for c in columns]
+
+
+def covered_rows(conn: Connection, statement: Select[Any]) -> Sequence[Any]:
+    """The rows of an aggregate ``statement``, read from the covering purchase index.
+
+    PostgreSQL's planner prices an index-only scan of ``ix_crm_purchase_customer_currency``
+    above a sequential scan of ``crm_purchase`` and a hash aggregate once the statement
+    keeps one currency (measured on 200,000 purchases: 0.7 s by the table, 0.3 s by the
+    index, whose rows are narrower than the table's, which hold the documents). So the
+    statement runs with ``enable_seqscan`` off for this transaction only
+    (``set_config(..., true)``), then the previous value is set back. A statement that
+    fails leaves the transaction to be rolled back, which undoes the setting too. Other
+    dialects read the index by themselves.
+    """
+    if conn.dialect.name != "postgresql":
+        return conn.execute(statement).all()
+    setting = literal("enable_seqscan", String())
+    was = conn.execute(
+        select(func.current_setting(setting), func.set_config(setting, "off", true()))
+    ).one()[0]
+    rows = conn.execute(statement).all()
+    conn.execute(select(func.set_config(setting, literal(str(was), String()), true())))
+    return rows
 
 
 def offsets_inline(conn: Connection) -> bool:
@@ -273,7 +347,7 @@ def currency_summaries(
     """Every customer's :class:`CurrencySummary` up to ``as_of``, by customer and currency."""
     statement = _summary_select(as_of, None)
     statement = statement.order_by(statement.selected_columns[0], statement.selected_columns[1])
-    rows = conn.execute(statement).all()
+    rows = covered_rows(conn, statement)
     if any(row[1] is None for row in rows):
         return None  # the backfill has not reached every row yet
     return tuple(_segment_rows.summaries(rows, as_of))
@@ -410,10 +484,16 @@ def chosen_currency(conn: Connection, as_of: dt.datetime, rule: Any) -> str | No
 
 
 def filled_count(conn: Connection, summary: Any) -> Any:
-    """``count(*)`` of the summaries of filled rows: SQL, or an int where ``OFFSET`` must be."""
-    count = select(func.count()).select_from(summary).where(summary.c.currency.is_not(None))
+    """``count(*)`` of the summaries of filled rows: SQL, or an int where ``OFFSET`` must be.
+
+    The SQL is a one-row materialised table read by every cut point's position, so the
+    summaries are counted once, not once per cut point.
+    """
+    count = select(func.count().label("n")).select_from(summary)
+    count = count.where(summary.c.currency.is_not(None))
     if offsets_inline(conn):
-        return count.scalar_subquery()
+        counted = summary_cte(conn, count, "crm_count")
+        return select(counted.c.n).scalar_subquery()
     return int(conn.execute(count).scalar_one()) or 1  # no summaries: no row reads a cut
 
 
@@ -454,21 +534,22 @@ _DAYS = 10**9
 """Beyond every whole number of days between two storable instants."""
 
 
-def _quantile_columns(conn: Connection, s: Any, k: int) -> list[Any]:
-    """RFM's ``4 * (k - 1)`` cut columns: recency, frequency, total and the total's places."""
+def _quantile_cuts(conn: Connection, s: Any, k: int) -> Any:
+    """RFM's one-row table of ``4 * (k - 1)`` cuts: recency, frequency, total, places.
+
+    ``3 * (k - 1)`` sorts, as many as the hand-written query (:func:`cut_table`).
+    """
     n = filled_count(conn, s)
     positions = [ceil_ratio(n, j, k) for j in range(1, k)]
     filled = s.c.currency.is_not(None)
     # Equal totals sort by customer id, as Python's stable sort of the summaries does,
     # so the cut point is the same summary's total, decimal places included.
     money = (s.c.total, s.c.customer_id)
-    columns = [
+    plain = [
         *(value_at(s.c.recency, p, (s.c.recency.desc(),), filled) for p in positions),
         *(value_at(s.c.purchases, p, (s.c.purchases,), filled) for p in positions),
-        *(value_at(s.c.total, p, money, filled) for p in positions),
-        *(value_at(s.c.total_places, p, money, filled) for p in positions),
     ]
-    return [c.label(f"cut_{i}") for i, c in enumerate(columns)]
+    return cut_table(conn, s, plain, (positions, money, filled), "total_places")
 
 
 def _count_of(conditions: Sequence[Any]) -> Any:
@@ -490,7 +571,8 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
         return None  # the backfill has not reached every row yet
-    s = summary_cte(conn, _rfm_select(as_of, currency), "crm_summary")
+    thresholds = spec.method is ScoreMethod.THRESHOLDS
+    s = summary_cte(conn, _rfm_select(as_of, currency), "crm_summary", materialized=not thresholds)
     k = spec.scores
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40
     if spec.method is ScoreMethod.THRESHOLDS:
@@ -505,7 +587,7 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
         monetary = _ascending_score(s.c.total, spec.monetary_cut_points, money=True, limit=limit)
         source: Any = s
     else:
-        cuts = summary_cte(conn, select(*_quantile_columns(conn, s, k)), "crm_cuts")
+        cuts = _quantile_cuts(conn, s, k)
         cut_columns = list(cuts.c)
         w = k - 1
         recency = [s.c.recency < c for c in cut_columns[:w]]
@@ -513,11 +595,11 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
         monetary = _count_of([s.c.total > c for c in cut_columns[2 * w : 3 * w]])
         source = s.join(cuts, true())
     statement = (
-        select(*s.c, *cut_columns, _count_of(recency), frequency, monetary)
+        select(*s.c, *on_first_row(s, cut_columns), _count_of(recency), frequency, monetary)
         .select_from(source)
         .order_by(s.c.customer_id)
     )
-    rows = conn.execute(statement).all()
+    rows = covered_rows(conn, statement)
     if any(row[1] is None for row in rows):
         return None  # the backfill has not reached every row yet
     if spec.method is ScoreMethod.THRESHOLDS:

@@ -10,10 +10,12 @@ with the places they were written with), as a materialised common table expressi
 * **Pyramid by rank shares**: each upper tier's cut amount is the total at 1-based
   position ``ceil(s * n)`` of the totals sorted descending (``s`` the cumulative share,
   ``n`` the customers), a scalar subquery ``ORDER BY total DESC, customer_id LIMIT 1
-  OFFSET ...`` in a one-row table joined to every total, and the tier is ``CASE total
-  >= cut ...``: exactly :func:`~crmcore.rules.segmentation.rank_cut_points` and
-  ``tier_for``. Ties sort by customer id, as Python's stable sort does, so the cut's
-  decimal places are those of the same customer's total.
+  OFFSET ...`` reading that customer's total and places (``_aggregates.cut_table``:
+  one sort per cut), in a one-row table joined to every
+  total, and the tier is ``CASE total >= cut ...``: exactly
+  :func:`~crmcore.rules.segmentation.rank_cut_points` and ``tier_for``. Ties sort by
+  customer id, as Python's stable sort does, so the cut's decimal places are those of
+  the same customer's total.
 * **Pareto**: per currency the customers and the revenue (``GROUP BY currency``); the
   revenue of the top ``ceil(x * n)`` customers and the fewest top customers whose
   revenue reaches the spec's share are read from a running total, ``sum(total) OVER
@@ -55,11 +57,13 @@ from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._aggregates import (
     INT64,
     chosen_currency,
+    covered_rows,
+    cut_table,
     filled_count,
     floor_bound,
+    on_first_row,
     overflow_falls_back,
     summary_cte,
-    value_at,
 )
 from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
@@ -67,7 +71,9 @@ from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 __all__ = ["pareto", "value_pyramid"]
 
 
-def _totals(conn: Connection, as_of: dt.datetime, currency: str | None) -> Any:
+def _totals(
+    conn: Connection, as_of: dt.datetime, currency: str | None, *, materialized: bool = True
+) -> Any:
     """Each customer's total per currency (of ``currency`` and unfilled rows, if given)."""
     p = TABLES["purchase"]
     statement = (
@@ -82,7 +88,7 @@ def _totals(conn: Connection, as_of: dt.datetime, currency: str | None) -> Any:
     )
     if currency is not None:
         statement = statement.where((p.c.currency == currency) | p.c.currency.is_(None))
-    return summary_cte(conn, statement, "crm_totals")
+    return summary_cte(conn, statement, "crm_totals", materialized=materialized)
 
 
 class _IntDiv(FunctionElement[int]):
@@ -130,7 +136,8 @@ def value_pyramid(
     currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
         return None  # the backfill has not reached every row yet
-    s = _totals(conn, as_of, currency)
+    thresholds = spec.method is PyramidMethod.THRESHOLDS
+    s = _totals(conn, as_of, currency, materialized=not thresholds)  # read once by thresholds
     upper = spec.tiers[:-1]
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40
     cut_columns: list[Any] = []
@@ -151,13 +158,7 @@ def value_pyramid(
             running += tier.share or Decimal(0)
             shares.append(running)
         positions = [_ceil_share(n, share) for share in shares]
-        columns = [
-            *(value_at(s.c.total, p, order, filled) for p in positions),
-            *(value_at(s.c.places, p, order, filled) for p in positions),
-        ]
-        cuts = summary_cte(
-            conn, select(*(c.label(f"cut_{i}") for i, c in enumerate(columns))), "crm_cuts"
-        )
+        cuts = cut_table(conn, s, (), (positions, order, filled), "places")
         cut_columns = list(cuts.c)
         conditions = [s.c.total >= c for c in cut_columns[: len(upper)]]
         source = s.join(cuts, true())
@@ -166,11 +167,12 @@ def value_pyramid(
         else_=literal(len(upper)),
     )
     statement = (
-        select(s.c.customer_id, s.c.currency, s.c.total, s.c.places, tier_index, *cut_columns)
+        select(s.c.customer_id, s.c.currency, s.c.total, s.c.places, tier_index)
+        .add_columns(*on_first_row(s, cut_columns))
         .select_from(source)
         .order_by(s.c.customer_id)
     )
-    rows = conn.execute(statement).all()
+    rows = covered_rows(conn, statement)
     if any(row[1] is None for row in rows):
         return None  # the backfill has not reached every row yet
     if spec.method is PyramidMethod.THRESHOLDS:
@@ -243,7 +245,7 @@ def pareto(
             top(share, ranked.c.running).label(f"top_{i}"),
             top(share, ranked.c.running_places).label(f"top_places_{i}"),
         ]
-    rows = conn.execute(select(*columns).order_by(g.c.currency)).all()
+    rows = covered_rows(conn, select(*columns).order_by(g.c.currency))
     if any(row[0] is None for row in rows):
         return None  # the backfill has not reached every row yet
     out = []
