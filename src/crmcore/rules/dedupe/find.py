@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._collector import collector_paused
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import WrongType
 from crmcore.models import Customer
@@ -126,22 +127,23 @@ def find_duplicates(
     _check_arguments(customers, model, threshold)
     items: dict[str, Features] = {}
     keyed: list[tuple[str, tuple[str, ...]]] = []
-    for customer in customers:
-        item = features(customer, region=blocking.region)
-        keyed.append((customer.id, feature_keys(item, passes=blocking.passes)))
-        items.setdefault(customer.id, item)
-    found = candidate_pairs(keyed, max_block_size=blocking.max_block_size)
-    return resolve_candidates(
-        found,
-        items,
-        ids=list(items),
-        threshold=threshold,
-        comparison=comparison,
-        model=model,
-        not_duplicates=not_duplicates,
-        sample_pairs=sample_pairs,
-        seed=seed,
-    )
+    with collector_paused():
+        for customer in customers:
+            item = features(customer, region=blocking.region)
+            keyed.append((customer.id, feature_keys(item, passes=blocking.passes)))
+            items.setdefault(customer.id, item)
+        found = candidate_pairs(keyed, max_block_size=blocking.max_block_size)
+        return resolve_candidates(
+            found,
+            items,
+            ids=list(items),
+            threshold=threshold,
+            comparison=comparison,
+            model=model,
+            not_duplicates=not_duplicates,
+            sample_pairs=sample_pairs,
+            seed=seed,
+        )
 
 
 def pairs_of_one_kind(kinds: Mapping[Any, int]) -> int:
@@ -205,6 +207,35 @@ def resolve_candidates(
     finds ``found`` inside the database and reads only those customers;
     :func:`find_duplicates` is this over the candidates of customers in memory.
     """
+    with collector_paused():
+        return _resolve(
+            found,
+            items,
+            ids=ids,
+            threshold=threshold,
+            comparison=comparison,
+            model=model,
+            not_duplicates=not_duplicates,
+            sample_pairs=sample_pairs,
+            seed=seed,
+            population=population,
+        )
+
+
+def _resolve(
+    found: Candidates,
+    items: Mapping[str, Features],
+    *,
+    ids: Sequence[str],
+    threshold: float,
+    comparison: ComparisonSpec,
+    model: MatchModel | None,
+    not_duplicates: Iterable[NotDuplicate],
+    sample_pairs: int,
+    seed: int,
+    population: int | None,
+) -> DedupeResult:
+    """:func:`resolve_candidates` with the collector paused."""
     same_kind = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     # Fast path: pairs are weighed from their level vectors (WeightTable) and explained
     # only when read (ExplainedPairs); the reference explains every pair at once.
