@@ -157,6 +157,22 @@ _Found = tuple[int, int, tuple[CandidatePair, ...], dict[str, list[int]], list[C
 """Customers, keys, the pairs, per-pass ``[blocks, pairs, cut blocks, cut pairs]``, the cut."""
 
 
+def _counted(
+    key: str, size: int, max_block_size: int, stats: dict[str, list[int]], cut: list[CutBlock]
+) -> bool:
+    """Count a block of ``size`` (at least 2) in its pass; False when the cap cuts it."""
+    stat = stats[key_pass(key)]
+    stat[0] += 1
+    would = size * (size - 1) // 2
+    if size > max_block_size:
+        stat[2] += 1
+        stat[3] += would
+        cut.append(CutBlock(key=key, size=size, pairs=would))
+        return False
+    stat[1] += would
+    return True
+
+
 def _blocks_sorted(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: int) -> _Found:
     """The reference: ``(key, customer)`` entries sorted and grouped by key, as SQL does."""
     # Sorted (key, customer) entries grouped by key, as a database sorts an index:
@@ -176,18 +192,8 @@ def _blocks_sorted(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: i
     cut: list[CutBlock] = []
     for key, block in groupby(entries, key=itemgetter(0)):
         members = [customer_id for _, customer_id in block]
-        size = len(members)
-        if size < 2:
+        if len(members) < 2 or not _counted(key, len(members), max_block_size, stats, cut):
             continue
-        stat = stats[key_pass(key)]
-        stat[0] += 1
-        would = size * (size - 1) // 2
-        if size > max_block_size:
-            stat[2] += 1
-            stat[3] += would
-            cut.append(CutBlock(key=key, size=size, pairs=would))
-            continue
-        stat[1] += would
         found.extend((left, right, key) for left, right in combinations(members, 2))
     found.sort()
     pairs = tuple(
@@ -236,18 +242,8 @@ def _blocks_by_key(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: i
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     cut: list[CutBlock] = []
     for key, block in blocks.items():
-        if isinstance(block, int):
+        if isinstance(block, int) or not _counted(key, len(block), max_block_size, stats, cut):
             continue
-        size = len(block)
-        stat = stats[key_pass(key)]
-        stat[0] += 1
-        would = size * (size - 1) // 2
-        if size > max_block_size:
-            stat[2] += 1
-            stat[3] += would
-            cut.append(CutBlock(key=key, size=size, pairs=would))
-            continue
-        stat[1] += would
         members = sorted([ranks[i] for i in block])
         for left, right in combinations(members, 2):
             code = left * count + right

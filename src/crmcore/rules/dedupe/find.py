@@ -183,6 +183,7 @@ def needed_ids(
     return wanted
 
 
+@collector_paused()
 def resolve_candidates(
     found: Candidates,
     items: Mapping[str, Features],
@@ -207,35 +208,6 @@ def resolve_candidates(
     finds ``found`` inside the database and reads only those customers;
     :func:`find_duplicates` is this over the candidates of customers in memory.
     """
-    with collector_paused():
-        return _resolve(
-            found,
-            items,
-            ids=ids,
-            threshold=threshold,
-            comparison=comparison,
-            model=model,
-            not_duplicates=not_duplicates,
-            sample_pairs=sample_pairs,
-            seed=seed,
-            population=population,
-        )
-
-
-def _resolve(
-    found: Candidates,
-    items: Mapping[str, Features],
-    *,
-    ids: Sequence[str],
-    threshold: float,
-    comparison: ComparisonSpec,
-    model: MatchModel | None,
-    not_duplicates: Iterable[NotDuplicate],
-    sample_pairs: int,
-    seed: int,
-    population: int | None,
-) -> DedupeResult:
-    """:func:`resolve_candidates` with the collector paused."""
     same_kind = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
     # Fast path: pairs are weighed from their level vectors (WeightTable) and explained
     # only when read (ExplainedPairs); the reference explains every pair at once.
