@@ -65,6 +65,7 @@ from _synthetic import (  # type: ignore[import-not-found]  # noqa: E402
     true_pairs,
 )
 
+from crmcore._collector import collector_paused  # noqa: E402
 from crmcore.models import Customer  # noqa: E402
 from crmcore.rules.dedupe import (  # noqa: E402
     BlockingSpec,
@@ -123,29 +124,31 @@ def run_memory(
         return now
 
     _reset_peak()
-    t0 = start = time.perf_counter()
-    items = {c.id: features(c, region=spec.region) for c in records}
-    keyed = [(cid, feature_keys(item, passes=spec.passes)) for cid, item in items.items()]
-    start = timed("features_and_keys", start)
-    found = candidate_pairs(keyed, max_block_size=spec.max_block_size)
-    start = timed("blocking", start)
-    pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
-    vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
-    candidates = {(p.left, p.right) for p in pairs}
-    sampled = [
-        compare_levels(items[a], items[b])
-        for a, b in random_pairs(list(items), 20_000)
-        if (min(a, b), max(a, b)) not in candidates
-    ]
-    start = timed("comparison_vectors", start)
-    population = len(items) * (len(items) - 1) // 2
-    model = fit(vectors, random_vectors=sampled, population=population)
-    start = timed("em_fit", start)
-    scored = ExplainedPairs(items, pairs, model, vectors=vectors)
-    linked = scored.linked(threshold)
-    start = timed("scoring_and_explaining", start)
-    grouped = cluster(linked, threshold=threshold)
-    timed("clustering", start)
+    # the collector paused as find_duplicates pauses it (a fast path)
+    with collector_paused():
+        t0 = start = time.perf_counter()
+        items = {c.id: features(c, region=spec.region) for c in records}
+        keyed = [(cid, feature_keys(item, passes=spec.passes)) for cid, item in items.items()]
+        start = timed("features_and_keys", start)
+        found = candidate_pairs(keyed, max_block_size=spec.max_block_size)
+        start = timed("blocking", start)
+        pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
+        vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
+        candidates = {(p.left, p.right) for p in pairs}
+        sampled = [
+            compare_levels(items[a], items[b])
+            for a, b in random_pairs(list(items), 20_000)
+            if (min(a, b), max(a, b)) not in candidates
+        ]
+        start = timed("comparison_vectors", start)
+        population = len(items) * (len(items) - 1) // 2
+        model = fit(vectors, random_vectors=sampled, population=population)
+        start = timed("em_fit", start)
+        scored = ExplainedPairs(items, pairs, model, vectors=vectors)
+        linked = scored.linked(threshold)
+        start = timed("scoring_and_explaining", start)
+        grouped = cluster(linked, threshold=threshold)
+        timed("clustering", start)
     seconds = round(time.perf_counter() - t0, 3)
     candidates = {(p.left, p.right) for p in pairs}
     return {

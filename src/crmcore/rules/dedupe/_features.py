@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.errors import Problem, ValidationError
 from crmcore.models import Customer, PersonName
 from crmcore.rules.dedupe._text import fold, has_han, romanise
@@ -133,7 +135,15 @@ def _identifier_value(value: str) -> str:
 
 
 def _person_form(name: PersonName) -> NameForm | None:
-    family, given = fold(name.family), fold(name.given)
+    if fast_paths_enabled():
+        # Fast path: one form per distinct written name (the same frozen value).
+        return _person_form_cached(name.family, name.given)
+    return _person_form_of(name.family, name.given)
+
+
+def _person_form_of(family_name: str, given_name: str) -> NameForm | None:
+    """The reference: a person's name folded and romanised."""
+    family, given = fold(family_name), fold(given_name)
     if not family and not given:
         return None
     return NameForm(
@@ -149,6 +159,13 @@ def _roman(part: str) -> str:
 
 
 def _organisation_form(legal_name: str) -> NameForm | None:
+    if fast_paths_enabled():
+        return _organisation_form_cached(legal_name)
+    return _organisation_form_of(legal_name)
+
+
+def _organisation_form_of(legal_name: str) -> NameForm | None:
+    """The reference: an organisation's legal name folded, legal forms left out."""
     text = fold(legal_name)
     for suffix in _CJK_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
@@ -160,6 +177,12 @@ def _organisation_form(legal_name: str) -> NameForm | None:
         return None
     roman = _roman(text) if has_han(text) else text
     return NameForm(family=text, given="", roman_family=roman, roman_given="")
+
+
+_person_form_cached = lru_cache(maxsize=1 << 16)(_person_form_of)
+_organisation_form_cached = lru_cache(maxsize=1 << 14)(_organisation_form_of)
+on_switch(_person_form_cached.cache_clear)
+on_switch(_organisation_form_cached.cache_clear)
 
 
 def features(customer: Customer, *, region: str | None = None) -> Features:

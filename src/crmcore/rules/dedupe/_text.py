@@ -13,12 +13,17 @@ without it a Han name is its own romanisation and only matches Han text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["HAS_PINYIN", "fold", "has_han", "initial", "romanise", "strip_marks"]
+__all__ = [
+    "HAS_PINYIN", "fold", "fold_reference", "has_han", "initial", "romanise", "strip_marks",
+]  # fmt: skip
 
 from collections.abc import Callable
+
+from crmcore._fastpaths import fast_paths_enabled, on_switch
 
 _lazy_pinyin: Callable[[str], list[str]] | None
 try:  # pragma: no cover - which branch runs depends on the environment
@@ -75,6 +80,19 @@ def fold(text: str) -> str:
     >>> fold("張 偉")
     '張 偉'
     """
+    if text.isascii() and fast_paths_enabled():
+        # Fast path: ASCII is its own NFKC form, case folds as lower() does and has no
+        # marks; one substitution replaces what is not a letter or digit.
+        return " ".join(_NOT_ASCII_ALNUM.sub(" ", text.lower()).split())
+    return fold_reference(text)
+
+
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9a-z]+")
+on_switch(fold.cache_clear)  # the reference then folds every text itself
+
+
+def fold_reference(text: str) -> str:
+    """:func:`fold` character by character, for any text (the reference of its ASCII path)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = strip_marks(text)
     kept = [c if c.isalnum() else " " for c in text]

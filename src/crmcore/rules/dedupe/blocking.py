@@ -31,6 +31,7 @@ from operator import itemgetter
 
 import attrs
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import Problem, ValidationError
 from crmcore.rules.dedupe.keys import key_pass
 
@@ -134,6 +135,46 @@ def candidate_pairs(
         raise _refused("type.invalid", "$.max_block_size", "expected an int")
     if max_block_size < 2:
         raise _refused("dedupe.block_size_invalid", "$.max_block_size", "must be at least 2")
+    if fast_paths_enabled():
+        seen_count, key_count, pairs, stats, cut = _blocks_by_key(keyed, max_block_size)
+    else:
+        seen_count, key_count, pairs, stats, cut = _blocks_sorted(keyed, max_block_size)
+    report = BlockingReport(
+        customers=seen_count,
+        keys=key_count,
+        candidate_pairs=len(pairs),
+        max_block_size=max_block_size,
+        passes=tuple(
+            PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
+            for name, s in sorted(stats.items())
+        ),
+        cut=tuple(sorted(cut, key=lambda b: (-b.size, b.key))),
+    )
+    return Candidates(pairs=pairs, report=report)
+
+
+_Found = tuple[int, int, tuple[CandidatePair, ...], dict[str, list[int]], list[CutBlock]]
+"""Customers, keys, the pairs, per-pass ``[blocks, pairs, cut blocks, cut pairs]``, the cut."""
+
+
+def _counted(
+    key: str, size: int, max_block_size: int, stats: dict[str, list[int]], cut: list[CutBlock]
+) -> bool:
+    """Count a block of ``size`` (at least 2) in its pass; False when the cap cuts it."""
+    stat = stats[key_pass(key)]
+    stat[0] += 1
+    would = size * (size - 1) // 2
+    if size > max_block_size:
+        stat[2] += 1
+        stat[3] += would
+        cut.append(CutBlock(key=key, size=size, pairs=would))
+        return False
+    stat[1] += would
+    return True
+
+
+def _blocks_sorted(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: int) -> _Found:
+    """The reference: ``(key, customer)`` entries sorted and grouped by key, as SQL does."""
     # Sorted (key, customer) entries grouped by key, as a database sorts an index:
     # far fewer live containers than a dict of lists, so far less collector work.
     seen: set[str] = set()
@@ -151,36 +192,75 @@ def candidate_pairs(
     cut: list[CutBlock] = []
     for key, block in groupby(entries, key=itemgetter(0)):
         members = [customer_id for _, customer_id in block]
-        size = len(members)
-        if size < 2:
+        if len(members) < 2 or not _counted(key, len(members), max_block_size, stats, cut):
             continue
-        stat = stats[key_pass(key)]
-        stat[0] += 1
-        would = size * (size - 1) // 2
-        if size > max_block_size:
-            stat[2] += 1
-            stat[3] += would
-            cut.append(CutBlock(key=key, size=size, pairs=would))
-            continue
-        stat[1] += would
         found.extend((left, right, key) for left, right in combinations(members, 2))
     found.sort()
     pairs = tuple(
         CandidatePair(left=left, right=right, keys=tuple(k for _, _, k in shared))
         for (left, right), shared in groupby(found, key=itemgetter(0, 1))
     )
-    report = BlockingReport(
-        customers=len(seen),
-        keys=key_count,
-        candidate_pairs=len(pairs),
-        max_block_size=max_block_size,
-        passes=tuple(
-            PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
-            for name, s in sorted(stats.items())
-        ),
-        cut=tuple(sorted(cut, key=lambda b: (-b.size, b.key))),
-    )
-    return Candidates(pairs=pairs, report=report)
+    return len(seen), key_count, pairs, stats, cut
+
+
+def _blocks_by_key(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: int) -> _Found:
+    """The fast path of :func:`_blocks_sorted`: blocks as lists of customer ranks.
+
+    Each customer is its rank among the sorted ids, a block the list of its
+    members' ranks, and a pair the integer ``left * n + right``: no ``(key, id)``
+    tuple per key and no sort of them, one dict entry per pair (its one key, or
+    the list of its keys), and pairs sorted as integers are sorted by id. Keys of one
+    customer (most of them) hold a plain index, not a list.
+    """
+    ids: list[str] = []
+    seen: set[str] = set()
+    # A key of one customer holds its index (an int, which the collector never
+    # visits); a list only from the second customer on.
+    blocks: dict[str, int | list[int]] = {}
+    key_count = 0
+    for index, item in enumerate(keyed):
+        customer_id, keys = _entry_quick(item, index)
+        if customer_id in seen:
+            raise _refused("dedupe.duplicate_id", "$", f"customer {customer_id!r} given twice")
+        seen.add(customer_id)
+        ids.append(customer_id)
+        distinct = set(keys)
+        key_count += len(distinct)
+        for key in distinct:
+            block = blocks.get(key)
+            if block is None:
+                blocks[key] = index
+            elif isinstance(block, int):
+                blocks[key] = [block, index]
+            else:
+                block.append(index)
+    ordered = sorted(ids)
+    count = len(ordered)
+    rank = {customer_id: position for position, customer_id in enumerate(ordered)}
+    ranks = [rank[customer_id] for customer_id in ids]
+    found: dict[int, str | list[str]] = {}
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    cut: list[CutBlock] = []
+    for key, block in blocks.items():
+        if isinstance(block, int) or not _counted(key, len(block), max_block_size, stats, cut):
+            continue
+        members = sorted([ranks[i] for i in block])
+        for left, right in combinations(members, 2):
+            code = left * count + right
+            shared = found.get(code)
+            if shared is None:
+                found[code] = key
+            elif isinstance(shared, str):
+                found[code] = [shared, key]
+            else:
+                shared.append(key)
+    pairs = []
+    for code in sorted(found):
+        left, right = divmod(code, count)
+        shared = found[code]
+        keys = (shared,) if isinstance(shared, str) else tuple(sorted(shared))
+        pairs.append(CandidatePair(left=ordered[left], right=ordered[right], keys=keys))
+    return len(seen), key_count, tuple(pairs), stats, cut
 
 
 def _entry(item: object, index: int) -> tuple[str, Sequence[str]]:
@@ -197,6 +277,27 @@ def _entry(item: object, index: int) -> tuple[str, Sequence[str]]:
     raise _refused(
         "type.invalid", f"$[{index}]", "expected (customer_id, keys), an id and key strings"
     )
+
+
+_KEY_COLLECTIONS = (tuple, list, set, frozenset)
+
+
+def _entry_quick(item: object, index: int) -> tuple[str, Sequence[str]]:
+    """:func:`_entry` for the usual item: an id and a tuple of keys.
+
+    One join checks every key is text; anything else is checked (and refused) by
+    :func:`_entry`.
+    """
+    if type(item) is tuple and len(item) == 2:
+        customer_id, keys = item
+        if type(customer_id) is str and type(keys) in _KEY_COLLECTIONS:
+            try:
+                "".join(keys)
+            except TypeError:
+                pass
+            else:
+                return customer_id, keys
+    return _entry(item, index)
 
 
 def _refused(code: str, path: str, message: str) -> ValidationError:

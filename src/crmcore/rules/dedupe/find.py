@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from crmcore._collector import collector_paused
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.errors import WrongType
 from crmcore.models import Customer
@@ -126,22 +127,23 @@ def find_duplicates(
     _check_arguments(customers, model, threshold)
     items: dict[str, Features] = {}
     keyed: list[tuple[str, tuple[str, ...]]] = []
-    for customer in customers:
-        item = features(customer, region=blocking.region)
-        keyed.append((customer.id, feature_keys(item, passes=blocking.passes)))
-        items.setdefault(customer.id, item)
-    found = candidate_pairs(keyed, max_block_size=blocking.max_block_size)
-    return resolve_candidates(
-        found,
-        items,
-        ids=list(items),
-        threshold=threshold,
-        comparison=comparison,
-        model=model,
-        not_duplicates=not_duplicates,
-        sample_pairs=sample_pairs,
-        seed=seed,
-    )
+    with collector_paused():
+        for customer in customers:
+            item = features(customer, region=blocking.region)
+            keyed.append((customer.id, feature_keys(item, passes=blocking.passes)))
+            items.setdefault(customer.id, item)
+        found = candidate_pairs(keyed, max_block_size=blocking.max_block_size)
+        return resolve_candidates(
+            found,
+            items,
+            ids=list(items),
+            threshold=threshold,
+            comparison=comparison,
+            model=model,
+            not_duplicates=not_duplicates,
+            sample_pairs=sample_pairs,
+            seed=seed,
+        )
 
 
 def pairs_of_one_kind(kinds: Mapping[Any, int]) -> int:
@@ -181,6 +183,7 @@ def needed_ids(
     return wanted
 
 
+@collector_paused()
 def resolve_candidates(
     found: Candidates,
     items: Mapping[str, Features],
