@@ -14,10 +14,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL
+
+if TYPE_CHECKING:
+    from crmcore.storage.sqlalchemy import SqlBackend
 
 POSTGRES_ENV = "CRMCORE_TEST_POSTGRES_URL"
 MYSQL_ENV = "CRMCORE_TEST_MYSQL_URL"
@@ -172,6 +176,20 @@ def sql_database(
         return url
 
     return make
+
+
+@pytest.fixture(params=SQL_DIALECTS)
+def sql_backend(
+    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
+) -> Iterator[SqlBackend]:
+    """A migrated, empty SQL backend of each dialect (closed after the test)."""
+    from crmcore.storage.sqlalchemy import create_backend
+
+    opened = create_backend(sql_database(str(request.param)))
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _empty_tables(url: str) -> None:

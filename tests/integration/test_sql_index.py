@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -40,16 +40,6 @@ from crmcore.testing._query_audience import AUDIENCE_QUERIES, audience_customers
 from crmcore.testing.data import sample_customers
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[SqlBackend]:
-    """A migrated, empty database of each dialect."""
-    opened = create_backend(sql_database(str(request.param)))
-    yield opened
-    opened.close()
 
 
 def _stamped(customers: list[Customer]) -> list[Customer]:
@@ -149,42 +139,42 @@ def test_long_text_compares_exactly(dialect: str, sql_database: Callable[[str], 
 # --------------------------------------------------------------------------- writes keep the index
 
 
-def test_writes_keep_the_index_rows(backend: SqlBackend) -> None:
+def test_writes_keep_the_index_rows(sql_backend: SqlBackend) -> None:
     """Insert, update and delete leave exactly the entries of the stored customers."""
     customers = _stamped(sample_customers())
     index_set = IndexSet.of()
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", customers)
     t.commit()
-    assert _index_rows(backend) == set(index_module.index_rows(index_set, customers))
+    assert _index_rows(sql_backend) == set(index_module.index_rows(index_set, customers))
     changed = attrs.evolve(customers[0], tags=("新标签",), phones=(), version=2)
-    t = backend.begin()
+    t = sql_backend.begin()
     t.update("customer", changed, expected_version=1)
     t.delete("customer", customers[1].id, expected_version=1)
     t.commit()
     remaining = [changed, *customers[2:]]
-    assert _index_rows(backend) == set(index_module.index_rows(index_set, remaining))
-    found, count = _answers(backend, Query(where=Field("tags") == "新标签"))
+    assert _index_rows(sql_backend) == set(index_module.index_rows(index_set, remaining))
+    found, count = _answers(sql_backend, Query(where=Field("tags") == "新标签"))
     assert found == [changed.id]
     assert count == 1
 
 
-def test_a_large_batch_writes_the_same_rows(backend: SqlBackend) -> None:
+def test_a_large_batch_writes_the_same_rows(sql_backend: SqlBackend) -> None:
     """A batch past the COPY threshold (PostgreSQL's binary COPY path) writes every entry."""
     customers = _stamped(
         [attrs.evolve(c, id=f"{c.id}-{n:03d}") for n in range(40) for c in sample_customers()]
     )
     rows = index_module.index_rows(IndexSet.of(), customers)
     assert len(rows) >= index_module.COPY_ROWS
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", customers)
     t.commit()
-    assert _index_rows(backend) == set(rows)
+    assert _index_rows(sql_backend) == set(rows)
     query = Query(where=Field("tags") == "vip", order_by=("-person.name.family",), limit=50)
-    assert _answers(backend, query)[0] == [c.id for c in query.apply(customers)]
+    assert _answers(sql_backend, query)[0] == [c.id for c in query.apply(customers)]
 
 
-def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
+def test_explain_says_where_each_leaf_runs(sql_backend: SqlBackend) -> None:
     """explain() names the leaves answered by a key column, the index table, or the document."""
     query = Query(
         where=(Field("tags") == "vip")
@@ -192,7 +182,7 @@ def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
         & (Field("notes") == "x"),
         order_by=("person.name.family", "display_name"),
     )
-    plan = backend.explain("customer", query)
+    plan = sql_backend.explain("customer", query)
     assert [(s.path, s.where) for s in plan.filters] == [
         ("tags", "index"),
         ("lifecycle_stage", "column"),
@@ -205,22 +195,22 @@ def test_explain_says_where_each_leaf_runs(backend: SqlBackend) -> None:
     assert plan.ordered_in_sql
     assert plan.exact
     assert plan.python_paths == ()
-    assert backend.explain("customer", Query(where=Field("tags") == "vip")).exact
+    assert sql_backend.explain("customer", Query(where=Field("tags") == "vip")).exact
 
 
-def test_every_default_path_filters_in_sql(backend: SqlBackend) -> None:
+def test_every_default_path_filters_in_sql(sql_backend: SqlBackend) -> None:
     """A comparison on each default indexed path runs in SQL; the kit's index queries are exact."""
     for path in DEFAULT_INDEXED_PATHS:
-        assert backend.explain("customer", Query(where=Field(path).is_null())).exact, path
+        assert sql_backend.explain("customer", Query(where=Field(path).is_null())).exact, path
     for name, query in CUSTOMER_QUERIES.items():
         if name.startswith("index "):
-            assert backend.explain("customer", query).exact, name
+            assert sql_backend.explain("customer", query).exact, name
 
 
 # --------------------------------------------------------------------------- declared indexes
 
 
-def test_declared_index_is_backfilled_and_used(backend: SqlBackend) -> None:
+def test_declared_index_is_backfilled_and_used(sql_backend: SqlBackend) -> None:
     """A declared path is backfilled, kept on writes, used by queries, and read on reopening."""
     fact = ProfileFact(category=FactCategory.PREFERENCE, key="diet", value="素食")
     customers = _stamped(
@@ -229,25 +219,25 @@ def test_declared_index_is_backfilled_and_used(backend: SqlBackend) -> None:
             for i, c in enumerate(sample_customers())
         ]
     )
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", customers)
     t.commit()
     query = Query(where=Field("facts.value") == "素食", order_by=("display_name",))
-    before = backend.explain("customer", query)  # undeclared: the document, in SQL
+    before = sql_backend.explain("customer", query)  # undeclared: the document, in SQL
     assert [s.where for s in before.filters] == ["document"]
     calls: list[tuple[int, int]] = []
-    assert declare_index(backend, "facts.value", progress=lambda d, n: calls.append((d, n)))
+    assert declare_index(sql_backend, "facts.value", progress=lambda d, n: calls.append((d, n)))
     assert calls[-1] == (len(customers), len(customers))
-    assert not declare_index(backend, "facts.value")
-    assert [s.where for s in backend.explain("customer", query).filters] == ["index"]
+    assert not declare_index(sql_backend, "facts.value")
+    assert [s.where for s in sql_backend.explain("customer", query).filters] == ["index"]
     expected = [c.id for c in query.apply(customers)]
-    assert _answers(backend, query) == (expected, len(expected))
+    assert _answers(sql_backend, query) == (expected, len(expected))
     newcomer = _stamped([attrs.evolve(customers[1], id="new-one", facts=(fact,))])
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", newcomer)
     t.commit()
-    assert "new-one" in _answers(backend, query)[0]
-    url = backend.engine.url.render_as_string(hide_password=False)
+    assert "new-one" in _answers(sql_backend, query)[0]
+    url = sql_backend.engine.url.render_as_string(hide_password=False)
     again = create_backend(url)
     try:
         assert again.index_set().declared == ("facts.value",)
@@ -256,11 +246,11 @@ def test_declared_index_is_backfilled_and_used(backend: SqlBackend) -> None:
         again.close()
 
 
-def test_a_path_that_cannot_be_indexed_is_refused(backend: SqlBackend) -> None:
+def test_a_path_that_cannot_be_indexed_is_refused(sql_backend: SqlBackend) -> None:
     """Declaring a decimal, a model or a misspelt path raises index.path_invalid."""
     for path in ("organisation.registered_capital.amount", "person", "person.surname"):
         with pytest.raises(ValidationError) as info:
-            declare_index(backend, path)
+            declare_index(sql_backend, path)
         assert info.value.codes == ("index.path_invalid",)
 
 
@@ -382,16 +372,16 @@ def test_the_cli_declares_an_index(tmp_path: Any) -> None:
 # --------------------------------------------------------------------------- audience and month-day
 
 
-def test_audience_and_month_day_filters_run_on_the_index(backend: SqlBackend) -> None:
+def test_audience_and_month_day_filters_run_on_the_index(sql_backend: SqlBackend) -> None:
     """Kit audience and month-day queries run on the index and answer their known ids."""
     customers = audience_customers()
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", customers)
     t.commit()
-    t = backend.begin()
+    t = sql_backend.begin()
     try:
         for name, (query, ids) in AUDIENCE_QUERIES.items():
-            plan = backend.explain("customer", query)
+            plan = sql_backend.explain("customer", query)
             # Plain reachability (no purpose) is not indexed: it runs on the document.
             assert plan.exact, (name, plan)
             assert {c.id for c in t.query("customer", query)} == ids, name
@@ -438,14 +428,14 @@ def test_a_backend_opened_before_a_declaration_writes_the_new_path(
         old.close()
 
 
-def test_consent_audiences_with_a_purpose_are_exact_sql(backend: SqlBackend) -> None:
+def test_consent_audiences_with_a_purpose_are_exact_sql(sql_backend: SqlBackend) -> None:
     """``Reachable`` with a purpose and every month-day window compile to the index."""
     for query in [
         Query(where=Reachable(channel="sms", purpose="marketing")),
         Query(where=~Reachable(channel="email", purpose="newsletter")),
         Query(where=Field("person.birthday").month_day_between("12-25", "01-07")),
     ]:
-        assert backend.explain("customer", query).exact, query
-    plain = backend.explain("customer", Query(where=Reachable(channel="sms")))
+        assert sql_backend.explain("customer", query).exact, query
+    plain = sql_backend.explain("customer", Query(where=Reachable(channel="sms")))
     assert plain.exact
     assert [s.where for s in plain.filters] == ["document"]

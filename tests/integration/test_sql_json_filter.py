@@ -25,7 +25,7 @@ from tests.conftest import SQL_DIALECTS
 from crmcore.errors import ValidationError
 from crmcore.models import Complaint, Customer, Interaction, Purchase
 from crmcore.query import Field, Query, Reachable
-from crmcore.storage.sqlalchemy import SqlBackend, create_backend, make_engine
+from crmcore.storage.sqlalchemy import SqlBackend, make_engine
 from crmcore.storage.sqlalchemy._json_filter import (
     JsonStep,
     JsonTest,
@@ -157,17 +157,7 @@ def test_text_compares_by_code_point(engine: Engine, stored: list[str], operand:
 # --------------------------------------------------------------------------- explain
 
 
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[SqlBackend]:
-    """A migrated, empty database of each dialect."""
-    opened = create_backend(sql_database(str(request.param)))
-    yield opened
-    opened.close()
-
-
-def test_every_kit_filter_runs_in_sql(backend: SqlBackend) -> None:
+def test_every_kit_filter_runs_in_sql(sql_backend: SqlBackend) -> None:
     """``explain`` puts every filter leaf of the kit's queries in SQL (text search aside)."""
     kinds: list[tuple[Any, type, dict[str, Query]]] = [
         ("customer", Customer, CUSTOMER_QUERIES),
@@ -177,12 +167,12 @@ def test_every_kit_filter_runs_in_sql(backend: SqlBackend) -> None:
     ]
     for kind, _, queries in kinds:
         for name, query in queries.items():
-            steps = backend.explain(kind, query).filters
+            steps = sql_backend.explain(kind, query).filters
             outside = [s for s in steps if not s.in_sql and s.op != "search"]
             assert outside == [], (kind, name)
 
 
-def test_document_leaves_are_explained_as_document(backend: SqlBackend) -> None:
+def test_document_leaves_are_explained_as_document(sql_backend: SqlBackend) -> None:
     """Non-indexed paths and plain reachability run on the document, exactly."""
     query = Query(
         where=(Field("notes") != None)  # noqa: E711
@@ -190,7 +180,7 @@ def test_document_leaves_are_explained_as_document(backend: SqlBackend) -> None:
         & (Field("phones.verified") == False)  # noqa: E712
         & Reachable(channel="sms")
     )
-    explanation = backend.explain("customer", query)
+    explanation = sql_backend.explain("customer", query)
     assert explanation.exact
     assert [s.where for s in explanation.filters] == ["document"] * 4
 

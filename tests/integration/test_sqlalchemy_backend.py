@@ -150,20 +150,9 @@ def purchase(customer_id: str) -> Purchase:
     )
 
 
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[Backend]:
-    store = create_backend(sql_database(request.param))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 @pytest.fixture
-def tx(backend: Backend) -> Iterator[Transaction]:
-    transaction = backend.begin()
+def tx(sql_backend: Backend) -> Iterator[Transaction]:
+    transaction = sql_backend.begin()
     try:
         yield transaction
     finally:
@@ -184,7 +173,7 @@ def committed(backend: Backend, work: Callable[[Transaction], object]) -> object
 # ---------------------------------------------------------------------- round trips
 
 
-def test_every_kind_round_trips_exactly(backend: Backend) -> None:
+def test_every_kind_round_trips_exactly(sql_backend: Backend) -> None:
     """Records of every kind come back equal, with offsets, decimals and CJK text intact."""
     person, company = zhang_wei(), organisation()
     records: dict[RecordKind, list[Record]] = {
@@ -198,8 +187,8 @@ def test_every_kind_round_trips_exactly(backend: Backend) -> None:
         for kind, items in records.items():
             t.insert(kind, items)
 
-    committed(backend, write)
-    t = backend.begin()
+    committed(sql_backend, write)
+    t = sql_backend.begin()
     for kind, items in records.items():
         for item in items:
             got = t.get(kind, item.id)
@@ -230,7 +219,7 @@ def test_get_many_reads_more_ids_than_one_in_clause_holds(tx: Transaction) -> No
 
 
 def test_id_lookups_across_many_chunks_find_every_record(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With lookups split into chunks of 7 ids (an IN list, or one array on PostgreSQL),
     get_many finds every stored id and the duplicate a refused insert names is the
@@ -238,9 +227,9 @@ def test_id_lookups_across_many_chunks_find_every_record(
     monkeypatch.setattr(_backend_module, "_IN_CHUNK", 7)
     monkeypatch.setattr(_backend_module, "_ANY_CHUNK", 7)
     stored = [zhang_wei(id=f"s{i:03d}") for i in range(0, 60, 3)]
-    committed(backend, lambda t: t.insert("customer", stored))
+    committed(sql_backend, lambda t: t.insert("customer", stored))
     wanted = [f"s{i:03d}" for i in range(60)]
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get_many("customer", wanted) == {c.id: c for c in stored}
     with pytest.raises(DuplicateRecord) as caught:
         t.insert("customer", [zhang_wei(id=f"s{i:03d}") for i in range(40, 50)])
@@ -248,11 +237,11 @@ def test_id_lookups_across_many_chunks_find_every_record(
     t.rollback()
 
 
-def test_a_large_batch_round_trips(backend: Backend) -> None:
+def test_a_large_batch_round_trips(sql_backend: Backend) -> None:
     """A batch above the COPY threshold is stored completely and exactly."""
     customers = [zhang_wei(id=f"bulk{i:05d}") for i in range(COPY_THRESHOLD * 3 + 7)]
-    committed(backend, lambda t: t.insert("customer", customers))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.insert("customer", customers))
+    t = sql_backend.begin()
     assert list(t.scan("customer", batch_size=64)) == customers
     t.rollback()
 
@@ -272,13 +261,13 @@ AWKWARD = 'tab\there\nnew\rline back\\slash "quoted" \\N 🥕 مرحبا e\u0301
     ],
 )
 def test_every_kind_of_large_batch_round_trips_with_awkward_text(
-    backend: Backend, kind: RecordKind, make: Callable[[int], Record]
+    sql_backend: Backend, kind: RecordKind, make: Callable[[int], Record]
 ) -> None:
     """Above the COPY threshold (binary COPY on PostgreSQL) every record kind, with text
     holding tabs, newlines, backslashes and non-BMP characters, comes back exactly."""
     records = sorted((make(i) for i in range(COPY_THRESHOLD + 1)), key=lambda r: r.id)
-    committed(backend, lambda t: t.insert(kind, records))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.insert(kind, records))
+    t = sql_backend.begin()
     assert list(t.scan(kind, batch_size=40)) == records
     t.rollback()
 
@@ -286,12 +275,12 @@ def test_every_kind_of_large_batch_round_trips_with_awkward_text(
 # ---------------------------------------------------------------------- duplicates
 
 
-def test_inserting_an_existing_id_raises_duplicate_and_writes_nothing(backend: Backend) -> None:
+def test_inserting_an_existing_id_raises_duplicate_and_writes_nothing(sql_backend: Backend) -> None:
     """A batch with one existing id is refused whole; the transaction stays usable."""
     first = zhang_wei()
-    committed(backend, lambda t: t.insert("customer", [first]))
+    committed(sql_backend, lambda t: t.insert("customer", [first]))
     fresh = [organisation(id=f"org{i}") for i in range(COPY_THRESHOLD + 1)]
-    t = backend.begin()
+    t = sql_backend.begin()
     with pytest.raises(DuplicateRecord) as caught:
         t.insert("customer", [*fresh, attrs.evolve(first, notes="again")])
     assert caught.value.record_id == first.id
@@ -299,7 +288,7 @@ def test_inserting_an_existing_id_raises_duplicate_and_writes_nothing(backend: B
     assert t.get("customer", fresh[0].id) is None
     t.insert("customer", fresh[:1])
     t.commit()
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get("customer", first.id) == first
     assert t.get("customer", fresh[0].id) == fresh[0]
     assert t.get("customer", fresh[1].id) is None
@@ -318,27 +307,27 @@ def test_an_id_twice_in_one_batch_is_a_duplicate(tx: Transaction) -> None:
 # ---------------------------------------------------------------------- versions
 
 
-def test_update_with_the_stored_version_replaces_the_record(backend: Backend) -> None:
+def test_update_with_the_stored_version_replaces_the_record(sql_backend: Backend) -> None:
     """An update based on the stored version is saved."""
     customer = zhang_wei()
-    committed(backend, lambda t: t.insert("customer", [customer]))
+    committed(sql_backend, lambda t: t.insert("customer", [customer]))
     changed = attrs.evolve(customer, display_name="张伟 (VIP)", version=2)
-    committed(backend, lambda t: t.update("customer", changed, expected_version=1))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.update("customer", changed, expected_version=1))
+    t = sql_backend.begin()
     assert t.get("customer", customer.id) == changed
     t.rollback()
 
 
-def test_a_stale_update_raises_conflict_and_changes_nothing(backend: Backend) -> None:
+def test_a_stale_update_raises_conflict_and_changes_nothing(sql_backend: Backend) -> None:
     """An update based on an old version raises ConcurrencyConflict; the row is untouched."""
     customer = zhang_wei()
-    committed(backend, lambda t: t.insert("customer", [customer]))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.insert("customer", [customer]))
+    t = sql_backend.begin()
     with pytest.raises(ConcurrencyConflict) as caught:
         t.update("customer", attrs.evolve(customer, notes="stale", version=5), expected_version=4)
     assert (caught.value.expected_version, caught.value.actual_version) == (4, 1)
     t.commit()
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get("customer", customer.id) == customer
     t.rollback()
 
@@ -351,17 +340,17 @@ def test_update_and_delete_of_a_missing_record_raise_not_found(tx: Transaction) 
         tx.delete("interaction", "ghost", expected_version=1)
 
 
-def test_delete_checks_the_version(backend: Backend) -> None:
+def test_delete_checks_the_version(sql_backend: Backend) -> None:
     """A stale delete is refused; a current one removes the record."""
     item = interaction("c1")
-    committed(backend, lambda t: t.insert("interaction", [item]))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.insert("interaction", [item]))
+    t = sql_backend.begin()
     with pytest.raises(ConcurrencyConflict):
         t.delete("interaction", item.id, expected_version=2)
     t.delete("interaction", item.id, expected_version=1)
     assert t.get("interaction", item.id) is None
     t.commit()
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get("interaction", item.id) is None
     t.rollback()
 
@@ -369,61 +358,61 @@ def test_delete_checks_the_version(backend: Backend) -> None:
 # ---------------------------------------------------------------------- transactions
 
 
-def test_rollback_discards_every_change(backend: Backend) -> None:
+def test_rollback_discards_every_change(sql_backend: Backend) -> None:
     """Nothing written in a rolled-back transaction remains, history included."""
     keep = zhang_wei()
-    committed(backend, lambda t: t.insert("customer", [keep]))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.insert("customer", [keep]))
+    t = sql_backend.begin()
     t.insert("customer", [organisation()])
     t.update("customer", attrs.evolve(keep, notes="changed", version=2), expected_version=1)
     t.append_history([change(keep.id, 2)])
     t.rollback()
-    t = backend.begin()
+    t = sql_backend.begin()
     assert list(t.scan("customer", batch_size=10)) == [keep]
     assert t.history(keep.id) == []
     t.rollback()
 
 
-def test_uncommitted_writes_are_invisible_to_other_transactions(backend: Backend) -> None:
+def test_uncommitted_writes_are_invisible_to_other_transactions(sql_backend: Backend) -> None:
     """Another transaction does not see a write before its commit, and sees it after."""
     customer = zhang_wei()
-    writer = backend.begin()
+    writer = sql_backend.begin()
     writer.insert("purchase", [purchase(customer.id)])
     record_id = next(iter(writer.scan("purchase", batch_size=5))).id
-    reader = backend.begin()
+    reader = sql_backend.begin()
     assert reader.get("purchase", record_id) is None
     reader.rollback()
     writer.commit()
-    reader = backend.begin()
+    reader = sql_backend.begin()
     assert reader.get("purchase", record_id) is not None
     reader.rollback()
 
 
-def test_a_transaction_is_reusable_after_commit(backend: Backend) -> None:
+def test_a_transaction_is_reusable_after_commit(sql_backend: Backend) -> None:
     """After commit, the same transaction object starts a new transaction on next use."""
-    t = backend.begin()
+    t = sql_backend.begin()
     first, second = zhang_wei(), organisation()
     t.insert("customer", [first])
     t.commit()
     t.insert("customer", [second])
     t.rollback()
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get("customer", first.id) == first
     assert t.get("customer", second.id) is None
     t.rollback()
 
 
-def test_two_threads_racing_on_one_customer_exactly_one_wins(backend: Backend) -> None:
+def test_two_threads_racing_on_one_customer_exactly_one_wins(sql_backend: Backend) -> None:
     """Two writers update the same version concurrently: one commits, one gets a conflict."""
-    if not backend.capabilities.concurrent_writers:
+    if not sql_backend.capabilities.concurrent_writers:
         pytest.skip("backend does not support concurrent writers")
     customer = zhang_wei()
-    committed(backend, lambda t: t.insert("customer", [customer]))
+    committed(sql_backend, lambda t: t.insert("customer", [customer]))
     barrier = threading.Barrier(2)
     outcomes: dict[str, object] = {}
 
     def writer(name: str) -> None:
-        t = backend.begin()
+        t = sql_backend.begin()
         try:
             stored = t.get("customer", customer.id)
             assert isinstance(stored, Customer)
@@ -448,7 +437,7 @@ def test_two_threads_racing_on_one_customer_exactly_one_wins(backend: Backend) -
     losers = [o for o in outcomes.values() if isinstance(o, ConcurrencyConflict)]
     assert len(winners) == 1, outcomes
     assert len(losers) == 1, outcomes
-    t = backend.begin()
+    t = sql_backend.begin()
     final = t.get("customer", customer.id)
     t.rollback()
     assert isinstance(final, Customer)
@@ -479,7 +468,7 @@ def change(customer_id: str, version: int, *, at: dt.datetime = T0) -> ChangeRec
     )
 
 
-def test_history_is_per_customer_and_oldest_first(backend: Backend) -> None:
+def test_history_is_per_customer_and_oldest_first(sql_backend: Backend) -> None:
     """History comes back per customer ordered by time (across offsets), then version."""
     utc = dt.UTC
     records = [
@@ -488,8 +477,8 @@ def test_history_is_per_customer_and_oldest_first(backend: Backend) -> None:
         change("c2", 1),
         change("c1", 2, at=dt.datetime(2026, 3, 1, 9, 0, tzinfo=BEIJING)),
     ]
-    committed(backend, lambda t: t.append_history(records))
-    t = backend.begin()
+    committed(sql_backend, lambda t: t.append_history(records))
+    t = sql_backend.begin()
     assert [r.version for r in t.history("c1")] == [1, 2, 3]
     assert t.history("c1")[0] == records[1]
     assert t.history("c2") == [records[2]]
@@ -645,9 +634,9 @@ def test_sql_text_is_parameterised_against_injection(tx: Transaction) -> None:
     assert tx.get("customer", evil) is not None
 
 
-def test_backend_satisfies_the_port_protocols(backend: Backend) -> None:
+def test_backend_satisfies_the_port_protocols(sql_backend: Backend) -> None:
     """SqlBackend and its transactions are runtime instances of the port protocols."""
-    assert isinstance(backend, Backend)
-    t = backend.begin()
+    assert isinstance(sql_backend, Backend)
+    t = sql_backend.begin()
     assert isinstance(t, Transaction)
     t.rollback()

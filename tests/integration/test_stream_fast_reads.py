@@ -22,7 +22,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
-from tests.conftest import SQL_DIALECTS
 from tests.integration.test_trusted_reads import RECORDS, T0, assert_identical
 
 from crmcore._fastpaths import set_fast_paths
@@ -47,7 +46,6 @@ from crmcore.storage.sqlalchemy import (
     _shapes,
     _structs,
     _trusted,
-    create_backend,
 )
 from crmcore.testing import strategies as cst
 
@@ -284,39 +282,27 @@ def test_a_document_of_no_written_shape_raises_a_trusted_error(
             read(data)
 
 
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[Backend]:
-    """A migrated, empty SQL backend of each dialect."""
-    opened = create_backend(sql_database(request.param))
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 @pytest.mark.parametrize("change", SHAPE_ERRORS)
 def test_a_forged_digest_over_a_bad_document_is_reported_naming_the_row(
-    backend: Backend, change: Callable[[dict[str, Any]], object]
+    sql_backend: Backend, change: Callable[[dict[str, Any]], object]
 ) -> None:
     """A hand edit whose digest was recomputed to match: the stream reports it, with its id."""
     customer = _customer()
-    t = backend.begin()
+    t = sql_backend.begin()
     t.insert("customer", [customer])
     t.commit()
     data = json.loads(_codec.encode(customer))
     change(data)
     doc = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     table = TABLES["customer"]
-    assert isinstance(backend, _backend.SqlBackend)
-    with backend.engine.begin() as connection:
+    assert isinstance(sql_backend, _backend.SqlBackend)
+    with sql_backend.engine.begin() as connection:
         connection.execute(
             update(table)
             .where(table.c.id == customer.id)
             .values(doc=doc, doc_digest=_trusted.digest(doc))
         )
-    t = backend.begin()
+    t = sql_backend.begin()
     try:
         with pytest.raises(ValidationError) as caught:
             list(t.scan("customer", batch_size=10))

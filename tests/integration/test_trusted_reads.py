@@ -84,18 +84,6 @@ def fast_paths_on() -> Iterator[None]:
     set_fast_paths(previous)
 
 
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[Backend]:
-    """A migrated, empty SQL backend of each dialect."""
-    opened = create_backend(sql_database(request.param))
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
 def checked_reads() -> Any:
     """Count the documents read by the checked reader (``_codec.decode``) in the block."""
     return mock.patch.object(_trusted, "decode", wraps=_codec.decode)
@@ -306,14 +294,14 @@ def test_binary_copy_still_covers_every_record_table() -> None:
 )
 @given(records=st.lists(RECORDS, min_size=1, max_size=4, unique_by=lambda r: (type(r), r.id)))
 def test_every_read_of_stored_rows_is_trusted_and_equals_the_checked_read(
-    backend: Backend, records: list[Record]
+    sql_backend: Backend, records: list[Record]
 ) -> None:
     """get, get_many, scan, find, keyset pages: trusted on stored rows, identical to checked."""
     previous = set_fast_paths(True)
     written: dict[RecordKind, list[Any]] = {}
     for record in records:
         written.setdefault(KINDS[type(record)], []).append(replace(record, version=1))
-    t = backend.begin()
+    t = sql_backend.begin()
     for kind, batch in written.items():
         t.insert(kind, batch)
     t.commit()
@@ -321,15 +309,15 @@ def test_every_read_of_stored_rows_is_trusted_and_equals_the_checked_read(
         for kind, batch in written.items():
             ids = [r.id for r in batch]
             with checked_reads() as checked:
-                fast = every_read(backend, kind, ids)
+                fast = every_read(sql_backend, kind, ids)
             assert checked.call_count == 0, "a row the store wrote was read checked"
             set_fast_paths(False)
-            reference = every_read(backend, kind, ids)
+            reference = every_read(sql_backend, kind, ids)
             set_fast_paths(True)
             assert_identical(fast, reference)
             assert sorted(fast[0], key=lambda r: r.id) == sorted(batch, key=lambda r: r.id)
     finally:
-        t = backend.begin()
+        t = sql_backend.begin()
         for kind, batch in written.items():
             for record in batch:
                 t.delete(kind, record.id, expected_version=1)
@@ -441,16 +429,16 @@ HAND_EDITS = [
 
 @pytest.mark.parametrize(("change", "code", "path"), HAND_EDITS)
 def test_a_hand_edited_row_is_reported_with_its_code_by_every_read(
-    backend: Backend,
+    sql_backend: Backend,
     fast_paths_on: None,
     change: Callable[[dict[str, Any]], object],
     code: str,
     path: str,
 ) -> None:
     """Valid JSON with an invalid value, digest left as it was: every read raises the code."""
-    customer = _stored_customer(backend)
-    _edit_row(backend, customer.id, doc=_doc_with(customer, change))
-    t = backend.begin()
+    customer = _stored_customer(sql_backend)
+    _edit_row(sql_backend, customer.id, doc=_doc_with(customer, change))
+    t = sql_backend.begin()
     try:
         for name, read in _reads(t, customer.id).items():
             with pytest.raises(ValidationError) as caught:
@@ -473,12 +461,12 @@ def test_a_hand_edited_row_is_reported_with_its_code_by_every_read(
 
 
 def test_a_truncated_document_is_invalid_json_not_a_driver_error(
-    backend: Backend, fast_paths_on: None
+    sql_backend: Backend, fast_paths_on: None
 ) -> None:
     """A document cut short (not JSON at all) is reported as json.invalid."""
-    customer = _stored_customer(backend)
-    _edit_row(backend, customer.id, doc=_codec.encode(customer)[:40])
-    t = backend.begin()
+    customer = _stored_customer(sql_backend)
+    _edit_row(sql_backend, customer.id, doc=_codec.encode(customer)[:40])
+    t = sql_backend.begin()
     try:
         with pytest.raises(ValidationError) as caught:
             t.get("customer", customer.id)
@@ -489,19 +477,19 @@ def test_a_truncated_document_is_invalid_json_not_a_driver_error(
 
 
 def test_a_valid_hand_edit_is_read_checked_and_rewritten_trusted(
-    backend: Backend, fast_paths_on: None
+    sql_backend: Backend, fast_paths_on: None
 ) -> None:
     """A still-valid edit loads (checked); the store's next write of the row trusts it again."""
-    customer = _stored_customer(backend)
-    _edit_row(backend, customer.id, doc=_doc_with(customer, lambda d: d.update(notes="改过")))
-    t = backend.begin()
+    customer = _stored_customer(sql_backend)
+    _edit_row(sql_backend, customer.id, doc=_doc_with(customer, lambda d: d.update(notes="改过")))
+    t = sql_backend.begin()
     with checked_reads() as checked:
         edited = t.get("customer", customer.id)
     assert checked.call_count == 1
     assert edited == attrs.evolve(customer, notes="改过")
     t.update("customer", attrs.evolve(edited, version=2), expected_version=1)
     t.commit()
-    t = backend.begin()
+    t = sql_backend.begin()
     try:
         with checked_reads() as checked:
             again = t.get("customer", customer.id)
@@ -511,18 +499,20 @@ def test_a_valid_hand_edit_is_read_checked_and_rewritten_trusted(
         t.rollback()
 
 
-def test_a_row_without_a_digest_is_read_checked(backend: Backend, fast_paths_on: None) -> None:
+def test_a_row_without_a_digest_is_read_checked(sql_backend: Backend, fast_paths_on: None) -> None:
     """NULL (rows from before revision 0005) means checked: valid rows load, invalid ones raise."""
-    customer = _stored_customer(backend)
-    _edit_row(backend, customer.id, doc_digest=None)
-    t = backend.begin()
+    customer = _stored_customer(sql_backend)
+    _edit_row(sql_backend, customer.id, doc_digest=None)
+    t = sql_backend.begin()
     with checked_reads() as checked:
         assert t.get("customer", customer.id) == customer
         assert list(t.scan("customer", batch_size=5)) == [customer]
     assert checked.call_count == 2
     t.rollback()
-    _edit_row(backend, customer.id, doc=_doc_with(customer, lambda d: d.update(display_name="")))
-    t = backend.begin()
+    _edit_row(
+        sql_backend, customer.id, doc=_doc_with(customer, lambda d: d.update(display_name=""))
+    )
+    t = sql_backend.begin()
     try:
         with pytest.raises(ValidationError) as caught:
             t.get("customer", customer.id)
@@ -534,13 +524,13 @@ def test_a_row_without_a_digest_is_read_checked(backend: Backend, fast_paths_on:
 
 
 def test_a_forged_digest_on_a_different_document_is_not_trusted(
-    backend: Backend, fast_paths_on: None
+    sql_backend: Backend, fast_paths_on: None
 ) -> None:
     """Copying one row's digest onto another document does not make it trusted."""
-    customer = _stored_customer(backend)
+    customer = _stored_customer(sql_backend)
     other = Customer.person_named(family="李", given="娜")
-    _edit_row(backend, customer.id, doc_digest=_trusted.doc_digest(other))
-    t = backend.begin()
+    _edit_row(sql_backend, customer.id, doc_digest=_trusted.doc_digest(other))
+    t = sql_backend.begin()
     try:
         with checked_reads() as checked:
             assert t.get("customer", customer.id) == customer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -49,18 +49,6 @@ EDGE_AMOUNTS = [
     "58900.00",
     "-19.90",
 ]
-
-
-@pytest.fixture(params=SQL_DIALECTS)
-def backend(
-    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[SqlBackend]:
-    """A migrated, empty SQL backend of each dialect."""
-    opened = create_backend(sql_database(str(request.param)))
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _purchases() -> list[Purchase]:
@@ -201,12 +189,12 @@ PURCHASE_ORDERS: list[tuple[Any, ...]] = [
 ]
 
 
-def test_purchase_columns_hold_the_exact_amounts(backend: SqlBackend) -> None:
+def test_purchase_columns_hold_the_exact_amounts(sql_backend: SqlBackend) -> None:
     """Each purchase's amount and cost are stored as exact micro-units and read back equal."""
     records = _purchases()
-    _store(backend, "purchase", records)
+    _store(sql_backend, "purchase", records)
     table = TABLES["purchase"]
-    with backend.engine.connect() as connection:
+    with sql_backend.engine.connect() as connection:
         rows = {
             row.id: row
             for row in connection.execute(
@@ -218,22 +206,22 @@ def test_purchase_columns_hold_the_exact_amounts(backend: SqlBackend) -> None:
         assert row.amount_micros == to_micros(record.amount.amount)
         assert row.currency == record.amount.currency
         assert row.cost_micros == (None if record.cost is None else to_micros(record.cost.amount))
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.get_many("purchase", [r.id for r in records]) == {r.id: r for r in records}
     t.rollback()
 
 
 @pytest.mark.parametrize("where", PURCHASE_FILTERS, ids=repr)
 def test_purchase_filters_run_in_sql_and_answer_like_the_reference(
-    backend: SqlBackend, where: AnyFilter
+    sql_backend: SqlBackend, where: AnyFilter
 ) -> None:
     """Filters on money, currency, cost and category translate exactly to the typed columns."""
     records = _purchases()
-    _store(backend, "purchase", records)
+    _store(sql_backend, "purchase", records)
     for order in PURCHASE_ORDERS[:2]:
         query = Query(where=where, order_by=order)
         assert _exact("purchase", query), where
-        t = backend.begin()
+        t = sql_backend.begin()
         assert t.query("purchase", query) == query.apply(records)
         assert t.count("purchase", query) == len(query.apply(records))
         t.rollback()
@@ -241,15 +229,15 @@ def test_purchase_filters_run_in_sql_and_answer_like_the_reference(
 
 @pytest.mark.parametrize("where", CHECKED_IN_PYTHON, ids=repr)
 def test_paths_without_a_column_are_still_answered_like_the_reference(
-    backend: SqlBackend, where: AnyFilter
+    sql_backend: SqlBackend, where: AnyFilter
 ) -> None:
     """A cost's currency has no column: such a filter runs on the document in SQL, same answer."""
     records = _purchases()
-    _store(backend, "purchase", records)
+    _store(sql_backend, "purchase", records)
     query = Query(where=where, order_by=(Field("amount.amount").desc(),), limit=7)
     assert _query.plan(query.compile(Purchase), TABLES["purchase"]).exact
-    assert "python" not in {s.where for s in backend.explain("purchase", query).filters}
-    t = backend.begin()
+    assert "python" not in {s.where for s in sql_backend.explain("purchase", query).filters}
+    t = sql_backend.begin()
     assert t.query("purchase", query) == query.apply(records)
     assert t.count("purchase", query) == len(query.unpaged().apply(records))
     t.rollback()
@@ -257,15 +245,15 @@ def test_paths_without_a_column_are_still_answered_like_the_reference(
 
 @pytest.mark.parametrize("order", PURCHASE_ORDERS, ids=repr)
 def test_keyset_pages_over_tied_amounts_match_the_reference(
-    backend: SqlBackend, order: tuple[Any, ...]
+    sql_backend: SqlBackend, order: tuple[Any, ...]
 ) -> None:
     """Ordering by amount (many ties, None costs) pages by cursor exactly like the reference."""
     records = _purchases()
-    _store(backend, "purchase", records)
+    _store(sql_backend, "purchase", records)
     query = Query(order_by=order, limit=3)
     assert _exact("purchase", query)
-    assert _pages(backend, "purchase", query) == query.unpaged().apply(records)
-    t = backend.begin()
+    assert _pages(sql_backend, "purchase", query) == query.unpaged().apply(records)
+    t = sql_backend.begin()
     assert t.query("purchase", query) == query.apply(records)
     t.rollback()
 
@@ -294,7 +282,7 @@ def test_keyset_pages_over_tied_amounts_match_the_reference(
     op=st.sampled_from(["==", "!=", "<", "<=", ">", ">="]),
 )
 def test_generated_amounts_and_operands_agree_with_the_reference(
-    backend: SqlBackend, amounts: list[Decimal], operand: Decimal, op: str
+    sql_backend: SqlBackend, amounts: list[Decimal], operand: Decimal, op: str
 ) -> None:
     """Any amount within the range round-trips, and any comparison answers like query.apply."""
     near = [operand.quantize(Decimal("1E-6"))] if abs(operand) < 10**12 else []
@@ -320,7 +308,7 @@ def test_generated_amounts_and_operands_agree_with_the_reference(
         ">=": field >= operand,
     }[op]
     query = Query(where=where, order_by=("amount.amount",))
-    t = backend.begin()
+    t = sql_backend.begin()
     try:
         t.insert("purchase", records)
         assert t.get_many("purchase", [r.id for r in records]) == {r.id: r for r in records}
@@ -343,26 +331,26 @@ COMPLAINT_QUERIES = [
 
 @pytest.mark.parametrize("query", COMPLAINT_QUERIES, ids=repr)
 def test_complaint_queries_run_in_sql_and_answer_like_the_reference(
-    backend: SqlBackend, query: Query
+    sql_backend: SqlBackend, query: Query
 ) -> None:
     """Category, cause, channel and due dates of complaints are typed, indexed columns."""
     records = _complaints()
-    _store(backend, "complaint", records)
+    _store(sql_backend, "complaint", records)
     assert _exact("complaint", query)
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.query("complaint", query) == query.apply(records)
     assert t.count("complaint", query) == len(query.unpaged().apply(records))
     t.rollback()
     if query.limit is not None:
-        assert _pages(backend, "complaint", query) == query.unpaged().apply(records)
+        assert _pages(sql_backend, "complaint", query) == query.unpaged().apply(records)
 
 
-def test_complaint_reply_times_are_stored(backend: SqlBackend) -> None:
+def test_complaint_reply_times_are_stored(sql_backend: SqlBackend) -> None:
     """The first response and the last resolution are columns, for SLA figures in SQL."""
     records = _complaints()
-    _store(backend, "complaint", records)
+    _store(sql_backend, "complaint", records)
     table = TABLES["complaint"]
-    with backend.engine.connect() as connection:
+    with sql_backend.engine.connect() as connection:
         rows = {
             row.id: row
             for row in connection.execute(
@@ -387,20 +375,20 @@ INTERACTION_QUERIES = [
 
 @pytest.mark.parametrize("query", INTERACTION_QUERIES, ids=repr)
 def test_interaction_queries_run_in_sql_and_answer_like_the_reference(
-    backend: SqlBackend, query: Query
+    sql_backend: SqlBackend, query: Query
 ) -> None:
     """Channel, direction and major_event of interactions are answered by SQL."""
     records = _interactions()
-    _store(backend, "interaction", records)
+    _store(sql_backend, "interaction", records)
     assert _exact("interaction", query)
-    t = backend.begin()
+    t = sql_backend.begin()
     assert t.query("interaction", query) == query.apply(records)
     t.rollback()
     if query.limit is not None:
-        assert _pages(backend, "interaction", query) == query.unpaged().apply(records)
+        assert _pages(sql_backend, "interaction", query) == query.unpaged().apply(records)
 
 
-def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
+def test_copy_writes_the_typed_columns(sql_backend: SqlBackend) -> None:
     """A batch large enough for PostgreSQL's binary COPY stores the same typed columns."""
     assert all(copy_types(TABLES[kind]) is not None for kind in TYPED_COLUMNS)
     records = [
@@ -428,8 +416,8 @@ def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
         )
         for i in range(COPY_THRESHOLD)
     ]
-    _store(backend, "purchase", records)
-    _store(backend, "interaction", interactions)
+    _store(sql_backend, "purchase", records)
+    _store(sql_backend, "interaction", interactions)
     written: list[tuple[RecordKind, list[Any]]] = [
         ("purchase", records),
         ("interaction", interactions),
@@ -437,7 +425,7 @@ def test_copy_writes_the_typed_columns(backend: SqlBackend) -> None:
     for kind, stored in written:
         table = TABLES[kind]
         names = TYPED_COLUMNS[kind]
-        with backend.engine.connect() as connection:
+        with sql_backend.engine.connect() as connection:
             rows = connection.execute(
                 select(table.c.id, *(table.c[n] for n in names)).order_by(table.c.id)
             ).all()
