@@ -61,6 +61,7 @@ from crmcore.models import (
     PostalAddress,
 )
 from crmcore.rules.dedupe import find_duplicates
+from crmcore.rules.dedupe._components import Components
 
 Pairs = set[tuple[str, str]]
 COLUMNS = (
@@ -214,23 +215,10 @@ def group_pairs(groups: Iterable[Iterable[str]]) -> Pairs:
 
 def components(pairs: Iterable[tuple[str, str]]) -> list[list[str]]:
     """The connected components of matched pairs (for a peer that gives only pairs)."""
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    parts = Components()
     for a, b in pairs:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[str, list[str]] = {}
-    for x in list(parent):
-        groups.setdefault(root(x), []).append(x)
-    return [g for g in groups.values() if len(g) > 1]
+        parts.join(a, b)
+    return parts.groups()
 
 
 def scores(found: Pairs, truth: Pairs) -> dict[str, float]:

@@ -30,6 +30,7 @@ import attrs
 
 from crmcore.errors import Problem, ValidationError
 from crmcore.models.decision import NotDuplicate
+from crmcore.rules.dedupe._checks import check_threshold
 from crmcore.rules.dedupe.explain import PairExplanation
 
 __all__ = [
@@ -108,29 +109,6 @@ class Clustering:
             if customer_id in group.members:
                 return group
         return None
-
-
-def check_threshold(threshold: object, subject: str) -> None:
-    """Refuse a ``threshold`` that is not a match probability from 0 to 1.
-
-    Raises:
-        ValidationError: coded ``dedupe.threshold_invalid`` at ``$.threshold``.
-    """
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, int | float)
-        or not (0.0 <= threshold <= 1.0)
-    ):
-        raise ValidationError(
-            [
-                Problem(
-                    code="dedupe.threshold_invalid",
-                    path="$.threshold",
-                    message="a match probability from 0 to 1",
-                )
-            ],
-            subject=subject,
-        )
 
 
 def cluster(

@@ -21,6 +21,8 @@ from typing import Any, overload
 import attrs
 
 from crmcore.errors import Problem, ValidationError
+from crmcore.rules.dedupe._checks import check_threshold
+from crmcore.rules.dedupe._components import Components
 from crmcore.rules.dedupe._features import Features
 from crmcore.rules.dedupe.blocking import CandidatePair
 from crmcore.rules.dedupe.compare import NULL, FieldComparison, compare, compare_levels
@@ -271,8 +273,6 @@ class ExplainedPairs(Sequence[PairExplanation]):
             ValidationError: ``dedupe.threshold_invalid`` for a threshold that is not a
                 probability from 0 to 1, as :func:`cluster` says.
         """
-        from crmcore.rules.dedupe.cluster import check_threshold  # cluster imports this module
-
         check_threshold(threshold, "reaching")
         return tuple(
             self._explain(i) for i, (_, chance) in enumerate(self._scores) if chance >= threshold
@@ -288,29 +288,16 @@ class ExplainedPairs(Sequence[PairExplanation]):
         Raises:
             ValidationError: ``dedupe.threshold_invalid``, as :meth:`reaching`.
         """
-        from crmcore.rules.dedupe.cluster import check_threshold  # cluster imports this module
-
         check_threshold(threshold, "linked")
-        parent: dict[str, str] = {}
-
-        def root(node: str) -> str:
-            parent.setdefault(node, node)
-            while parent[node] != node:
-                parent[node] = parent[parent[node]]
-                node = parent[node]
-            return node
-
+        parts = Components()
         reached = [chance >= threshold for _, chance in self._scores]
         for pair, reaches in zip(self._pairs, reached, strict=True):
             if reaches:
-                parent[root(pair.left)] = root(pair.right)
+                parts.join(pair.left, pair.right)
         return tuple(
             self._explain(i)
             for i, (pair, reaches) in enumerate(zip(self._pairs, reached, strict=True))
-            if reaches
-            or (
-                pair.left in parent and pair.right in parent and root(pair.left) == root(pair.right)
-            )
+            if reaches or parts.together(pair.left, pair.right)
         )
 
     def _explain(self, index: int) -> PairExplanation:
