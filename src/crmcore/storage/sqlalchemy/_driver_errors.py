@@ -11,13 +11,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from crmcore.errors import SchemaOutdated, StorageError, TransientStorageError, ValidationError
+from crmcore.errors import (
+    InvalidStorageURL,
+    SchemaOutdated,
+    StorageError,
+    TransientStorageError,
+    ValidationError,
+)
 from crmcore.storage.sqlalchemy._transient import is_transient
 
 __all__ = [
     "INTEGRITY_ERRORS",
+    "missing_database",
     "missing_table",
     "roll_back_failed",
     "row_error",
@@ -62,12 +70,63 @@ def missing_table(error: BaseException) -> str | None:
     return next(name for name in found.groups() if name)
 
 
+_NO_DATABASE = re.compile(r'database "([^"]*)" does not exist')  # libpq, SQLSTATE 3D000
+_MYSQL_UNKNOWN_DATABASE = 1049
+_MYSQL_NAMED = re.compile(r"Unknown database '([^']*)'")
+_SEARCH_PATH = re.compile(r"search_path\s*=\s*(\S+)")
+
+
+def missing_database(error: BaseException, url: URL | None = None) -> InvalidStorageURL | None:
+    """:class:`InvalidStorageURL` when ``error`` says the URL's database or schema is missing.
+
+    PostgreSQL: a database that does not exist (SQLSTATE ``3D000``, or libpq's message
+    when connecting) or a ``search_path`` naming no existing schema (``3F000``, "no
+    schema has been selected"); MariaDB/MySQL: an unknown database (error 1049).
+    ``url`` (when known) names the database and schema in the message.
+    """
+    orig = getattr(error, "orig", None) or error
+    module = type(orig).__module__
+    database = url.database if url is not None else None
+    if module.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)
+        named = _NO_DATABASE.search(str(orig))
+        if state == "3D000" or (state is None and named is not None):
+            name = named.group(1) if named is not None else database
+            return InvalidStorageURL(
+                f"the PostgreSQL database {name!r} does not exist on the server: create it "
+                "(CREATE DATABASE) or correct the URL's database name"
+            )
+        if state == "3F000":
+            options = str(url.query.get("options", "")) if url is not None else ""
+            path = _SEARCH_PATH.search(options)
+            schema = repr(path.group(1)) if path is not None else "of its search_path"
+            return InvalidStorageURL(
+                f"the PostgreSQL schema {schema} does not exist in the database "
+                f"{database!r}: create it (CREATE SCHEMA) or correct the URL's "
+                "options=-csearch_path=..."
+            )
+    elif module.startswith("pymysql"):
+        args = getattr(orig, "args", ())
+        if args and args[0] == _MYSQL_UNKNOWN_DATABASE:
+            named = _MYSQL_NAMED.search(str(orig))
+            name = named.group(1) if named is not None else database
+            return InvalidStorageURL(
+                f"the MariaDB/MySQL database {name!r} does not exist on the server: "
+                "create it (CREATE DATABASE) or correct the URL's database name"
+            )
+    return None
+
+
 def storage_error(message: str, error: BaseException) -> StorageError:
     """A :class:`StorageError` for ``error``, transient when a retry may cure it.
 
     A crmcore table the database lacks is :class:`~crmcore.errors.SchemaOutdated`
-    (``storage.schema_outdated``): its schema predates this crmcore.
+    (``storage.schema_outdated``): its schema predates this crmcore. A database or
+    schema that does not exist is :class:`~crmcore.errors.InvalidStorageURL`.
     """
+    absent = missing_database(error)
+    if absent is not None:
+        return absent
     table = missing_table(error)
     if table is not None:
         return SchemaOutdated(

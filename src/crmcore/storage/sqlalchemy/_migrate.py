@@ -11,7 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from crmcore.errors import StorageError, TransientStorageError
@@ -42,6 +42,7 @@ def head_revision() -> str:
 @contextmanager
 def _connection(target: str | Engine) -> Iterator[Connection]:
     """A connection to ``target``; failing to connect is a (transient) StorageError."""
+    from crmcore.storage.sqlalchemy._driver_errors import missing_database
     from crmcore.storage.sqlalchemy._engine import make_engine
     from crmcore.storage.sqlalchemy._transient import is_transient
 
@@ -52,6 +53,9 @@ def _connection(target: str | Engine) -> Iterator[Connection]:
         except SQLAlchemyError as error:
             where = engine.url.render_as_string(hide_password=True)
             message = f"could not connect to the database {where}: {error}"
+            absent = missing_database(error, engine.url)
+            if absent is not None:  # a database name that does not exist: not transient
+                raise absent from error
             if is_transient(error):  # refused, unreachable, gone away: retrying may help
                 raise TransientStorageError(message) from error
             raise StorageError(message) from error
@@ -81,6 +85,7 @@ def upgrade(
     Raises:
         StorageError: The database could not be reached or migrated.
     """
+    from crmcore.storage.sqlalchemy._driver_errors import missing_database
     from crmcore.storage.sqlalchemy._index import has_index_tables, run_backfills
 
     try:
@@ -97,6 +102,10 @@ def upgrade(
                 connection.commit()
                 run_backfills(connection, progress=progress)
     except SQLAlchemyError as error:
+        url = make_url(target) if isinstance(target, str) else target.url
+        absent = missing_database(error, url)  # a search_path naming no schema
+        if absent is not None:
+            raise absent from error
         raise StorageError(f"could not migrate the database: {error}") from error
 
 
