@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import SQL_DIALECTS
+from tests.integration._stores import purchase_stores
 
 from crmcore._fastpaths import fast_paths_enabled, set_fast_paths
-from crmcore.models import Customer, Money, Purchase
+from crmcore.models import Money, Purchase
 from crmcore.rules import segmentation as rules
 from crmcore.rules.segmentation import (
     RANK_TIERS,
@@ -33,7 +34,7 @@ from crmcore.rules.segmentation import (
     RfmSpec,
     TierAssignment,
 )
-from crmcore.storage import Store, connect, segments
+from crmcore.storage import Store, segments
 from crmcore.storage.sqlalchemy import _segment_rows
 
 AS_OF = dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=dt.UTC)
@@ -56,23 +57,7 @@ def make_store(
     request: pytest.FixtureRequest, sql_database: Callable[[str], str]
 ) -> Iterator[Callable[[list[Purchase]], Store]]:
     """Open a new store on the parametrised SQL backend holding the given purchases."""
-    opened: list[Store] = []
-
-    def make(purchases: list[Purchase]) -> Store:
-        while opened:
-            opened.pop().close()
-        store = connect(sql_database(str(request.param)), normaliser=None)
-        opened.append(store)
-        store.import_customers(
-            [Customer.person_named(family="客", given="人", id=cid) for cid in CUSTOMERS]
-        )
-        report = store.import_records("purchase", purchases)
-        assert report.rejected == 0, report
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
+    yield from purchase_stores(request, sql_database, CUSTOMERS)
 
 
 @st.composite

@@ -15,14 +15,14 @@ from tests.integration._stores import BACKENDS
 
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import InvalidArgument, ValidationError, WrongType
-from crmcore.models import Customer, Email, PersonName, PersonProfile, Phone
+from crmcore.models import Customer
 from crmcore.rules.dedupe import PairExplanation, plan_merge
 from crmcore.storage import ImportOutcome, ImportStatus, Store, connect
 from crmcore.storage.duplicates import DedupeKeyLookup
 from crmcore.storage.ports import MergedIdLookup
+from crmcore.testing.data import person
 from crmcore.testing.data import sample_match_model as _model
 
-AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BORN = dt.date(1985, 7, 1)
 
 
@@ -55,27 +55,6 @@ def fast_paths() -> Iterator[Callable[[bool], object]]:
     set_fast_paths(before)
 
 
-def _person(
-    cid: str,
-    family: str,
-    given: str,
-    *,
-    phone: str | None = None,
-    email: str | None = None,
-    born: dt.date | None = BORN,
-) -> Customer:
-    return Customer.person_named(
-        family=family,
-        given=given,
-        id=cid,
-        created_at=AT,
-        updated_at=AT,
-        person=PersonProfile(name=PersonName(family=family, given=given), birthday=born),
-        phones=(Phone(number=phone, region="CN"),) if phone else (),
-        emails=(Email(address=email),) if email else (),
-    )
-
-
 # ---------------------------------------------------------------- merged ids, history off
 
 
@@ -97,7 +76,7 @@ def test_merged_ids_resolve_with_history_off_by_the_index_and_by_the_reference(
     plain = open_store(normaliser=None)
     store = Store(plain.backend, normaliser=None, history=False)
     store.import_customers(
-        [_person(c, "王", "芳", phone=f"+861380013800{i}") for i, c in enumerate("abcd")]
+        [person(c, "王", "芳", phone=f"+861380013800{i}", born=BORN) for i, c in enumerate("abcd")]
     )
     first = _merge(store, "b", "a")
     _merge(store, "c", "b")
@@ -129,12 +108,12 @@ def test_on_entry_emails_match_in_any_case(
     store = open_store(indexes=["@dedupe"] if declared else [])
     store.import_customers(
         [
-            _person("e1", "Zhang", "Wei", email="Zhang.Wei@Example.com", born=None),
-            _person("e2", "Smith", "Anna", email="anna.smith@example.com", born=None),
-            _person("e3", "Müller", "Jonas", email="zhang.wei@example.org", born=None),
+            person("e1", "Zhang", "Wei", email="Zhang.Wei@Example.com", born=None),
+            person("e2", "Smith", "Anna", email="anna.smith@example.com", born=None),
+            person("e3", "Müller", "Jonas", email="zhang.wei@example.org", born=None),
         ]
     )
-    new = _person("n1", "张", "伟", email="ZHANG.WEI@example.com", born=None)
+    new = person("n1", "张", "伟", email="ZHANG.WEI@example.com", born=None)
     found = store.likely_duplicates(new, model=_model(), threshold=0.0)
     assert [p.right for p in found] == ["e1"]
     assert any(k.startswith("email:") for k in found[0].keys)
@@ -149,9 +128,9 @@ def test_on_entry_emails_match_in_any_case(
 def _base(store: Store) -> None:
     report = store.import_customers(
         [
-            _person("L1", "Li", "Na", phone="+8613800138000", email="Li.Na@example.com"),
-            _person("W1", "Wang", "Fang", phone="+8613900139000"),
-            _person("W2", "Wang", "Fang", phone="+8613900139000", born=dt.date(1990, 1, 1)),
+            person("L1", "Li", "Na", phone="+8613800138000", email="Li.Na@example.com", born=BORN),
+            person("W1", "Wang", "Fang", phone="+8613900139000", born=BORN),
+            person("W2", "Wang", "Fang", phone="+8613900139000", born=dt.date(1990, 1, 1)),
         ]
     )
     assert report.rejected == 0, report
@@ -263,9 +242,9 @@ def test_a_stored_decision_keeps_an_import_row_apart(open_store: Callable[..., S
     """A row whose id a decision keeps apart from its likely match is created, not merged."""
     store = open_store()
     _base(store)
-    store.import_customers([_person("T1", "Li", "Na", phone="+8613800138001")])
+    store.import_customers([person("T1", "Li", "Na", phone="+8613800138001", born=BORN)])
     store.mark_not_duplicate("T1", "L1", note="sisters")
-    twin = _person("T1", "Li", "Na", phone="+8613800138000", email="li.na@example.com")
+    twin = person("T1", "Li", "Na", phone="+8613800138000", email="li.na@example.com", born=BORN)
     with store.unit_of_work() as uow:  # T1 is stored: re-imported by id, never checked
         uow.customers.remove(uow.customers.get("T1"))
         uow.commit()

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.integration._stores import BACKENDS
+from tests.integration._stores import BACKENDS, purchase_stores
 
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import InvalidArgument, ValidationError
@@ -48,25 +48,9 @@ ZONES = [dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(ho
 @pytest.fixture(params=BACKENDS)
 def make_store(
     request: pytest.FixtureRequest, sql_database: Callable[[str], str]
-) -> Iterator[Callable[[], Store]]:
-    """Open a new, empty store on the parametrised backend on each call."""
-    dialect = str(request.param)
-    opened: list[Store] = []
-
-    def make() -> Store:
-        while opened:
-            opened.pop().close()
-        url = "memory://" if dialect == "memory" else sql_database(dialect)
-        store = connect(url, normaliser=None)
-        opened.append(store)
-        store.import_customers(
-            [Customer.person_named(family="客", given=cid, id=cid) for cid in CUSTOMERS]
-        )
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
+) -> Iterator[Callable[[list[Purchase]], Store]]:
+    """Open a new store on the parametrised backend holding the given purchases."""
+    yield from purchase_stores(request, sql_database, CUSTOMERS)
 
 
 @st.composite
@@ -95,13 +79,6 @@ def purchase_lists(draw: st.DrawFn) -> list[Purchase]:
     return out
 
 
-def _filled(make: Callable[[], Store], purchases: list[Purchase]) -> Store:
-    store = make()
-    report = store.import_records("purchase", purchases)
-    assert report.rejected == 0, report
-    return store
-
-
 SPECS = [
     RfmSpec(currency="CNY"),
     RfmSpec(currency="CNY", scores=3, segments=()),
@@ -125,10 +102,10 @@ SPECS = [
 )
 @given(purchases=purchase_lists())
 def test_summaries_and_rfm_equal_the_pure_rules(
-    make_store: Callable[[], Store], purchases: list[Purchase]
+    make_store: Callable[[list[Purchase]], Store], purchases: list[Purchase]
 ) -> None:
     """Summaries, repeat summaries, RFM, pyramid and Pareto equal the rules' own answers."""
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
     assert segments.purchase_summaries(store, as_of=AS_OF) == summaries
     for period in Period:
@@ -147,7 +124,7 @@ def test_summaries_and_rfm_equal_the_pure_rules(
     )
 
 
-def test_ties_at_every_cut_point_score_alike(make_store: Callable[[], Store]) -> None:
+def test_ties_at_every_cut_point_score_alike(make_store: Callable[[list[Purchase]], Store]) -> None:
     """Half the customers bought once for the same amount on the same day: equal scores."""
     day = dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC)
     purchases = [
@@ -170,7 +147,7 @@ def test_ties_at_every_cut_point_score_alike(make_store: Callable[[], Store]) ->
         )
         for i, cid in enumerate(CUSTOMERS[4:] * 2)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     spec = RfmSpec(currency="CNY")
     result = segments.rfm(store, spec, as_of=AS_OF)
     assert result == rules.rfm(spec, rules.summarise_purchases(purchases, as_of=AS_OF))
@@ -178,7 +155,9 @@ def test_ties_at_every_cut_point_score_alike(make_store: Callable[[], Store]) ->
     assert len(once) == 1
 
 
-def test_the_reference_path_gives_the_same_answer(make_store: Callable[[], Store]) -> None:
+def test_the_reference_path_gives_the_same_answer(
+    make_store: Callable[[list[Purchase]], Store],
+) -> None:
     """With fast paths off, the store streams purchases through the pure rule."""
     purchases = [
         Purchase(
@@ -190,7 +169,7 @@ def test_the_reference_path_gives_the_same_answer(make_store: Callable[[], Store
         )
         for i in range(12)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     fast = segments.rfm(store, RfmSpec(currency="CNY"), as_of=AS_OF)
     previous = set_fast_paths(False)
     try:
@@ -201,7 +180,7 @@ def test_the_reference_path_gives_the_same_answer(make_store: Callable[[], Store
 
 
 def test_mixed_currencies_without_a_spec_currency_are_refused(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """RFM scores one currency: CNY and EUR without ``currency`` is a coded refusal."""
     purchases = [
@@ -214,7 +193,7 @@ def test_mixed_currencies_without_a_spec_currency_are_refused(
         )
         for i, currency in enumerate(["CNY", "EUR"])
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     with pytest.raises(ValidationError) as caught:
         segments.rfm(store, RfmSpec(currency=None), as_of=AS_OF)
     assert caught.value.codes == ("segmentation.currency_mixed",)
@@ -224,7 +203,7 @@ def test_mixed_currencies_without_a_spec_currency_are_refused(
 
 
 def test_a_segment_selection_pages_counts_and_travels_as_json(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """Members of a saved selection: pages by id, a count, equal to the pure evaluation."""
     purchases = [
@@ -237,7 +216,7 @@ def test_a_segment_selection_pages_counts_and_travels_as_json(
         )
         for i in range(40)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
     rfm_spec = RfmSpec(currency="CNY", scores=2, segments=())
     for selection in [
@@ -262,7 +241,7 @@ def test_a_segment_selection_pages_counts_and_travels_as_json(
 
 
 def test_sums_beyond_sqlite_integers_fall_back_to_the_rule(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """Twelve maximal amounts overflow SQLite's integer sum: the rule answers instead."""
     purchases = [
@@ -275,7 +254,7 @@ def test_sums_beyond_sqlite_integers_fall_back_to_the_rule(
         )
         for i in range(12)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
     assert summaries[0].total == Decimal("11999999999999.999988")
     assert segments.purchase_summaries(store, as_of=AS_OF) == summaries
@@ -337,14 +316,14 @@ def _tier_answers_equal(store: Store, purchases: list[Purchase]) -> None:
 )
 @given(purchases=purchase_lists())
 def test_pyramid_and_pareto_in_sql_equal_the_pure_rules(
-    make_store: Callable[[], Store], purchases: list[Purchase]
+    make_store: Callable[[list[Purchase]], Store], purchases: list[Purchase]
 ) -> None:
     """Pyramid (thresholds, rank shares) and Pareto equal the rules, places included."""
-    _tier_answers_equal(_filled(make_store, purchases), purchases)
+    _tier_answers_equal(make_store(purchases), purchases)
 
 
 def test_pyramid_and_pareto_ties_never_depend_on_row_order(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """Equal totals written with other decimal places sit at the cut: same tier, same sums."""
     amounts = ["100", "100.00", "100.0", "100", "50.5", "50.50", "-20", "100.000"]
@@ -358,7 +337,7 @@ def test_pyramid_and_pareto_ties_never_depend_on_row_order(
         )
         for i, (cid, amount) in enumerate(zip(reversed(CUSTOMERS), amounts, strict=True))
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     _tier_answers_equal(store, purchases)
     spec = TIER_SPECS[2]
     tiers = {a.total: a.tier for a in segments.value_pyramid(store, spec, as_of=AS_OF).assignments}
@@ -368,7 +347,7 @@ def test_pyramid_and_pareto_ties_never_depend_on_row_order(
 
 
 def test_pyramid_and_pareto_with_fast_paths_off_run_the_rule(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """The reference path (the rule over the summaries) gives the same pyramid and Pareto."""
     purchases = [
@@ -381,7 +360,7 @@ def test_pyramid_and_pareto_with_fast_paths_off_run_the_rule(
         )
         for i in range(15)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     spec = TIER_SPECS[1]
     fast = (
         segments.value_pyramid(store, spec, as_of=AS_OF),
@@ -399,7 +378,7 @@ def test_pyramid_and_pareto_with_fast_paths_off_run_the_rule(
 
 
 def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
-    make_store: Callable[[], Store],
+    make_store: Callable[[list[Purchase]], Store],
 ) -> None:
     """Purchases later in the day than ``as_of``'s time of day are one whole day fewer."""
     as_of = dt.datetime(2026, 3, 10, 12, 0, 0, 500000, tzinfo=dt.UTC)
@@ -423,7 +402,7 @@ def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
         )
         for i, at in enumerate(times)
     ]
-    store = _filled(make_store, purchases)
+    store = make_store(purchases)
     summaries = rules.summarise_purchases(purchases, as_of=as_of)
     assert [s.recency_days for s in summaries] == [1, 0, 0, 9, 9, 0, 68, 68]
     for spec in [*SPECS, RfmSpec(currency="CNY", scores=4, segments=())]:

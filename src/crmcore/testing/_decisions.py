@@ -12,10 +12,6 @@ from crmcore.errors import NotFound, ValidationError
 from crmcore.models import (
     ChangeOperation,
     Customer,
-    Email,
-    PersonName,
-    PersonProfile,
-    Phone,
 )
 from crmcore.rules.dedupe import MatchModel, plan_merge
 from crmcore.serialization import to_dict
@@ -24,35 +20,18 @@ from crmcore.storage.duplicates import NOT_DUPLICATE_OF
 from crmcore.storage.ports import Backend
 from crmcore.storage.store import Store
 from crmcore.testing._fixtures import KIT_SETTINGS, BackendFixtures, TickingClock, requires
-from crmcore.testing.data import sample_match_model
+from crmcore.testing.data import person, sample_match_model
 
 __all__ = ["DecisionTests"]
-
-_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def _person(
-    cid: str, family: str, given: str, *, phone: str, born: dt.date, email: str | None = None
-) -> Customer:
-    return Customer.person_named(
-        family=family,
-        given=given,
-        id=cid,
-        created_at=_AT,
-        updated_at=_AT,
-        person=PersonProfile(name=PersonName(family=family, given=given), birthday=born),
-        phones=(Phone(number=phone),),
-        emails=(Email(address=email),) if email else (),
-    )
 
 
 def _sisters() -> list[Customer]:
     """Three records of "李娜": two of one woman, and her twin sister with her phone."""
     born = dt.date(1985, 7, 1)
     return [
-        _person("L1", "李", "娜", phone="+8613800138000", born=born, email="Li.Na@example.com"),
-        _person("L2", "李", "娜", phone="+8613800138000", born=born),
-        _person("L3", "李", "娜", phone="+8613800138000", born=dt.date(1985, 1, 7)),
+        person("L1", "李", "娜", phone="+8613800138000", born=born, email="Li.Na@example.com"),
+        person("L2", "李", "娜", phone="+8613800138000", born=born),
+        person("L3", "李", "娜", phone="+8613800138000", born=dt.date(1985, 1, 7)),
     ]
 
 

@@ -31,6 +31,7 @@ from crmcore.models import (
     MergedField,
     MergeRecord,
     Money,
+    NameOrder,
     NotDuplicate,
     OptOut,
     OrganisationProfile,
@@ -50,6 +51,8 @@ from crmcore.models import (
 from crmcore.rules.dedupe import MatchModel, fit
 
 __all__ = [
+    "PERSON_AT",
+    "person",
     "sample_complaints",
     "sample_customers",
     "sample_interactions",
@@ -94,6 +97,54 @@ def _person(
         id=cid,
         person=profile,
         display_name=display,
+        **fields,
+    )
+
+
+PERSON_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""The fixed ``created_at``/``updated_at`` that :func:`person` stamps by default."""
+
+
+def person(
+    cid: str,
+    family: str,
+    given: str,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    born: dt.date | None = None,
+    gender: Gender | None = None,
+    street: str | None = None,
+    postal: str | None = None,
+    order: NameOrder | None = None,
+    other: PersonName | None = None,
+    **fields: object,
+) -> Customer:
+    """A person customer for tests: a name, optional contact points, fixed timestamps.
+
+    ``phone`` is read with region ``CN`` (so ``13800138000`` and ``+8613800138000``
+    both work), ``street``/``postal`` make one Chinese postal address, and the
+    timestamps are :data:`PERSON_AT` unless ``created_at``/``updated_at`` are given;
+    any other keyword goes to :meth:`Customer.person_named` unchanged.
+
+    >>> person("L1", "李", "娜", phone="+8613800138000").display_name
+    '李娜'
+    """
+    name = PersonName(family=family, given=given, **({"order": order} if order else {}))
+    return Customer.person_named(
+        family=family,
+        given=given,
+        id=cid,
+        created_at=fields.pop("created_at", PERSON_AT),
+        updated_at=fields.pop("updated_at", PERSON_AT),
+        person=PersonProfile(name=name, birthday=born, gender=gender, other_name=other),
+        phones=(Phone(number=phone, region="CN"),) if phone else (),
+        emails=(Email(address=email),) if email else (),
+        addresses=(
+            (PostalAddress(country="CN", postal_code=postal, street_lines=(street,)),)
+            if street
+            else ()
+        ),
         **fields,
     )
 
