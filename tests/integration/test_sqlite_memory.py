@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from crmcore.errors import StorageError
+from crmcore.errors import InvalidStorageURL, StorageError
 from crmcore.models import Customer
 from crmcore.storage import connect
+from crmcore.storage.sqlalchemy import declare_index
 
 
 def test_threads_take_turns_and_lose_nothing() -> None:
@@ -54,3 +55,14 @@ def test_a_second_open_transaction_in_one_thread_is_refused() -> None:
         outer.commit()
     with store.unit_of_work() as uow:
         assert uow.customers.get("a").version == 1
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_declaring_an_index_through_an_in_memory_url_says_where_to_declare_it(url: str) -> None:
+    """No "upgrade it" advice (a new connection is a new, empty database): the open backend."""
+    with pytest.raises(InvalidStorageURL) as raised:
+        declare_index(url, "facts.value")
+    message = str(raised.value)
+    assert "upgrade" not in message
+    assert "in-memory" in message
+    assert "indexes=[path]" in message

@@ -241,6 +241,7 @@ def test_paths_that_cannot_be_indexed(path: str, why: str) -> None:
     assert (problem.code, problem.path) == ("index.path_invalid", "$.path")
     assert path in problem.message
     assert why in problem.message
+    assert not problem.message.startswith(f"{path!r}: {path!r}")  # named once, not twice
     with pytest.raises(ValidationError):
         IndexedPath.of(path)
 

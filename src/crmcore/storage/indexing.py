@@ -252,9 +252,8 @@ class IndexedPath:
 
 
 def _invalid(path: str, message: str) -> ValidationError:
-    return ValidationError(
-        [Problem(code="index.path_invalid", path="$.path", message=f"{path!r}: {message}")]
-    )
+    named = message if message.startswith(f"{path!r}:") else f"{path!r}: {message}"
+    return ValidationError([Problem(code="index.path_invalid", path="$.path", message=named)])
 
 
 @attrs.frozen

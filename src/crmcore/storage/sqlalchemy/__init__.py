@@ -21,7 +21,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crmcore.storage.sqlalchemy._backend import COPY_THRESHOLD, SqlBackend, SqlTransaction
-from crmcore.storage.sqlalchemy._engine import make_engine, missing_sqlite_file, normalise_url
+from crmcore.storage.sqlalchemy._engine import (
+    is_memory_sqlite,
+    make_engine,
+    missing_sqlite_file,
+    normalise_url,
+)
 from crmcore.storage.sqlalchemy._index import Progress
 from crmcore.storage.sqlalchemy._migrate import (
     VERSION_TABLE,
@@ -70,6 +75,8 @@ def declare_index(
 
     Raises:
         ValidationError: ``index.path_invalid``: the path cannot be indexed.
+        InvalidStorageURL: ``target`` is the URL of an in-memory SQLite database
+            (declare the index on the open backend instead).
         StorageError: The database could not be reached or is not migrated.
     """
     from crmcore.storage.sqlalchemy import _index
@@ -78,6 +85,15 @@ def declare_index(
         added = _index.declare_index(target.engine, path, progress=progress)
         target._indexes = None  # read again on next use
         return added
+    if isinstance(target, str) and is_memory_sqlite(target):
+        from crmcore.errors import InvalidStorageURL
+
+        raise InvalidStorageURL(
+            f"{target} is an in-memory SQLite database, new and empty on each connection, "
+            "so an index declared through its URL is lost at once: declare it on the open "
+            "backend (declare_index(backend, path)) or when connecting "
+            "(connect(url, indexes=[path]))"
+        )
     if isinstance(target, str) and missing_sqlite_file(target):
         from crmcore.errors import SchemaOutdated
 
