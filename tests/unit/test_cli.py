@@ -51,6 +51,7 @@ def test_demo_command_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for expected in (
         "Imported 11 customer records: 10 created",
+        "rejected record 11 of 11 (demo-c11):",  # counted from 1, as people count
         "[value.blank]",
         "Customer roster",
         "Ranking by purchase amount",

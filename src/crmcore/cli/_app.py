@@ -178,7 +178,10 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
         f"{report.updated} updated, {report.unchanged} unchanged, {report.rejected} rejected."
     )
     for outcome in report.rejections():
-        console.print(f"  rejected record #{outcome.index} ({outcome.id}):")
+        # outcome.index is 0-based; people count records from 1 ("record 11 of 11")
+        console.print(
+            f"  rejected record {outcome.index + 1} of {len(report.outcomes)} ({outcome.id}):"
+        )
         for problem in outcome.problems:
             console.print(escape(f"    {problem.path}: {problem.message} [{problem.code}]"))
     activity = ", ".join(f"{count} {name}" for name, count in result.activity.items())
