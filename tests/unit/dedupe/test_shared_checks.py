@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from crmcore.errors import ValidationError
-from crmcore.rules.dedupe import _checks, explain
+from crmcore.rules.dedupe import _checks, explain, fit
 from crmcore.rules.dedupe._components import Components
 
 
@@ -51,3 +51,18 @@ def test_components_join_chains_and_leave_strangers_apart() -> None:
     assert not parts.together("王芳-１", "x")
     assert not parts.together("王芳-１", "never")
     assert sorted(sorted(g) for g in parts.groups()) == [["x", "y"], ["李雷", "王芳-１", "ｃ０４"]]
+
+
+@pytest.mark.parametrize("max_iterations", [0, -1, True, 2.0, "10"])
+def test_fit_refuses_a_max_iterations_below_one(max_iterations: object) -> None:
+    """``fit(max_iterations=0)`` (or -1, a bool, a float, a string) is coded, at its path."""
+    with pytest.raises(ValidationError) as raised:
+        fit([(5, 3, 2, 3, -1, 4, 1)] * 3, max_iterations=max_iterations)  # type: ignore[arg-type]
+    [problem] = raised.value.problems
+    assert (problem.code, problem.path) == ("dedupe.max_iterations_invalid", "$.max_iterations")
+
+
+def test_fit_takes_one_iteration() -> None:
+    """``max_iterations=1`` is the least accepted: it fits (and says it did not settle)."""
+    model = fit([(5, 3, 2, 3, -1, 4, 1)] * 3 + [(0, 0, 0, 0, -1, 1, 0)] * 30, max_iterations=1)
+    assert model.diagnostics is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crmcore.errors import Problem, ValidationError
 
-__all__ = ["check_threshold"]
+__all__ = ["check_max_iterations", "check_threshold"]
 
 
 def check_threshold(threshold: object, subject: str) -> None:
@@ -24,6 +24,29 @@ def check_threshold(threshold: object, subject: str) -> None:
                     code="dedupe.threshold_invalid",
                     path="$.threshold",
                     message="a match probability from 0 to 1",
+                )
+            ],
+            subject=subject,
+        )
+
+
+def check_max_iterations(max_iterations: object, subject: str) -> None:
+    """Refuse a ``max_iterations`` that is not a whole number of at least 1.
+
+    Raises:
+        ValidationError: coded ``dedupe.max_iterations_invalid`` at ``$.max_iterations``.
+    """
+    if (
+        isinstance(max_iterations, bool)
+        or not isinstance(max_iterations, int)
+        or max_iterations < 1
+    ):
+        raise ValidationError(
+            [
+                Problem(
+                    code="dedupe.max_iterations_invalid",
+                    path="$.max_iterations",
+                    message=f"a whole number of EM iterations, at least 1, not {max_iterations!r}",
                 )
             ],
             subject=subject,

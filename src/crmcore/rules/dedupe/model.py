@@ -73,6 +73,7 @@ from typing import Any
 import attrs
 
 from crmcore.errors import Problem, ValidationError
+from crmcore.rules.dedupe._checks import check_max_iterations
 from crmcore.rules.dedupe.compare import (
     DEFAULT_COMPARISON,
     LEVEL_LABELS,
@@ -529,8 +530,10 @@ def fit(
     ``prior`` is the starting share of duplicates among the candidates. Vectors
     of the wrong shape are refused with ``dedupe.model_invalid``, no vector at
     all with ``dedupe.no_pairs``, a population below the number of candidates
-    with ``dedupe.population_invalid``.
+    with ``dedupe.population_invalid``, ``max_iterations`` below 1 (or not an
+    integer) with ``dedupe.max_iterations_invalid``.
     """
+    check_max_iterations(max_iterations, "fit")
     counts = level_counts(spec)
     patterns = _patterns(vectors, counts)
     candidates = sum(patterns.values())
