@@ -140,7 +140,12 @@ def _run(enabled: bool) -> DedupeResult:
 def test_lazy_scoring_gives_the_eager_result() -> None:
     lazy, eager = _run(True), _run(False)
     assert isinstance(lazy.pairs, ExplainedPairs)
-    assert isinstance(eager.pairs, tuple)
+    assert isinstance(eager.pairs, ExplainedPairs)  # the reference reads alike (built)
+    assert [eager.pairs.probability(i) for i in range(len(eager.pairs))] == [
+        lazy.pairs.probability(i) for i in range(len(lazy.pairs))
+    ]
+    assert eager.pairs.reaching(0.9) == lazy.pairs.reaching(0.9)
+    assert eager.pairs.linked(0.9) == lazy.pairs.linked(0.9)
     assert lazy.model == eager.model
     assert lazy.clustering == eager.clustering
     assert lazy.clustering.groups

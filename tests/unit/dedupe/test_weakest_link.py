@@ -161,7 +161,7 @@ def test_clustering_the_linked_pairs_gives_the_groups_of_clustering_every_pair()
         result = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000)
     finally:
         set_fast_paths(previous)
-    assert isinstance(reference.pairs, tuple)
+    assert isinstance(reference.pairs, ExplainedPairs)
     assert result.clustering == reference.clustering
     assert isinstance(result.pairs, ExplainedPairs)
     everything = cluster(list(result.pairs), threshold=0.9)

@@ -15,7 +15,7 @@ a caller asks for. What it builds is what :func:`explain_pair` gives.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import attrs
@@ -204,7 +204,7 @@ class ExplainedPairs(Sequence[PairExplanation]):
     ) -> None:
         self._items = items
         self._pairs = list(pairs)
-        self._model = model
+        self._model: MatchModel | None = model
         spec = model.comparison
         if vectors is None:
             vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in pairs]
@@ -223,6 +223,25 @@ class ExplainedPairs(Sequence[PairExplanation]):
         table = WeightTable(model)
         self._scores = [table.score(v) for v in vectors]
         self._explained: dict[int, PairExplanation] = {}
+
+    @classmethod
+    def built(cls, explanations: Iterable[PairExplanation]) -> ExplainedPairs:
+        """Pairs explained already (the reference path), with the same reads.
+
+        ``probability``, ``reaching`` and ``linked`` answer from each explanation's own
+        probability; nothing is left to build.
+
+        >>> ExplainedPairs.built(()).reaching(0.9)
+        ()
+        """
+        made = cls.__new__(cls)
+        done = tuple(explanations)
+        made._items = {}
+        made._pairs = [CandidatePair(left=e.left, right=e.right, keys=e.keys) for e in done]
+        made._model = None
+        made._scores = [(e.total, e.probability) for e in done]
+        made._explained = dict(enumerate(done))
+        return made
 
     def __len__(self) -> int:
         return len(self._pairs)
@@ -303,6 +322,7 @@ class ExplainedPairs(Sequence[PairExplanation]):
     def _explain(self, index: int) -> PairExplanation:
         found = self._explained.get(index)
         if found is None:
+            assert self._model is not None  # built() explained every pair
             pair = self._pairs[index]
             found = explain_pair(
                 self._items[pair.left], self._items[pair.right], self._model, keys=pair.keys

@@ -68,14 +68,14 @@ class DedupeResult:
             of one kind).
         pairs: Every compared candidate pair, explained, by ``(left, right)``: an
             :class:`.explain.ExplainedPairs` (each explanation built when first
-            read; those of the pairs reaching the threshold are built already), a
-            tuple with fast paths off.
+            read; those of the pairs reaching the threshold are built already; with
+            fast paths off every one is built, through :meth:`ExplainedPairs.built`).
         clustering: The duplicate groups at the threshold.
     """
 
     blocking: BlockingReport
     model: MatchModel | None
-    pairs: Sequence[PairExplanation]
+    pairs: ExplainedPairs
     clustering: Clustering
 
 
@@ -238,7 +238,12 @@ def resolve_candidates(
         ]
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
-            return DedupeResult(blocking=found.report, model=None, pairs=(), clustering=empty)
+            return DedupeResult(
+                blocking=found.report,
+                model=None,
+                pairs=ExplainedPairs.built(()),
+                clustering=empty,
+            )
         if vectors:
             model = fit(vectors, spec=spec, random_vectors=sampled, population=population)
         else:
@@ -259,4 +264,9 @@ def resolve_candidates(
     else:
         scored = score_pairs(items, same_kind, model)
     grouped = cluster(scored, threshold=threshold, not_duplicates=not_duplicates)
-    return DedupeResult(blocking=found.report, model=model, pairs=scored, clustering=grouped)
+    return DedupeResult(
+        blocking=found.report,
+        model=model,
+        pairs=ExplainedPairs.built(scored),
+        clustering=grouped,
+    )
