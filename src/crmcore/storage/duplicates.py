@@ -273,8 +273,11 @@ def mark_not_duplicate(
 
     Both ids must be stored or merged away (:class:`~crmcore.errors.NotFound`
     otherwise) and stand for two different customers (``dedupe.same_customer``).
-    The decision keeps the ids as given, smaller first; marking a pair already marked
-    (as given) returns the stored decision and writes nothing.
+    The decision keeps the two customers' current ids (a merged-away id is stored as
+    its survivor's), smaller first. Marking a pair already decided (by their current
+    ids, or by the ids as given) with the same note returns the stored decision and
+    writes nothing; with another note it is refused (``dedupe.already_decided``:
+    remove the decision first to change it).
     """
     a = check_id(first_id, subject="Customer")
     b = check_id(second_id, subject="Customer")
@@ -282,18 +285,28 @@ def mark_not_duplicate(
         raise _refuse(
             "dedupe.same_customer", "$.second_id", "a customer cannot be a non-duplicate of itself"
         )
-    first, second = sorted((a, b))
-    current = (_resolve(uow._tx, first), _resolve(uow._tx, second))
+    given = sorted((a, b))
+    current = (_resolve(uow._tx, given[0]), _resolve(uow._tx, given[1]))
     if current[0] == current[1]:
         raise _refuse(
             "dedupe.same_customer",
             "$.second_id",
-            f"{first!r} and {second!r} are both the customer {current[0]!r} now",
+            f"{given[0]!r} and {given[1]!r} are both the customer {current[0]!r} now",
         )
-    where = (Field("first_id") == first) & (Field("second_id") == second)
-    existing = uow._tx.query("not_duplicate", Query(where=where, limit=1))
-    if existing:
-        return cast(NotDuplicate, existing[0])
+    first, second = sorted(current)
+    for pair in dict.fromkeys([(first, second), (given[0], given[1])]):
+        where = (Field("first_id") == pair[0]) & (Field("second_id") == pair[1])
+        existing = uow._tx.query("not_duplicate", Query(where=where, limit=1))
+        if existing:
+            stored = cast(NotDuplicate, existing[0])
+            if stored.note != note:
+                raise _refuse(
+                    "dedupe.already_decided",
+                    "$.note",
+                    f"{pair[0]!r} and {pair[1]!r} are already decided not duplicates "
+                    f"(decision {stored.id!r}, note {stored.note!r}); remove it to change it",
+                )
+            return stored
     decision = NotDuplicate(
         first_id=first,
         second_id=second,

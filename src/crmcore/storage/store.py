@@ -375,8 +375,10 @@ class Store:
         is merged into another customer (decisions follow merged-away ids to their
         survivor). Each customer gets a ``marked_not_duplicate`` change record. Raises
         :class:`~crmcore.errors.NotFound` for an id neither stored nor merged and
-        ``dedupe.same_customer`` for two ids that stand for one customer. Marking a pair
-        again returns the stored decision (:mod:`crmcore.storage.duplicates`).
+        ``dedupe.same_customer`` for two ids that stand for one customer. A merged-away
+        id is stored as its survivor's. Marking a pair again with the same note returns
+        the stored decision; with another note it is ``dedupe.already_decided``
+        (:mod:`crmcore.storage.duplicates`).
         """
         from crmcore.storage.duplicates import mark_not_duplicate
 

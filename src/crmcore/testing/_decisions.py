@@ -62,7 +62,7 @@ class DecisionTests(BackendFixtures):
         marked = history[-1]
         assert marked.operation is ChangeOperation.MARKED_NOT_DUPLICATE
         assert [c.path for c in marked.changes] == [NOT_DUPLICATE_OF]
-        assert store.mark_not_duplicate("L1", "L3").id == decision.id  # marked once
+        assert store.mark_not_duplicate("L1", "L3", note="双胞胎").id == decision.id  # once
         removed = store.remove_not_duplicate(decision.id)
         assert removed.id == decision.id
         assert store.not_duplicates() == ()
@@ -87,6 +87,31 @@ class DecisionTests(BackendFixtures):
             store.mark_not_duplicate("L1", "L2")  # both are L1 now
         assert caught.value.problems[0].code == "dedupe.same_customer"
         assert store.not_duplicates() == ()
+
+    def test_marking_a_decided_pair_with_another_note_is_refused(self, store: Store) -> None:
+        """Same note: the stored decision, nothing written; another note: already_decided."""
+        store.import_customers(_sisters())
+        decision = store.mark_not_duplicate("L1", "L3", note="双胞胎")
+        assert store.mark_not_duplicate("L3", "L1", note="双胞胎").id == decision.id
+        with pytest.raises(ValidationError) as caught:
+            store.mark_not_duplicate("L3", "L1", note="姐妹")
+        assert [(p.code, p.path) for p in caught.value.problems] == [
+            ("dedupe.already_decided", "$.note")
+        ]
+        assert [d.note for d in store.not_duplicates()] == ["双胞胎"]
+
+    def test_marking_a_merged_away_id_stores_its_survivor(self, store: Store) -> None:
+        """A decision given a merged-away id is stored with the survivor's id, once."""
+        store.import_customers(_sisters())
+        with store.unit_of_work() as uow:
+            plan = plan_merge([uow.customers.get("L1"), uow.customers.get("L2")])
+        store.merge(plan)
+        decision = store.mark_not_duplicate("L2", "L3", note="双胞胎")
+        assert (decision.first_id, decision.second_id) == ("L1", "L3")
+        with store.unit_of_work() as uow:
+            assert uow.not_duplicates.get(decision.id).first_id == "L1"
+        assert store.mark_not_duplicate("L1", "L3", note="双胞胎").id == decision.id
+        assert len(store.not_duplicates()) == 1
 
     def test_find_duplicates_keeps_a_stored_decision_apart(self, store: Store) -> None:
         """A stored decision splits a group without being passed in, and says so."""
