@@ -1,4 +1,4 @@
-"""The customer import run, and the adoption of stored ids by imported contact points.
+"""The customer import run.
 
 :meth:`crmcore.storage.Store.import_customers` makes one :class:`_ImportRun` per call.
 The run owns all of its state (records waiting for the normaliser, the batch being
@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -27,13 +27,13 @@ from crmcore.models._ids import new_id
 from crmcore.serialization import from_dict
 from crmcore.storage._context import WriteContext
 from crmcore.storage._import_common import _Outcomes, _refused_update, _rejected
-from crmcore.storage._import_duplicates import DuplicateCheck, Skipped
+from crmcore.storage._import_duplicates import DuplicateCheck, Skipped, match_by_keys
 from crmcore.storage._merge import (
     MatchKey,
+    adopt_ids,
     merge_into,
     presence_of_mapping,
     presence_of_model,
-    stored_matches,
 )
 from crmcore.storage._parallel import (
     AUTO_MIN_RECORDS,
@@ -457,48 +457,11 @@ class _ImportRun:
             for row, customer in zip(batch, stored, strict=True)
         ]
 
-    def _matched(self, tx: Any, batch: list[_Row], existing: dict[str, Record]) -> dict[int, Any]:
-        """For rows whose id is not stored: the stored id a natural key names, or a problem.
-
-        One query per match key and batch (``Query`` on the key's path, ``In`` its
-        values), for the rows still unmatched; a key naming two stored customers is a
-        problem (``import.match_ambiguous``), never a guess.
-        """
-        decided: dict[int, Any] = {}
-        unmatched = [row for row in batch if row.customer.id not in existing]
-        for key in self.keys:
-            if not unmatched:
-                break
-            found = stored_matches(
-                lambda query: cast(list[Customer], tx.query("customer", query)),
-                key,
-                [row.customer for row in unmatched],
-            )
-            still: list[_Row] = []
-            for row in unmatched:
-                ids = {i for value in key.values(row.customer) for i in found.get(value, ())}
-                if len(ids) > 1:
-                    decided[row.index] = Problem(
-                        code="import.match_ambiguous",
-                        path="$",
-                        message=f"{key} matches {len(ids)} stored customers "
-                        f"({', '.join(sorted(ids))}); nothing was written",
-                    )
-                elif ids:
-                    decided[row.index] = ids.pop()
-                else:
-                    still.append(row)
-            unmatched = still
-        targets = sorted({t for t in decided.values() if isinstance(t, str)})
-        if targets:
-            existing.update(tx.get_many("customer", targets))
-        return decided
-
     def _merged(self, old: Customer, row: _Row, customer: Customer) -> Customer:
         """The stored customer with the row applied, by the import's mode."""
         if self.merge:
             return merge_into(old, customer, row.presence()).renamed_from(old)
-        return _adopt_ids(old, customer).renamed_from(old)
+        return adopt_ids(old, customer).renamed_from(old)
 
     def _write_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
         """Write a batch after looking its ids up: create, update, keep or refuse each."""
@@ -506,7 +469,11 @@ class _ImportRun:
         tx = self.begin()
         try:
             existing = tx.get_many("customer", [row.customer.id for row in batch])
-            matched = self._matched(tx, batch, existing) if self.keys else {}
+            matched = (
+                match_by_keys(tx, self.keys, [(r.index, r.customer) for r in batch], existing)
+                if self.keys
+                else {}
+            )
             found: dict[int, Problem] = {}
             if self.duplicates is not None:
                 rows = [(row.index, row.customer) for row in batch]
@@ -637,51 +604,3 @@ def _skipped(row: _Row, skip: Skipped) -> ImportOutcome:
         status=ImportStatus.SKIPPED,
         warnings=(*row.warnings, skip.warning),
     )
-
-
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-_ITEM = TypeVar("_ITEM", bound=_Identified)
-_ITEM_LISTS = ("phones", "emails", "addresses", "social_handles", "facts")
-
-
-def _adopt(stored: tuple[_ITEM, ...], incoming: tuple[_ITEM, ...]) -> tuple[_ITEM, ...] | None:
-    """Give incoming items that equal a stored item apart from their id the stored id."""
-    stored_ids = {item.id for item in stored}
-    incoming_ids = {item.id for item in incoming}
-    free = [item for item in stored if item.id not in incoming_ids]
-    adopted: list[_ITEM] = []
-    changed = False
-    for item in incoming:
-        if item.id not in stored_ids:
-            for candidate in free:
-                if attrs.evolve(item, id=candidate.id) == candidate:  # type: ignore[misc]
-                    item = candidate
-                    free.remove(candidate)
-                    changed = True
-                    break
-        adopted.append(item)
-    return tuple(adopted) if changed else None
-
-
-def _adopt_ids(old: Customer, new: Customer) -> Customer:
-    """Keep the stored ids of contact points, facts and contact persons an import repeats.
-
-    Imported data rarely carries the ids crmcore gave its contact points, so each import
-    would otherwise mint new ones and every re-import of the same data would look like a
-    change. A contact point (fact, contact person) equal to a stored one in everything
-    but its id *is* that one, and keeps its id.
-    """
-    changes: dict[str, Any] = {}
-    for name in _ITEM_LISTS:
-        adopted = _adopt(getattr(old, name), getattr(new, name))
-        if adopted is not None:
-            changes[name] = adopted
-    if old.organisation is not None and new.organisation is not None:
-        persons = _adopt(old.organisation.contact_persons, new.organisation.contact_persons)
-        if persons is not None:
-            changes["organisation"] = attrs.evolve(new.organisation, contact_persons=persons)
-    return attrs.evolve(new, **changes) if changes else new

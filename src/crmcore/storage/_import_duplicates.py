@@ -1,4 +1,8 @@
-"""Imports that match: what ``import_customers(on_duplicate=...)`` does with a likely duplicate.
+"""Imports that match: which stored customer a row is (``match_on=``, ``on_duplicate=``).
+
+A row whose id is not stored is first looked up by the import's natural keys
+(:func:`match_by_keys`, ``match_on=``); then, for ``on_duplicate=``, by what
+``import_customers`` does with a likely duplicate.
 
 When a row's id is not stored and no ``match_on`` key found its customer, the import
 asks which stored customers the row probably is
@@ -38,12 +42,13 @@ from crmcore.errors import InvalidArgument, Problem, WrongType
 from crmcore.models import Customer
 from crmcore.rules.dedupe import MatchModel, PairExplanation
 from crmcore.rules.dedupe.cluster import check_threshold
+from crmcore.storage._merge import MatchKey, stored_matches
 from crmcore.storage.duplicates import likely_of_normalised, standing_decisions
 
 if TYPE_CHECKING:
     from crmcore.storage.ports import Record, Transaction
 
-__all__ = ["DuplicateCheck", "OnDuplicate", "Skipped", "duplicate_check"]
+__all__ = ["DuplicateCheck", "OnDuplicate", "Skipped", "duplicate_check", "match_by_keys"]
 
 DuplicateChoice = Literal["create", "skip"] | PairExplanation
 """What an ``on_duplicate`` callable returns: create, skip, or the match to merge into."""
@@ -165,6 +170,50 @@ class DuplicateCheck:
         warnings[index] = _warning(
             "import.duplicate_merged", f"likely the stored customer {_names(matches[:1])}; merged"
         )
+
+
+def match_by_keys(
+    tx: Transaction,
+    keys: Sequence[MatchKey],
+    rows: Sequence[tuple[int, Customer]],
+    existing: dict[str, Record],
+) -> dict[int, Any]:
+    """For rows whose id is not stored: the stored id a natural key names, or a problem.
+
+    One query per match key and batch (``Query`` on the key's path, ``In`` its
+    values), for the rows still unmatched; a key naming two stored customers is a
+    problem (``import.match_ambiguous``), never a guess. Reads the customers named
+    into ``existing``.
+    """
+    decided: dict[int, Any] = {}
+    unmatched = [(index, customer) for index, customer in rows if customer.id not in existing]
+    for key in keys:
+        if not unmatched:
+            break
+        found = stored_matches(
+            lambda query: cast(list[Customer], tx.query("customer", query)),
+            key,
+            [customer for _, customer in unmatched],
+        )
+        still: list[tuple[int, Customer]] = []
+        for index, customer in unmatched:
+            ids = {i for value in key.values(customer) for i in found.get(value, ())}
+            if len(ids) > 1:
+                decided[index] = Problem(
+                    code="import.match_ambiguous",
+                    path="$",
+                    message=f"{key} matches {len(ids)} stored customers "
+                    f"({', '.join(sorted(ids))}); nothing was written",
+                )
+            elif ids:
+                decided[index] = ids.pop()
+            else:
+                still.append((index, customer))
+        unmatched = still
+    targets = sorted({t for t in decided.values() if isinstance(t, str)})
+    if targets:
+        existing.update(tx.get_many("customer", targets))
+    return decided
 
 
 def duplicate_check(
