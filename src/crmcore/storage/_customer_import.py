@@ -164,7 +164,6 @@ class _ImportRun:
         self.waiting = 0  # how many of them are customers
         self.ready: list[_Row] = []
         self.seen: set[str] = set()
-        self.targets: set[str] = set()  # stored customers updated or kept (for match_on)
         # Until a batch meets a stored id, batches are inserted without looking their
         # ids up first (the insert itself refuses a stored id; see _import_batch). A
         # natural key may name a stored customer under another id: never optimistic.
@@ -478,12 +477,13 @@ class _ImportRun:
             if self.duplicates is not None:
                 rows = [(row.index, row.customer) for row in batch]
                 found = self.duplicates.decide(tx, rows, existing, matched)
-            targets = set(self.targets)  # stored customers rows of this import updated
             template = _change_template(now, self.actor, self.source)
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []
             outcomes: list[ImportOutcome] = []
-            updates: list[tuple[_Row, Customer, Customer, tuple[Problem, ...]]] = []
+            # each stored customer rows of this batch update: the version read, and the
+            # latest state (a later row naming it applies to what the earlier made)
+            updated: dict[str, tuple[int, Customer]] = {}
             for row in batch:
                 index, customer = row.index, row.customer
                 target = matched.get(index)
@@ -496,6 +496,8 @@ class _ImportRun:
                 if target is not None:
                     customer = attrs.evolve(customer, id=target)
                 old = cast(Customer | None, existing.get(customer.id))
+                if customer.id in updated:
+                    old = updated[customer.id][1]
                 if old is None:
                     stored = self._created(attrs.evolve(row, customer=customer), now)
                     inserts.append(stored)
@@ -512,17 +514,9 @@ class _ImportRun:
                         changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = _refused_update("customer", upsert, customer.version, old.version)
-                if problem is None and self.matching and old.id in targets:
-                    problem = Problem(
-                        code="import.duplicate_id",
-                        path="$",
-                        message="names the stored customer an earlier record of this import named",
-                    )
                 if problem is not None:
                     outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
-                if self.matching:
-                    targets.add(old.id)
                 warnings = row.warnings + ((found[index],) if index in found else ())
                 if row.gives_created_at and customer.created_at != old.created_at:
                     warnings += (
@@ -560,36 +554,34 @@ class _ImportRun:
                     created_at=old.created_at,
                     updated_at=max(now, old.created_at),
                 )
-                updates.append((row, old, stored, warnings))
-            if inserts:
-                tx.insert("customer", inserts)
-            for row, old, stored, warnings in updates:
-                tx.update("customer", stored, expected_version=old.version)
+                updated[stored.id] = (updated.get(stored.id, (old.version,))[0], stored)
                 outcomes.append(
                     ImportOutcome(
-                        index=row.index,
+                        index=index,
                         id=stored.id,
                         status=ImportStatus.UPDATED,
                         version=stored.version,
                         warnings=warnings,
                     )
                 )
-                if not record_history:
-                    continue
-                changes.append(
-                    replace(
-                        template,
-                        customer_id=stored.id,
-                        id=new_id(),
-                        operation=ChangeOperation.UPDATED,
-                        version=stored.version,
-                        changes=history_changes(old, stored),
+                if record_history:
+                    changes.append(
+                        replace(
+                            template,
+                            customer_id=stored.id,
+                            id=new_id(),
+                            operation=ChangeOperation.UPDATED,
+                            version=stored.version,
+                            changes=history_changes(old, stored),
+                        )
                     )
-                )
+            if inserts:
+                tx.insert("customer", inserts)
+            for version, stored in updated.values():
+                tx.update("customer", stored, expected_version=version)
             if changes and record_history:
                 tx.append_history(changes)
             tx.commit()
-            self.targets = targets
             outcomes.sort(key=lambda o: o.index)
             return outcomes
         except BaseException:

@@ -22,8 +22,9 @@ model and threshold, respecting stored "not a duplicate" decisions) and then, by
   the :class:`~crmcore.rules.dedupe.PairExplanation` objects (strongest first, the row
   on the left); it returns ``"create"`` (warning ``import.duplicate_created``),
   ``"skip"`` (as above), or one of ``matches`` to merge the row into that customer
-  (warning ``import.duplicate_merged``). Anything else rejects the row
-  (``import.on_duplicate_invalid``). It is called in this process, in input order.
+  (warning ``import.duplicate_merged``), or that match's stored id (``match.right``),
+  which merges alike. Anything else rejects the row (``import.on_duplicate_invalid``),
+  never raises. It is called in this process, in input order.
 
 The check runs when a batch is written, in the importing process, against the
 customers stored then: so outcomes are the same with ``workers=1`` and ``workers=N``.
@@ -123,31 +124,18 @@ class DuplicateCheck:
     ) -> None:
         choice: object = self.choice
         if callable(choice):
-            choice = choice(customer, matches)
-            if choice == "create":
+            answer = choice(customer, matches)
+            if isinstance(answer, str) and answer == "create":
                 warnings[index] = _warning(
                     "import.duplicate_created",
                     f"likely a stored customer ({_names(matches)}); created as chosen",
                 )
                 return
-            if isinstance(choice, PairExplanation):
-                if choice not in matches:
-                    decided[index] = Problem(
-                        code="import.on_duplicate_invalid",
-                        path="$",
-                        message="on_duplicate returned a pair that is not one of the matches",
-                    )
-                    return
-                matches = (choice,)
-                choice = "merge"
-            elif choice != "skip":
-                decided[index] = Problem(
-                    code="import.on_duplicate_invalid",
-                    path="$",
-                    message='on_duplicate must return "create", "skip" or one of the matches, '
-                    f"not {choice!r}",
-                )
+            chosen = _chosen(answer, matches)
+            if isinstance(chosen, Problem):
+                decided[index] = chosen
                 return
+            choice, matches = ("skip", matches) if chosen is None else ("merge", chosen)
         if choice == "skip":
             decided[index] = Skipped(
                 id=matches[0].right,
@@ -170,6 +158,36 @@ class DuplicateCheck:
         warnings[index] = _warning(
             "import.duplicate_merged", f"likely the stored customer {_names(matches[:1])}; merged"
         )
+
+
+def _chosen(
+    answer: object, matches: tuple[PairExplanation, ...]
+) -> tuple[PairExplanation, ...] | Problem | None:
+    """A callable's answer other than ``"create"``: None to skip, the match to merge into.
+
+    The match may be given as one of ``matches`` or as its stored id (``match.right``);
+    anything else is the row's problem (``import.on_duplicate_invalid``), never a raised
+    error.
+    """
+    if isinstance(answer, str):
+        if answer == "skip":
+            return None
+        by_id = tuple(m for m in matches if m.right == answer)
+        if by_id:
+            return by_id[:1]
+        why = f"{answer!r} is not the id of one of the matches"
+    elif isinstance(answer, PairExplanation):
+        if answer in matches:
+            return (answer,)
+        why = "it returned a pair that is not one of the matches"
+    else:
+        why = f"not {type(answer).__name__} {answer!r}"
+    return Problem(
+        code="import.on_duplicate_invalid",
+        path="$",
+        message='on_duplicate must return "create", "skip", one of the matches or its '
+        f"stored id; {why}",
+    )
 
 
 def match_by_keys(
@@ -243,7 +261,7 @@ def duplicate_check(
         raise WrongType(
             f"duplicate_model: expected a fitted MatchModel, got {type(model).__name__}"
         )
-    check_threshold(threshold, "import_customers")
+    check_threshold(threshold, "import_customers", path="$.duplicate_threshold")
     return DuplicateCheck(
         choice=cast(OnDuplicate, on_duplicate), model=model, threshold=float(cast(float, threshold))
     )
