@@ -38,6 +38,8 @@ from crmcore.storage._merge import (
 from crmcore.storage._parallel import (
     AUTO_MIN_RECORDS,
     NormaliserPool,
+    Ready,
+    Stamped,
     WorkerResult,
     auto_workers,
     check_batch,
@@ -95,11 +97,20 @@ class _Row:
 
     index: int
     raw: Any  # the input as given: a Customer or a mapping
-    customer: Customer  # normalised
+    normalised: Customer | Ready  # a Ready: as a worker sent it, the model not yet built
     warnings: tuple[Problem, ...] = ()
     gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
     input_id: str | None = None  # the id the input gave, if any
     prepared: Any = None  # what the backend's import_preparer made of it in a worker
+
+    @property
+    def customer(self) -> Customer:
+        """The normalised customer (built from what the worker sent, the first time)."""
+        normalised = self.normalised
+        if isinstance(normalised, Customer):
+            return normalised
+        self.normalised = customer = normalised.customer()
+        return customer
 
     def presence(self) -> dict[str, Any]:
         """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
@@ -343,7 +354,7 @@ class _ImportRun:
         self,
         index: int,
         item: Any,
-        result: Customer | ValidationError,
+        result: Customer | Ready | ValidationError,
         record_id: str | None,
         warnings: tuple[Problem, ...],
         prepared: Any = None,
@@ -366,7 +377,7 @@ class _ImportRun:
                 _Row(
                     index=index,
                     raw=item,
-                    customer=result,
+                    normalised=result,
                     warnings=warnings,
                     gives_created_at=gives,
                     input_id=record_id,
@@ -428,21 +439,28 @@ class _ImportRun:
         tx = self.begin()
         try:
             template = _change_template(now, self.actor, self.source)
-            stored = replace_each(
-                [row.customer for row in batch], version=1, created_at=now, updated_at=now
-            )
-            for position, row in enumerate(batch):
-                if row.gives_created_at:  # a legacy creation time, kept
-                    stored[position] = self._created(row, now)
-            if any(row.prepared is not None for row in batch):
-                # made by the backend's import_preparer in the workers, for customers
-                # that differ from these only in their version and timestamps
-                tx.insert("customer", stored, prepared=[row.prepared for row in batch])  # type: ignore[call-arg]
+            stamped = getattr(tx, "insert_stamped", None)
+            if stamped is not None and all(isinstance(row.normalised, Ready) for row in batch):
+                # rows the workers made (a fast path): the backend joins in the version and
+                # timestamps _created gives, and builds a model only for a row it cannot
+                # write as it came
+                stamped([_stamps(row, now) for row in batch])
             else:
-                tx.insert("customer", stored)
+                stored = replace_each(
+                    [row.customer for row in batch], version=1, created_at=now, updated_at=now
+                )
+                for position, row in enumerate(batch):
+                    if row.gives_created_at:  # a legacy creation time, kept
+                        stored[position] = self._created(row, now)
+                if any(row.prepared is not None for row in batch):
+                    # made by the backend's import_preparer in the workers, for customers
+                    # that differ from these only in their version and timestamps
+                    tx.insert("customer", stored, prepared=[row.prepared for row in batch])  # type: ignore[call-arg]
+                else:
+                    tx.insert("customer", stored)
             if self.record_history:
                 tx.append_history(
-                    [replace(template, customer_id=c.id, id=new_id()) for c in stored]
+                    [replace(template, customer_id=row.normalised.id, id=new_id()) for row in batch]
                 )
             tx.commit()
         except BaseException:
@@ -451,9 +469,13 @@ class _ImportRun:
         created = ImportStatus.CREATED
         return [
             ImportOutcome(
-                index=row.index, id=customer.id, status=created, version=1, warnings=row.warnings
+                index=row.index,
+                id=row.normalised.id,
+                status=created,
+                version=1,
+                warnings=row.warnings,
             )
-            for row, customer in zip(batch, stored, strict=True)
+            for row in batch
         ]
 
     def _merged(self, old: Customer, row: _Row, customer: Customer) -> Customer:
@@ -499,7 +521,7 @@ class _ImportRun:
                 if customer.id in updated:
                     old = updated[customer.id][1]
                 if old is None:
-                    stored = self._created(attrs.evolve(row, customer=customer), now)
+                    stored = self._created(attrs.evolve(row, normalised=customer), now)
                     inserts.append(stored)
                     outcomes.append(
                         ImportOutcome(
@@ -587,6 +609,14 @@ class _ImportRun:
         except BaseException:
             tx.rollback()
             raise
+
+
+def _stamps(row: _Row, now: Any) -> Stamped:
+    """A worker's row with the stamps :meth:`_ImportRun._created` gives its customer."""
+    ready = cast(Ready, row.normalised)
+    if row.gives_created_at:  # a legacy creation time, kept
+        return Stamped(ready, row.prepared, ready.created_at, max(now, ready.created_at))
+    return Stamped(ready, row.prepared, now, now)
 
 
 def _skipped(row: _Row, skip: Skipped) -> ImportOutcome:
