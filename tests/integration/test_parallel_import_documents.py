@@ -19,6 +19,7 @@ from tests.integration._stores import FIXED
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import connect
+from crmcore.storage._parallel import Ready
 from crmcore.storage.sqlalchemy import SqlBackend
 from crmcore.storage.sqlalchemy._backend import SqlTransaction
 from crmcore.storage.sqlalchemy._schema import INDEX, TABLES
@@ -80,14 +81,26 @@ def test_rows_written_from_the_workers_documents_equal_one_workers(
     dialect: str, sql_database: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     given: list[int] = []
-    insert = SqlTransaction.insert
+    built: list[str] = []
+    insert, insert_stamped = SqlTransaction.insert, SqlTransaction.insert_stamped
+    load = Ready.customer
 
     def spy(self: SqlTransaction, kind: Any, records: Any, **options: Any) -> None:
         prepared = options.get("prepared")
         given.append(sum(1 for p in prepared or () if p is not None))
         insert(self, kind, records, **options)
 
+    def spy_stamped(self: SqlTransaction, batch: Any) -> None:
+        given.append(sum(1 for s in batch if s.prepared is not None))
+        insert_stamped(self, batch)
+
+    def spy_load(ready: Ready) -> Any:
+        built.append(ready.id)
+        return load(ready)
+
     monkeypatch.setattr(SqlTransaction, "insert", spy)
+    monkeypatch.setattr(SqlTransaction, "insert_stamped", spy_stamped)
+    monkeypatch.setattr(Ready, "customer", spy_load)
     one_url = sql_database(dialect)
     one = _import(one_url, workers=1)
     one_rows = _stored(one_url)
@@ -97,6 +110,8 @@ def test_rows_written_from_the_workers_documents_equal_one_workers(
     # two workers: every created customer's document came encoded (a fast path: with
     # CRMCORE_NO_FAST_PATHS=1 the importing process encodes every one, its reference)
     assert sum(given) == (36 if fast_paths_enabled() else 0)
+    # and the rows came whole: no normalised customer was built in this process
+    assert built == []
     assert two == one
     assert _stored(two_url) == one_rows
     assert len(one_rows[0]) == 36

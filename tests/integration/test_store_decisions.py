@@ -238,6 +238,59 @@ def test_on_duplicate_callable_chooses_per_row(open_store: Callable[..., Store])
     assert _summary(again.outcomes)[0][2] == ["import.on_duplicate_invalid"]
 
 
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (lambda matches: "W1", ("updated", "W1", ["import.duplicate_merged"])),
+        (lambda matches: "L1", ("rejected", None, ["import.on_duplicate_invalid"])),
+        (lambda matches: 7, ("rejected", None, ["import.on_duplicate_invalid"])),
+        (lambda matches: None, ("rejected", None, ["import.on_duplicate_invalid"])),
+        (lambda matches: matches, ("rejected", None, ["import.on_duplicate_invalid"])),
+    ],
+    ids=["a-match-id", "another-id", "an-int", "none", "the-tuple"],
+)
+def test_a_callable_may_answer_a_match_by_its_id_and_a_wrong_answer_is_coded(
+    open_store: Callable[..., Store],
+    answer: Callable[[tuple[PairExplanation, ...]], object],
+    expected: tuple[str, str | None, list[str]],
+) -> None:
+    """A match's stored id merges like the match; any other answer rejects the row, coded."""
+    store = open_store()
+    _base(store)
+    report = store.import_customers(
+        _rows()[1:2],
+        on_duplicate=lambda row, matches: answer(matches),  # type: ignore[arg-type,return-value]
+        duplicate_model=_model(),
+    )
+    status, cid, codes = _summary(report.outcomes)[0]
+    assert (status, cid if expected[1] else None, codes) == expected
+    with store.unit_of_work() as uow:
+        assert uow.customers.get("W1").version == (2 if status == "updated" else 1)
+
+
+def test_rows_merging_into_one_stored_customer_all_apply(
+    open_store: Callable[..., Store],
+) -> None:
+    """Two rows of one batch likely to be L1 both merge, in input order, with history each."""
+    store = open_store()
+    _base(store)
+    first, second = _rows()[0], {**_rows()[0], "tags": ["second"], "grade": "B"}
+    report = store.import_customers([first, second], on_duplicate="merge", duplicate_model=_model())
+    assert [(o.status.value, o.id, o.version) for o in report.outcomes] == [
+        ("updated", "L1", 2),
+        ("updated", "L1", 3),
+    ]
+    with store.unit_of_work() as uow:
+        merged = uow.customers.get("L1")
+        history = uow.customers.history("L1")
+    assert (merged.version, merged.grade, merged.tags) == (3, "B", ("feed", "second"))
+    assert [h.version for h in history] == [1, 2, 3]
+    assert [(c.path, c.new) for c in history[2].changes] == [
+        ("$.grade", '"B"'),
+        ("$.tags[1]", '"second"'),
+    ]
+
+
 def test_a_stored_decision_keeps_an_import_row_apart(open_store: Callable[..., Store]) -> None:
     """A row whose id a decision keeps apart from its likely match is created, not merged."""
     store = open_store()
@@ -301,5 +354,7 @@ def test_on_duplicate_arguments_are_refused_with_codes() -> None:
         store.import_customers(
             rows, on_duplicate="skip", duplicate_model=_model(), duplicate_threshold=2
         )
-    assert caught.value.problems[0].code == "dedupe.threshold_invalid"
+    assert [(p.code, p.path) for p in caught.value.problems] == [
+        ("dedupe.threshold_invalid", "$.duplicate_threshold")
+    ]
     assert len(list(rows)) == 3  # nothing was read

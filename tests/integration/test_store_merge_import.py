@@ -173,15 +173,15 @@ def test_rows_match_stored_customers_by_natural_keys(store: Store) -> None:
     report = store.import_customers(
         rows, match_on=("identifier:membership_card", "phone", "email"), batch_size=2
     )
-    assert [(o.status, o.id) for o in report.outcomes][:2] == [
-        (ImportStatus.UPDATED, "m1"),
-        (ImportStatus.UPDATED, "m2"),
+    assert [(o.status, o.id, o.version) for o in report.outcomes][:3] == [
+        (ImportStatus.UPDATED, "m1", 2),
+        (ImportStatus.UPDATED, "m2", 2),
+        # m2 again, named by a row of the batch before: applied after it
+        (ImportStatus.UPDATED, "m2", 3),
     ]
-    # m2 again, named earlier in this import (in the batch before): refused, not re-applied
-    assert [p.code for p in report.outcomes[2].problems] == ["import.duplicate_id"]
     assert report.outcomes[3].status is ImportStatus.CREATED
     with store.unit_of_work() as uow:
-        assert uow.customers.get("m2").grade == "B"
+        assert uow.customers.get("m2").grade == "C"
         m1 = uow.customers.get("m1")
         assert m1.grade == "A"
         assert m1.person is not None
@@ -189,6 +189,41 @@ def test_rows_match_stored_customers_by_natural_keys(store: Store) -> None:
         assert m1.person.name.family == "李"  # absent fields stay
         assert m1.identifiers == (CARD,)
         assert uow.customers.count() == 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_rows_naming_one_stored_customer_all_apply_in_input_order(
+    store: Store, batch_size: int
+) -> None:
+    """Rows of one import matching one stored customer each apply, in order, each recorded."""
+    _members(store)
+    rows = [
+        _row(grade="B", tags=["早餐"], phones=[{"number": "139 0013 9000"}]),
+        _row(grade="C", emails=[{"address": "wang@example.com"}], notes="住店"),
+        _row(grade="B", phones=[{"number": "+86 139 0013 9000"}]),  # changes nothing
+        _row(grade="D", phones=[{"number": "13900139000"}], version=1),  # stale now
+        _row(tags=["晚餐"], phones=[{"number": "13900139000"}]),
+    ]
+    report = store.import_customers(rows, match_on="phone", batch_size=batch_size)
+    assert [(o.status, o.id, o.version) for o in report.outcomes] == [
+        (ImportStatus.UPDATED, "m2", 2),
+        (ImportStatus.CREATED, report.outcomes[1].id, 1),  # no phone: the email is no key
+        (ImportStatus.UNCHANGED, "m2", 2),
+        (ImportStatus.REJECTED, "m2", None),
+        (ImportStatus.UPDATED, "m2", 3),
+    ]
+    assert [p.code for p in report.outcomes[3].problems] == ["storage.conflict"]
+    with store.unit_of_work() as uow:
+        m2 = uow.customers.get("m2")
+        history = uow.customers.history("m2")
+    assert (m2.version, m2.grade, m2.tags) == (3, "B", ("早餐", "晚餐"))
+    assert [(h.operation, h.version) for h in history] == [
+        (ChangeOperation.CREATED, 1),
+        (ChangeOperation.UPDATED, 2),
+        (ChangeOperation.UPDATED, 3),
+    ]
+    assert {c.path for c in history[1].changes} >= {"$.grade", "$.tags[0]"}
+    assert [(c.path, c.new) for c in history[2].changes] == [("$.tags[1]", '"晚餐"')]
 
 
 def test_an_identifier_key_may_name_its_issuer(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""The customer import run, and the adoption of stored ids by imported contact points.
+"""The customer import run.
 
 :meth:`crmcore.storage.Store.import_customers` makes one :class:`_ImportRun` per call.
 The run owns all of its state (records waiting for the normaliser, the batch being
@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -27,17 +27,19 @@ from crmcore.models._ids import new_id
 from crmcore.serialization import from_dict
 from crmcore.storage._context import WriteContext
 from crmcore.storage._import_common import _Outcomes, _refused_update, _rejected
-from crmcore.storage._import_duplicates import DuplicateCheck, Skipped
+from crmcore.storage._import_duplicates import DuplicateCheck, Skipped, match_by_keys
 from crmcore.storage._merge import (
     MatchKey,
+    adopt_ids,
     merge_into,
     presence_of_mapping,
     presence_of_model,
-    stored_matches,
 )
 from crmcore.storage._parallel import (
     AUTO_MIN_RECORDS,
     NormaliserPool,
+    Ready,
+    Stamped,
     WorkerResult,
     auto_workers,
     check_batch,
@@ -95,11 +97,20 @@ class _Row:
 
     index: int
     raw: Any  # the input as given: a Customer or a mapping
-    customer: Customer  # normalised
+    normalised: Customer | Ready  # a Ready: as a worker sent it, the model not yet built
     warnings: tuple[Problem, ...] = ()
     gives_created_at: bool = False  # a mapping row with a created_at (a legacy time to keep)
     input_id: str | None = None  # the id the input gave, if any
     prepared: Any = None  # what the backend's import_preparer made of it in a worker
+
+    @property
+    def customer(self) -> Customer:
+        """The normalised customer (built from what the worker sent, the first time)."""
+        normalised = self.normalised
+        if isinstance(normalised, Customer):
+            return normalised
+        self.normalised = customer = normalised.customer()
+        return customer
 
     def presence(self) -> dict[str, Any]:
         """Which fields the row had (see :mod:`crmcore.storage._merge`)."""
@@ -164,7 +175,6 @@ class _ImportRun:
         self.waiting = 0  # how many of them are customers
         self.ready: list[_Row] = []
         self.seen: set[str] = set()
-        self.targets: set[str] = set()  # stored customers updated or kept (for match_on)
         # Until a batch meets a stored id, batches are inserted without looking their
         # ids up first (the insert itself refuses a stored id; see _import_batch). A
         # natural key may name a stored customer under another id: never optimistic.
@@ -344,7 +354,7 @@ class _ImportRun:
         self,
         index: int,
         item: Any,
-        result: Customer | ValidationError,
+        result: Customer | Ready | ValidationError,
         record_id: str | None,
         warnings: tuple[Problem, ...],
         prepared: Any = None,
@@ -367,7 +377,7 @@ class _ImportRun:
                 _Row(
                     index=index,
                     raw=item,
-                    customer=result,
+                    normalised=result,
                     warnings=warnings,
                     gives_created_at=gives,
                     input_id=record_id,
@@ -429,21 +439,28 @@ class _ImportRun:
         tx = self.begin()
         try:
             template = _change_template(now, self.actor, self.source)
-            stored = replace_each(
-                [row.customer for row in batch], version=1, created_at=now, updated_at=now
-            )
-            for position, row in enumerate(batch):
-                if row.gives_created_at:  # a legacy creation time, kept
-                    stored[position] = self._created(row, now)
-            if any(row.prepared is not None for row in batch):
-                # made by the backend's import_preparer in the workers, for customers
-                # that differ from these only in their version and timestamps
-                tx.insert("customer", stored, prepared=[row.prepared for row in batch])  # type: ignore[call-arg]
+            stamped = getattr(tx, "insert_stamped", None)
+            if stamped is not None and all(isinstance(row.normalised, Ready) for row in batch):
+                # rows the workers made (a fast path): the backend joins in the version and
+                # timestamps _created gives, and builds a model only for a row it cannot
+                # write as it came
+                stamped([_stamps(row, now) for row in batch])
             else:
-                tx.insert("customer", stored)
+                stored = replace_each(
+                    [row.customer for row in batch], version=1, created_at=now, updated_at=now
+                )
+                for position, row in enumerate(batch):
+                    if row.gives_created_at:  # a legacy creation time, kept
+                        stored[position] = self._created(row, now)
+                if any(row.prepared is not None for row in batch):
+                    # made by the backend's import_preparer in the workers, for customers
+                    # that differ from these only in their version and timestamps
+                    tx.insert("customer", stored, prepared=[row.prepared for row in batch])  # type: ignore[call-arg]
+                else:
+                    tx.insert("customer", stored)
             if self.record_history:
                 tx.append_history(
-                    [replace(template, customer_id=c.id, id=new_id()) for c in stored]
+                    [replace(template, customer_id=row.normalised.id, id=new_id()) for row in batch]
                 )
             tx.commit()
         except BaseException:
@@ -452,53 +469,20 @@ class _ImportRun:
         created = ImportStatus.CREATED
         return [
             ImportOutcome(
-                index=row.index, id=customer.id, status=created, version=1, warnings=row.warnings
+                index=row.index,
+                id=row.normalised.id,
+                status=created,
+                version=1,
+                warnings=row.warnings,
             )
-            for row, customer in zip(batch, stored, strict=True)
+            for row in batch
         ]
-
-    def _matched(self, tx: Any, batch: list[_Row], existing: dict[str, Record]) -> dict[int, Any]:
-        """For rows whose id is not stored: the stored id a natural key names, or a problem.
-
-        One query per match key and batch (``Query`` on the key's path, ``In`` its
-        values), for the rows still unmatched; a key naming two stored customers is a
-        problem (``import.match_ambiguous``), never a guess.
-        """
-        decided: dict[int, Any] = {}
-        unmatched = [row for row in batch if row.customer.id not in existing]
-        for key in self.keys:
-            if not unmatched:
-                break
-            found = stored_matches(
-                lambda query: cast(list[Customer], tx.query("customer", query)),
-                key,
-                [row.customer for row in unmatched],
-            )
-            still: list[_Row] = []
-            for row in unmatched:
-                ids = {i for value in key.values(row.customer) for i in found.get(value, ())}
-                if len(ids) > 1:
-                    decided[row.index] = Problem(
-                        code="import.match_ambiguous",
-                        path="$",
-                        message=f"{key} matches {len(ids)} stored customers "
-                        f"({', '.join(sorted(ids))}); nothing was written",
-                    )
-                elif ids:
-                    decided[row.index] = ids.pop()
-                else:
-                    still.append(row)
-            unmatched = still
-        targets = sorted({t for t in decided.values() if isinstance(t, str)})
-        if targets:
-            existing.update(tx.get_many("customer", targets))
-        return decided
 
     def _merged(self, old: Customer, row: _Row, customer: Customer) -> Customer:
         """The stored customer with the row applied, by the import's mode."""
         if self.merge:
             return merge_into(old, customer, row.presence()).renamed_from(old)
-        return _adopt_ids(old, customer).renamed_from(old)
+        return adopt_ids(old, customer).renamed_from(old)
 
     def _write_batch(self, batch: list[_Row], now: Any) -> list[ImportOutcome]:
         """Write a batch after looking its ids up: create, update, keep or refuse each."""
@@ -506,17 +490,22 @@ class _ImportRun:
         tx = self.begin()
         try:
             existing = tx.get_many("customer", [row.customer.id for row in batch])
-            matched = self._matched(tx, batch, existing) if self.keys else {}
+            matched = (
+                match_by_keys(tx, self.keys, [(r.index, r.customer) for r in batch], existing)
+                if self.keys
+                else {}
+            )
             found: dict[int, Problem] = {}
             if self.duplicates is not None:
                 rows = [(row.index, row.customer) for row in batch]
                 found = self.duplicates.decide(tx, rows, existing, matched)
-            targets = set(self.targets)  # stored customers rows of this import updated
             template = _change_template(now, self.actor, self.source)
             inserts: list[Record] = []
             changes: list[ChangeRecord] = []
             outcomes: list[ImportOutcome] = []
-            updates: list[tuple[_Row, Customer, Customer, tuple[Problem, ...]]] = []
+            # each stored customer rows of this batch update: the version read, and the
+            # latest state (a later row naming it applies to what the earlier made)
+            updated: dict[str, tuple[int, Customer]] = {}
             for row in batch:
                 index, customer = row.index, row.customer
                 target = matched.get(index)
@@ -529,8 +518,10 @@ class _ImportRun:
                 if target is not None:
                     customer = attrs.evolve(customer, id=target)
                 old = cast(Customer | None, existing.get(customer.id))
+                if customer.id in updated:
+                    old = updated[customer.id][1]
                 if old is None:
-                    stored = self._created(attrs.evolve(row, customer=customer), now)
+                    stored = self._created(attrs.evolve(row, normalised=customer), now)
                     inserts.append(stored)
                     outcomes.append(
                         ImportOutcome(
@@ -545,17 +536,9 @@ class _ImportRun:
                         changes.append(replace(template, customer_id=stored.id, id=new_id()))
                     continue
                 problem = _refused_update("customer", upsert, customer.version, old.version)
-                if problem is None and self.matching and old.id in targets:
-                    problem = Problem(
-                        code="import.duplicate_id",
-                        path="$",
-                        message="names the stored customer an earlier record of this import named",
-                    )
                 if problem is not None:
                     outcomes.append(_rejected(index, customer.id, (problem,)))
                     continue
-                if self.matching:
-                    targets.add(old.id)
                 warnings = row.warnings + ((found[index],) if index in found else ())
                 if row.gives_created_at and customer.created_at != old.created_at:
                     warnings += (
@@ -593,41 +576,47 @@ class _ImportRun:
                     created_at=old.created_at,
                     updated_at=max(now, old.created_at),
                 )
-                updates.append((row, old, stored, warnings))
-            if inserts:
-                tx.insert("customer", inserts)
-            for row, old, stored, warnings in updates:
-                tx.update("customer", stored, expected_version=old.version)
+                updated[stored.id] = (updated.get(stored.id, (old.version,))[0], stored)
                 outcomes.append(
                     ImportOutcome(
-                        index=row.index,
+                        index=index,
                         id=stored.id,
                         status=ImportStatus.UPDATED,
                         version=stored.version,
                         warnings=warnings,
                     )
                 )
-                if not record_history:
-                    continue
-                changes.append(
-                    replace(
-                        template,
-                        customer_id=stored.id,
-                        id=new_id(),
-                        operation=ChangeOperation.UPDATED,
-                        version=stored.version,
-                        changes=history_changes(old, stored),
+                if record_history:
+                    changes.append(
+                        replace(
+                            template,
+                            customer_id=stored.id,
+                            id=new_id(),
+                            operation=ChangeOperation.UPDATED,
+                            version=stored.version,
+                            changes=history_changes(old, stored),
+                        )
                     )
-                )
+            if inserts:
+                tx.insert("customer", inserts)
+            for version, stored in updated.values():
+                tx.update("customer", stored, expected_version=version)
             if changes and record_history:
                 tx.append_history(changes)
             tx.commit()
-            self.targets = targets
             outcomes.sort(key=lambda o: o.index)
             return outcomes
         except BaseException:
             tx.rollback()
             raise
+
+
+def _stamps(row: _Row, now: Any) -> Stamped:
+    """A worker's row with the stamps :meth:`_ImportRun._created` gives its customer."""
+    ready = cast(Ready, row.normalised)
+    if row.gives_created_at:  # a legacy creation time, kept
+        return Stamped(ready, row.prepared, ready.created_at, max(now, ready.created_at))
+    return Stamped(ready, row.prepared, now, now)
 
 
 def _skipped(row: _Row, skip: Skipped) -> ImportOutcome:
@@ -637,51 +626,3 @@ def _skipped(row: _Row, skip: Skipped) -> ImportOutcome:
         status=ImportStatus.SKIPPED,
         warnings=(*row.warnings, skip.warning),
     )
-
-
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-_ITEM = TypeVar("_ITEM", bound=_Identified)
-_ITEM_LISTS = ("phones", "emails", "addresses", "social_handles", "facts")
-
-
-def _adopt(stored: tuple[_ITEM, ...], incoming: tuple[_ITEM, ...]) -> tuple[_ITEM, ...] | None:
-    """Give incoming items that equal a stored item apart from their id the stored id."""
-    stored_ids = {item.id for item in stored}
-    incoming_ids = {item.id for item in incoming}
-    free = [item for item in stored if item.id not in incoming_ids]
-    adopted: list[_ITEM] = []
-    changed = False
-    for item in incoming:
-        if item.id not in stored_ids:
-            for candidate in free:
-                if attrs.evolve(item, id=candidate.id) == candidate:  # type: ignore[misc]
-                    item = candidate
-                    free.remove(candidate)
-                    changed = True
-                    break
-        adopted.append(item)
-    return tuple(adopted) if changed else None
-
-
-def _adopt_ids(old: Customer, new: Customer) -> Customer:
-    """Keep the stored ids of contact points, facts and contact persons an import repeats.
-
-    Imported data rarely carries the ids crmcore gave its contact points, so each import
-    would otherwise mint new ones and every re-import of the same data would look like a
-    change. A contact point (fact, contact person) equal to a stored one in everything
-    but its id *is* that one, and keeps its id.
-    """
-    changes: dict[str, Any] = {}
-    for name in _ITEM_LISTS:
-        adopted = _adopt(getattr(old, name), getattr(new, name))
-        if adopted is not None:
-            changes[name] = adopted
-    if old.organisation is not None and new.organisation is not None:
-        persons = _adopt(old.organisation.contact_persons, new.organisation.contact_persons)
-        if persons is not None:
-            changes["organisation"] = attrs.evolve(new.organisation, contact_persons=persons)
-    return attrs.evolve(new, **changes) if changes else new

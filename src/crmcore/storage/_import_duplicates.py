@@ -1,4 +1,8 @@
-"""Imports that match: what ``import_customers(on_duplicate=...)`` does with a likely duplicate.
+"""Imports that match: which stored customer a row is (``match_on=``, ``on_duplicate=``).
+
+A row whose id is not stored is first looked up by the import's natural keys
+(:func:`match_by_keys`, ``match_on=``); then, for ``on_duplicate=``, by what
+``import_customers`` does with a likely duplicate.
 
 When a row's id is not stored and no ``match_on`` key found its customer, the import
 asks which stored customers the row probably is
@@ -18,8 +22,9 @@ model and threshold, respecting stored "not a duplicate" decisions) and then, by
   the :class:`~crmcore.rules.dedupe.PairExplanation` objects (strongest first, the row
   on the left); it returns ``"create"`` (warning ``import.duplicate_created``),
   ``"skip"`` (as above), or one of ``matches`` to merge the row into that customer
-  (warning ``import.duplicate_merged``). Anything else rejects the row
-  (``import.on_duplicate_invalid``). It is called in this process, in input order.
+  (warning ``import.duplicate_merged``), or that match's stored id (``match.right``),
+  which merges alike. Anything else rejects the row (``import.on_duplicate_invalid``),
+  never raises. It is called in this process, in input order.
 
 The check runs when a batch is written, in the importing process, against the
 customers stored then: so outcomes are the same with ``workers=1`` and ``workers=N``.
@@ -38,12 +43,13 @@ from crmcore.errors import InvalidArgument, Problem, WrongType
 from crmcore.models import Customer
 from crmcore.rules.dedupe import MatchModel, PairExplanation
 from crmcore.rules.dedupe.cluster import check_threshold
+from crmcore.storage._merge import MatchKey, stored_matches
 from crmcore.storage.duplicates import likely_of_normalised, standing_decisions
 
 if TYPE_CHECKING:
     from crmcore.storage.ports import Record, Transaction
 
-__all__ = ["DuplicateCheck", "OnDuplicate", "Skipped", "duplicate_check"]
+__all__ = ["DuplicateCheck", "OnDuplicate", "Skipped", "duplicate_check", "match_by_keys"]
 
 DuplicateChoice = Literal["create", "skip"] | PairExplanation
 """What an ``on_duplicate`` callable returns: create, skip, or the match to merge into."""
@@ -118,31 +124,18 @@ class DuplicateCheck:
     ) -> None:
         choice: object = self.choice
         if callable(choice):
-            choice = choice(customer, matches)
-            if choice == "create":
+            answer = choice(customer, matches)
+            if isinstance(answer, str) and answer == "create":
                 warnings[index] = _warning(
                     "import.duplicate_created",
                     f"likely a stored customer ({_names(matches)}); created as chosen",
                 )
                 return
-            if isinstance(choice, PairExplanation):
-                if choice not in matches:
-                    decided[index] = Problem(
-                        code="import.on_duplicate_invalid",
-                        path="$",
-                        message="on_duplicate returned a pair that is not one of the matches",
-                    )
-                    return
-                matches = (choice,)
-                choice = "merge"
-            elif choice != "skip":
-                decided[index] = Problem(
-                    code="import.on_duplicate_invalid",
-                    path="$",
-                    message='on_duplicate must return "create", "skip" or one of the matches, '
-                    f"not {choice!r}",
-                )
+            chosen = _chosen(answer, matches)
+            if isinstance(chosen, Problem):
+                decided[index] = chosen
                 return
+            choice, matches = ("skip", matches) if chosen is None else ("merge", chosen)
         if choice == "skip":
             decided[index] = Skipped(
                 id=matches[0].right,
@@ -165,6 +158,80 @@ class DuplicateCheck:
         warnings[index] = _warning(
             "import.duplicate_merged", f"likely the stored customer {_names(matches[:1])}; merged"
         )
+
+
+def _chosen(
+    answer: object, matches: tuple[PairExplanation, ...]
+) -> tuple[PairExplanation, ...] | Problem | None:
+    """A callable's answer other than ``"create"``: None to skip, the match to merge into.
+
+    The match may be given as one of ``matches`` or as its stored id (``match.right``);
+    anything else is the row's problem (``import.on_duplicate_invalid``), never a raised
+    error.
+    """
+    if isinstance(answer, str):
+        if answer == "skip":
+            return None
+        by_id = tuple(m for m in matches if m.right == answer)
+        if by_id:
+            return by_id[:1]
+        why = f"{answer!r} is not the id of one of the matches"
+    elif isinstance(answer, PairExplanation):
+        if answer in matches:
+            return (answer,)
+        why = "it returned a pair that is not one of the matches"
+    else:
+        why = f"not {type(answer).__name__} {answer!r}"
+    return Problem(
+        code="import.on_duplicate_invalid",
+        path="$",
+        message='on_duplicate must return "create", "skip", one of the matches or its '
+        f"stored id; {why}",
+    )
+
+
+def match_by_keys(
+    tx: Transaction,
+    keys: Sequence[MatchKey],
+    rows: Sequence[tuple[int, Customer]],
+    existing: dict[str, Record],
+) -> dict[int, Any]:
+    """For rows whose id is not stored: the stored id a natural key names, or a problem.
+
+    One query per match key and batch (``Query`` on the key's path, ``In`` its
+    values), for the rows still unmatched; a key naming two stored customers is a
+    problem (``import.match_ambiguous``), never a guess. Reads the customers named
+    into ``existing``.
+    """
+    decided: dict[int, Any] = {}
+    unmatched = [(index, customer) for index, customer in rows if customer.id not in existing]
+    for key in keys:
+        if not unmatched:
+            break
+        found = stored_matches(
+            lambda query: cast(list[Customer], tx.query("customer", query)),
+            key,
+            [customer for _, customer in unmatched],
+        )
+        still: list[tuple[int, Customer]] = []
+        for index, customer in unmatched:
+            ids = {i for value in key.values(customer) for i in found.get(value, ())}
+            if len(ids) > 1:
+                decided[index] = Problem(
+                    code="import.match_ambiguous",
+                    path="$",
+                    message=f"{key} matches {len(ids)} stored customers "
+                    f"({', '.join(sorted(ids))}); nothing was written",
+                )
+            elif ids:
+                decided[index] = ids.pop()
+            else:
+                still.append((index, customer))
+        unmatched = still
+    targets = sorted({t for t in decided.values() if isinstance(t, str)})
+    if targets:
+        existing.update(tx.get_many("customer", targets))
+    return decided
 
 
 def duplicate_check(
@@ -194,7 +261,7 @@ def duplicate_check(
         raise WrongType(
             f"duplicate_model: expected a fitted MatchModel, got {type(model).__name__}"
         )
-    check_threshold(threshold, "import_customers")
+    check_threshold(threshold, "import_customers", path="$.duplicate_threshold")
     return DuplicateCheck(
         choice=cast(OnDuplicate, on_duplicate), model=model, threshold=float(cast(float, threshold))
     )

@@ -26,7 +26,7 @@ label and date. Tags are the union of both. Any other list a row gives replaces 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -35,7 +35,14 @@ from crmcore.models import Customer, IdentifierKind
 from crmcore.query import In, Query
 from crmcore.serialization import from_dict, to_dict
 
-__all__ = ["MatchKey", "match_keys", "merge_into", "presence_of_mapping", "presence_of_model"]
+__all__ = [
+    "MatchKey",
+    "adopt_ids",
+    "match_keys",
+    "merge_into",
+    "presence_of_mapping",
+    "presence_of_model",
+]
 
 Presence = dict[str, Any]
 """Which keys a row gave: ``True`` for a leaf, a dict for an object, a list per item."""
@@ -264,3 +271,51 @@ def stored_matches(
         for value in key.values(stored):
             found.setdefault(value, set()).add(stored.id)
     return found
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_ITEM = TypeVar("_ITEM", bound=_Identified)
+_ITEM_LISTS = ("phones", "emails", "addresses", "social_handles", "facts")
+
+
+def _adopt(stored: tuple[_ITEM, ...], incoming: tuple[_ITEM, ...]) -> tuple[_ITEM, ...] | None:
+    """Give incoming items that equal a stored item apart from their id the stored id."""
+    stored_ids = {item.id for item in stored}
+    incoming_ids = {item.id for item in incoming}
+    free = [item for item in stored if item.id not in incoming_ids]
+    adopted: list[_ITEM] = []
+    changed = False
+    for item in incoming:
+        if item.id not in stored_ids:
+            for candidate in free:
+                if attrs.evolve(item, id=candidate.id) == candidate:  # type: ignore[misc]
+                    item = candidate
+                    free.remove(candidate)
+                    changed = True
+                    break
+        adopted.append(item)
+    return tuple(adopted) if changed else None
+
+
+def adopt_ids(old: Customer, new: Customer) -> Customer:
+    """Keep the stored ids of contact points, facts and contact persons an import repeats.
+
+    Imported data rarely carries the ids crmcore gave its contact points, so each import
+    would otherwise mint new ones and every re-import of the same data would look like a
+    change. A contact point (fact, contact person) equal to a stored one in everything
+    but its id *is* that one, and keeps its id.
+    """
+    changes: dict[str, Any] = {}
+    for name in _ITEM_LISTS:
+        adopted = _adopt(getattr(old, name), getattr(new, name))
+        if adopted is not None:
+            changes[name] = adopted
+    if old.organisation is not None and new.organisation is not None:
+        persons = _adopt(old.organisation.contact_persons, new.organisation.contact_persons)
+        if persons is not None:
+            changes["organisation"] = attrs.evolve(new.organisation, contact_persons=persons)
+    return attrs.evolve(new, **changes) if changes else new

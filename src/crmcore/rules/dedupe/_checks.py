@@ -7,11 +7,14 @@ from crmcore.errors import Problem, ValidationError
 __all__ = ["check_max_iterations", "check_threshold"]
 
 
-def check_threshold(threshold: object, subject: str) -> None:
+def check_threshold(threshold: object, subject: str, *, path: str = "$.threshold") -> None:
     """Refuse a ``threshold`` that is not a match probability from 0 to 1.
 
+    ``path`` names the argument as the caller spells it (``$.duplicate_threshold`` for
+    ``import_customers``).
+
     Raises:
-        ValidationError: coded ``dedupe.threshold_invalid`` at ``$.threshold``.
+        ValidationError: coded ``dedupe.threshold_invalid`` at ``path``.
     """
     if (
         isinstance(threshold, bool)
@@ -22,7 +25,7 @@ def check_threshold(threshold: object, subject: str) -> None:
             [
                 Problem(
                     code="dedupe.threshold_invalid",
-                    path="$.threshold",
+                    path=path,
                     message="a match probability from 0 to 1",
                 )
             ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,7 +48,12 @@ from crmcore.storage.sqlalchemy import (
     _trusted,
 )
 from crmcore.storage.sqlalchemy._analytics import AnalyticsReads
-from crmcore.storage.sqlalchemy._documents import ImportPreparer, Prepared, join_document
+from crmcore.storage.sqlalchemy._documents import (
+    ImportPreparer,
+    Prepared,
+    row_with_document,
+    stamped_rows,
+)
 from crmcore.storage.sqlalchemy._driver_errors import INTEGRITY_ERRORS as _INTEGRITY_ERRORS
 from crmcore.storage.sqlalchemy._driver_errors import roll_back_failed as _roll_back_failed
 from crmcore.storage.sqlalchemy._driver_errors import row_error as _row_error
@@ -57,7 +63,6 @@ from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
     ROWS,
     copy_types,
-    customer_row,
     positional_insert,
     record_row,
 )
@@ -65,6 +70,7 @@ from crmcore.storage.sqlalchemy._schema import HISTORY, TABLES, utc_key
 
 if TYPE_CHECKING:
     from crmcore.query import Query
+    from crmcore.storage._parallel import Stamped
     from crmcore.storage.indexing import IndexSet
 
 __all__ = ["COPY_THRESHOLD", "SORT_BATCHES", "SqlBackend", "SqlTransaction", "record_row"]
@@ -82,6 +88,10 @@ SORT_BATCHES = True
 
 def _by_id(record: Record) -> str:
     return record.id
+
+
+def _stamped_id(stamped: Stamped) -> str:
+    return stamped.ready.id
 
 
 def _table(kind: str) -> Table:
@@ -444,7 +454,7 @@ class SqlTransaction(AnalyticsReads):
         timestamps, which are joined in here (``_documents.join_document``), its
         search columns and its index rows (written when made for this index set).
         """
-        table = _table(kind)
+        _table(kind)  # refuses an unknown kind
         if not records:
             return
         to_row = ROWS[kind]
@@ -453,49 +463,85 @@ class SqlTransaction(AnalyticsReads):
             if kind != "customer" or len(prepared) != len(records):
                 raise StorageError("prepared rows are given for customers, one per record")
             parts = dict(zip((r.id for r in records), prepared, strict=True))
-            to_row = partial(_row_with_document, parts)
+            to_row = partial(row_with_document, parts)
 
         index_set = self._indexes(kind)
         if SORT_BATCHES and len(records) > 1:
             # Writing in key order keeps the primary-key B-tree inserts local.
             records = sorted(records, key=_by_id)
+        with self._inserting(kind, lambda: [record.id for record in records]) as conn:
+            self._write_table(conn, kind, len(records), (to_row(r) for r in records))
+            if index_set is not None:
+                index_set = self._write_indexes(conn)
+                if parts is None:
+                    rows = _index.index_rows(index_set, records)  # type: ignore[arg-type]
+                else:
+                    rows = _index.prepared_rows(index_set, records, parts)  # type: ignore[arg-type]
+                _index.write_rows(conn, rows)
+            if kind == "merge":
+                _merged.write_rows(conn, records)
+
+    def insert_stamped(self, batch: Sequence[Stamped]) -> None:
+        """Insert new customers from the rows an import's workers made of them.
+
+        Each row is joined from its parts and stamps (``_documents.stamped_rows``, a
+        fast path) without building the customer; a batch with a row the workers did
+        not make whole, or made for another index set, is written by :meth:`insert` of
+        the stamped customers (the reference). :class:`DuplicateRecord` if an id exists.
+        """
+        if not batch:
+            return
+        if SORT_BATCHES and len(batch) > 1:
+            batch = sorted(batch, key=_stamped_id)
+        with _translated():
+            declared = self._write_indexes(self._writer()).declared
+        made = stamped_rows(batch, declared)
+        if made is None:
+            customers = [stamped.customer() for stamped in batch]
+            self.insert("customer", customers, prepared=[s.prepared for s in batch])
+            return
+        rows, entries = made
+        with self._inserting("customer", lambda: [s.ready.id for s in batch]) as conn:
+            self._write_table(conn, "customer", len(rows), rows)
+            _index.write_rows(conn, entries)
+
+    @contextmanager
+    def _inserting(self, kind: str, ids: Callable[[], list[str]]) -> Iterator[Connection]:
+        """The writer inside a savepoint; an integrity error as :class:`DuplicateRecord`."""
         with _translated():
             conn = self._writer()
             savepoint = conn.begin_nested()
             try:
-                if self._postgres and len(records) >= COPY_THRESHOLD:
-                    # Rows are serialised while COPY streams: the server indexes one
-                    # chunk while Python prepares the next.
-                    self._copy(conn, table, (to_row(record) for record in records))
-                elif self._sqlite:
-                    # Core's INSERT, compiled once, executemany'd with positional tuples.
-                    rows = [to_row(record) for record in records]
-                    conn.exec_driver_sql(positional_insert(conn, kind), rows)
-                else:
-                    columns = COLUMNS[kind]
-                    mappings = [dict(zip(columns, to_row(r), strict=True)) for r in records]
-                    if self._postgres:
-                        # One multi-row INSERT: psycopg runs an executemany in pipeline mode,
-                        # and a duplicate id there logs "pipeline aborted" on its way out.
-                        conn.execute(table.insert().values(mappings))
-                    else:
-                        conn.execute(table.insert(), mappings)
-                if index_set is not None:
-                    index_set = self._write_indexes(conn)
-                    if parts is None:
-                        rows = _index.index_rows(index_set, records)  # type: ignore[arg-type]
-                    else:
-                        rows = _index.prepared_rows(index_set, records, parts)  # type: ignore[arg-type]
-                    _index.write_rows(conn, rows)
-                if kind == "merge":
-                    _merged.write_rows(conn, records)
+                yield conn
             except _INTEGRITY_ERRORS as error:
                 savepoint.rollback()
-                raise self._duplicate(conn, kind, [record.id for record in records]) from error
+                raise self._duplicate(conn, kind, ids()) from error
             except BaseException:
                 _roll_back_failed(savepoint)
                 raise
             savepoint.commit()
+
+    def _write_table(
+        self, conn: Connection, kind: str, count: int, rows: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Insert ``count`` rows of ``kind``'s table, each a tuple in column order."""
+        table = _table(kind)
+        if self._postgres and count >= COPY_THRESHOLD:
+            # Rows are serialised while COPY streams: the server indexes one
+            # chunk while Python prepares the next.
+            self._copy(conn, table, rows)
+        elif self._sqlite:
+            # Core's INSERT, compiled once, executemany'd with positional tuples.
+            conn.exec_driver_sql(positional_insert(conn, kind), list(rows))
+        else:
+            columns = COLUMNS[kind]
+            mappings = [dict(zip(columns, row, strict=True)) for row in rows]
+            if self._postgres:
+                # One multi-row INSERT: psycopg runs an executemany in pipeline mode,
+                # and a duplicate id there logs "pipeline aborted" on its way out.
+                conn.execute(table.insert().values(mappings))
+            else:
+                conn.execute(table.insert(), mappings)
 
     def _copy(self, conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
         driver = conn.connection.driver_connection
@@ -629,18 +675,6 @@ class SqlTransaction(AnalyticsReads):
     def rollback(self) -> None:
         """Discard every change in this transaction."""
         self._finish(commit=False)
-
-
-def _row_with_document(prepared: dict[str, Prepared | None], record: Any) -> tuple[Any, ...]:
-    """The customer row of ``record``, made of what a worker prepared of it where it did."""
-    made = prepared[record.id]
-    if made is None:
-        return customer_row(record, _codec.encode(record))
-    parts, search = made[0], made[1]
-    if parts is None:
-        return customer_row(record, _codec.encode(record), search)
-    doc = join_document(parts, record.version, record.created_at, record.updated_at)
-    return customer_row(record, doc, search)
 
 
 def _reader(kind: str) -> Callable[[str, str | None], Record]:

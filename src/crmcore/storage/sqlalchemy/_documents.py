@@ -18,15 +18,17 @@ The workers also make the rest of each customer's row that the stamps do not cha
 the database had when the pool started. The importing process writes them as they
 came when its index set is still the same (``_index.prepared_rows``), and makes them
 itself otherwise; with fast paths off it makes all of them (the reference), and the
-integration tests prove the stored rows equal.
+integration tests prove the stored rows equal. A batch of new customers whose every
+row a worker made is written from those rows alone (:func:`stamped_rows`, through
+``SqlTransaction.insert_stamped``): the importing process then never builds the models.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,19 +37,25 @@ from crmcore.errors import StorageError
 from crmcore.models import Customer
 from crmcore.storage.indexing import EntryRow, IndexSet
 from crmcore.storage.sqlalchemy import _codec
-from crmcore.storage.sqlalchemy._schema import INDEX_TEXT_LENGTH
+from crmcore.storage.sqlalchemy._rows import customer_row
+from crmcore.storage.sqlalchemy._schema import INDEX_TEXT_LENGTH, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
+from crmcore.storage.sqlalchemy._trusted import digest
 
 if TYPE_CHECKING:
+    from crmcore.storage._parallel import Stamped
     from crmcore.storage.sqlalchemy._backend import SqlBackend
 
 __all__ = [
     "DocumentParts",
+    "Head",
     "ImportPreparer",
     "Prepared",
     "WorkerPreparer",
     "document_parts",
     "join_document",
+    "row_with_document",
+    "stamped_rows",
 ]
 
 DocumentParts = tuple[str, str]
@@ -102,12 +110,78 @@ def document_parts(customer: Customer) -> DocumentParts | None:
     return parts
 
 
+Head = tuple[str, str, str, str | None]
+"""The typed columns of a customer's row the stamps do not change: ``kind``,
+``display_name``, ``lifecycle_stage`` and ``acquired_on`` (as :func:`customer_row` writes them)."""
+
 Prepared = tuple[
-    DocumentParts | None, tuple[str, ...], tuple[str, ...] | None, list[EntryRow] | None
+    DocumentParts | None,
+    tuple[str, ...],
+    tuple[str, ...] | None,
+    list[EntryRow] | None,
+    Head,
 ]
 """What a worker made of one customer (:class:`WorkerPreparer`): its document parts
-(``None``: not split), its search columns, and its index rows with the declared paths
-of the index set they were made for (both ``None``: none made)."""
+(``None``: not split), its search columns, its index rows with the declared paths
+of the index set they were made for (both ``None``: none made), and its :data:`Head`."""
+
+Row = tuple[Any, ...]
+
+
+def row_with_document(prepared: dict[str, Prepared | None], record: Any) -> tuple[Any, ...]:
+    """The customer row of ``record``, made of what a worker prepared of it where it did."""
+    made = prepared[record.id]
+    if made is None:
+        return customer_row(record, _codec.encode(record))
+    parts, search = made[0], made[1]
+    if parts is None:
+        return customer_row(record, _codec.encode(record), search)
+    doc = join_document(parts, record.version, record.created_at, record.updated_at)
+    return customer_row(record, doc, search)
+
+
+def stamped_rows(
+    batch: Sequence[Stamped], declared: tuple[str, ...]
+) -> tuple[list[Row], list[EntryRow]] | None:
+    """The ``crm_customer`` rows and index rows of ``batch``, from what the workers made.
+
+    Each row is :func:`customer_row` of the stamped customer, joined from its parts
+    (the document with the stamps, its digest, the stamps' keys) without building the
+    model. ``None`` when a customer's document was not split or its index rows were not
+    made for ``declared`` (the caller then writes the batch by the reference).
+    """
+    rows: list[Row] = []
+    entries: list[EntryRow] = []
+    at, at_key = None, ""  # a batch's customers share one time: its key is made once
+    for stamped in batch:
+        made = stamped.prepared
+        if made is None or made[0] is None or made[3] is None or made[2] != declared:
+            return None
+        parts, search, _, index_rows, (kind, name, stage, acquired) = made
+        created, updated = stamped.created_at, stamped.updated_at
+        doc = join_document(parts, 1, created, updated)
+        if created is not at:
+            at, at_key = created, utc_key(created)
+        created_key = at_key
+        updated_key = at_key if updated is created else utc_key(updated)
+        rows.append(
+            (
+                stamped.ready.id,
+                1,
+                kind,
+                name,
+                stage,
+                created_key,
+                updated_key,
+                acquired,
+                doc,
+                *search,
+                digest(doc),
+            )
+        )
+        entries.extend(index_rows)
+    return rows, entries
+
 
 _STAMPED = frozenset({"version", "created_at", "updated_at"})
 """The fields an import stamps after the workers: an index set with a path through one
@@ -151,7 +225,14 @@ class WorkerPreparer:
                 rows = index_set.entry_rows((customer,), INDEX_TEXT_LENGTH)
         if rows is None:
             declared = None
-        return (document_parts(customer), search_columns(customer), declared, rows)
+        acquired = customer.acquired_on
+        head = (
+            customer.kind._value_,
+            customer.display_name,
+            customer.lifecycle_stage._value_,
+            None if acquired is None else date_key(acquired),
+        )
+        return (document_parts(customer), search_columns(customer), declared, rows, head)
 
 
 class ImportPreparer:
