@@ -195,9 +195,37 @@ def test_the_utc_fast_path_equals_the_zone_conversion(
         set_fast_paths(previous)
 
 
+def _bought_at(customer: str, hours: int, amount: Decimal, currency: str) -> Purchase:
+    return Purchase(
+        customer_id=customer,
+        purchased_at=T0 + dt.timedelta(hours=hours),
+        amount=Money(amount=amount, currency=currency),
+        product="茶",
+    )
+
+
+# Amounts with 0 to 6 places and signed zeros (the sums' exponents must match too),
+# CJK and Latin customer ids, purchases at any hour (local days differ by zone).
+MIXED_PURCHASES = st.lists(
+    st.builds(
+        _bought_at,
+        customer=st.sampled_from(["客户甲", "客户乙", "c"]),
+        hours=st.integers(-72, 130 * 24),
+        amount=st.builds(
+            lambda n, places: Decimal(n).scaleb(-places),
+            st.integers(-5_000, 50_000),
+            st.integers(0, 6),
+        )
+        | st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("0.000"), Decimal("1E+2")]),
+        currency=st.sampled_from(["EUR", "CNY", "USD"]),
+    ),
+    max_size=40,
+)
+
+
 @settings(max_examples=80, deadline=None)
 @given(
-    bought=PURCHASES,
+    bought=PURCHASES | MIXED_PURCHASES,
     period=st.sampled_from(Period),
     tz=st.sampled_from(["UTC", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati"]),
     hours=st.integers(-48, 200 * 24),

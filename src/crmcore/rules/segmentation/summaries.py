@@ -43,6 +43,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -293,68 +294,95 @@ def _month_index(ordinal: int) -> int:
     return day.year * 12 + day.month - 1
 
 
+class _Bought(list[Any]):
+    """One customer's purchases in one currency: day ordinal, amount, day, amount, ..."""
+
+    __slots__ = ("currency",)
+    currency: str
+
+
 def _repeat_by_index(
     purchases: Iterable[Purchase], as_of: dt.datetime, period: Period, local: dt.tzinfo
 ) -> tuple[RepeatSummary, ...]:
     """:func:`repeat_summaries` with each period a whole number: the fast path.
 
-    The reference (``CRMCORE_NO_FAST_PATHS=1``: the loop above) keeps dates. Here a
-    purchase's local day is its proleptic ordinal, and a period the ordinal (day), the
-    week count from 1 January of year 1, a Monday (week), or ``12 * year + month - 1``
-    (month, remembered per day): ``periods_between`` is then a difference of indexes.
-    The fields are read as plain attributes (Python specialises reads of slots; one
-    ``attrgetter`` over the four fields, dotted names included, measured slower), the
-    amounts summed as the reference sums them (same order, same context), so the
-    results are identical.
+    The reference (``CRMCORE_NO_FAST_PATHS=1``: the loop above) keeps dates and a dict
+    of period totals per customer and currency. Here the loop only appends each
+    purchase's local day (its proleptic ordinal) and amount to one flat list per
+    customer, found by the customer id alone (the list remembers its currency; a
+    customer's other currencies get lists of their own): no key tuple, no dict per
+    customer, no sum per purchase. Each list is then summarised with C builtins
+    (slices, ``set``, ``min``, ``max``, ``count``, ``sum``). A period is the ordinal
+    (day), the week count from 1 January of year 1, a Monday (week), or ``12 * year +
+    month - 1`` (month, remembered per day): ``periods_between`` is then a
+    difference of indexes. The amounts are exact decimals, so summing them in purchase
+    order rather than period by period gives the same value and exponent (money has
+    at most six places and 12 integer digits: far inside 28 digits).
     """
-    periods: dict[tuple[str, str], dict[int, Decimal]] = {}
+    home: dict[str, _Bought] = {}
+    other: dict[tuple[str, str], _Bought] = {}
+    bought: _Bought | None
     for purchase in purchases:
         when = purchase.purchased_at
         if when > as_of:
             continue
-        day = when.toordinal() if when.tzinfo is local else when.astimezone(local).toordinal()
         amount = purchase.amount
-        value = amount.amount
-        key = (purchase.customer_id, amount.currency)
-        totals = periods.get(key)
-        if totals is None:
-            periods[key] = {day: value}
-        elif day in totals:
-            totals[day] += value
-        else:
-            totals[day] = value
+        currency = amount.currency
+        customer_id = purchase.customer_id
+        bought = home.get(customer_id)
+        if bought is None:
+            bought = home[customer_id] = _Bought()
+            bought.currency = currency
+        elif bought.currency != currency:
+            key = (customer_id, currency)
+            bought = other.get(key)
+            if bought is None:
+                bought = other[key] = _Bought()
+                bought.currency = currency
+        day = when.toordinal() if when.tzinfo is local else when.astimezone(local).toordinal()
+        bought += (day, amount.amount)
+    groups = [(customer_id, b.currency, b) for customer_id, b in home.items()]
+    groups.extend((customer_id, currency, b) for (customer_id, currency), b in other.items())
+    groups.sort(key=lambda group: (group[0], group[1]))
     end_day = as_of.astimezone(local).toordinal()
+    if period is Period.DAY:
+        end = end_day
+    elif period is Period.WEEK:
+        end = (end_day - 1) // 7
+    else:
+        end = _month_index(end_day)
     months: dict[int, int] = {}
+    numbers: dict[int, Decimal] = {}  # equal recencies and ages share one Decimal
     out: list[RepeatSummary] = []
-    for key in sorted(periods):
-        by_day = periods[key]
-        if period is Period.DAY:
-            totals = by_day
-            end = end_day
-        else:
-            totals = {}
-            for day, value in by_day.items():
-                if period is Period.WEEK:
-                    index = (day - 1) // 7
-                else:
-                    index = months.get(day) or months.setdefault(day, _month_index(day))
-                totals[index] = totals[index] + value if index in totals else value
-            end = (end_day - 1) // 7 if period is Period.WEEK else _month_index(end_day)
-        first = min(totals)
-        frequency = len(totals) - 1
+    for customer_id, currency, bought in groups:
+        days: list[int] = bought[0::2]
+        if period is Period.WEEK:
+            days = [(day - 1) // 7 for day in days]
+        elif period is Period.MONTH:
+            days = [months.get(day) or months.setdefault(day, _month_index(day)) for day in days]
+        first = min(days)
+        frequency = len(set(days)) - 1
         if frequency:
-            recency = Decimal(max(totals) - first)
-            monetary = divide(sum(totals.values(), _ZERO) - totals[first], frequency)
+            values: list[Decimal] = bought[1::2]
+            if days.count(first) == 1:
+                head = values[days.index(first)]
+            else:  # the first period's total, summed in purchase order
+                firsts = [v for d, v in zip(days, values, strict=True) if d == first]
+                head = sum(firsts[1:], firsts[0])
+            span = max(days) - first
+            recency = numbers.get(span) or numbers.setdefault(span, Decimal(span))
+            monetary = divide(sum(values, _ZERO) - head, frequency)
         else:
             recency, monetary = _ZERO, _ZERO
+        span = end - first
         out.append(
             RepeatSummary(
-                customer_id=key[0],
-                currency=key[1],
+                customer_id=customer_id,
+                currency=currency,
                 period=period,
                 frequency=frequency,
                 recency=recency,
-                age=Decimal(end - first),
+                age=numbers.get(span) or numbers.setdefault(span, Decimal(span)),
                 monetary_value=monetary,
             )
         )
