@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import random
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -35,6 +37,7 @@ from crmcore.rules.dedupe import (
     features,
     find_duplicates,
 )
+from crmcore.rules.dedupe.compare import ComparisonSpec, _at_least, level_vectors
 
 from ._build import person
 from ._synthetic import generate
@@ -234,3 +237,50 @@ def test_explained_pairs_with_a_given_model_compare_the_pairs_themselves(fast: N
     assert [(p.code, p.path) for p in refused.value.problems] == [
         ("dedupe.vectors_invalid", "$.vectors")
     ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.decimals(min_value="0.000001", max_value=1, places=6),
+    st.floats(min_value=0, max_value=1),
+)
+def test_float_thresholds_compare_as_the_decimal_ones(threshold: Decimal, x: float) -> None:
+    """A similarity reaches the float form of a threshold exactly when it reaches the decimal."""
+    limit = _at_least(threshold)
+    assert (x >= limit) == (x >= threshold)
+    assert (limit >= limit) == (limit >= threshold)
+    below = math.nextafter(limit, -math.inf)
+    assert (below >= limit) == (below >= threshold)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 299), st.integers(0, 299)), max_size=40),
+    st.sampled_from(["0.80", "0.85", "0.9", "0.92", "0.95"]),
+)
+def test_batch_level_vectors_equal_the_reference_pair_by_pair(
+    picks: list[tuple[int, int]], high: str
+) -> None:
+    """``level_vectors`` (one comparator lookup per batch, float thresholds) gives the
+    reference ``compare`` levels of every pair, whatever the thresholds."""
+    items = _hard_features()
+    ids = sorted(items)
+    spec = ComparisonSpec(name_high=Decimal(high), street_high=Decimal(high))
+    ends = [(ids[a % len(ids)], ids[b % len(ids)]) for a, b in picks]
+    previous = set_fast_paths(True)
+    try:
+        fast = level_vectors(items, ends, spec=spec)
+    finally:
+        set_fast_paths(previous)
+    assert fast == [tuple(c.level for c in compare(items[a], items[b], spec=spec)) for a, b in ends]
+
+
+def test_batch_level_vectors_on_every_candidate(fast: None) -> None:
+    """Every candidate pair of the hard sample compares the same in a batch as alone."""
+    items = _hard_features()
+    found = candidate_pairs(
+        [(cid, feature_keys(item)) for cid, item in items.items()], max_block_size=100
+    )
+    ends = [(p.left, p.right) for p in found.pairs]
+    assert len(ends) > 100
+    assert level_vectors(items, ends) == [_reference_levels(items[a], items[b]) for a, b in ends]

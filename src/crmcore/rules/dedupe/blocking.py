@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import combinations, groupby
 from operator import itemgetter
+from typing import TypeVar
 
 import attrs
 
@@ -36,7 +37,11 @@ from crmcore.errors import Problem, ValidationError
 from crmcore.rules.dedupe.keys import key_pass
 
 __all__ = ["BlockingReport", "CandidatePair", "Candidates", "CutBlock", "PassReport",
-           "candidate_pairs"]  # fmt: skip
+           "blocking_report", "candidate_pairs", "tally_blocks"]  # fmt: skip
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V", int, str)
 
 
 @attrs.frozen(kw_only=True)
@@ -139,10 +144,35 @@ def candidate_pairs(
         seen_count, key_count, pairs, stats, cut = _blocks_by_key(keyed, max_block_size)
     else:
         seen_count, key_count, pairs, stats, cut = _blocks_sorted(keyed, max_block_size)
-    report = BlockingReport(
+    report = blocking_report(
         customers=seen_count,
         keys=key_count,
-        candidate_pairs=len(pairs),
+        pairs=len(pairs),
+        max_block_size=max_block_size,
+        stats=stats,
+        cut=cut,
+    )
+    return Candidates(pairs=pairs, report=report)
+
+
+def blocking_report(
+    *,
+    customers: int,
+    keys: int,
+    pairs: int,
+    max_block_size: int,
+    stats: dict[str, list[int]],
+    cut: list[CutBlock],
+) -> BlockingReport:
+    """The report of a blocking run from its counts (also the SQL storage's).
+
+    ``stats`` holds each pass's ``[blocks, pairs, cut blocks, cut pairs]``
+    (:func:`tally_blocks`); the passes come out by name, the cut blocks largest first.
+    """
+    return BlockingReport(
+        customers=customers,
+        keys=keys,
+        candidate_pairs=pairs,
         max_block_size=max_block_size,
         passes=tuple(
             PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
@@ -150,7 +180,21 @@ def candidate_pairs(
         ),
         cut=tuple(sorted(cut, key=lambda b: (-b.size, b.key))),
     )
-    return Candidates(pairs=pairs, report=report)
+
+
+def tally_blocks(stat: list[int], size: int, blocks: int, cap: int) -> bool:
+    """Count ``blocks`` blocks of ``size`` customers into a pass's ``stat``; False over the cap.
+
+    ``stat`` is the pass's ``[blocks, pairs, cut blocks, cut pairs]``.
+    """
+    would = size * (size - 1) // 2
+    stat[0] += blocks
+    if size > cap:
+        stat[2] += blocks
+        stat[3] += blocks * would
+        return False
+    stat[1] += blocks * would
+    return True
 
 
 _Found = tuple[int, int, tuple[CandidatePair, ...], dict[str, list[int]], list[CutBlock]]
@@ -161,16 +205,10 @@ def _counted(
     key: str, size: int, max_block_size: int, stats: dict[str, list[int]], cut: list[CutBlock]
 ) -> bool:
     """Count a block of ``size`` (at least 2) in its pass; False when the cap cuts it."""
-    stat = stats[key_pass(key)]
-    stat[0] += 1
-    would = size * (size - 1) // 2
-    if size > max_block_size:
-        stat[2] += 1
-        stat[3] += would
-        cut.append(CutBlock(key=key, size=size, pairs=would))
-        return False
-    stat[1] += would
-    return True
+    if tally_blocks(stats[key_pass(key)], size, 1, max_block_size):
+        return True
+    cut.append(CutBlock(key=key, size=size, pairs=size * (size - 1) // 2))
+    return False
 
 
 def _blocks_sorted(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: int) -> _Found:
@@ -227,13 +265,7 @@ def _blocks_by_key(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: i
         distinct = set(keys)
         key_count += len(distinct)
         for key in distinct:
-            block = blocks.get(key)
-            if block is None:
-                blocks[key] = index
-            elif isinstance(block, int):
-                blocks[key] = [block, index]
-            else:
-                block.append(index)
+            _collect(blocks, key, index)
     ordered = sorted(ids)
     count = len(ordered)
     rank = {customer_id: position for position, customer_id in enumerate(ordered)}
@@ -246,14 +278,7 @@ def _blocks_by_key(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: i
             continue
         members = sorted([ranks[i] for i in block])
         for left, right in combinations(members, 2):
-            code = left * count + right
-            shared = found.get(code)
-            if shared is None:
-                found[code] = key
-            elif isinstance(shared, str):
-                found[code] = [shared, key]
-            else:
-                shared.append(key)
+            _collect(found, left * count + right, key)
     pairs = []
     for code in sorted(found):
         left, right = divmod(code, count)
@@ -261,6 +286,21 @@ def _blocks_by_key(keyed: Iterable[tuple[str, Sequence[str]]], max_block_size: i
         keys = (shared,) if isinstance(shared, str) else tuple(sorted(shared))
         pairs.append(CandidatePair(left=ordered[left], right=ordered[right], keys=keys))
     return len(seen), key_count, tuple(pairs), stats, cut
+
+
+def _collect(table: dict[_K, _V | list[_V]], key: _K, value: _V) -> None:
+    """Add ``value`` under ``key``: held alone at first, in a list from the second on.
+
+    A lone value (an int or a str, which the collector never visits) is no container;
+    ``_V`` must not be a list itself.
+    """
+    held = table.get(key)
+    if held is None:
+        table[key] = value
+    elif type(held) is list:
+        held.append(value)
+    else:
+        table[key] = [held, value]  # type: ignore[list-item]
 
 
 def _entry(item: object, index: int) -> tuple[str, Sequence[str]]:

@@ -41,9 +41,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 import attrs
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
@@ -63,6 +65,7 @@ __all__ = [
     "compare",
     "compare_levels",
     "level_counts",
+    "level_vectors",
 ]
 
 NULL = -1
@@ -180,11 +183,60 @@ def _best(outcomes: Iterable[_Outcome]) -> _Outcome:
     return best if best is not None else (NULL, None, None)
 
 
+class _Limits(NamedTuple):
+    """A spec's similarity thresholds as floats that compare exactly as its decimals do."""
+
+    name_high: float
+    name_low: float
+    street_high: float
+    street_low: float
+
+
+_Thresholds = ComparisonSpec | _Limits
+"""What the fuzzy levels read their thresholds from: the spec (the reference) or its floats."""
+
+
+def _at_least(threshold: Decimal) -> float:
+    """The smallest float not below ``threshold``.
+
+    For any float ``x``, ``x >= _at_least(t)`` exactly when ``x >= t``.
+
+    A float compared with a ``Decimal`` is compared exactly, but slowly (a Decimal
+    conversion each time); this float gives the same answer at float speed.
+
+    >>> _at_least(Decimal("0.92")) == 0.92, _at_least(Decimal("0.5"))
+    (True, 0.5)
+    """
+    value = float(threshold)
+    if Decimal(value) < threshold:
+        value = math.nextafter(value, math.inf)
+    return value
+
+
+_last_limits: tuple[ComparisonSpec, _Limits] | None = None
+
+
+def _limits(spec: ComparisonSpec) -> _Limits:
+    """``spec``'s thresholds as :func:`_at_least` floats (the last spec's kept)."""
+    global _last_limits
+    last = _last_limits
+    if last is not None and last[0] is spec:
+        return last[1]
+    limits = _Limits(
+        _at_least(spec.name_high),
+        _at_least(spec.name_low),
+        _at_least(spec.street_high),
+        _at_least(spec.street_low),
+    )
+    _last_limits = (spec, limits)
+    return limits
+
+
 def _jaro_winkler(a: str, b: str) -> float:
     return max(JaroWinkler.similarity(a, b), JaroWinkler.similarity(b, a))
 
 
-def _name_level(a: NameForm, b: NameForm, spec: ComparisonSpec) -> int:
+def _name_level(a: NameForm, b: NameForm, spec: _Thresholds) -> int:
     if (a.family == b.family and a.given == b.given) or a.joined == b.joined:
         return 5
     if a.given and b.given and a.family == b.given and a.given == b.family:
@@ -305,7 +357,7 @@ def _numbers_agree(a: str, b: str) -> bool:
     return not x or not y or x == y
 
 
-def _address_level(x: Address, y: Address, spec: ComparisonSpec) -> int:
+def _address_level(x: Address, y: Address, spec: _Thresholds) -> int:
     same_code = bool(x.postal_code) and x.postal_code == y.postal_code and x.country == y.country
     if x.street and y.street:
         if x.street == y.street and (same_code or not (x.postal_code or y.postal_code)):
@@ -387,15 +439,41 @@ def compare_levels(
     shows (``tests/unit/dedupe/test_lazy_scoring.py`` proves them equal).
     """
     if fast_paths_enabled():
-        return tuple([_LEVELS[f](left, right, spec) for f in spec.fields])
+        limits = _limits(spec)
+        return tuple([_LEVELS[f](left, right, limits) for f in spec.fields])
     return tuple(_COMPARATORS[f](left, right, spec)[0] for f in spec.fields)
+
+
+def level_vectors(
+    items: Mapping[str, Features],
+    pairs: Iterable[tuple[str, str]],
+    *,
+    spec: ComparisonSpec = DEFAULT_COMPARISON,
+) -> list[tuple[int, ...]]:
+    """The comparison vector of each ``(left, right)`` pair of ids, in order.
+
+    ``[compare_levels(items[l], items[r], spec=spec) for l, r in pairs]``; with fast
+    paths on, the comparators and thresholds are looked up once for the batch and
+    equal vectors are one shared tuple.
+    """
+    if not fast_paths_enabled():
+        return [compare_levels(items[left], items[right], spec=spec) for left, right in pairs]
+    limits = _limits(spec)
+    comparators = [_LEVELS[f] for f in spec.fields]
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    vectors = []
+    for left, right in pairs:
+        a, b = items[left], items[right]
+        vector = tuple([level(a, b, limits) for level in comparators])
+        vectors.append(shared.setdefault(vector, vector))
+    return vectors
 
 
 # Level-only comparators: the level of each ``_COMPARATORS`` entry without the values
 # that decided it (the best level is the highest; the tie-break only picks values).
 
 
-def _names_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _names_level(a: Features, b: Features, spec: _Thresholds) -> int:
     person = a.kind == "person" and b.kind == "person"
     best = NULL
     for x in a.names:
@@ -408,7 +486,7 @@ def _names_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return best
 
 
-def _birthdays_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _birthdays_level(a: Features, b: Features, spec: _Thresholds) -> int:
     x, y = a.birthday, b.birthday
     if x is None or y is None:
         return NULL
@@ -419,7 +497,7 @@ def _birthdays_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return 1 if Levenshtein.distance(_digits(x), _digits(y), score_cutoff=1) <= 1 else 0
 
 
-def _phones_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _phones_level(a: Features, b: Features, spec: _Thresholds) -> int:
     if not a.phones or not b.phones:
         return NULL
     if not a.phones.isdisjoint(b.phones):
@@ -428,7 +506,7 @@ def _phones_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return 1 if any(_last8(y) in ends for y in b.phones) else 0
 
 
-def _emails_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _emails_level(a: Features, b: Features, spec: _Thresholds) -> int:
     if not a.emails or not b.emails:
         return NULL
     if not a.emails.isdisjoint(b.emails):
@@ -436,7 +514,7 @@ def _emails_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return max(_email_level(x, y) for x in a.emails for y in b.emails)
 
 
-def _identifiers_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _identifiers_level(a: Features, b: Features, spec: _Thresholds) -> int:
     if not a.identifiers or not b.identifiers:
         return NULL
     if not a.identifiers.isdisjoint(b.identifiers):
@@ -449,7 +527,7 @@ def _identifiers_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return best
 
 
-def _addresses_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _addresses_level(a: Features, b: Features, spec: _Thresholds) -> int:
     best = NULL
     for x in a.addresses:
         for y in b.addresses:
@@ -459,13 +537,13 @@ def _addresses_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
     return best
 
 
-def _genders_level(a: Features, b: Features, spec: ComparisonSpec) -> int:
+def _genders_level(a: Features, b: Features, spec: _Thresholds) -> int:
     if a.gender is None or b.gender is None:
         return NULL
     return 1 if a.gender == b.gender else 0
 
 
-_LEVELS: Mapping[ComparedField, Callable[[Features, Features, ComparisonSpec], int]] = {
+_LEVELS: Mapping[ComparedField, Callable[[Features, Features, _Thresholds], int]] = {
     ComparedField.NAME: _names_level,
     ComparedField.BIRTHDAY: _birthdays_level,
     ComparedField.PHONE: _phones_level,

@@ -35,7 +35,7 @@ from crmcore.rules.dedupe.compare import (
     ComparisonSpec,
     FieldComparison,
     compare,
-    compare_levels,
+    level_vectors,
 )
 from crmcore.rules.dedupe.explain import (
     ExplainedPairs,
@@ -219,7 +219,8 @@ def resolve_candidates(
         # Each candidate pair is compared once: its levels fit the model, and the same
         # levels (or comparisons) are then weighed.
         if lazy:
-            vectors = [compare_levels(items[p.left], items[p.right], spec=spec) for p in same_kind]
+            ends = [(p.left, p.right) for p in same_kind]
+            vectors = level_vectors(items, ends, spec=spec)
         else:
             compared = [compare(items[p.left], items[p.right], spec=spec) for p in same_kind]
             vectors = [tuple(c.level for c in pair) for pair in compared]
@@ -231,11 +232,12 @@ def resolve_candidates(
             drawn: Iterable[tuple[str, str]] = itertools.combinations(sorted(ids), 2)
         else:
             drawn = random_pairs(ids, sample_pairs, seed=seed)
-        sampled = [
-            compare_levels(items[a], items[b], spec=spec)
+        others = [
+            (a, b)
             for a, b in drawn
             if items[a].kind == items[b].kind and (min(a, b), max(a, b)) not in candidates
         ]
+        sampled = level_vectors(items, others, spec=spec)
         if not (vectors or sampled):
             empty = cluster((), threshold=threshold)
             return DedupeResult(

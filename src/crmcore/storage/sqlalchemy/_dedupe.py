@@ -30,14 +30,8 @@ from itertools import combinations
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
-from crmcore.rules.dedupe import (
-    BlockingReport,
-    BlockingSpec,
-    CandidatePair,
-    Candidates,
-    CutBlock,
-    PassReport,
-)
+from crmcore.rules.dedupe import BlockingSpec, CandidatePair, Candidates, CutBlock
+from crmcore.rules.dedupe.blocking import blocking_report, tally_blocks
 from crmcore.storage.indexing import IndexSet, dedupe_entry_path
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH, TABLES
 
@@ -104,7 +98,7 @@ def candidates(conn: Connection, spec: BlockingSpec, index_set: IndexSet) -> Can
     ).all()
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for path, n, count in histogram:
-        _tally(stats[names[path]], int(n), int(count), cap)
+        tally_blocks(stats[names[path]], int(n), int(count), cap)
     cut = [
         CutBlock(key=f"{names[path]}:{value}", size=int(n), pairs=int(n) * (int(n) - 1) // 2)
         for path, value, n in conn.execute(
@@ -143,29 +137,10 @@ def candidates(conn: Connection, spec: BlockingSpec, index_set: IndexSet) -> Can
         CandidatePair(left=left, right=right, keys=tuple(sorted(shared[(left, right)])))
         for left, right in sorted(shared)
     )
-    report = BlockingReport(
-        customers=customers,
-        keys=keys,
-        candidate_pairs=len(found),
-        max_block_size=cap,
-        passes=tuple(
-            PassReport(name=name, blocks=s[0], pairs=s[1], cut_blocks=s[2], cut_pairs=s[3])
-            for name, s in sorted(stats.items())
-        ),
-        cut=tuple(sorted(cut, key=lambda block: (-block.size, block.key))),
+    report = blocking_report(
+        customers=customers, keys=keys, pairs=len(found), max_block_size=cap, stats=stats, cut=cut
     )
     return Candidates(pairs=found, report=report)
-
-
-def _tally(stat: list[int], size: int, blocks: int, cap: int) -> None:
-    """Count ``blocks`` blocks of ``size`` customers into a pass's statistics."""
-    would = size * (size - 1) // 2
-    stat[0] += blocks
-    if size > cap:
-        stat[2] += blocks
-        stat[3] += blocks * would
-    else:
-        stat[1] += blocks * would
 
 
 def _long_keys(
@@ -190,8 +165,7 @@ def _long_keys(
         size = len(ids)
         if size < 2:
             continue
-        _tally(stats[key.split(":", 1)[0]], size, 1, cap)
-        if size > cap:
+        if not tally_blocks(stats[key.split(":", 1)[0]], size, 1, cap):
             cut.append(CutBlock(key=key, size=size, pairs=size * (size - 1) // 2))
             continue
         for left, right in combinations(sorted(ids), 2):
