@@ -1,4 +1,4 @@
-"""Revision 0009 recomputes the ``@dedupe`` blocking keys a database holds.
+"""Revisions 0009 and 0011 recompute the ``@dedupe`` blocking keys a database holds.
 
 A database indexed with the keys of before (``name:wei zhang``, no birth year or
 postal code) is upgraded: its entries become exactly the keys of today, so blocking
@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select, text
 from tests.conftest import SQL_DIALECTS
 from tests.unit.dedupe._synthetic import generate
 
+from crmcore.models import Customer, Identifier, IdentifierKind
 from crmcore.rules import dedupe as rules
 from crmcore.storage import connect, dedupe
 from crmcore.storage.sqlalchemy import make_engine, upgrade
@@ -94,5 +95,54 @@ def test_upgrading_recomputes_the_old_name_keys(
     expected = rules.candidate_pairs(
         [(c.id, rules.blocking_keys(c)) for c in customers], max_block_size=100
     )
+    assert found.pairs == expected.pairs
+    assert found.report == expected.report
+
+
+_NEW_PASSES = ("@dedupe.identifier_near", "@dedupe.email_local")
+
+
+def _to_revision_0010(url: str) -> int:
+    """Drop the entries of the passes revision 0011 added, as revision 0010 left them."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            dropped = connection.execute(delete(INDEX).where(INDEX.c.path.in_(_NEW_PASSES)))
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0010'"))
+        return int(dropped.rowcount)
+    finally:
+        engine.dispose()
+
+
+def _near_customers() -> list[Customer]:
+    """Synthetic customers plus people whose ids are one typo apart (FEBRL's damage)."""
+    customers = list(generate(60, seed=5, hard=True).customers)
+    for i, value in enumerate(("4178304", "4173804", "6646723", "6646273")):
+        customers.append(
+            Customer.person_named(
+                family=("Cupo", "Dolan", "Wilde", "Wilde")[i], given="Joshua", id=f"n{i}",
+                identifiers=(Identifier(kind=IdentifierKind.NATIONAL_ID, value=value),),
+            )
+        )  # fmt: skip
+    return customers
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_upgrading_adds_the_identifier_near_and_email_local_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """Revision 0011 backfills the new passes' keys: blocking in SQL equals the pure rule again."""
+    customers = _near_customers()
+    url = sql_database(dialect)
+    with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
+        assert store.import_customers(customers).rejected == 0
+    expected = rules.candidate_pairs(
+        [(c.id, rules.blocking_keys(c)) for c in customers], max_block_size=100
+    )
+    assert ("n0", "n1") in {(p.left, p.right) for p in expected.pairs}
+    assert _to_revision_0010(url) > 10
+    upgrade(url)
+    with connect(url, normaliser=None, migrate=False) as store:
+        found = dedupe.candidates(store)
     assert found.pairs == expected.pairs
     assert found.report == expected.report

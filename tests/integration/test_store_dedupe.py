@@ -21,7 +21,7 @@ from tests.unit.dedupe._synthetic import generate
 
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import InvalidArgument
-from crmcore.models import Customer, Identifier, IdentifierKind, Phone, replace
+from crmcore.models import Customer, Email, Identifier, IdentifierKind, Phone, replace
 from crmcore.rules import dedupe as rules
 from crmcore.rules.dedupe import BlockingPass, BlockingSpec
 from crmcore.storage import Store, connect, dedupe
@@ -56,7 +56,7 @@ def make_store(
 
 
 def _extras(count: int) -> list[Customer]:
-    """Organisations sharing a phone with people, and people sharing a very long id."""
+    """Organisations sharing a phone with people, people sharing a very long id, near ids."""
     out = [
         Customer.organisation_named(
             f"北京茶叶有限公司{i % 2}", id=f"o{i}", phones=(Phone(number="+8613800138000"),)
@@ -73,6 +73,17 @@ def _extras(count: int) -> list[Customer]:
                               phones=(Phone(number="+8613800138000"),))
         for i in range(count % 3)
     ]  # fmt: skip
+    near = ("4178304", "4173804", "11010119900307123X", "11010119900307124X")
+    out += [
+        Customer.person_named(
+            family="Tanaka",
+            given="Yui",
+            id=f"t{i}",
+            identifiers=(Identifier(kind=IdentifierKind.NATIONAL_ID, value=near[i % 4]),),
+            emails=(Email(address=("yui.tanaka@example.jp", "yui.tanaka@exmaple.jp")[i % 2]),),
+        )
+        for i in range(count)
+    ]  # fmt: skip  (ids one typo apart, an email with a domain typo: the near passes)
     return out
 
 

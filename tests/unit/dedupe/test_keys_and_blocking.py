@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
-from crmcore.models import NameOrder, PersonName
+from crmcore.models import Customer, Identifier, IdentifierKind, NameOrder, PersonName
 from crmcore.rules.dedupe import (
     HAS_PINYIN,
     BlockingPass,
@@ -73,6 +73,74 @@ def test_a_swapped_birth_day_and_month_shares_the_birth_key() -> None:
     a = blocking_keys(person("a", "Li", "Na", born=dt.date(1990, 3, 4)))
     b = blocking_keys(person("b", "Li", "Na", born=dt.date(1990, 4, 3)))
     assert "birth:1990-03-04|ln" in set(a) & set(b)
+
+
+def _with_id(cid: str, family: str, given: str, value: str) -> Customer:
+    ids = (Identifier(kind=IdentifierKind.NATIONAL_ID, value=value),)
+    return person(cid, family, given, identifiers=ids)
+
+
+def _near(customer: Customer) -> set[str]:
+    return {k for k in blocking_keys(customer) if k.startswith("identifier_near:")}
+
+
+def test_identifiers_one_typo_apart_share_an_identifier_near_key() -> None:
+    """FEBRL's ids 4178304 and 4173804 (swapped neighbours), ０１２３４５６ and 0123956 meet."""
+    swapped = _near(_with_id("a", "Cupo", "Joshua", "4178304")) & _near(
+        _with_id("b", "Dolan", "Joshua", "4173804")
+    )
+    assert swapped == {"identifier_near:national_id:417304", "identifier_near:national_id:417804"}
+    changed = _near(_with_id("c", "李", "娜", "０１２３４５６")) & _near(
+        _with_id("d", "Li", "Na", "0123956")
+    )
+    assert changed == {"identifier_near:national_id:012356"}
+    dropped = _near(_with_id("e", "Li", "Na", "0123456")) & _near(
+        _with_id("f", "Li", "Na", "012456")
+    )
+    assert dropped == {"identifier_near:national_id:012456"}
+    assert not _near(_with_id("g", "Li", "Na", "1234"))  # too short to tell a typo
+
+
+def test_long_identifiers_key_by_their_halves() -> None:
+    """An 18-character id makes two near keys; a changed character keeps the other half."""
+    a = _near(_with_id("a", "王", "芳", "11010119900307123X"))
+    b = _near(_with_id("b", "王", "芳", "11010119900307124X"))
+    assert a == {"identifier_near:national_id:18<110101199",
+                 "identifier_near:national_id:18>00307123X"}  # fmt: skip
+    assert a & b == {"identifier_near:national_id:18<110101199"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.text("0123456789ABX", min_size=5, max_size=12),
+    edit=st.sampled_from(["change", "add", "drop", "swap"]),
+    where=st.integers(0, 20),
+    char=st.sampled_from("0123456789ABX"),
+)
+def test_every_one_typo_identifier_up_to_12_characters_shares_a_near_key(
+    value: str, edit: str, where: int, char: str
+) -> None:
+    """A change, an added or dropped character, or swapped neighbours always meet."""
+    i = where % len(value)
+    typo = {
+        "change": value[:i] + char + value[i + 1 :],
+        "add": value[:i] + char + value[i:],
+        "drop": value[:i] + value[i + 1 :],
+        "swap": value[:i] + value[i + 1 : i + 2] + value[i : i + 1] + value[i + 2 :],
+    }[edit]
+    if len(typo) < 5 or len(typo) > 12:
+        return
+    assert _near(_with_id("a", "Li", "Na", value)) & _near(_with_id("b", "Li", "Na", typo))
+
+
+def test_email_local_parts_meet_across_domains() -> None:
+    """chloe.esposito48@corp.example.org and its domain typo .ogr share email_local."""
+    login = "chloe.esposito48@corp.example"
+    a = set(blocking_keys(person("a", "Esposito", "Chloe", email=f"{login}.org")))
+    b = set(blocking_keys(person("b", "Esdosito", "Clhoe", email=f"{login}.ogr")))
+    assert a & b == {"email_local:chloe.esposito48"}
+    short = blocking_keys(person("c", "Li", "Na", email="li@example.com"))
+    assert not [k for k in short if k.startswith("email_local:")]  # too short to say much
 
 
 @pytest.mark.skipif(not HAS_PINYIN, reason="needs crmcore[cjk] (pypinyin)")

@@ -52,6 +52,19 @@ def test_street_lines_with_other_house_numbers_are_similar_not_close() -> None:
     assert _address(home, person("b", "Li", "Na", street="Nanjnig Road １２", postal="200001")) == 3
 
 
+def test_a_letter_typed_into_the_house_number_is_a_typo_not_another_house() -> None:
+    """Hauptstrasse 183 and Hauptstrasse w83 (or 1s83) under one postal code are "close"
+    (3); 183 and 113, 1183 or 18 (a digit changed, added, dropped) stay "similar" (2),
+    and so does the letter typo under another postal code."""
+    home = person("a", "Li", "Na", street="Hauptstrasse 183", postal="80331")
+    for typo in ("Hauptstrasse w83", "Hauptstrasse 1s83"):
+        assert _address(home, person("b", "Li", "Na", street=typo, postal="80331")) == 3
+    for other in ("Hauptstrasse 113", "Hauptstrasse 1183", "Hauptstrasse 18"):
+        assert _address(home, person("b", "Li", "Na", street=other, postal="80331")) == 2
+    moved = person("b", "Li", "Na", street="Hauptstrasse w83", postal="10115")
+    assert _address(home, moved) == 2
+
+
 def test_close_street_lines_under_different_postal_codes_are_similar() -> None:
     """A typo in the road but another postal code: "similar" (2), not "close"."""
     home = person("a", "Li", "Na", street="Nanjing Road 12", postal="200001")

@@ -27,8 +27,9 @@ field          levels (0 is always "different")
                Null when the two have no kind of identifier in common.
 ``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
                3 >= ``street_high`` with the same house numbers (or none on
-               one side) and no postal codes that differ; 4 street and postal
-               code the same.
+               one side, or one typo apart that is not a digit for a digit
+               under the same postal code: ``183`` and ``w83``) and no postal
+               codes that differ; 4 street and postal code the same.
 ``gender``     1 the same.
 =============  ==================================================================
 
@@ -357,6 +358,22 @@ def _numbers_agree(a: str, b: str) -> bool:
     return not x or not y or x == y
 
 
+def _typo(a: str, b: str) -> bool:
+    """Whether two street lines are one edit apart and the edit is not a digit for a digit.
+
+    ``Hauptstrasse 183`` and ``Hauptstrasse w83`` (a letter typed for a digit) or
+    ``Hauptstrasse 2s63`` are one typo apart; ``12`` and ``13``, or ``12`` and ``112``,
+    are other house numbers.
+    """
+    if Levenshtein.distance(a, b, score_cutoff=1) != 1:
+        return False
+    (edit,) = Levenshtein.editops(a, b)
+    i, j = edit.src_pos, edit.dest_pos
+    op = edit.tag
+    touched = (a[i],) if op == "delete" else (b[j],) if op == "insert" else (a[i], b[j])
+    return not all(c.isdigit() for c in touched)
+
+
 def _address_level(x: Address, y: Address, spec: _Thresholds) -> int:
     same_code = bool(x.postal_code) and x.postal_code == y.postal_code and x.country == y.country
     if x.street and y.street:
@@ -367,7 +384,8 @@ def _address_level(x: Address, y: Address, spec: _Thresholds) -> int:
         # places: street lines with other house numbers, or postal codes that
         # differ, are "similar" at most
         differ = bool(x.postal_code and y.postal_code) and not same_code
-        if similarity >= spec.street_high and not differ and _numbers_agree(x.street, y.street):
+        agree = _numbers_agree(x.street, y.street) or (same_code and _typo(x.street, y.street))
+        if similarity >= spec.street_high and not differ and agree:
             return 3
         if similarity >= spec.street_low:
             return 2

@@ -37,6 +37,16 @@ pass is one way records of the same person agree despite the usual damage:
 ``address``
     country and postal code with the first 8 letters and digits of the street
     lines (a household): a changed name without a birth date still meets.
+``identifier_near``
+    for each identifier of 5 to 12 characters, ``<kind>:<value>`` and the value
+    with each one character left out (a deletion neighbourhood): two values one
+    typo apart (a character changed, added or dropped, two neighbours swapped)
+    share a key, as the comparison's "one typo" level has it. A longer value
+    keys by its two halves (``<kind>:18<first half`` and ``<kind>:18>second
+    half``): a changed character or swapped neighbours within one half still meet.
+``email_local``
+    the local part (before ``@``) of each email address of at least 4
+    characters: a typo in the domain, or the same login at another provider.
 
 >>> from crmcore.models import Customer, Phone
 >>> c = Customer.person_named(family="Zhang", given="Wei",
@@ -74,6 +84,8 @@ class BlockingPass(enum.StrEnum):
     POSTAL = "postal"
     BIRTH_POSTAL = "birth_postal"
     ADDRESS = "address"
+    IDENTIFIER_NEAR = "identifier_near"
+    EMAIL_LOCAL = "email_local"
 
 
 @attrs.frozen(kw_only=True)
@@ -109,6 +121,15 @@ DEFAULT_BLOCKING = BlockingSpec()
 _STREET_PREFIX = 8
 """Letters and digits of the street lines an ``address`` key keeps."""
 
+_MIN_NEAR_IDENTIFIER = 5
+"""The shortest identifier value with ``identifier_near`` keys (the "one typo" level's)."""
+
+_MAX_DELETIONS = 12
+"""The longest identifier value keyed by its deletion neighbourhood (longer: its halves)."""
+
+_MIN_EMAIL_LOCAL = 4
+"""The shortest email local part with an ``email_local`` key."""
+
 
 def key_pass(key: str) -> str:
     """The pass a key belongs to: the text before its first colon.
@@ -117,6 +138,24 @@ def key_pass(key: str) -> str:
     'phone'
     """
     return key.split(":", 1)[0]
+
+
+def _near_values(value: str) -> tuple[str, ...]:
+    """The ``identifier_near`` values of one identifier value (none when it is short).
+
+    Up to :data:`_MAX_DELETIONS` characters: the value and the value with each one
+    character left out, so values one edit apart (changed, added, dropped, two
+    neighbours swapped) share one. Longer: its two halves, each marked with the length
+    and the side, so a changed character or two swapped neighbours within one half
+    keep the other (two keys, not one per character).
+    """
+    size = len(value)
+    if size < _MIN_NEAR_IDENTIFIER:
+        return ()
+    if size <= _MAX_DELETIONS:
+        return (value, *(value[:i] + value[i + 1 :] for i in range(size)))
+    half = size // 2
+    return (f"{size}<{value[:half]}", f"{size}>{value[half:]}")
 
 
 def _initials(tokens: tuple[str, ...]) -> str:
@@ -135,6 +174,14 @@ def feature_keys(
         keys.update(f"email:{e}" for e in item.emails)
     if BlockingPass.IDENTIFIER in wanted:
         keys.update(f"identifier:{k}:{v}" for k, v in item.identifiers)
+    if BlockingPass.IDENTIFIER_NEAR in wanted:
+        for kind, value in item.identifiers:
+            keys.update(f"identifier_near:{kind}:{near}" for near in _near_values(value))
+    if BlockingPass.EMAIL_LOCAL in wanted:
+        for email in item.emails:
+            local = email.rpartition("@")[0]
+            if len(local) >= _MIN_EMAIL_LOCAL:
+                keys.add(f"email_local:{local}")
     initials: set[str] = set()
     context = ""
     if item.birthday is not None:

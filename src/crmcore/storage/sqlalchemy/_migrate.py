@@ -129,3 +129,34 @@ def current_revision(target: str | Engine) -> str | None:
             return context.get_current_revision()
     except SQLAlchemyError as error:
         raise StorageError(f"could not read the schema revision: {error}") from error
+
+
+def schedule_backfill(path: str) -> None:
+    """Inside a migration: schedule a backfill of the declared index ``path``.
+
+    A row in ``crm_index_backfill``, which :func:`upgrade` then runs in committed
+    batches, replacing every customer's entries of ``path`` (revisions 0009 and 0011
+    recompute the ``@dedupe`` blocking keys this way). Nothing happens where ``path``
+    is not declared; a backfill already pending is left as it is (restartable).
+    """
+    import sqlalchemy as sa
+    from alembic import context, op
+
+    if context.is_offline_mode():
+        op.execute(
+            sa.text(
+                "INSERT INTO crm_index_backfill (path, after_id) SELECT path, NULL "
+                "FROM crm_declared_index WHERE path = :path AND path NOT IN "
+                "(SELECT path FROM crm_index_backfill)"
+            ).bindparams(path=path)
+        )
+        return
+    declared = sa.table("crm_declared_index", sa.column("path", sa.String))
+    backfill = sa.table(
+        "crm_index_backfill", sa.column("path", sa.String), sa.column("after_id", sa.String)
+    )
+    bind = op.get_bind()
+    found = bind.execute(sa.select(declared.c.path).where(declared.c.path == path)).first()
+    pending = bind.execute(sa.select(backfill.c.path).where(backfill.c.path == path)).first()
+    if found is not None and pending is None:
+        bind.execute(sa.insert(backfill).values(path=path, after_id=None))

@@ -18,37 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import context, op
+from crmcore.storage.sqlalchemy._migrate import schedule_backfill
 
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-PATH = "@dedupe"
-
-_DECLARED = sa.table("crm_declared_index", sa.column("path", sa.String))
-_BACKFILL = sa.table(
-    "crm_index_backfill", sa.column("path", sa.String), sa.column("after_id", sa.String)
-)
-
 
 def upgrade() -> None:
-    if context.is_offline_mode():
-        op.execute(
-            sa.text(
-                "INSERT INTO crm_index_backfill (path, after_id) SELECT path, NULL "
-                "FROM crm_declared_index WHERE path = '@dedupe' AND path NOT IN "
-                "(SELECT path FROM crm_index_backfill)"
-            )
-        )
-        return
-    bind = op.get_bind()
-    declared = bind.execute(sa.select(_DECLARED.c.path).where(_DECLARED.c.path == PATH)).first()
-    pending = bind.execute(sa.select(_BACKFILL.c.path).where(_BACKFILL.c.path == PATH)).first()
-    if declared is not None and pending is None:
-        bind.execute(sa.insert(_BACKFILL).values(path=PATH, after_id=None))
+    schedule_backfill("@dedupe")
 
 
 def downgrade() -> None:
