@@ -73,13 +73,13 @@ from crmcore.rules.dedupe import (  # noqa: E402
     Features,
     candidate_pairs,
     cluster,
-    compare_levels,
     feature_keys,
     features,
     fit,
     random_pairs,
 )
 from crmcore.rules.dedupe._text import initial  # noqa: E402
+from crmcore.rules.dedupe.compare import level_vectors  # noqa: E402
 from crmcore.storage import connect, dedupe  # noqa: E402
 
 SPLINK_PYTHON = "/tmp/splink-venv/bin/python"
@@ -133,13 +133,17 @@ def run_memory(
         found = candidate_pairs(keyed, max_block_size=spec.max_block_size)
         start = timed("blocking", start)
         pairs = [p for p in found.pairs if items[p.left].kind == items[p.right].kind]
-        vectors = [compare_levels(items[p.left], items[p.right]) for p in pairs]
+        # in one batch, as resolve_candidates compares them (a fast path)
+        vectors = level_vectors(items, [(p.left, p.right) for p in pairs])
         candidates = {(p.left, p.right) for p in pairs}
-        sampled = [
-            compare_levels(items[a], items[b])
-            for a, b in random_pairs(list(items), 20_000)
-            if (min(a, b), max(a, b)) not in candidates
-        ]
+        sampled = level_vectors(
+            items,
+            [
+                (a, b)
+                for a, b in random_pairs(list(items), 20_000)
+                if (min(a, b), max(a, b)) not in candidates
+            ],
+        )
         start = timed("comparison_vectors", start)
         population = len(items) * (len(items) - 1) // 2
         model = fit(vectors, random_vectors=sampled, population=population)

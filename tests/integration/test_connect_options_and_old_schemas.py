@@ -49,6 +49,15 @@ def test_a_bare_string_of_indexes_is_refused(url: str) -> None:
     assert "indexes=['@dedupe']" in str(caught.value)
 
 
+def test_a_refused_index_path_creates_no_database(tmp_path: Path) -> None:
+    """``connect(url, indexes=[bad])`` refuses the path before it creates or migrates a file."""
+    missing = tmp_path / "crm.db"
+    with pytest.raises(ValidationError) as caught:
+        connect(f"sqlite:///{missing}", indexes=["person.nmae"])
+    assert [p.code for p in caught.value.problems] == ["index.path_invalid"]
+    assert not missing.exists()
+
+
 def test_declare_index_and_current_revision_create_no_file(tmp_path: Path) -> None:
     """Neither makes an empty SQLite file where none was; an existing one is read."""
     missing = tmp_path / "nowhere.db"

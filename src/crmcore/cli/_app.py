@@ -207,7 +207,8 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
         ranking.add_row(
             row.display_name,
             f"{row.total:,} {row.currency}",
-            f"{row.margin if row.margin is not None else 0:,}",
+            # an unknown margin (no costs recorded) is "-", never 0
+            f"{row.margin:,} {row.currency}" if row.margin is not None else "-",
             str(row.purchases),
         )
     console.print(ranking)

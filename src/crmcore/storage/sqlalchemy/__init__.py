@@ -131,8 +131,11 @@ def create_backend(
             is not at the schema revision this crmcore needs.
     """
     from crmcore.storage._arguments import check_index_paths
+    from crmcore.storage.indexing import IndexSet
 
     paths = check_index_paths(indexes)
+    # every path checked before the database is opened: a refused one creates nothing
+    IndexSet.of(paths)
     engine = make_engine(url, **engine_options)
     try:
         if migrate:
