@@ -219,10 +219,12 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
     console.print(phones)
 
     complaints = _table("Open complaints", "received", "customer", "category", "state", "SLA")
+    # named as in the other tables (the id where the roster has no such customer)
+    names = {cid: name for cid, name, _ in summary.roster}
     for complaint, overdue in summary.open_complaints:
         complaints.add_row(
             complaint.received_at.date().isoformat(),
-            complaint.customer_id,
+            names.get(complaint.customer_id, complaint.customer_id),
             complaint.category,
             complaint.state.value,
             "[red]overdue[/red]" if overdue else "on time",
