@@ -9,9 +9,11 @@ import attrs
 import pytest
 from tests.integration._stores import BACKENDS, FIXED, open_store
 
-from crmcore.models import ChangeOperation, Customer
+from crmcore.errors import StorageError
+from crmcore.models import ChangeOperation, ChangeRecord, Customer, FieldChange
 from crmcore.serialization import to_dict
 from crmcore.storage import ImportStatus, Store, customer_lives, customer_versions
+from crmcore.storage.sqlalchemy import SqlBackend
 
 
 @pytest.fixture(params=BACKENDS)
@@ -135,3 +137,30 @@ def test_an_import_reports_a_created_at_it_does_not_keep(store: Store) -> None:
     ]
     with store.unit_of_work() as uow:
         assert uow.customers.get("b1").created_at == FIXED
+
+
+def test_change_records_round_trip_and_a_repeated_id_is_refused_whole(
+    sql_backend: SqlBackend,
+) -> None:
+    """Each dialect's history insert keeps every field (CJK text, aware times) and refuses
+    a batch holding an id already recorded, writing none of that batch."""
+    at = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    first = ChangeRecord(
+        customer_id="c-历史",
+        operation=ChangeOperation.CREATED,
+        at=at,
+        version=1,
+        source="导入",
+        changes=(FieldChange(path="$.display_name", new="张伟"),),
+    )
+    later = ChangeRecord(customer_id="c-历史", operation=ChangeOperation.UPDATED, at=at, version=2)
+    transaction = sql_backend.begin()
+    transaction.append_history([first])
+    transaction.commit()
+    transaction = sql_backend.begin()
+    with pytest.raises(StorageError, match="already recorded"):
+        transaction.append_history([later, first])
+    transaction.rollback()
+    transaction = sql_backend.begin()
+    assert transaction.history("c-历史") == [first]
+    transaction.rollback()

@@ -62,6 +62,7 @@ from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
     ROWS,
+    compiled_insert,
     copy_types,
     positional_insert,
     record_row,
@@ -641,21 +642,19 @@ class SqlTransaction(AnalyticsReads):
         """Append change records; they commit or roll back with the transaction."""
         if not records:
             return
-        rows = [
-            {
-                "id": r.id,
-                "customer_id": r.customer_id,
-                "at": utc_key(r.at),
-                "version": r.version,
-                "doc": _codec.encode(r),
-            }
-            for r in records
-        ]
+        rows = [(r.id, r.customer_id, utc_key(r.at), r.version, _codec.encode(r)) for r in records]
         with _translated():
             conn = self._writer()
             savepoint = conn.begin_nested()
             try:
-                conn.execute(HISTORY.insert(), rows)
+                if self._sqlite:
+                    # compiled once, executemany'd with positional tuples
+                    conn.exec_driver_sql(compiled_insert(conn, HISTORY, _HISTORY_COLUMNS), rows)
+                else:
+                    conn.execute(
+                        HISTORY.insert(),
+                        [dict(zip(_HISTORY_COLUMNS, row, strict=True)) for row in rows],
+                    )
             except IntegrityError as error:
                 savepoint.rollback()
                 raise StorageError(
@@ -675,6 +674,10 @@ class SqlTransaction(AnalyticsReads):
     def rollback(self) -> None:
         """Discard every change in this transaction."""
         self._finish(commit=False)
+
+
+_HISTORY_COLUMNS = ("id", "customer_id", "at", "version", "doc")
+"""The columns a change record writes (``seq`` is the database's), in row-tuple order."""
 
 
 def _reader(kind: str) -> Callable[[str, str | None], Record]:

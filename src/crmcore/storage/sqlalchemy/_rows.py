@@ -168,16 +168,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-_POSITIONAL: dict[tuple[str, str], str] = {}
+_POSITIONAL: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
 def positional_insert(conn: Connection, kind: str) -> str:
     """The dialect's ``INSERT`` of every column of ``kind``'s table, positional, in table order."""
-    key = (conn.dialect.name, kind)
+    return compiled_insert(conn, TABLES[kind], COLUMNS[kind])
+
+
+def compiled_insert(conn: Connection, table: Table, columns: tuple[str, ...]) -> str:
+    """The dialect's ``INSERT`` of ``columns`` of ``table``, positional, compiled once.
+
+    For ``exec_driver_sql`` with tuples in ``columns`` order: Core's statement, without
+    building a parameter dict per row.
+    """
+    key = (conn.dialect.name, table.name, columns)
     sql = _POSITIONAL.get(key)
     if sql is None:
-        compiled = TABLES[kind].insert().compile(dialect=conn.dialect, column_keys=COLUMNS[kind])
-        if tuple(compiled.positiontup or ()) != COLUMNS[kind]:  # pragma: no cover
+        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
+        if tuple(compiled.positiontup or ()) != columns:  # pragma: no cover
             raise StorageError(f"unexpected parameter order in {compiled}")
         sql = _POSITIONAL[key] = str(compiled)
     return sql
