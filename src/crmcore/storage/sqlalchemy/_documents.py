@@ -37,10 +37,13 @@ from crmcore.errors import StorageError
 from crmcore.models import Customer
 from crmcore.storage.indexing import EntryRow, IndexSet
 from crmcore.storage.sqlalchemy import _codec
-from crmcore.storage.sqlalchemy._rows import customer_row
-from crmcore.storage.sqlalchemy._schema import INDEX_TEXT_LENGTH, date_key, utc_key
+from crmcore.storage.sqlalchemy._rows import (
+    assembled_customer_row,
+    customer_head,
+    customer_row,
+)
+from crmcore.storage.sqlalchemy._schema import INDEX_TEXT_LENGTH, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
-from crmcore.storage.sqlalchemy._trusted import digest
 
 if TYPE_CHECKING:
     from crmcore.storage._parallel import Stamped
@@ -157,7 +160,7 @@ def stamped_rows(
         made = stamped.prepared
         if made is None or made[0] is None or made[3] is None or made[2] != declared:
             return None
-        parts, search, _, index_rows, (kind, name, stage, acquired) = made
+        parts, search, _, index_rows, head = made
         created, updated = stamped.created_at, stamped.updated_at
         doc = join_document(parts, 1, created, updated)
         if created is not at:
@@ -165,19 +168,7 @@ def stamped_rows(
         created_key = at_key
         updated_key = at_key if updated is created else utc_key(updated)
         rows.append(
-            (
-                stamped.ready.id,
-                1,
-                kind,
-                name,
-                stage,
-                created_key,
-                updated_key,
-                acquired,
-                doc,
-                *search,
-                digest(doc),
-            )
+            assembled_customer_row(stamped.ready.id, 1, head, created_key, updated_key, doc, search)
         )
         entries.extend(index_rows)
     return rows, entries
@@ -225,13 +216,7 @@ class WorkerPreparer:
                 rows = index_set.entry_rows((customer,), INDEX_TEXT_LENGTH)
         if rows is None:
             declared = None
-        acquired = customer.acquired_on
-        head = (
-            customer.kind._value_,
-            customer.display_name,
-            customer.lifecycle_stage._value_,
-            None if acquired is None else date_key(acquired),
-        )
+        head = customer_head(customer)
         return (document_parts(customer), search_columns(customer), declared, rows, head)
 
 

@@ -54,23 +54,59 @@ def _customer_row(r: Customer) -> tuple[Any, ...]:
     return customer_row(r, _codec.encode(r))
 
 
+def customer_head(r: Customer) -> tuple[str, str, str, str | None]:
+    """The typed columns of ``r``'s row that an import's stamps do not change.
+
+    ``kind``, ``display_name``, ``lifecycle_stage`` and ``acquired_on``, as written.
+    """
+    acquired = r.acquired_on
+    return (
+        r.kind._value_,
+        r.display_name,
+        r.lifecycle_stage._value_,
+        None if acquired is None else date_key(acquired),
+    )
+
+
+def assembled_customer_row(
+    customer_id: str,
+    version: int,
+    head: tuple[str, str, str, str | None],
+    created_key: str,
+    updated_key: str,
+    doc: str,
+    search: tuple[str, ...],
+) -> tuple[Any, ...]:
+    """The ``crm_customer`` row, in column order, from its parts (the one layout)."""
+    kind, display_name, stage, acquired = head
+    return (
+        customer_id,
+        version,
+        kind,
+        display_name,
+        stage,
+        created_key,
+        updated_key,
+        acquired,
+        doc,
+        *search,
+        _trusted.digest(doc),
+    )
+
+
 def customer_row(r: Customer, doc: str, search: tuple[str, ...] | None = None) -> tuple[Any, ...]:
     """The ``crm_customer`` row of ``r``, whose stored document ``doc`` is (``encode(r)``).
 
     ``search``: its search columns, when already made (``search_columns(r)``).
     """
-    return (
+    return assembled_customer_row(
         r.id,
         r.version,
-        r.kind._value_,
-        r.display_name,
-        r.lifecycle_stage._value_,
+        customer_head(r),
         utc_key(r.created_at),
-        utc_key(r.updated_at),  # remembered when it is the created_at object
-        None if r.acquired_on is None else date_key(r.acquired_on),
+        utc_key(r.updated_at),
         doc,
-        *(search_columns(r) if search is None else search),
-        _trusted.digest(doc),
+        search_columns(r) if search is None else search,
     )
 
 
