@@ -10,6 +10,7 @@ the new values once.
 
 from crmcore.models._base import Model
 from crmcore.models._replace import replace, replace_each
+from crmcore.models.calendars import Calendar
 from crmcore.models.complaint import (
     ALLOWED_TRANSITIONS,
     Complaint,
@@ -60,6 +61,7 @@ from crmcore.models.values import Identifier, IdentifierKind, Money, NameOrder, 
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "Calendar",
     "ChangeOperation",
     "ChangeRecord",
     "Complaint",

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterator
 
 import attrs
 
+from crmcore.errors import Problem
 from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.calendars import Calendar, calendar_problems
 from crmcore.models.checks import checks, max_length, non_blank, unique
 from crmcore.models.provenance import Provenance, SourceChannel
 from crmcore.models.values import PersonName
@@ -197,6 +200,8 @@ class ContactPerson(Model):
     Attributes:
         key_person: Marked as one of the key people to keep in touch with
             (the brief's "key decision-chain people marked").
+        birthday_calendar: The calendar the birthday is kept by (see
+            :class:`~crmcore.models.PersonProfile`).
     """
 
     name: PersonName
@@ -210,3 +215,7 @@ class ContactPerson(Model):
     birthday: dt.date | None = None
     notes: str | None = None
     provenance: Provenance | None = None
+    birthday_calendar: Calendar = Calendar.GREGORIAN
+
+    def _invariants(self) -> Iterator[Problem]:
+        yield from calendar_problems(self.birthday, self.birthday_calendar, "$.birthday")

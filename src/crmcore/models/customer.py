@@ -12,6 +12,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models._base import Model
 from crmcore.models._ids import new_id
+from crmcore.models.calendars import Calendar, calendar_problems
 from crmcore.models.checks import checks, max_length, non_blank, non_negative, unique
 from crmcore.models.contact import (
     ContactPerson,
@@ -122,15 +123,30 @@ class FamilyMember(Model):
     relation: str = attrs.field(metadata=checks(non_blank, max_length(64)))
     name: PersonName | None = None
     birthday: dt.date | None = None
+    birthday_calendar: Calendar = Calendar.GREGORIAN
+
+    def _invariants(self) -> Iterator[Problem]:
+        yield from calendar_problems(self.birthday, self.birthday_calendar, "$.birthday")
 
 
 @attrs.frozen(kw_only=True)
 class KeyDate(Model):
-    """A date worth remembering every year: a wedding anniversary, a company founding day."""
+    """A date worth remembering every year: a wedding anniversary, a company founding day.
+
+    Attributes:
+        date: The Gregorian day it happened.
+        recurring: Signalled every year; otherwise only before ``date``.
+        calendar: How it recurs: :attr:`Calendar.CHINESE` on the same Chinese lunisolar
+            month and day each year (:mod:`crmcore.models.calendars`).
+    """
 
     label: str = attrs.field(metadata=checks(non_blank, max_length(128)))
     date: dt.date
     recurring: bool = True
+    calendar: Calendar = Calendar.GREGORIAN
+
+    def _invariants(self) -> Iterator[Problem]:
+        yield from calendar_problems(self.date, self.calendar, "$.date")
 
 
 @attrs.frozen(kw_only=True)
@@ -145,6 +161,9 @@ class PersonProfile(Model):
         other_name: The name in another language or script (an English name).
         birthday: Date of birth; a birthday in the future is a verification finding,
             not a construction error, because it is a business rule.
+        birthday_calendar: The calendar the birthday is kept by:
+            :attr:`Calendar.CHINESE` for a birthday celebrated on its Chinese lunisolar
+            month and day (``birthday`` stays the Gregorian day of birth).
         family_members: Spouse, children, parents, with their birthdays.
     """
 
@@ -160,6 +179,10 @@ class PersonProfile(Model):
     industry: str | None = None
     income_band: str | None = None
     family_members: tuple[FamilyMember, ...] = ()
+    birthday_calendar: Calendar = Calendar.GREGORIAN
+
+    def _invariants(self) -> Iterator[Problem]:
+        yield from calendar_problems(self.birthday, self.birthday_calendar, "$.birthday")
 
 
 class OrganisationSize(enum.StrEnum):

@@ -7,6 +7,10 @@ IANA name); none reads the clock.
   persons'), recurring key dates and founding anniversaries in the next ``days``
   days, counted in local dates. **29 February** is celebrated on 28 February in
   years without it. A key date that does not recur is signalled only before it.
+  A date kept by the Chinese calendar (``birthday_calendar`` / ``calendar`` is
+  :attr:`~crmcore.models.Calendar.CHINESE`) recurs on its lunar month and day, with
+  the leap-month and day-30 rules of :mod:`crmcore.rules.calendars`; it needs the
+  extra ``crmcore[lunar]`` (else :class:`~crmcore.errors.FeatureUnavailable`).
 * :func:`purchase_declines`: customers buying less often, or for less, than their
   own history says (the test is described at :class:`DeclineSpec`).
 * :func:`complaint_signals`: open complaints past, or within ``warn_within`` of,
@@ -27,8 +31,9 @@ from math import comb
 import attrs
 
 from crmcore.errors import Problem
-from crmcore.models import Complaint, Customer, Purchase
+from crmcore.models import Calendar, Complaint, Customer, Purchase
 from crmcore.models._base import checks, positive
+from crmcore.rules.calendars import next_chinese_occurrence, to_chinese
 from crmcore.rules.segmentation import Explanation, Factor
 from crmcore.rules.segmentation._common import divide, refuse, require_aware
 from crmcore.rules.segmentation.summaries import zone
@@ -106,22 +111,45 @@ def next_occurrence(day: dt.date, today: dt.date) -> dt.date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _occasions(customer: Customer) -> Iterator[tuple[str, dt.date, bool]]:
+def _occasions(customer: Customer) -> Iterator[tuple[str, dt.date, bool, Calendar]]:
+    gregorian = Calendar.GREGORIAN
     if customer.person is not None:
         if customer.person.birthday is not None:
-            yield "birthday", customer.person.birthday, True
+            yield "birthday", customer.person.birthday, True, customer.person.birthday_calendar
         for member in customer.person.family_members:
             if member.birthday is not None:
-                yield f"{member.relation}'s birthday", member.birthday, True
+                yield (
+                    f"{member.relation}'s birthday",
+                    member.birthday,
+                    True,
+                    member.birthday_calendar,
+                )
     org = customer.organisation
     if org is not None:
         if org.founded_on is not None:
-            yield "founding anniversary", org.founded_on, True
+            yield "founding anniversary", org.founded_on, True, gregorian
         for person in org.contact_persons:
             if person.birthday is not None:
-                yield f"{person.name.display}'s birthday", person.birthday, True
+                yield (
+                    f"{person.name.display}'s birthday",
+                    person.birthday,
+                    True,
+                    person.birthday_calendar,
+                )
     for key_date in customer.key_dates:
-        yield key_date.label, key_date.date, key_date.recurring
+        yield key_date.label, key_date.date, key_date.recurring, key_date.calendar
+
+
+def _recurrence(day: dt.date, today: dt.date, calendar: Calendar) -> tuple[dt.date, int, str]:
+    """The next occurrence, its count of years, and how it recurs in words."""
+    if calendar is Calendar.CHINESE:
+        born = to_chinese(day)
+        when = next_chinese_occurrence(day, today)
+        lunar = to_chinese(when)
+        shown = f"{'leap ' if born.leap else ''}month {born.month} day {born.day}"
+        return when, lunar.year - born.year, f"Chinese calendar {shown}"
+    when = next_occurrence(day, today)
+    return when, when.year - day.year, ""
 
 
 def upcoming_dates(
@@ -133,19 +161,23 @@ def upcoming_dates(
     today, local = _today(now, tz)
     out = []
     for customer in customers:
-        for what, day, recurring in _occasions(customer):
-            when = next_occurrence(day, today) if recurring else day
+        for what, day, recurring, calendar in _occasions(customer):
+            kept = ""
+            if recurring:
+                when, years, kept = _recurrence(day, today, calendar)
+            else:
+                when, years = day, 0
             in_days = (when - today).days
             if not 0 <= in_days <= days:
                 continue
-            years = when.year - day.year
             out.append(
                 Signal(
                     customer_id=customer.id,
                     kind=SignalKind.UPCOMING_DATE,
                     what=what,
                     why=f"{what} on {when.isoformat()}, in {in_days} days"
-                    + (f" ({years} years)" if recurring and years > 0 else ""),
+                    + (f" ({years} years)" if recurring and years > 0 else "")
+                    + (f", by the {kept}" if kept else ""),
                     by=_start_of(when, local),
                     explanation=Explanation(
                         rule="upcoming_dates",
@@ -158,7 +190,9 @@ def upcoming_dates(
                                 rule="signalled at or below the cut point",
                             ),
                         ),
-                        reason=f"{what} ({day.isoformat()}) next falls on {when.isoformat()}",
+                        reason=f"{what} ({day.isoformat()}"
+                        + (f", kept by the {kept}" if kept else "")
+                        + f") next falls on {when.isoformat()}",
                     ),
                 )
             )
