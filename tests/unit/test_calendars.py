@@ -13,11 +13,9 @@ from hypothesis import strategies as st
 from crmcore.errors import FeatureUnavailable, ValidationError
 from crmcore.models import (
     Calendar,
-    ContactPerson,
     Customer,
     FamilyMember,
     KeyDate,
-    OrganisationProfile,
     PersonName,
     PersonProfile,
 )
@@ -33,25 +31,14 @@ from crmcore.rules.calendars import (
 )
 from crmcore.rules.signals import upcoming_dates
 from crmcore.serialization import from_dict, from_json, to_dict, to_json
+from tests._lunar import CHINESE, MID_AUTUMN_1990, lunar_organisation, lunar_person
 
 lunar = pytest.mark.skipif(
     calendars._has_library() is False,
     reason="the lunar extra (borax) is not installed: pip install 'crmcore[lunar]'",
 )
 
-CHINESE = Calendar.CHINESE
 SHANGHAI = "Asia/Shanghai"
-
-
-def lunar_person(cid: str, birthday: dt.date, **fields: object) -> Customer:
-    """A person whose birthday is kept by the Chinese calendar."""
-    profile = PersonProfile(
-        name=PersonName(family="陈", given=cid),
-        birthday=birthday,
-        birthday_calendar=CHINESE,
-        **fields,  # type: ignore[arg-type]
-    )
-    return Customer.person_named(family="陈", given=cid, id=cid, person=profile)
 
 
 def local_noon(day: dt.date) -> dt.datetime:
@@ -86,17 +73,8 @@ def test_the_calendar_round_trips_through_json() -> None:
     assert data["person"]["birthday_calendar"] == "chinese"
     assert data["key_dates"][0]["calendar"] == "chinese"
     assert from_json(to_json(customer), Customer) == customer
-    org = OrganisationProfile(
-        legal_name="华联公司",
-        contact_persons=(
-            ContactPerson(
-                name=PersonName(family="李", given="娜"),
-                birthday=dt.date(1985, 3, 3),
-                birthday_calendar=CHINESE,
-            ),
-        ),
-    )
-    assert from_json(to_json(org), OrganisationProfile) == org
+    org = lunar_organisation("org", dt.date(1985, 3, 3))
+    assert from_json(to_json(org), Customer) == org
 
 
 def test_an_unknown_calendar_is_a_coded_refusal() -> None:
@@ -272,7 +250,7 @@ def test_the_leap_month_and_day_30_rules() -> None:
 @lunar
 def test_lunar_birthday_signal_moves_with_the_lunar_calendar() -> None:
     """A 中秋 birthday is signalled on 中秋 each year, with its lunar date in the why."""
-    mid_autumn = lunar_person("月", dt.date(1990, 10, 3))  # 1990 八月十五
+    mid_autumn = lunar_person("月", MID_AUTUMN_1990)
     for today, expected in (
         (dt.date(2024, 9, 10), dt.date(2024, 9, 17)),
         (dt.date(2026, 9, 20), dt.date(2026, 9, 25)),
@@ -307,7 +285,7 @@ def test_windows_across_the_gregorian_new_year() -> None:
 @lunar
 def test_every_place_a_lunar_date_lives_is_signalled() -> None:
     """Family members', contact persons' birthdays and key dates follow their calendar."""
-    born = dt.date(1990, 10, 3)  # 八月十五
+    born = MID_AUTUMN_1990
     person = lunar_person(
         "家",
         dt.date(1991, 1, 1),
@@ -320,20 +298,7 @@ def test_every_place_a_lunar_date_lives_is_signalled() -> None:
             KeyDate(label="开业", date=born, calendar=CHINESE, recurring=False),
         ),
     )
-    org = Customer.organisation_named(
-        "华联公司",
-        id="org",
-        organisation=OrganisationProfile(
-            legal_name="华联公司",
-            contact_persons=(
-                ContactPerson(
-                    name=PersonName(family="李", given="娜"),
-                    birthday=born,
-                    birthday_calendar=CHINESE,
-                ),
-            ),
-        ),
-    )
+    org = lunar_organisation("org", born)
     signals = upcoming_dates([person, org], now=local_noon(dt.date(2026, 9, 20)), tz=SHANGHAI)
     assert {(s.customer_id, s.what, s.by.date()) for s in signals} == {
         ("家", "女儿's birthday", dt.date(2026, 9, 25)),
@@ -363,3 +328,26 @@ def test_without_the_extra_a_lunar_date_is_a_coded_error(
         assert info.value.code == "feature.unavailable"
     finally:
         calendars._borax.cache_clear()
+
+
+def test_a_merge_keeps_the_birthday_with_its_calendar() -> None:
+    """The surviving birthday brings its calendar, whichever customer it comes from."""
+    from crmcore.rules.dedupe import FieldRule, SurvivorshipPolicy, plan_merge
+
+    chinese = lunar_person("b", dt.date(1990, 10, 3))
+    with_day = Customer.person_named(
+        family="陈",
+        given="月",
+        id="a",
+        person=PersonProfile(
+            name=PersonName(family="陈", given="月"), birthday=dt.date(1990, 1, 1)
+        ),
+    )
+    for take in ("a", "b"):
+        policy = SurvivorshipPolicy(fields=(FieldRule(path="person.birthday", from_customer=take),))
+        merged = plan_merge([with_day, chinese], policy=policy, survivor_id="a").customer
+        assert merged.person is not None
+        expected = (dt.date(1990, 1, 1), Calendar.GREGORIAN)
+        if take == "b":
+            expected = (dt.date(1990, 10, 3), CHINESE)
+        assert (merged.person.birthday, merged.person.birthday_calendar) == expected

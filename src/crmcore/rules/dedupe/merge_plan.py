@@ -26,7 +26,8 @@ rule, else the policy's rule; ties go to the survivor, then the older record:
 A :class:`FieldRule` can also name the customer whose value a field takes
 (``from_customer``), and ``plan_merge(choose=...)`` takes a Python function per
 field for a rule that is not data. ``display_name`` follows the customer whose
-name survived. Everything that holds many values is unioned without repeats:
+name survived, ``person.birthday_calendar`` the customer whose birthday survived.
+Everything that holds many values is unioned without repeats:
 tags, identifiers, phones (by E.164), emails (case folded), addresses, social
 handles, facts, key dates, family members, contact persons; a repeated contact
 point keeps the first copy (the survivor's first) with the opt-outs and
@@ -504,6 +505,9 @@ def plan_merge(
         if decision.path == "organisation.credit_standing" and decision.source_id is not None:
             source = by_id[decision.source_id].organisation
             _set_path(changes, "organisation.credit_provenance", source.credit_provenance)  # type: ignore[union-attr]
+        if decision.path == "person.birthday" and decision.source_id is not None:
+            born = by_id[decision.source_id].person
+            _set_path(changes, "person.birthday_calendar", born.birthday_calendar)  # type: ignore[union-attr]
     name_path = "person.name" if survivor.person is not None else "organisation.legal_name"
     name_decision = next(d for d in decisions if d.path == name_path)
     name_source = by_id[name_decision.source_id or survivor.id]
