@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import operator
 from collections.abc import Callable, Iterator
 
 import attrs
@@ -14,6 +16,7 @@ from tests.integration._stores import BACKENDS, open_store
 from crmcore.models import Calendar, Customer, FamilyMember, KeyDate, PersonName, PersonProfile
 from crmcore.query import Field, Query
 from crmcore.rules import calendars
+from crmcore.rules.calendars import chinese_candidate_window
 from crmcore.rules.signals import upcoming_dates
 from crmcore.storage import Store
 from crmcore.storage.sqlalchemy._codec import decode
@@ -83,8 +86,9 @@ def test_the_month_day_window_compares_the_gregorian_date(store: Store) -> None:
 
 @pytest.mark.skipif(not calendars._has_library(), reason="the lunar extra (borax) is absent")
 def test_upcoming_dates_over_a_stored_stream(store: Store) -> None:
-    """Customers streamed from the store give their lunar anniversaries as signals."""
-    store.import_customers(lunar_customers())
+    """Customers streamed from the store give their lunar anniversaries as signals, and the
+    candidate window's query finds the same ones without reading every customer."""
+    store.import_customers([*lunar_customers(), lunar_person("春", dt.date(1990, 4, 1))])
     now = dt.datetime(2026, 9, 20, 4, tzinfo=dt.UTC)
     with store.unit_of_work() as uow:
         signals = upcoming_dates(uow.customers.stream(), now=now, tz="Asia/Shanghai", days=14)
@@ -94,6 +98,18 @@ def test_upcoming_dates_over_a_stored_stream(store: Store) -> None:
         ("月", "儿子's birthday", dt.date(2026, 9, 25)),
         ("g1", "birthday", dt.date(2026, 10, 3)),  # the same day of birth, Gregorian
     ]
+    window = chinese_candidate_window(14, dt.date(2026, 9, 20))
+    paths = (
+        "person.birthday",
+        "person.family_members.birthday",
+        "organisation.contact_persons.birthday",
+        "key_dates.date",
+    )
+    where = functools.reduce(operator.or_, (Field(p).month_day_between(*window) for p in paths))
+    with store.unit_of_work() as uow:
+        candidates = uow.customers.find(Query(where=where))
+    assert "春" not in {c.id for c in candidates}  # born 1990 三月初七: not near 中秋
+    assert upcoming_dates(candidates, now=now, tz="Asia/Shanghai", days=14) == signals
 
 
 def test_documents_without_the_field_decode_as_gregorian() -> None:

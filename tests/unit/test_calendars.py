@@ -20,11 +20,14 @@ from crmcore.models import (
     PersonProfile,
 )
 from crmcore.models.calendars import CHINESE_FIRST_DAY, CHINESE_LAST_DAY
+from crmcore.query.month_days import FULL_YEAR, in_window, month_day_of
 from crmcore.rules import calendars
 from crmcore.rules.calendars import (
+    CHINESE_DRIFT_DAYS,
     CHINESE_LAST_CONVERTIBLE_DAY,
     ChineseDate,
     chinese_anniversary,
+    chinese_candidate_window,
     from_chinese,
     next_chinese_occurrence,
     to_chinese,
@@ -242,6 +245,56 @@ def test_the_leap_month_and_day_30_rules() -> None:
     assert day_30 == ChineseDate(year=2023, month=12, day=30)
     assert calendars._borax().LCalendars.ndays(2024, 12, 0) == 29
     assert chinese_anniversary(day_30, 2024) == dt.date(2025, 1, 28)  # 腊月廿九, 除夕 2025
+
+
+@lunar
+def test_the_drift_bound_holds_for_every_month_of_the_range() -> None:
+    """Every anniversary of every lunar month (day 1 and 30, leap or not) of every year of the
+    range falls within CHINESE_DRIFT_DAYS of the month and day of any day of birth."""
+    table = calendars._borax().LCalendars
+    widest = 0
+    for month in range(1, 13):
+        for leap in (False, True):
+            for day in (1, 30):
+                births, anniversaries = [], []
+                for year in range(1900, 2101):
+                    has = not leap or table.leap_month(year) == month
+                    date = ChineseDate(year=year, month=month, day=day, leap=leap and has)
+                    when = chinese_anniversary(date, year)
+                    position = (when - dt.date(year, 1, 1)).days
+                    anniversaries.append(position)
+                    if has and table.ndays(year, month, int(leap)) >= day:
+                        births.append(position)
+                if births:
+                    widest = max(
+                        widest, max(births) - min(anniversaries), max(anniversaries) - min(births)
+                    )
+    assert widest + 1 <= CHINESE_DRIFT_DAYS
+
+
+@lunar
+@settings(max_examples=300, deadline=None)
+@given(
+    born=st.dates(CHINESE_FIRST_DAY, CHINESE_LAST_DAY),
+    today=st.dates(dt.date(1950, 1, 1), dt.date(2099, 12, 31)),
+    days=st.integers(0, 120),
+)
+def test_the_candidate_window_holds_every_due_anniversary(
+    born: dt.date, today: dt.date, days: int
+) -> None:
+    """A Chinese anniversary due in the window has its day of birth in the candidate window."""
+    if (next_chinese_occurrence(born, today) - today).days <= days:
+        assert in_window(month_day_of(born), *chinese_candidate_window(days, today))
+
+
+def test_the_candidate_window_widens_and_caps() -> None:
+    """The window is today's, widened by the drift on each side; a wide one is the full year."""
+    assert chinese_candidate_window(14, dt.date(2026, 9, 20)) == ("08-18", "11-06")
+    assert chinese_candidate_window(0, dt.date(2026, 1, 10)) == ("12-08", "02-12")
+    assert chinese_candidate_window(299, dt.date(2026, 1, 10)) == FULL_YEAR
+    with pytest.raises(ValidationError) as info:
+        chinese_candidate_window(-1, dt.date(2026, 1, 10))
+    assert info.value.codes == ("value.negative",)
 
 
 # --------------------------------------------------------------------------- signals

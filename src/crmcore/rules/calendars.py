@@ -42,11 +42,14 @@ import attrs
 
 from crmcore.errors import FeatureUnavailable, Problem, ValidationError
 from crmcore.models.calendars import CHINESE_FIRST_DAY
+from crmcore.query.month_days import FULL_YEAR, upcoming
 
 __all__ = [
+    "CHINESE_DRIFT_DAYS",
     "CHINESE_LAST_CONVERTIBLE_DAY",
     "ChineseDate",
     "chinese_anniversary",
+    "chinese_candidate_window",
     "from_chinese",
     "next_chinese_occurrence",
     "to_chinese",
@@ -57,6 +60,15 @@ FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 CHINESE_LAST_CONVERTIBLE_DAY = dt.date(2101, 1, 28)
 """The last Gregorian day with a Chinese date (the last day of lunar year 2100)."""
+
+
+CHINESE_DRIFT_DAYS = 33
+"""How far a Chinese-calendar anniversary can fall from the Gregorian anniversary of its day.
+
+Over lunar years 1900 to 2100 an anniversary (with the leap-month and day-30 rules) falls
+from 32 days before to 31 days after the day of birth's month and day; one more day
+covers the Gregorian leap day.
+"""
 
 
 @attrs.frozen(kw_only=True)
@@ -183,3 +195,27 @@ def next_chinese_occurrence(day: dt.date, today: dt.date) -> dt.date:
     if today.year + 1 <= LAST_YEAR:
         return chinese_anniversary(born, today.year + 1)
     raise _out_of_range("$.today", f"the next anniversary after {today.isoformat()}")
+
+
+def chinese_candidate_window(days: int, today: dt.date) -> tuple[str, str]:
+    """The month-day window holding every Gregorian day whose Chinese anniversary can be due.
+
+    For a store query: the customers whose date's ``MM-DD`` is in this window include
+    every Chinese-calendar birthday or key date whose anniversary falls in the ``days``
+    days after ``today`` (the window of :func:`~crmcore.rules.signals.upcoming_dates`,
+    ``today`` and ``days`` after it), ``today`` widened by :data:`CHINESE_DRIFT_DAYS` on
+    each side; pass those customers to ``upcoming_dates`` for the exact answer. Needs no
+    extra.
+
+    >>> chinese_candidate_window(14, dt.date(2026, 9, 20))
+    ('08-18', '11-06')
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ValidationError(
+            [Problem(code="value.negative", path="$.days", message="must be a whole number >= 0")],
+            subject="chinese_candidate_window",
+        )
+    width = days + 1 + 2 * CHINESE_DRIFT_DAYS
+    if width >= 366:
+        return FULL_YEAR
+    return upcoming(width, today - dt.timedelta(days=CHINESE_DRIFT_DAYS))

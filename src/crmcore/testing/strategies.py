@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import attrs
 from hypothesis import strategies as st
 
 from crmcore.models import (
+    Calendar,
     Complaint,
     ComplaintState,
     Consent,
@@ -58,6 +60,9 @@ from crmcore.models import (
     SocialHandle,
     SourceChannel,
 )
+from crmcore.models.calendars import CHINESE_FIRST_DAY, CHINESE_LAST_DAY
+
+_M = TypeVar("_M")
 
 __all__ = [
     "aware_datetimes",
@@ -344,7 +349,11 @@ def _common_fields() -> dict[str, st.SearchStrategy[Any]]:
         "social_handles": _unique_by_id(_handles(), 1),
         "facts": _unique_by_id(_facts(), 2),
         "key_dates": st.lists(
-            st.builds(KeyDate, label=texts(max_size=12), date=dates(), recurring=st.booleans()),
+            _kept_by(
+                st.builds(KeyDate, label=texts(max_size=12), date=dates(), recurring=st.booleans()),
+                "date",
+                "calendar",
+            ),
             max_size=2,
         ).map(tuple),
         "provenance": st.none() | provenances(),
@@ -368,15 +377,18 @@ def person_customers() -> st.SearchStrategy[Customer]:
         industry=_optional_text(12),
         income_band=st.none() | st.sampled_from(["<5k", "5k-10k", ">30k"]),
         family_members=st.lists(
-            st.builds(
-                FamilyMember,
-                relation=st.sampled_from(["spouse", "child", "配偶", "子女"]),
-                name=st.none() | person_names(),
-                birthday=st.none() | dates(),
+            _kept_by(
+                st.builds(
+                    FamilyMember,
+                    relation=st.sampled_from(["spouse", "child", "配偶", "子女"]),
+                    name=st.none() | person_names(),
+                    birthday=st.none() | dates(),
+                )
             ),
             max_size=2,
         ).map(tuple),
     )
+    profile = _kept_by(profile)
     return st.builds(
         lambda p, display, fields: Customer(
             kind=CustomerKind.PERSON,
@@ -390,20 +402,39 @@ def person_customers() -> st.SearchStrategy[Customer]:
     )
 
 
+def _kept_by(
+    models: st.SearchStrategy[_M], day: str = "birthday", calendar: str = "birthday_calendar"
+) -> st.SearchStrategy[_M]:
+    """``models`` with their date ``day`` kept by either calendar (Chinese only in its range)."""
+
+    def keep(model: _M, kept: Calendar) -> _M:
+        value = getattr(model, day)
+        if kept is Calendar.CHINESE and not (
+            value is not None and CHINESE_FIRST_DAY <= value <= CHINESE_LAST_DAY
+        ):
+            return model
+        changed: _M = attrs.evolve(cast(Any, model), **{calendar: kept})
+        return changed
+
+    return st.builds(keep, models, st.sampled_from(Calendar))
+
+
 def _contact_persons() -> st.SearchStrategy[ContactPerson]:
-    return st.builds(
-        ContactPerson,
-        name=person_names(),
-        id=ids(),
-        role=st.sampled_from(DecisionRole),
-        title=st.none() | st.sampled_from(["总经理", "CTO", "Einkaufsleiter"]),
-        department=_optional_text(12),
-        key_person=st.booleans(),
-        phones=_unique_by_id(phones(), 1),
-        emails=_unique_by_id(emails(), 1),
-        birthday=st.none() | dates(),
-        notes=_optional_text(),
-        provenance=st.none() | provenances(),
+    return _kept_by(
+        st.builds(
+            ContactPerson,
+            name=person_names(),
+            id=ids(),
+            role=st.sampled_from(DecisionRole),
+            title=st.none() | st.sampled_from(["总经理", "CTO", "Einkaufsleiter"]),
+            department=_optional_text(12),
+            key_person=st.booleans(),
+            phones=_unique_by_id(phones(), 1),
+            emails=_unique_by_id(emails(), 1),
+            birthday=st.none() | dates(),
+            notes=_optional_text(),
+            provenance=st.none() | provenances(),
+        )
     )
 
 
