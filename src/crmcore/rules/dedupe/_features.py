@@ -56,6 +56,10 @@ class NameForm:
     """``tokens`` joined by single spaces (the ``name`` blocking key's value)."""
     written: str = attrs.field(init=False, eq=False, repr=False)
     """The romanised name as written, family name first."""
+    latin_family: bool = attrs.field(init=False, eq=False, repr=False)
+    """Whether ``family`` is written without Han characters (not romanised from Han)."""
+    latin_given: bool = attrs.field(init=False, eq=False, repr=False)
+    """Whether ``given`` is written without Han characters."""
     joined: str = attrs.field(init=False, eq=False, repr=False)
     """The folded family and given name run together without spaces."""
 
@@ -66,6 +70,8 @@ class NameForm:
         object.__setattr__(self, "token_text", " ".join(tokens))
         object.__setattr__(self, "written", f"{self.roman_family} {self.roman_given}".strip())
         object.__setattr__(self, "joined", "".join(f"{self.family}{self.given}".split()))
+        object.__setattr__(self, "latin_family", not has_han(self.family))
+        object.__setattr__(self, "latin_given", not has_han(self.given))
 
     @property
     def display(self) -> str:
@@ -81,6 +87,11 @@ class Address:
     postal_code: str
     street: str
     city: str
+    squeezed: str = attrs.field(init=False, eq=False, repr=False)
+    """``street`` without spaces: ``Nanjing Road 1 98`` and ``Nanjing Road 198`` are one."""
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "squeezed", "".join(self.street.split()))
 
 
 @attrs.frozen(kw_only=True)

@@ -9,10 +9,13 @@ Fellegi-Sunter model (:mod:`.model`) is fit from these vectors alone.
 =============  ==================================================================
 field          levels (0 is always "different")
 =============  ==================================================================
-``name``       1 Jaro-Winkler >= ``name_low``; 2 >= ``name_high``; 3 same
+``name``       1 Jaro-Winkler >= ``name_low``; 2 >= ``name_high``; 3 one typo
+               a part: >= ``name_low`` and family and given name (as written
+               or swapped) each the same or one typo apart
+               (:func:`_part_typo`); 4 same
                romanisation (traditional and simplified Han, pinyin and Han,
-               homophones, swapped romanised parts); 4 family and given swapped;
-               5 exact (also when only the split between family and given name
+               homophones, swapped romanised parts); 5 family and given swapped;
+               6 exact (also when only the split between family and given name
                differs: 欧阳 + 娜娜 and 欧 + 阳娜娜). The best over every name
                form of either side. A person's name without a family or a
                given name reaches 2 ("close") at most.
@@ -26,10 +29,15 @@ field          levels (0 is always "different")
                values of at least 5 characters); 2 the same kind and value.
                Null when the two have no kind of identifier in common.
 ``address``    1 the same postal code; 2 street Jaro-Winkler >= ``street_low``;
-               3 >= ``street_high`` with the same house numbers (or none on
-               one side, or one typo apart that is not a digit for a digit
-               under the same postal code: ``183`` and ``w83``) and no postal
-               codes that differ; 4 street and postal code the same.
+               3 house number typo: >= ``street_high`` under the same postal
+               code, the street lines one typo apart in the number (``139``
+               and ``319``, ``297`` and ``97``; a neighbour's house too, so a
+               level of its own); 4 >= ``street_high`` with the same house
+               numbers (or none on one side, or one typo apart that is not a
+               digit for a digit under the same postal code: ``183`` and
+               ``w83``) and no postal codes that differ; 5 street and postal
+               code the same. Street lines are compared without their spaces
+               for the numbers and for "the same" (``南京路1 98`` is ``南京路 198``).
 ``gender``     1 the same.
 =============  ==================================================================
 
@@ -87,14 +95,16 @@ class ComparedField(enum.StrEnum):
 
 LEVEL_LABELS: Mapping[ComparedField, tuple[str, ...]] = {
     ComparedField.NAME: (
-        "different", "similar", "close", "same romanisation", "swapped", "exact",
+        "different", "similar", "close", "one typo a part", "same romanisation", "swapped",
+        "exact",
     ),
     ComparedField.BIRTHDAY: ("different", "one digit off", "day and month swapped", "exact"),
     ComparedField.PHONE: ("different", "same last 8 digits", "exact"),
     ComparedField.EMAIL: ("different", "same local part", "at most two edits", "exact"),
     ComparedField.IDENTIFIER: ("different", "one typo", "exact"),
     ComparedField.ADDRESS: (
-        "different", "same postal code", "street similar", "street close", "exact",
+        "different", "same postal code", "street similar", "house number typo", "street close",
+        "exact",
     ),
     ComparedField.GENDER: ("different", "same"),
 }  # fmt: skip
@@ -239,17 +249,47 @@ def _jaro_winkler(a: str, b: str) -> float:
 
 def _name_level(a: NameForm, b: NameForm, spec: _Thresholds) -> int:
     if (a.family == b.family and a.given == b.given) or a.joined == b.joined:
-        return 5
+        return 6
     if a.given and b.given and a.family == b.given and a.given == b.family:
-        return 4
+        return 5
     if a.tokens == b.tokens:
-        return 3
+        return 4
     similarity = max(_jaro_winkler(a.written, b.written), _jaro_winkler(a.token_text, b.token_text))
-    if similarity >= spec.name_high:
-        return 2
-    if similarity >= spec.name_low:
-        return 1
-    return 0
+    if similarity < spec.name_low:
+        return 0
+    if a.given and b.given and _typo_parts(a, b):
+        return 3
+    return 2 if similarity >= spec.name_high else 1
+
+
+def _typo_parts(a: NameForm, b: NameForm) -> bool:
+    """Whether family and given name, as written or swapped, are each one typo apart at most."""
+    return (
+        _part_typo(a.roman_family, a.latin_family, b.roman_family, b.latin_family)
+        and _part_typo(a.roman_given, a.latin_given, b.roman_given, b.latin_given)
+    ) or (
+        _part_typo(a.roman_family, a.latin_family, b.roman_given, b.latin_given)
+        and _part_typo(a.roman_given, a.latin_given, b.roman_family, b.latin_family)
+    )
+
+
+_MIN_TYPO_NAME = 4
+
+
+def _part_typo(x: str, x_latin: bool, y: str, y_latin: bool) -> bool:
+    """Whether two romanised name parts are the same or one typo apart.
+
+    One typo: one character changed, added, dropped, or two neighbours swapped
+    (optimal string alignment distance 1), the longer part at least
+    ``_MIN_TYPO_NAME`` characters, and at least one side written in Latin letters:
+    two Han names one letter apart in pinyin (``weiming``, ``weimin``) are other
+    characters, not a typo.
+    """
+    if x == y:
+        return True
+    if not (x_latin or y_latin) or abs(len(x) - len(y)) > 1:
+        return False
+    return max(len(x), len(y)) >= _MIN_TYPO_NAME and OSA.distance(x, y, score_cutoff=1) <= 1
 
 
 _CLOSE = 2
@@ -377,16 +417,22 @@ def _typo(a: str, b: str) -> bool:
 def _address_level(x: Address, y: Address, spec: _Thresholds) -> int:
     same_code = bool(x.postal_code) and x.postal_code == y.postal_code and x.country == y.country
     if x.street and y.street:
-        if x.street == y.street and (same_code or not (x.postal_code or y.postal_code)):
-            return 4
+        # spaces are layout, not place: "Nanjing Road 1 98" is "Nanjing Road 198"
+        a, b = x.squeezed, y.squeezed
+        if a == b and (same_code or not (x.postal_code or y.postal_code)):
+            return 5
         similarity = _jaro_winkler(x.street, y.street)
         # "Nanjing Road 12" and "Nanjing Road 13" are close as strings, not as
         # places: street lines with other house numbers, or postal codes that
-        # differ, are "similar" at most
+        # differ, are below "close"; under the same postal code, house numbers
+        # one typo apart (139 and 319, 297 and 97) are a level of their own
         differ = bool(x.postal_code and y.postal_code) and not same_code
-        agree = _numbers_agree(x.street, y.street) or (same_code and _typo(x.street, y.street))
-        if similarity >= spec.street_high and not differ and agree:
-            return 3
+        agree = _numbers_agree(a, b) or (same_code and _typo(a, b))
+        if similarity >= spec.street_high:
+            if not differ and agree:
+                return 4
+            if same_code and OSA.distance(a, b, score_cutoff=1) <= 1:
+                return 3
         if similarity >= spec.street_low:
             return 2
     return 1 if same_code else 0
