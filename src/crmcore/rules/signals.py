@@ -128,6 +128,8 @@ def upcoming_dates(
     customers: Iterable[Customer], *, now: dt.datetime, tz: str = "UTC", days: int = 30
 ) -> tuple[Signal, ...]:
     """Dates that matter in the next ``days`` days, soonest first, then by customer and what."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise refuse("type.invalid", "$.days", f"expected int, got {type(days).__name__}", "days")
     if days < 0:
         raise refuse("value.negative", "$.days", "must not be negative", "days")
     today, local = _today(now, tz)

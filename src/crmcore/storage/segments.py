@@ -63,6 +63,7 @@ from crmcore.rules.segmentation import (
     members_of_result,
 )
 from crmcore.rules.segmentation._common import require_aware
+from crmcore.rules.segmentation.summaries import require_period
 from crmcore.storage.ports import PurchaseAggregates, TierAggregates, Transaction
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def repeat_summaries(
 ) -> tuple[RepeatSummary, ...]:
     """:func:`~crmcore.rules.segmentation.repeat_summaries` over the store's purchases."""
     as_of = require_aware(as_of, "as_of")
-    period = Period(period)
+    period = require_period(period)
     rules.zone(tz)  # an unknown zone is refused the same way on every backend
     return _answer(
         store,
@@ -196,6 +197,8 @@ def members(
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidArgument(f"limit must be a non-negative integer or None, not {limit!r}")
+    if after is not None and not isinstance(after, str):
+        raise WrongType(f"after must be a customer id (str) or None, not {after!r}")
     ids = _members(store, selection, as_of)
     if after is not None:
         ids = ids[bisect_right(ids, after) :]

@@ -11,11 +11,13 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 import attrs
 
 from crmcore.errors import Problem, ValidationError
+from crmcore.models.values import CURRENCY_CODES
 
 __all__ = [
     "Explanation",
     "Factor",
     "ascending_score",
+    "currency_problem",
     "descending_score",
     "divide",
     "order_problem",
@@ -82,6 +84,21 @@ def order_problem(spec: object, low: str, high: str) -> Problem | None:
         return None
     return Problem(
         code="segmentation.thresholds_invalid", path=f"$.{low}", message=f"cannot be above {high}"
+    )
+
+
+def currency_problem(currency: str | None) -> Problem | None:
+    """A ``money.currency_invalid`` problem when a spec's ``currency`` is no ISO 4217 code.
+
+    A spec naming ``"cny"`` or ``"RMB"`` would otherwise match no summary and return
+    nothing, silently.
+    """
+    if currency is None or currency in CURRENCY_CODES:
+        return None
+    return Problem(
+        code="money.currency_invalid",
+        path="$.currency",
+        message=f"{currency!r} is not an ISO 4217 currency code (such as CNY, USD or EUR)",
     )
 
 

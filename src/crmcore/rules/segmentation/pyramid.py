@@ -35,6 +35,7 @@ from crmcore.models._base import checks, non_blank
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
+    currency_problem,
     divide,
     rank_cut_points,
     share_problem,
@@ -120,6 +121,9 @@ class PyramidSpec(Spec):
                 code="segmentation.tiers_invalid", path=f"$.tiers[{index}]", message=message
             )
 
+        currency = currency_problem(self.currency)
+        if currency is not None:
+            yield currency
         if len(self.tiers) < 2:
             yield bad(0, "a pyramid needs at least two tiers")
             return
