@@ -62,7 +62,7 @@ from crmcore.rules.segmentation import (
     SegmentSelection,
     members_of_result,
 )
-from crmcore.rules.segmentation._common import require_aware
+from crmcore.rules.segmentation._common import require_aware, require_spec
 from crmcore.rules.segmentation.summaries import require_period
 from crmcore.storage.ports import PurchaseAggregates, TierAggregates, Transaction
 
@@ -132,6 +132,7 @@ def repeat_summaries(
 
 def rfm(store: Store, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult:
     """:func:`~crmcore.rules.segmentation.rfm` over the summaries of the store's purchases."""
+    require_spec(spec, RfmSpec, "rfm")
     as_of = require_aware(as_of, "as_of")
     return _answer(
         store,
@@ -161,6 +162,7 @@ def _tiers(
 
 def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult:
     """:func:`~crmcore.rules.segmentation.value_pyramid` over the store's summaries."""
+    require_spec(spec, PyramidSpec, "value_pyramid")
     as_of = require_aware(as_of, "as_of")
     return _tiers(
         store,
@@ -172,6 +174,7 @@ def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> Pyr
 
 def pareto(store: Store, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...]:
     """:func:`~crmcore.rules.segmentation.pareto` over the store's summaries."""
+    require_spec(spec, ParetoSpec, "pareto")
     as_of = require_aware(as_of, "as_of")
     return _tiers(
         store,

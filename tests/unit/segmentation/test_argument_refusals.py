@@ -23,9 +23,11 @@ from crmcore.rules.segmentation import (
     SegmentationSpec,
     SegmentRule,
     SegmentSelection,
+    pareto,
     repeat_summaries,
     rfm,
     summarise_purchases,
+    value_pyramid,
 )
 from crmcore.rules.signals import upcoming_dates
 from crmcore.serialization import from_json, to_json
@@ -159,3 +161,28 @@ def test_an_empty_store_and_empty_input_give_empty_results_not_errors() -> None:
         pytest.fail(f"an empty input raised {error!r}")
     finally:
         store.close()
+
+
+def test_a_rule_given_another_rules_spec_or_its_json_raises_wrong_type() -> None:
+    summaries = summarise_purchases(
+        [Purchase(customer_id="c1", purchased_at=NOW, product="茶", amount=Money.of("1", "CNY"))],
+        as_of=NOW,
+    )
+    store = crmcore.connect("memory://")
+    wrong: list[tuple[Callable[[object], object], object]] = [
+        (lambda spec: rfm(spec, summaries), {"kind": "rfm"}),  # type: ignore[arg-type]
+        (lambda spec: rfm(spec, summaries), PyramidSpec()),  # type: ignore[arg-type]
+        (lambda spec: value_pyramid(spec, summaries), RfmSpec()),  # type: ignore[arg-type]
+        (lambda spec: pareto(spec, summaries), '{"kind": "pareto"}'),  # type: ignore[arg-type]
+        (lambda spec: segments.rfm(store, spec, as_of=NOW), PyramidSpec()),  # type: ignore[arg-type]
+        (lambda spec: segments.value_pyramid(store, spec, as_of=NOW), RfmSpec()),  # type: ignore[arg-type]
+        (lambda spec: segments.pareto(store, spec, as_of=NOW), {"kind": "pareto"}),  # type: ignore[arg-type]
+    ]
+    for run, spec in wrong:
+        with pytest.raises(WrongType) as caught:
+            run(spec)
+        assert caught.value.code == "argument.wrong_type"
+        assert type(spec).__name__ in str(caught.value)
+    with pytest.raises(WrongType, match="from_json"):
+        rfm({"kind": "rfm"}, summaries)  # type: ignore[arg-type]
+    store.close()

@@ -49,6 +49,7 @@ from crmcore.rules.segmentation._common import (
     descending_score,
     quantile_cut_points,
     refuse,
+    require_spec,
 )
 from crmcore.rules.segmentation.summaries import CurrencySummary
 from crmcore.rules.verification import Spec
@@ -430,6 +431,7 @@ def assign_rfm(
 
 def rfm(spec: RfmSpec, summaries: Iterable[CurrencySummary]) -> RfmResult:
     """Score and segment customers: :func:`rfm_cut_points`, then :func:`assign_rfm`."""
+    require_spec(spec, RfmSpec, "rfm")
     rows = list(summaries)
     cuts = rfm_cut_points(spec, rows)
     return RfmResult(cut_points=cuts, scores=assign_rfm(spec, cuts, rows))
