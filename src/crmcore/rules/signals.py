@@ -341,9 +341,17 @@ def complaint_signals(
     """Open complaints past or near a deadline, most urgent first (then by complaint id).
 
     A response is due until the complaint first leaves the received state; a
-    resolution while the complaint is open.
+    resolution while the complaint is open. ``warn_within`` is a non-negative
+    :class:`~datetime.timedelta` (zero: overdue deadlines only).
     """
     now = require_aware(now, "now")
+    if not isinstance(warn_within, dt.timedelta):
+        found = type(warn_within).__name__
+        raise refuse(
+            "type.invalid", "$.warn_within", f"expected timedelta, got {found}", "warn_within"
+        )
+    if warn_within < dt.timedelta(0):
+        raise refuse("value.negative", "$.warn_within", "must not be negative", "warn_within")
     local = zone(tz)
     out = []
     for complaint in complaints:
@@ -403,7 +411,11 @@ def reverification_signals(
     policy: ReverificationPolicy | None = None,
     locale: str = "en",
 ) -> tuple[Signal, ...]:
-    """Facts due for re-verification (the verification schedule's), oldest first."""
+    """Facts due for re-verification (the verification schedule's), oldest first.
+
+    ``locale`` names the facts in ``what``: ``"en"`` (``"verify basic data"``) or
+    ``"zh"``; any other locale gets the English names.
+    """
     local = zone(tz)
     due = due_for_reverification(
         customers, now=now, policy=policy or ReverificationPolicy(), locale=locale

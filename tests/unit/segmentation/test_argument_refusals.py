@@ -29,7 +29,7 @@ from crmcore.rules.segmentation import (
     summarise_purchases,
     value_pyramid,
 )
-from crmcore.rules.signals import upcoming_dates
+from crmcore.rules.signals import complaint_signals, upcoming_dates
 from crmcore.serialization import from_json, to_json
 from crmcore.storage import segments
 
@@ -186,3 +186,14 @@ def test_a_rule_given_another_rules_spec_or_its_json_raises_wrong_type() -> None
     with pytest.raises(WrongType, match="from_json"):
         rfm({"kind": "rfm"}, summaries)  # type: ignore[arg-type]
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("warn_within", "code"),
+    [(dt.timedelta(hours=-1), "value.negative"), (24, "type.invalid"), ("1d", "type.invalid")],
+)
+def test_complaint_warnings_need_a_non_negative_timedelta(warn_within: object, code: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        complaint_signals([], now=NOW, warn_within=warn_within)  # type: ignore[arg-type]
+    assert codes_and_paths(caught.value) == [(code, "$.warn_within")]
+    assert complaint_signals([], now=NOW, warn_within=dt.timedelta(0)) == ()
