@@ -10,6 +10,7 @@ import pytest
 from crmcore.cli import main
 from crmcore.cli._demo_data import demo_data
 from crmcore.cli.demo import run_demo
+from crmcore.models import Customer, Money, Purchase
 from crmcore.storage import connect
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -110,3 +111,37 @@ def test_demo_default_builds_a_fresh_sqlite_file_each_run(
         assert "10 created, 0 updated" in out
         assert "+8613800138000" in out
     assert (tmp_path / "crmcore-demo.db").exists()
+
+
+def _one_purchase_of_my_own(url: str) -> None:
+    with connect(url) as store, store.unit_of_work() as uow:
+        mine = uow.customers.add(Customer.person_named(family="林", given="月"))
+        uow.purchases.add(
+            Purchase(
+                customer_id=mine.id,
+                purchased_at=NOW,
+                product="普洱茶",
+                amount=Money.of("388.00", "CNY"),
+            )
+        )
+        uow.commit()
+
+
+def test_a_demo_on_a_database_in_use_says_what_it_recorded_and_what_it_holds(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On a database that is not empty, "Recorded" counts the demo's own records."""
+    data = demo_data(NOW)
+    first, second = (f"sqlite:///{tmp_path / name}" for name in ("first.db", "second.db"))
+    _one_purchase_of_my_own(first)
+    with connect(first) as store:
+        result = run_demo(store, now=NOW)
+    assert result.activity["purchases"] == len(data.purchases)
+    assert result.held["purchases"] == len(data.purchases) + 1
+    assert main(["demo", "--database", "memory://"]) == 0
+    assert "was not empty" not in capsys.readouterr().out
+    _one_purchase_of_my_own(second)
+    assert main(["demo", "--database", second]) == 0
+    out = capsys.readouterr().out
+    assert f"Recorded {len(data.purchases)} purchases" in out
+    assert f"it now holds {len(data.purchases) + 1} purchases" in out

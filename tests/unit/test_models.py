@@ -281,3 +281,15 @@ def test_lifecycle_ladder_knows_who_left() -> None:
     """Lapsed, lost and disqualified customers are off the ladder."""
     assert LifecycleStage.ADVOCATE.on_ladder
     assert not LifecycleStage.LOST.on_ladder
+
+
+def test_person_named_takes_the_name_of_the_profile_it_is_given() -> None:
+    profile = PersonProfile(name=PersonName(family="林", given="月"), birthday=dt.date(2000, 2, 29))
+    customer = Customer.person_named(person=profile)
+    assert (customer.display_name, customer.person) == ("林月", profile)
+    assert Customer.person_named(family="林", given="月", person=profile).display_name == "林月"
+    with pytest.raises(ValidationError) as caught:
+        Customer.person_named(family="王", given="芳", person=profile)
+    assert [(p.code, p.path) for p in caught.value.problems] == [
+        ("customer.name_mismatch", "$.person.name")
+    ]

@@ -186,6 +186,12 @@ def _render(console: Console, url: str, now: dt.datetime, result: DemoResult) ->
             console.print(escape(f"    {problem.path}: {problem.message} [{problem.code}]"))
     activity = ", ".join(f"{count} {name}" for name, count in result.activity.items())
     console.print(f"Recorded {activity}.")
+    if result.held != result.activity:
+        held = ", ".join(f"{count} {name}" for name, count in result.held.items())
+        console.print(
+            f"The database was not empty: it now holds {held}, and the summary below "
+            "covers all of it."
+        )
     console.print(
         f"{summary.customers} customers: "
         + ", ".join(f"{n} {k}" for k, n in summary.by_kind.items())

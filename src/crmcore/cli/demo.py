@@ -25,10 +25,15 @@ SOURCE = "demo dataset"
 
 @attrs.frozen(kw_only=True)
 class DemoResult:
-    """What the demo did and found."""
+    """What the demo did and found.
+
+    ``activity`` counts the records the demo wrote; ``held`` those the database holds
+    after it (more than ``activity`` when the database was not empty).
+    """
 
     report: ImportReport
     activity: dict[str, int]
+    held: dict[str, int]
     summary: DatabaseSummary
     searches: tuple[tuple[str, tuple[str, ...]], ...]
     phones: tuple[tuple[str, str, str], ...]
@@ -55,7 +60,7 @@ def run_demo(store: Store, *, now: dt.datetime) -> DemoResult:
     with store.unit_of_work(actor=ACTOR, source=SOURCE) as uow:
         purchases = list(uow.purchases.stream())
         complaints = list(uow.complaints.stream())
-        activity = {
+        held = {
             "purchases": uow.purchases.count(),
             "interactions": uow.interactions.count(),
             "complaints": uow.complaints.count(),
@@ -84,7 +89,12 @@ def run_demo(store: Store, *, now: dt.datetime) -> DemoResult:
     )
     return DemoResult(
         report=report,
-        activity=activity,
+        activity={
+            "purchases": len(data.purchases),
+            "interactions": len(data.interactions),
+            "complaints": len(data.complaints),
+        },
+        held=held,
         summary=summarise(customers, purchases, complaints, now=now),
         searches=searches,
         phones=phones,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcore.errors import Problem
+from crmcore.errors import Problem, ValidationError
 from crmcore.models._base import Model
 from crmcore.models._ids import new_id
 from crmcore.models.calendars import Calendar, calendar_problems
@@ -357,9 +357,36 @@ class Customer(Model):
         given: str = "",
         **fields: object,
     ) -> Customer:
-        """Build a person customer from a family and a given name; other fields by keyword."""
-        name = PersonName(family=family, given=given)
-        profile = fields.pop("person", None) or PersonProfile(name=name)
+        """Build a person customer from a family and a given name; other fields by keyword.
+
+        A ``person=PersonProfile(...)`` (to give a birthday, say) brings its own name:
+        ``family`` and ``given`` may then be left out; given as well, they must not
+        contradict it (a family or given name other than the profile's, where it has
+        one, is refused with ``customer.name_mismatch``).
+
+        >>> import datetime as dt
+        >>> profile = PersonProfile(name=PersonName(family="林", given="月"),
+        ...                         birthday=dt.date(2000, 2, 29))
+        >>> Customer.person_named(person=profile).display_name
+        '林月'
+        """
+        profile = fields.pop("person", None)
+        if isinstance(profile, PersonProfile) and profile.name is not None:
+            own = profile.name
+            if (family and own.family and family != own.family) or (
+                given and own.given and given != own.given
+            ):
+                problem = Problem(
+                    code="customer.name_mismatch",
+                    path="$.person.name",
+                    message=f"family={family!r}, given={given!r} differ from the profile's "
+                    f"{own.family!r}, {own.given!r}: give the name once",
+                )
+                raise ValidationError([problem], subject=cls.__name__)
+            name = PersonName(family=family, given=given) if family or given else own
+        else:
+            name = PersonName(family=family, given=given)
+            profile = profile or PersonProfile(name=name)
         return cls(
             kind=CustomerKind.PERSON,
             display_name=str(fields.pop("display_name", None) or name.display),

@@ -253,10 +253,21 @@ class Money(Model):
         return cls(amount=value, currency=currency)
 
     def __add__(self, other: Money) -> Money:
+        """The sum of two amounts in one currency.
+
+        Amounts in two currencies are never converted: their sum raises a
+        :class:`~crmcore.errors.ValidationError` coded ``money.currency_mismatch``.
+        """
         if not isinstance(other, Money):
             return NotImplemented
         if other.currency != self.currency:
-            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+            problem = Problem(
+                code="money.currency_mismatch",
+                path="$.currency",
+                message=f"cannot add {other.currency} to {self.currency}: amounts are never "
+                "converted",
+            )
+            raise ValidationError([problem], subject=type(self).__name__)
         return Money(amount=self.amount + other.amount, currency=self.currency)
 
 

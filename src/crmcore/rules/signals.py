@@ -156,6 +156,8 @@ def upcoming_dates(
     customers: Iterable[Customer], *, now: dt.datetime, tz: str = "UTC", days: int = 30
 ) -> tuple[Signal, ...]:
     """Dates that matter in the next ``days`` days, soonest first, then by customer and what."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise refuse("type.invalid", "$.days", f"expected int, got {type(days).__name__}", "days")
     if days < 0:
         raise refuse("value.negative", "$.days", "must not be negative", "days")
     today, local = _today(now, tz)
@@ -373,9 +375,17 @@ def complaint_signals(
     """Open complaints past or near a deadline, most urgent first (then by complaint id).
 
     A response is due until the complaint first leaves the received state; a
-    resolution while the complaint is open.
+    resolution while the complaint is open. ``warn_within`` is a non-negative
+    :class:`~datetime.timedelta` (zero: overdue deadlines only).
     """
     now = require_aware(now, "now")
+    if not isinstance(warn_within, dt.timedelta):
+        found = type(warn_within).__name__
+        raise refuse(
+            "type.invalid", "$.warn_within", f"expected timedelta, got {found}", "warn_within"
+        )
+    if warn_within < dt.timedelta(0):
+        raise refuse("value.negative", "$.warn_within", "must not be negative", "warn_within")
     local = zone(tz)
     out = []
     for complaint in complaints:
@@ -435,7 +445,11 @@ def reverification_signals(
     policy: ReverificationPolicy | None = None,
     locale: str = "en",
 ) -> tuple[Signal, ...]:
-    """Facts due for re-verification (the verification schedule's), oldest first."""
+    """Facts due for re-verification (the verification schedule's), oldest first.
+
+    ``locale`` names the facts in ``what``: ``"en"`` (``"verify basic data"``) or
+    ``"zh"``; any other locale gets the English names.
+    """
     local = zone(tz)
     due = due_for_reverification(
         customers, now=now, policy=policy or ReverificationPolicy(), locale=locale

@@ -62,7 +62,8 @@ from crmcore.rules.segmentation import (
     SegmentSelection,
     members_of_result,
 )
-from crmcore.rules.segmentation._common import require_aware
+from crmcore.rules.segmentation._common import require_aware, require_spec
+from crmcore.rules.segmentation.summaries import require_period
 from crmcore.storage.ports import PurchaseAggregates, TierAggregates, Transaction
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def repeat_summaries(
 ) -> tuple[RepeatSummary, ...]:
     """:func:`~crmcore.rules.segmentation.repeat_summaries` over the store's purchases."""
     as_of = require_aware(as_of, "as_of")
-    period = Period(period)
+    period = require_period(period)
     rules.zone(tz)  # an unknown zone is refused the same way on every backend
     return _answer(
         store,
@@ -131,6 +132,7 @@ def repeat_summaries(
 
 def rfm(store: Store, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult:
     """:func:`~crmcore.rules.segmentation.rfm` over the summaries of the store's purchases."""
+    require_spec(spec, RfmSpec, "rfm")
     as_of = require_aware(as_of, "as_of")
     return _answer(
         store,
@@ -160,6 +162,7 @@ def _tiers(
 
 def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> PyramidResult:
     """:func:`~crmcore.rules.segmentation.value_pyramid` over the store's summaries."""
+    require_spec(spec, PyramidSpec, "value_pyramid")
     as_of = require_aware(as_of, "as_of")
     return _tiers(
         store,
@@ -171,6 +174,7 @@ def value_pyramid(store: Store, spec: PyramidSpec, *, as_of: dt.datetime) -> Pyr
 
 def pareto(store: Store, spec: ParetoSpec, *, as_of: dt.datetime) -> tuple[ParetoResult, ...]:
     """:func:`~crmcore.rules.segmentation.pareto` over the store's summaries."""
+    require_spec(spec, ParetoSpec, "pareto")
     as_of = require_aware(as_of, "as_of")
     return _tiers(
         store,
@@ -196,6 +200,8 @@ def members(
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidArgument(f"limit must be a non-negative integer or None, not {limit!r}")
+    if after is not None and not isinstance(after, str):
+        raise WrongType(f"after must be a customer id (str) or None, not {after!r}")
     ids = _members(store, selection, as_of)
     if after is not None:
         ids = ids[bisect_right(ids, after) :]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import ValidationError
+from crmcore.errors import ValidationError, WrongType
 from crmcore.models import (
     ContactPerson,
     Customer,
@@ -278,3 +278,10 @@ def test_a_merge_loses_no_contact_point_fact_or_tag(customers: tuple[Customer, .
         for fact in customer.facts:
             assert (fact.category, fact.key, fact.value) in fact_keys
     assert set(plan.merged_ids) | {plan.survivor_id} == {c.id for c in customers}
+
+
+@pytest.mark.parametrize("policy", ["most_recently_verified", {"survivor": "oldest"}])
+def test_a_policy_that_is_not_a_policy_is_refused_by_type(policy: object) -> None:
+    pair = [person("M1", "陈", "大文"), person("M2", "陈", "大文")]
+    with pytest.raises(WrongType, match="SurvivorshipPolicy"):
+        plan_merge(pair, policy=policy)  # type: ignore[arg-type]

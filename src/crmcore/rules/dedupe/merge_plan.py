@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcore.errors import Problem, ValidationError
+from crmcore.errors import Problem, ValidationError, WrongType
 from crmcore.models import (
     ContactPerson,
     ContactPoint,
@@ -474,6 +474,8 @@ def plan_merge(
     each customer with a value, returning the id whose value survives.
     """
     policy = policy or SurvivorshipPolicy()
+    if not isinstance(policy, SurvivorshipPolicy):
+        raise WrongType(f"policy: expected a SurvivorshipPolicy, got {type(policy).__name__}")
     choose = dict(choose or {})
     customers = list(customers)
     _check(customers, survivor_id)

@@ -10,12 +10,14 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import attrs
 
-from crmcore.errors import Problem, ValidationError
+from crmcore.errors import Problem, ValidationError, WrongType
+from crmcore.models.values import CURRENCY_CODES
 
 __all__ = [
     "Explanation",
     "Factor",
     "ascending_score",
+    "currency_problem",
     "descending_score",
     "divide",
     "order_problem",
@@ -23,6 +25,7 @@ __all__ = [
     "rank_cut_points",
     "refuse",
     "require_aware",
+    "require_spec",
     "share_problem",
 ]
 
@@ -85,9 +88,37 @@ def order_problem(spec: object, low: str, high: str) -> Problem | None:
     )
 
 
+def currency_problem(currency: str | None) -> Problem | None:
+    """A ``money.currency_invalid`` problem when a spec's ``currency`` is no ISO 4217 code.
+
+    A spec naming ``"cny"`` or ``"RMB"`` would otherwise match no summary and return
+    nothing, silently.
+    """
+    if currency is None or currency in CURRENCY_CODES:
+        return None
+    return Problem(
+        code="money.currency_invalid",
+        path="$.currency",
+        message=f"{currency!r} is not an ISO 4217 currency code (such as CNY, USD or EUR)",
+    )
+
+
 def refuse(code: str, path: str, message: str, subject: str) -> ValidationError:
     """Build the :class:`ValidationError` a rule raises for a bad argument."""
     return ValidationError([Problem(code=code, path=path, message=message)], subject=subject)
+
+
+def require_spec(spec: object, cls: type, rule: str) -> None:
+    """Raise :class:`~crmcore.errors.WrongType` unless ``spec`` is a ``cls`` spec.
+
+    ``rfm`` given a mapping (a spec's JSON not yet read with ``from_json``) or another
+    rule's spec would otherwise fail deep inside with an ``AttributeError``.
+    """
+    if not isinstance(spec, cls):
+        hint = ""
+        if isinstance(spec, dict | str):
+            hint = "; read a spec's JSON with crmcore.serialization.from_json first"
+        raise WrongType(f"{rule} takes a {cls.__name__}, got {type(spec).__name__}{hint}")
 
 
 def require_aware(value: object, name: str) -> dt.datetime:

@@ -35,8 +35,10 @@ from crmcore.models._base import checks, non_blank
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
+    currency_problem,
     divide,
     rank_cut_points,
+    require_spec,
     share_problem,
 )
 from crmcore.rules.segmentation.rfm import single_currency
@@ -120,6 +122,9 @@ class PyramidSpec(Spec):
                 code="segmentation.tiers_invalid", path=f"$.tiers[{index}]", message=message
             )
 
+        currency = currency_problem(self.currency)
+        if currency is not None:
+            yield currency
         if len(self.tiers) < 2:
             yield bad(0, "a pyramid needs at least two tiers")
             return
@@ -249,6 +254,7 @@ def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> Py
 
     :func:`pyramid_cut_points` once, then :func:`assign_tiers`.
     """
+    require_spec(spec, PyramidSpec, "value_pyramid")
     currency, rows = single_currency(summaries, spec.currency, spec.kind)
     cuts = pyramid_cut_points(spec, rows)
     return PyramidResult(
@@ -307,6 +313,7 @@ class ParetoResult:
 
 def pareto(spec: ParetoSpec, summaries: Iterable[CurrencySummary]) -> tuple[ParetoResult, ...]:
     """Pareto analysis per currency, ordered by currency."""
+    require_spec(spec, ParetoSpec, "pareto")
     by_currency: dict[str, list[Decimal]] = {}
     for s in summaries:
         by_currency.setdefault(s.currency, []).append(s.total)

@@ -45,9 +45,11 @@ from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
     ascending_score,
+    currency_problem,
     descending_score,
     quantile_cut_points,
     refuse,
+    require_spec,
 )
 from crmcore.rules.segmentation.summaries import CurrencySummary
 from crmcore.rules.verification import Spec
@@ -161,7 +163,9 @@ class RfmSpec(Spec):
         monetary: Score the total or the mean purchase amount.
         currency: Score only summaries in this currency; ``None`` requires that all
             summaries given share one currency.
-        segments: The segment map; empty assigns no names.
+        segments: The segment map; empty assigns no names. The default,
+            :data:`DEFAULT_SEGMENTS`, is for five scores: with other ``scores`` give
+            ``segments=()`` (in JSON ``"segments": []``) or a map of your own.
     """
 
     TAG = "rfm"
@@ -192,7 +196,18 @@ class RfmSpec(Spec):
                     path=f"$.{name}",
                     message=f"needs {self.scores - 1} cut points in ascending order",
                 )
-        yield from segment_map_problems(self.segments, self.scores)
+        currency = currency_problem(self.currency)
+        if currency is not None:
+            yield currency
+        if self.segments == DEFAULT_SEGMENTS and self.scores != 5:
+            yield Problem(
+                code="segmentation.score_invalid",
+                path="$.segments",
+                message=f"the default segment map (DEFAULT_SEGMENTS) names 5 scores, not "
+                f"{self.scores}: give segments=() for score codes only, or a map of your own",
+            )
+        else:
+            yield from segment_map_problems(self.segments, self.scores)
 
     def segment_of(self, r: int, f: int, m: int) -> SegmentRule | None:
         """The rule covering the scores, or ``None`` when the spec names no segments."""
@@ -416,6 +431,7 @@ def assign_rfm(
 
 def rfm(spec: RfmSpec, summaries: Iterable[CurrencySummary]) -> RfmResult:
     """Score and segment customers: :func:`rfm_cut_points`, then :func:`assign_rfm`."""
+    require_spec(spec, RfmSpec, "rfm")
     rows = list(summaries)
     cuts = rfm_cut_points(spec, rows)
     return RfmResult(cut_points=cuts, scores=assign_rfm(spec, cuts, rows))

@@ -19,9 +19,11 @@ the "dynamic list" stays current because nothing about its members is stored.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import product
 
 import attrs
 
+from crmcore.errors import Problem
 from crmcore.models._base import checks, non_blank
 from crmcore.rules.segmentation.pyramid import PyramidResult, PyramidSpec, value_pyramid
 from crmcore.rules.segmentation.rfm import RfmResult, RfmSpec, rfm
@@ -45,6 +47,33 @@ class SegmentSelection(Spec):
     kind: str = "segment_selection"
     rule: RfmSpec | PyramidSpec
     segment: str = attrs.field(metadata=checks(non_blank))
+
+    def _spec_invariants(self) -> Iterable[Problem]:
+        names = _names(self.rule)
+        if self.segment in names or (
+            isinstance(self.rule, RfmSpec) and self.segment in _score_codes(self.rule.scores)
+        ):
+            return
+        listed = ", ".join(repr(n) for n in names) or "no names, only score codes such as '111'"
+        yield Problem(
+            code="segmentation.segment_unknown",
+            path="$.segment",
+            message=f"{self.segment!r} is not an outcome of this {self.rule.kind} spec: "
+            f"it has {listed}",
+        )
+
+
+def _names(rule: RfmSpec | PyramidSpec) -> tuple[str, ...]:
+    """The names a selection of ``rule`` can pick, in the spec's order."""
+    if isinstance(rule, PyramidSpec):
+        return tuple(tier.name for tier in rule.tiers)
+    return tuple(s.name for s in rule.segments)
+
+
+def _score_codes(scores: int) -> frozenset[str]:
+    """Every RFM score code of ``scores`` scores: ``"111"`` to ``"555"`` for five."""
+    span = range(1, scores + 1)
+    return frozenset(f"{r}{f}{m}" for r, f, m in product(span, span, span))
 
 
 def members_of_result(

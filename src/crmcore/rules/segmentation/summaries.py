@@ -75,6 +75,21 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
+def require_period(value: object) -> Period:
+    """Return ``value`` as a :class:`Period` (``"day"`` is ``Period.DAY``).
+
+    Anything else raises a :class:`~crmcore.errors.ValidationError` coded
+    ``value.not_allowed`` at ``$.period``.
+    """
+    try:
+        return Period(value)  # type: ignore[arg-type]  # anything else is refused below
+    except ValueError:
+        allowed = ", ".join(repr(p.value) for p in Period)
+        raise refuse(
+            "value.not_allowed", "$.period", f"{value!r} is not one of {allowed}", "period"
+        ) from None
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the time zone ``name`` (an IANA name such as ``"Asia/Shanghai"``).
 
@@ -238,7 +253,7 @@ def repeat_summaries(
     ``as_of`` (in ``tz``) ends the observation. Purchases after ``as_of`` are ignored.
     """
     as_of = require_aware(as_of, "as_of")
-    period = Period(period)
+    period = require_period(period)
     local = _local_zone(tz)
     if fast_paths_enabled():
         return _repeat_by_index(purchases, as_of, period, local)
