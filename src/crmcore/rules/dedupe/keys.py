@@ -22,13 +22,11 @@ pass is one way records of the same person agree despite the usual damage:
     namesakes); a copy that lost its birthday and moved still meets through
     ``postal``, ``address`` and the contact passes.
 ``name_part``
-    each word of the name with the initials of the others and the birth date,
-    day and month sorted (``zhang|w|1990-03-04`` and ``wei|z|1990-03-04``; the
-    postal code instead when there is no birthday): a typo in one word (after
-    its first letter) keeps the other key. The whole date, not the year, keeps
-    the blocks of a common word small however large the customer base (a year
-    block grows with it, and its pairs with the square of the customers); a
-    name typo together with another birth date is left to the other passes.
+    each word of the name with the initials of the others and the birth year
+    (``zhang|w|1990`` and ``wei|z|1990``; the postal code instead when there is
+    no birthday): a typo in one word keeps the other key, and the year or
+    place keeps blocks of common names small (they still grow with the base:
+    see docs/dedupe.md, "Candidate pairs per pass").
 ``birth``
     the birth date with day and month sorted (a swapped day and month block
     together) and the name's sorted initials.
@@ -244,7 +242,6 @@ def feature_keys(
     if any(a.postal_code for a in item.addresses):
         place = "|" + min(f"{a.country}:{a.postal_code}" for a in item.addresses if a.postal_code)
     context = place if born is None else f"|{born[:4]}"
-    part_context = place if born is None else f"|{born}"
     for form in item.names:
         tokens = form.tokens
         if not tokens:
@@ -255,7 +252,7 @@ def feature_keys(
         if BlockingPass.NAME_PART in wanted and len(tokens) > 1:
             for index, token in enumerate(tokens):
                 others = tokens[:index] + tokens[index + 1 :]
-                keys.add(f"name_part:{token}|{_initials(others)}{part_context}")
+                keys.add(f"name_part:{token}|{_initials(others)}{context}")
     if BlockingPass.BIRTH in wanted and born is not None:
         keys.update(f"birth:{born}|{i}" for i in initials)
     for address in item.addresses:
