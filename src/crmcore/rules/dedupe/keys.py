@@ -37,9 +37,10 @@ pass is one way records of the same person agree despite the usual damage:
     a changed or misspelt family name and given name still meet.
 ``address``
     country and postal code, the first 8 letters of the street lines and their
-    numbers in ASCII digits (``cn:100080|中关村大街|27``, ``de:10115|hauptstr|12``: a household): a
-    changed name without a birth date still meets. The house number keeps a long
-    street's block to one building (without it, a block grew with the customers).
+    numbers in ASCII digits (a household: ``cn:100080|中关村大街|27``,
+    ``de:10115|hauptstr|12``): a changed name without a birth date still meets.
+    The house number keeps a long street's block to one building (without it, a
+    block grew with the customers).
 ``identifier_near``
     for each identifier of 5 to 12 characters, ``<kind>:<value>`` and the value
     with each one character left out (a deletion neighbourhood): two values one
