@@ -123,19 +123,24 @@ def test_server_dialects_name_a_missing_table_as_schema_outdated(
         engine.dispose()
 
 
-def test_block_size_codes_are_the_documented_ones() -> None:
-    """The spec's cap is a bounded integer; the blocking function's own check is coded."""
+@pytest.mark.parametrize("cap", [1, 0, -5, 1_000_001])
+def test_block_size_codes_are_the_documented_ones(cap: int) -> None:
+    """A bad cap is dedupe.block_size_invalid from the spec and from candidate_pairs alike,
+    as both error tables say."""
     with pytest.raises(ValidationError) as caught:
-        BlockingSpec(max_block_size=1)
+        BlockingSpec(max_block_size=cap)
     assert [(p.code, p.path) for p in caught.value.problems] == [
-        ("value.out_of_range", "$.max_block_size")
+        ("dedupe.block_size_invalid", "$.max_block_size")
     ]
-    with pytest.raises(ValidationError) as caught:
-        candidate_pairs([("c1", ["name:x"])], max_block_size=1)
-    assert caught.value.problems[0].code == "dedupe.block_size_invalid"
-    docs = (Path(__file__).parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
-    row = next(line for line in docs.splitlines() if "`dedupe.block_size_invalid`" in line)
-    assert "value.out_of_range" in row
+    if cap < 2:
+        with pytest.raises(ValidationError) as caught:
+            candidate_pairs([("c1", ["name:x"])], max_block_size=cap)
+        assert caught.value.problems[0].code == "dedupe.block_size_invalid"
+    for page in ("errors.md", "dedupe.md"):
+        docs = (Path(__file__).parents[2] / "docs" / page).read_text(encoding="utf-8")
+        row = next(line for line in docs.splitlines() if "`dedupe.block_size_invalid`" in line)
+        assert "value.out_of_range" not in row
+        assert "BlockingSpec" in row
 
 
 @pytest.mark.parametrize("value", [0.9, 1, "0.9", True])

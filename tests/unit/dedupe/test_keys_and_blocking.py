@@ -54,11 +54,73 @@ def test_the_name_key_carries_the_birth_year_or_else_the_postal_code() -> None:
     assert names["e"] == {"name:wei zhang"}
 
 
+def _parts(customer: Customer) -> set[str]:
+    return {k for k in blocking_keys(customer) if k.startswith("name_part:")}
+
+
 def test_a_typo_in_one_word_keeps_a_name_part_key() -> None:
     """Schmidt/Anna and Schmitd/Anna (same birth year) share the key of the intact word."""
-    a = set(blocking_keys(person("a", "Schmidt", "Anna", born=dt.date(1990, 5, 1))))
-    b = set(blocking_keys(person("b", "Schmitd", "Anna", born=dt.date(1990, 5, 2))))
+    a = _parts(person("a", "Schmidt", "Anna", born=dt.date(1990, 5, 1)))
+    b = _parts(person("b", "Schmitd", "Anna", born=dt.date(1990, 5, 2)))
     assert a & b == {"name_part:anna|s|1990"}
+    moved = _parts(person("c", "Schmidt", "Anna", postal="１０００８０", street="x"))
+    assert moved == {"name_part:anna|s|cn:100080", "name_part:schmidt|a|cn:100080"}
+
+
+def test_cjk_and_romanised_names_with_a_typo_share_a_name_part_key() -> None:
+    """Zhang Wei and Zhang Wie (a typo) born in 1990 share zhang|w|1990; with pinyin,
+    张伟 and 張偉 share both keys with Zhang Wei."""
+    born, other_day = dt.date(1990, 3, 4), dt.date(1990, 11, 30)
+    typo = _parts(person("a", "Zhang", "Wei", born=born)) & _parts(
+        person("b", "Zhang", "Wie", born=other_day)
+    )
+    assert typo == {"name_part:zhang|w|1990"}
+    han = _parts(person("c", "张", "伟", born=born)) & _parts(person("d", "張", "偉", born=born))
+    if HAS_PINYIN:
+        assert han == {"name_part:wei|z|1990", "name_part:zhang|w|1990"}
+        assert han == _parts(person("e", "Zhang", "Wei", born=born))
+
+
+def _household(customer: Customer) -> set[str]:
+    return {k for k in blocking_keys(customer) if k.startswith("address:")}
+
+
+def test_address_keys_keep_the_house_number() -> None:
+    """One household meets (full-width digits, a longer street word); the next house
+    on the street does not: a long street's block stays one building."""
+    a = _household(person("a", "王", "芳", postal="100080", street="中关村大街 27号"))
+    b = _household(person("b", "李", "娜", postal="100080", street="中关村大街２７号"))
+    c = _household(person("c", "李", "娜", postal="100080", street="中关村大街 29号"))
+    assert a == b == {"address:cn:100080|中关村大街号|27"}
+    assert not a & c
+    d = _household(person("d", "Schmidt", "Anna", postal="10115", street="Hauptstraße 12a"))
+    e = _household(person("e", "Meier", "Jan", postal="10115", street="Hauptstrasse 12 A"))
+    assert d == e == {"address:cn:10115|hauptstr|12"}
+    flat = _household(person("f", "Li", "Na", postal="1", street="12 High Street, Flat 3"))
+    assert flat == {"address:cn:1|highstre|12-3"}
+    assert not _household(person("g", "Li", "Na", postal="1", street="12"))  # a number alone
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    family=st.sampled_from(["Schmidt", "张", "Nguyễn", "山田"]),
+    given_name=st.sampled_from(["Anna", "伟", "Thị", "太郎"]),
+    born=st.dates(dt.date(1900, 1, 1), dt.date(2020, 12, 31)),
+    number=st.integers(1, 9999),
+)
+def test_swapped_days_full_width_numbers_and_swapped_names_keep_the_keys(
+    family: str, given_name: str, born: dt.date, number: int
+) -> None:
+    """A copy with family and given name swapped, day and month swapped (when both can
+    be a month) and the house number in full-width digits has the same name_part and
+    address keys."""
+    street = f"Rue de Rivoli {number}"
+    wide = street.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    other = dt.date(born.year, born.day, born.month) if born.day <= 12 else born
+    a = person("a", family, given_name, born=born, postal="75001", street=street)
+    b = person("b", given_name, family, born=other, postal="75001", street=wide)
+    assert _parts(a) == _parts(b)
+    assert _household(a) == _household(b) == {f"address:cn:75001|ruederiv|{number}"}
 
 
 def test_email_keys_fold_case_and_full_width() -> None:

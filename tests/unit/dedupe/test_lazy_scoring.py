@@ -158,7 +158,13 @@ def test_lazy_scoring_gives_the_eager_result() -> None:
 
 
 def test_only_the_pairs_reaching_the_threshold_are_explained_until_read(fast: None) -> None:
-    result = find_duplicates(_hard(), threshold=0.9, sample_pairs=3_000)
+    # Two strangers on one household phone: a candidate pair below the threshold (the
+    # synthetic customers' candidates alone are all true pairs, and all reach it).
+    strangers = (
+        person("zz1", "Schmidt", "Anna", phone="+4930123456", born=dt.date(1961, 2, 3)),
+        person("zz2", "李", "娜", phone="+4930123456", born=dt.date(1990, 7, 8)),
+    )
+    result = find_duplicates((*_hard(), *strangers), threshold=0.9, sample_pairs=3_000)
     pairs = result.pairs
     assert isinstance(pairs, ExplainedPairs)
     chances = [pairs.probability(i) for i in range(len(pairs))]

@@ -6,7 +6,10 @@ with itself. A block larger than the cap makes no pairs at all (it is listed in
 the report with the pairs it would have made): its key says too little, so it
 would add many pairs and few matches. With at most ``k`` keys a customer and
 blocks of at most ``B`` customers, there are at most ``n * k * (B - 1) / 2``
-pairs: growth is linear in the number of customers, never quadratic.
+pairs, a linear bound; below it, a key with few possible values (a postal code, a
+year) makes blocks that grow with the customers and pairs with their square, so the
+passes' keys are each about one person or household (:mod:`.keys`), and the report
+counts each pass's pairs to show one that is not.
 
 The same pairs come out of SQL over an index table ``dedupe_keys(customer_id, key)``::
 

@@ -25,7 +25,8 @@ pass is one way records of the same person agree despite the usual damage:
     each word of the name with the initials of the others and the birth year
     (``zhang|w|1990`` and ``wei|z|1990``; the postal code instead when there is
     no birthday): a typo in one word keeps the other key, and the year or
-    place keeps blocks of common names small.
+    place keeps blocks of common names small (they still grow with the base:
+    see docs/dedupe.md, "Candidate pairs per pass").
 ``birth``
     the birth date with day and month sorted (a swapped day and month block
     together) and the name's sorted initials.
@@ -35,8 +36,11 @@ pass is one way records of the same person agree despite the usual damage:
     the birth date (day and month sorted) with country and postal code, no name:
     a changed or misspelt family name and given name still meet.
 ``address``
-    country and postal code with the first 8 letters and digits of the street
-    lines (a household): a changed name without a birth date still meets.
+    country and postal code, the first 8 letters of the street lines and their
+    numbers in ASCII digits (a household: ``cn:100080|中关村大街|27``,
+    ``de:10115|hauptstr|12``): a changed name without a birth date still meets.
+    The house number keeps a long street's block to one building (without it, a
+    block grew with the customers).
 ``identifier_near``
     for each identifier of 5 to 12 characters, ``<kind>:<value>`` and the value
     with each one character left out (a deletion neighbourhood): two values one
@@ -57,14 +61,16 @@ pass is one way records of the same person agree despite the usual damage:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import unicodedata
 from collections.abc import Iterable
 
 import attrs
 
 from crmcore.errors import Problem
 from crmcore.models import Customer
-from crmcore.models.checks import checks, in_range, unique
+from crmcore.models.checks import checks, unique
 from crmcore.rules.dedupe._features import Features, features
 from crmcore.rules.dedupe._text import initial
 from crmcore.rules.verification import Spec
@@ -88,6 +94,10 @@ class BlockingPass(enum.StrEnum):
     EMAIL_LOCAL = "email_local"
 
 
+_MIN_CAP, _MAX_CAP = 2, 1_000_000
+"""The bounds of :attr:`BlockingSpec.max_block_size`."""
+
+
 @attrs.frozen(kw_only=True)
 class BlockingSpec(Spec):
     """Which passes make keys, and how large a block may grow.
@@ -96,7 +106,9 @@ class BlockingSpec(Spec):
         passes: The passes that make keys; all of them by default.
         max_block_size: A key shared by more customers than this makes no pairs
             (it says little: a common name, a shared switchboard number); the
-            blocking report lists it with the pairs it would have made.
+            blocking report lists it with the pairs it would have made. From 2 to
+            1,000,000 (``dedupe.block_size_invalid`` otherwise, as
+            :func:`~crmcore.rules.dedupe.candidate_pairs` says of a cap below 2).
         region: ISO 3166 region for phone numbers written without a country code.
     """
 
@@ -105,7 +117,7 @@ class BlockingSpec(Spec):
     passes: tuple[BlockingPass, ...] = attrs.field(
         default=tuple(BlockingPass), metadata=checks(unique())
     )
-    max_block_size: int = attrs.field(default=100, metadata=checks(in_range(2, 1_000_000)))
+    max_block_size: int = 100
     region: str | None = None
 
     def _spec_invariants(self) -> Iterable[Problem]:
@@ -113,13 +125,24 @@ class BlockingSpec(Spec):
             yield Problem(
                 code="dedupe.passes_empty", path="$.passes", message="name at least one pass"
             )
+        cap = self.max_block_size
+        # One code for a bad cap here and in candidate_pairs (a non-integer is type.invalid).
+        if type(cap) is int and not _MIN_CAP <= cap <= _MAX_CAP:
+            yield Problem(
+                code="dedupe.block_size_invalid",
+                path="$.max_block_size",
+                message=f"must be between {_MIN_CAP} and {_MAX_CAP:,}",
+            )
 
 
 DEFAULT_BLOCKING = BlockingSpec()
 
 
 _STREET_PREFIX = 8
-"""Letters and digits of the street lines an ``address`` key keeps."""
+"""Letters (digits aside) of the street lines an ``address`` key keeps."""
+
+_MIN_STREET = 4
+"""The fewest letters and digits a street needs for an ``address`` key."""
 
 _MIN_NEAR_IDENTIFIER = 5
 """The shortest identifier value with ``identifier_near`` keys (the "one typo" level's)."""
@@ -162,6 +185,38 @@ def _initials(tokens: tuple[str, ...]) -> str:
     return "".join(sorted(initial(t) for t in tokens))
 
 
+def _street_key(street: str) -> str | None:
+    """A street's ``address`` value: its first letters and its numbers (``None``: too short).
+
+    ``"Hauptstraße 12a"`` (folded) is ``hauptstr|12``; ``"12 High Street, Flat 3"`` is
+    ``highstre|12-3``. Numbers are runs of decimal digits, in order.
+    """
+    letters: list[str] = []
+    numbers: list[str] = []
+    run = ""
+    for char in street:
+        if char.isdecimal():
+            run += char if char.isascii() else str(unicodedata.decimal(char))
+            continue
+        if run:
+            numbers.append(run)
+            run = ""
+        if char.isalnum():
+            letters.append(char)
+    if run:
+        numbers.append(run)
+    digits = sum(len(n) for n in numbers)
+    if not letters or len(letters) + digits < _MIN_STREET:
+        return None
+    return "".join(letters[:_STREET_PREFIX]) + "|" + "-".join(numbers)
+
+
+def _birth_date(day: dt.date) -> str:
+    """A birth date with day and month sorted: a swapped day and month write it alike."""
+    low, high = sorted((day.month, day.day))
+    return f"{day.year:04d}-{low:02d}-{high:02d}"
+
+
 def feature_keys(
     item: Features, *, passes: Iterable[BlockingPass] = tuple(BlockingPass)
 ) -> tuple[str, ...]:
@@ -183,11 +238,11 @@ def feature_keys(
             if len(local) >= _MIN_EMAIL_LOCAL:
                 keys.add(f"email_local:{local}")
     initials: set[str] = set()
-    context = ""
-    if item.birthday is not None:
-        context = f"|{item.birthday.year:04d}"
-    elif any(a.postal_code for a in item.addresses):
-        context = "|" + min(f"{a.country}:{a.postal_code}" for a in item.addresses if a.postal_code)
+    born = None if item.birthday is None else _birth_date(item.birthday)
+    place = ""
+    if any(a.postal_code for a in item.addresses):
+        place = "|" + min(f"{a.country}:{a.postal_code}" for a in item.addresses if a.postal_code)
+    context = place if born is None else f"|{born[:4]}"
     for form in item.names:
         tokens = form.tokens
         if not tokens:
@@ -199,23 +254,19 @@ def feature_keys(
             for index, token in enumerate(tokens):
                 others = tokens[:index] + tokens[index + 1 :]
                 keys.add(f"name_part:{token}|{_initials(others)}{context}")
-    if BlockingPass.BIRTH in wanted and item.birthday is not None:
-        day = item.birthday
-        low, high = sorted((day.month, day.day))
-        keys.update(f"birth:{day.year:04d}-{low:02d}-{high:02d}|{i}" for i in initials)
+    if BlockingPass.BIRTH in wanted and born is not None:
+        keys.update(f"birth:{born}|{i}" for i in initials)
     for address in item.addresses:
         if not address.postal_code:
             continue
-        place = f"{address.country}:{address.postal_code}"
+        where = f"{address.country}:{address.postal_code}"
         if BlockingPass.POSTAL in wanted:
-            keys.update(f"postal:{place}|{i}" for i in initials)
-        if BlockingPass.BIRTH_POSTAL in wanted and item.birthday is not None:
-            day = item.birthday
-            low, high = sorted((day.month, day.day))
-            keys.add(f"birth_postal:{day.year:04d}-{low:02d}-{high:02d}|{place}")
-        street = "".join(c for c in address.street if c.isalnum())[:_STREET_PREFIX]
-        if BlockingPass.ADDRESS in wanted and len(street) >= _STREET_PREFIX // 2:
-            keys.add(f"address:{place}|{street}")
+            keys.update(f"postal:{where}|{i}" for i in initials)
+        if BlockingPass.BIRTH_POSTAL in wanted and born is not None:
+            keys.add(f"birth_postal:{born}|{where}")
+        street = _street_key(address.street)
+        if BlockingPass.ADDRESS in wanted and street is not None:
+            keys.add(f"address:{where}|{street}")
     return tuple(sorted(keys))
 
 
