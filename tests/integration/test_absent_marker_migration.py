@@ -16,10 +16,10 @@ from sqlalchemy import delete, select, text
 from tests.conftest import SQL_DIALECTS
 
 from crmcore.models import Customer, PersonProfile, Phone
-from crmcore.query import Query
+from crmcore.query import Field, Query
 from crmcore.storage import connect
 from crmcore.storage.indexing import ABSENT_SUFFIX, IndexSet
-from crmcore.storage.sqlalchemy import make_engine, upgrade
+from crmcore.storage.sqlalchemy import declare_index, make_engine, upgrade
 from crmcore.storage.sqlalchemy._migrate import VERSION_TABLE
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_BACKFILL, INDEX_TEXT_LENGTH
 
@@ -100,3 +100,34 @@ def test_upgrading_writes_the_absence_markers_of_existing_customers(
             t.rollback()
     assert found == [c.id for c in query.apply(customers)]
     assert found == ["o00", "o01", "o02", "p90"]
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_a_declared_single_valued_path_gets_markers_for_customers_already_stored(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """Declaring ``person.name.given`` backfills its markers: first pages by it are exact."""
+    customers = _customers()
+    nameless = next(c for c in customers if c.id == "p90")
+    url = sql_database(dialect)
+    with connect(url, normaliser=None) as store:
+        assert store.import_customers(customers).rejected == 0
+    engine = make_engine(url)
+    try:
+        assert declare_index(engine, "person.name.given")
+    finally:
+        engine.dispose()
+    assert (nameless.id, "person.name.given#absent") in _markers(url)
+    assert not any(
+        path == "person.name.given#absent"
+        for _, path in _markers(url) - {(nameless.id, "person.name.given#absent")}
+    )
+    with connect(url, normaliser=None, migrate=False) as store:
+        for where in (None, Field("kind") == "person", Field("kind") == "organisation"):
+            query = Query(where=where, order_by=("person.name.given",), limit=3)
+            t = store.backend.begin()
+            try:
+                found = [c.id for c in t.query("customer", query)]
+            finally:
+                t.rollback()
+            assert found == [c.id for c in query.apply(customers)]
