@@ -54,6 +54,16 @@ def _markers(url: str) -> set[tuple[str, str]]:
         engine.dispose()
 
 
+def _page(url: str, query: Query) -> list[str]:
+    """The ids of ``query``'s page on the database at ``url`` (not migrated on opening)."""
+    with connect(url, normaliser=None, migrate=False) as store:
+        t = store.backend.begin()
+        try:
+            return [c.id for c in t.query("customer", query)]
+        finally:
+            t.rollback()
+
+
 def _to_revision_0011(url: str) -> int:
     """Delete every absence marker and set the revision, as revision 0011 left it."""
     engine = make_engine(url)
@@ -92,12 +102,7 @@ def test_upgrading_writes_the_absence_markers_of_existing_customers(
     finally:
         engine.dispose()
     query = Query(order_by=("person.name.family",), limit=4)
-    with connect(url, normaliser=None, migrate=False) as store:
-        t = store.backend.begin()
-        try:
-            found = [c.id for c in t.query("customer", query)]
-        finally:
-            t.rollback()
+    found = _page(url, query)
     assert found == [c.id for c in query.apply(customers)]
     assert found == ["o00", "o01", "o02", "p90"]
 
@@ -122,12 +127,6 @@ def test_a_declared_single_valued_path_gets_markers_for_customers_already_stored
         path == "person.name.given#absent"
         for _, path in _markers(url) - {(nameless.id, "person.name.given#absent")}
     )
-    with connect(url, normaliser=None, migrate=False) as store:
-        for where in (None, Field("kind") == "person", Field("kind") == "organisation"):
-            query = Query(where=where, order_by=("person.name.given",), limit=3)
-            t = store.backend.begin()
-            try:
-                found = [c.id for c in t.query("customer", query)]
-            finally:
-                t.rollback()
-            assert found == [c.id for c in query.apply(customers)]
+    for where in (None, Field("kind") == "person", Field("kind") == "organisation"):
+        query = Query(where=where, order_by=("person.name.given",), limit=3)
+        assert _page(url, query) == [c.id for c in query.apply(customers)]
