@@ -35,8 +35,10 @@ def upgrade() -> None:
     if context.is_offline_mode():
         op.execute(
             sa.text(
+                # One row: the version table's (a SELECT without FROM is not portable).
                 "INSERT INTO crm_index_backfill (path, after_id) SELECT :path, NULL "
-                "WHERE NOT EXISTS (SELECT 1 FROM crm_index_backfill WHERE path = :path)"
+                "FROM crmcore_alembic_version WHERE :path NOT IN "
+                "(SELECT path FROM crm_index_backfill)"
             ).bindparams(path=_ALL_PATHS)
         )
         return
