@@ -150,6 +150,8 @@ _WHERE = st.sampled_from(
     [
         None,
         Field("kind") == "person",
+        Field("kind") == "organisation",  # no match has a person profile
+        (Field("kind") == "person") & (Field("phones.number") == "+8613800000001"),
         Field("phones.number") == "+8613800000001",
         Field("notes").is_null(),  # checked in Python: chunks bigger than the page
     ]

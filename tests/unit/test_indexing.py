@@ -29,6 +29,7 @@ from crmcore.query import resolve_path, sort_value
 from crmcore.query.audience import reachable_keys
 from crmcore.query.month_days import month_day_of
 from crmcore.storage.indexing import (
+    ABSENT_SUFFIX,
     DEFAULT_INDEXED_PATHS,
     MONTH_DAY_SUFFIX,
     REACHABLE_PATH,
@@ -403,7 +404,17 @@ def test_entry_rows_are_the_entries_with_fast_paths_on_and_off(
                 expected.append(row)
             else:
                 expected.append((customer.id, entry.path, entry.position, value, None, None))
-        assert fast == reference == expected * 2
+        assert fast == reference
+        assert [r for r in fast if not r[1].endswith(ABSENT_SUFFIX)] == expected * 2
+        present = {entry.path for entry in index_set.entries(customer)}
+        absent = [
+            (customer.id, p.path + ABSENT_SUFFIX, 0, customer.kind.value, None, None)
+            for p in index_set.paths
+            if not p.resolved.many
+            and p.path not in present
+            and p.profile_kind in (None, customer.kind.value)
+        ]
+        assert [r for r in fast if r[1].endswith(ABSENT_SUFFIX)] == absent * 2
         assert [type(v) for row in fast for v in row] == [type(v) for row in reference for v in row]
 
 
@@ -419,3 +430,24 @@ def test_entry_rows_cut_a_long_cjk_text_and_keep_it_whole() -> None:
         (customer.id, "tags", 0, "vip", None, None),
         (customer.id, "tags", 1, long_tag[:255], long_tag, None),
     ]
+
+
+def test_entry_rows_mark_each_absent_single_valued_path_where_its_entry_would_be() -> None:
+    """An organisation has no family name: a marker row; a person with one has none."""
+    organisation = Customer.organisation_named("上海华通贸易有限公司")
+    person = Customer.person_named(family="王", given="芳")
+    for fast in (True, False):
+        previous = set_fast_paths(fast)
+        try:
+            org_rows = DEFAULTS.entry_rows([organisation], 255)
+            person_rows = DEFAULTS.entry_rows([person], 255)
+        finally:
+            set_fast_paths(previous)
+        # The organisation has no person profile: no marker, its kind says it all.
+        assert not any(r[1] == "person.name.family" + ABSENT_SUFFIX for r in org_rows)
+        assert (organisation.id, "grade#absent", 0, "organisation", None, None) in org_rows
+        assert not any(r[1] == "tags" + ABSENT_SUFFIX for r in org_rows)
+        assert (person.id, "person.name.family", 0, "王", None, None) in person_rows
+        assert not any(r[1] == "person.name.family" + ABSENT_SUFFIX for r in person_rows)
+        assert (person.id, "grade#absent", 0, "person", None, None) in person_rows
+        assert not any(r[1] == "organisation.legal_name#absent" for r in person_rows)

@@ -43,6 +43,7 @@ from crmcore.query.audience import CHANNEL_POINTS, reachable_keys
 from crmcore.query.paths import ResolvedPath, resolve_path
 
 __all__ = [
+    "ABSENT_SUFFIX",
     "DEDUPE_PATH",
     "DEFAULT_INDEXED_PATHS",
     "MONTH_DAY_SUFFIX",
@@ -107,6 +108,17 @@ every customer's duplicate-blocking keys under ``@dedupe.<pass>`` (:func:`dedupe
 
 MONTH_DAY_SUFFIX = "#month_day"
 """Appended to a date path to name its month-day entries (``"person.birthday#month_day"``)."""
+
+ABSENT_SUFFIX = "#absent"
+"""Appended to a single-valued path to name its absence markers (``"person.name.family#absent"``).
+
+:meth:`IndexSet.entry_rows` (what the SQL storage writes, not :meth:`IndexSet.entries`)
+gives a customer without a value for a single-valued path one row of this path, at
+position 0, whose text is the customer's kind (``"person"``, ``"organisation"``): the
+customers *without* a value, of one kind, are then a range of the text index too, so
+an ordering that puts them first reads only its own rows. A path inside a kind's
+profile (:attr:`IndexedPath.profile_kind`) has markers on that kind only: the other
+kind lacks it by its kind alone."""
 
 
 def dedupe_entry_path(pass_name: str) -> str:
@@ -250,6 +262,21 @@ class IndexedPath:
             month_day=leaf is dt.date,
         )
 
+    @property
+    def profile_kind(self) -> str | None:
+        """The customer kind whose profile holds the path (``"person"`` for ``person.*``).
+
+        A customer of the other kind has no such profile (the model's invariant), so
+        the path is absent there by its kind alone: it gets no absence marker
+        (:data:`ABSENT_SUFFIX`). ``None`` for a path outside the two profiles.
+        """
+        first = self.resolved.steps[0].name
+        return first if first in _PROFILE_KINDS else None
+
+
+_PROFILE_KINDS = frozenset({"person", "organisation"})
+"""The :class:`~crmcore.models.Customer` fields that are a kind's profile, named as its kind."""
+
 
 def _invalid(path: str, message: str) -> ValidationError:
     named = message if message.startswith(f"{path!r}:") else f"{path!r}: {message}"
@@ -366,14 +393,32 @@ class IndexSet:
         ``full_text``. What the SQL storage writes. A fast path: a function generated
         for this set of paths and limit appends the rows as it walks the customer's
         fields; the reference, with fast paths off, makes each row of
-        :meth:`entry_tuples`. A property test proves them equal.
+        :meth:`entry_tuples`. A property test proves them equal. Each single-valued
+        path without an entry has an absence marker instead (:data:`ABSENT_SUFFIX`),
+        where its entry would be.
         """
         rows: list[EntryRow] = [] if into is None else into
         add = rows.append
         if not fast_paths_enabled():
             for customer in customers:
                 cid = customer.id
-                rows.extend(_entry_row(cid, e, text_limit) for e in self.entry_tuples(customer))
+                entries = self.entry_tuples(customer)
+                present = {entry[0] for entry in entries}
+                at = 0
+                for indexed in self.paths:  # the entries are path by path, in this order
+                    name = indexed.path
+                    own = (name, name + MONTH_DAY_SUFFIX)
+                    while at < len(entries) and entries[at][0] in own:
+                        rows.append(_entry_row(cid, entries[at], text_limit))
+                        at += 1
+                    kind = customer.kind.value
+                    if (
+                        not indexed.resolved.many
+                        and name not in present
+                        and indexed.profile_kind in (None, kind)
+                    ):
+                        rows.append((cid, name + ABSENT_SUFFIX, 0, kind, None, None))
+                rows.extend(_entry_row(cid, entry, text_limit) for entry in entries[at:])
             return rows
         walk = _row_walker(self.paths, text_limit)
         audience, dedupe = self.audience, self.dedupe
@@ -479,6 +524,11 @@ def _generated_walker(
             elif indexed.month_day:
                 lines.append(f"{indent}    v = {text}")
                 lines.append(f"{indent}    add((cid, M{number}, {pos}, v[:LIMIT], v, None))")
+        if rows and not many:  # a single value: no entry is an absence marker
+            # (not on the other kind, which has no such profile: x0 is None there)
+            other = "else:" if indexed.profile_kind is None else "elif x0 is not None:"
+            lines.append(f"{indent}{other}")
+            lines.append(f"{indent}    add((cid, A{number}, 0, c.kind.value, None, None))")
         if many:
             lines.append(f"{indent}pos += 1")
     lines.append("    return None" if rows else "    return found")
@@ -486,6 +536,7 @@ def _generated_walker(
     for number, indexed in enumerate(paths):
         env[f"P{number}"] = indexed.path
         env[f"M{number}"] = indexed.path + MONTH_DAY_SUFFIX
+        env[f"A{number}"] = indexed.path + ABSENT_SUFFIX
     what = "index rows" if rows else "index entries"
     walker: Callable[..., Any] = generate(
         "\n".join(lines), "walk", env, what=f"{what} of {len(paths)} paths"

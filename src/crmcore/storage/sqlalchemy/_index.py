@@ -9,7 +9,9 @@ document and its index rows never disagree.
 A row holds text entries in ``text_value`` (the first
 :data:`~crmcore.storage.sqlalchemy._schema.INDEX_TEXT_LENGTH` characters) and, only when
 the text is longer, the whole value in ``text_full``; integer and boolean entries in
-``number_value``.
+``number_value``. A single-valued path without a value has an absence marker instead
+(``<path>#absent`` at position 0 with the empty text,
+:data:`~crmcore.storage.indexing.ABSENT_SUFFIX`): revision 0012 backfills them.
 
 Backfills (revision 0003 for existing customers, :func:`declare_index` for a new path)
 run in committed batches of :data:`BACKFILL_BATCH` customers in id order, recording how
@@ -31,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crmcore.errors import SchemaOutdated, StorageError
 from crmcore.models import Customer
 from crmcore.storage.indexing import (
+    ABSENT_SUFFIX,
     DEDUPE_PATH,
     MONTH_DAY_SUFFIX,
     IndexEntry,
@@ -268,8 +271,8 @@ def _entry_paths(index_set: IndexSet, path: str) -> tuple[IndexSet, list[str]]:
         return IndexSet(paths=(), dedupe=True), [dedupe_entry_path(p) for p in BlockingPass]
     indexed = index_set.get(path)
     if indexed is None:  # declared and removed since: drop its rows only
-        return IndexSet(paths=()), [path, path + MONTH_DAY_SUFFIX]
-    return IndexSet(paths=(indexed,)), [path, path + MONTH_DAY_SUFFIX]
+        return IndexSet(paths=()), [path, path + MONTH_DAY_SUFFIX, path + ABSENT_SUFFIX]
+    return IndexSet(paths=(indexed,)), [path, path + MONTH_DAY_SUFFIX, path + ABSENT_SUFFIX]
 
 
 def _backfill(conn: Connection, index_set: IndexSet, path: str, progress: Progress | None) -> None:

@@ -10,7 +10,12 @@ walked in index order by keyset:
   ``crm_customer_index`` entries, ordered by ``(text_value, customer_id)`` (or
   ``number_value``), which is the ``(path, text_value, customer_id)`` index itself, so a
   first or a deep page reads only its own rows;
-* the rows *without* one (``IS NULL``, or no entry), ordered by the remaining keys;
+* the rows *without* one, ordered by the remaining keys: ``IS NULL`` for a column; for
+  an indexed path its absence markers (``<path>#absent`` entries whose text is the
+  customer's kind, :data:`~crmcore.storage.indexing.ABSENT_SUFFIX`, written with the
+  customer): when the filter implies one kind, an inner join on that kind's markers
+  ordered by ``customer_id``, the same index again, so finding that there are none is
+  one probe; otherwise each customer in id order probed for its marker;
 
 absent rows first ascending, last descending. ``text_value`` holds a text's first 255
 characters, so texts sharing them tie there: when the walk meets a ``text_value`` of
@@ -44,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement as _Column
 from sqlalchemy.sql.selectable import FromClause, Join
 
-from crmcore.storage.indexing import IndexedPath
+from crmcore.storage.indexing import ABSENT_SUFFIX, IndexedPath
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH
 
 __all__ = ["OrderKey", "Segment", "Sort", "after", "order_by", "segments", "walk"]
@@ -255,11 +260,13 @@ def _tie(value: str) -> str:
 
 
 def segments(
-    table: Table, sorts: Sequence[Sort], cursor: Sequence[Any] | None
+    table: Table, sorts: Sequence[Sort], cursor: Sequence[Any] | None, kind: str | None = None
 ) -> tuple[Segment, ...]:
     """The segments of an ordering by ``sorts`` (then id), after ``cursor`` if given.
 
     ``cursor`` holds the cursor's values in their :attr:`Sort.form`, the id last.
+    ``kind`` is the customer kind every match of the filter has (``None``: unknown):
+    the absent segment of an indexed path then walks that kind's absence markers.
     """
     identifier = table.c.id
     if not sorts or not sorts[0].nullable:
@@ -272,11 +279,14 @@ def segments(
     rest_keys = tuple(_later(table, s) for s in rest)
     rest_start = None if cursor is None else tuple(cursor[1:])
     descending = first.descending
+    absent_source: FromClause = table
+    absent_id: _Column[Any] = identifier
+    absent_condition: Condition | None
     if first.column is not None:
         column = first.column
         present_source: FromClause = table
-        present_condition: Condition = column.is_not(None)
-        absent_condition: Condition = column.is_(None)
+        present_condition: Condition | None = column.is_not(None)
+        absent_condition = column.is_(None)
         value_keys = (OrderKey(column, descending, False),)
         last_id = identifier
     else:
@@ -294,29 +304,58 @@ def segments(
                 entry.c.customer_id == identifier,
             ),
         )
-        present_condition = true()
-        missing = _ABSENT_ENTRY
-        absent_condition = ~(
-            select(missing.c.customer_id)
-            .where(missing.c.customer_id == identifier, missing.c.path == indexed.path)
-            .exists()
-        )
+        present_condition = None
+        # The absence markers (``<path>#absent``, text: the customer's kind; none on
+        # the kind without the path's profile, which lacks it by its kind alone).
+        marker = _ABSENT_ENTRY
+        absent_path = indexed.path + ABSENT_SUFFIX
+        scope = indexed.profile_kind
+        if kind is not None and scope not in (None, kind):
+            # Every match is of the other kind: none has the path.
+            present_condition = false()
+            absent_condition = None
+        elif kind is not None:
+            # The filter implies one kind: its customers without a value are one range of
+            # the ``(path, text_value, customer_id)`` index, walked in id order.
+            absent_source = marker.join(
+                table,
+                and_(
+                    marker.c.path == absent_path,
+                    marker.c.text_value == kind,
+                    marker.c.customer_id == identifier,
+                ),
+            )
+            absent_id = marker.c.customer_id
+            absent_condition = None
+        else:
+            # Either kind: the customers in id order, each probed for its marker (a
+            # primary-key lookup), quick while customers without a value are common.
+            absent_condition = (
+                select(marker.c.customer_id)
+                .where(
+                    marker.c.customer_id == identifier,
+                    marker.c.path == absent_path,
+                    marker.c.position == 0,
+                )
+                .exists()
+            )
+            if scope is not None:
+                absent_condition = or_(table.c.kind != scope, absent_condition)
         value_keys = (OrderKey(stored, descending, False),)
         last_id = entry.c.customer_id
         if not indexed.numeric:
             tie = OrderKey(func.coalesce(entry.c.text_full, literal("")), descending, False)
             ties = (tie, *rest_keys, OrderKey(last_id, False, False))
     present_keys = (*value_keys, *rest_keys, OrderKey(last_id, False, False))
-    absent_keys = (*rest_keys, OrderKey(identifier, False, False))
+    absent_keys = (*rest_keys, OrderKey(absent_id, False, False))
 
     def present(
         start: tuple[Any, ...] | None, tie_start: tuple[str, tuple[Any, ...]] | None = None
     ) -> Segment:
-        condition = None if first.column is None else present_condition
-        return Segment(present_source, condition, present_keys, start, ties, tie_start)
+        return Segment(present_source, present_condition, present_keys, start, ties, tie_start)
 
     def absent(start: tuple[Any, ...] | None) -> Segment:
-        return Segment(table, absent_condition, absent_keys, start)
+        return Segment(absent_source, absent_condition, absent_keys, start)
 
     if cursor is None:
         return (present(None), absent(None)) if descending else (absent(None), present(None))

@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
-from crmcore.models import Customer
+from crmcore.models import Customer, CustomerKind
 from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query import (
     And,
@@ -652,9 +652,28 @@ def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None)
     return SqlPlan(
         where=where,
         exact=translated.exact,
-        segments=segments(table, sorts, cursor),
+        segments=segments(table, sorts, cursor, _implied_kind(compiled.query.where)),
         searches=searches,
     )
+
+
+_KINDS = frozenset(kind.value for kind in CustomerKind)
+
+
+def _implied_kind(where: AnyFilter | None) -> str | None:
+    """The customer kind every record matching ``where`` has (``None``: not implied).
+
+    ``kind == K`` itself, or an ``And`` with such a part; other filters imply nothing.
+    """
+    if isinstance(where, Compare) and where.path == "kind" and where.op is Op.EQ:
+        value = str(where.value)
+        return value if value in _KINDS else None
+    if isinstance(where, And):
+        for part in where.filters:
+            found = _implied_kind(part)
+            if found is not None:
+                return found
+    return None
 
 
 def explain(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> Explanation:
