@@ -1,4 +1,4 @@
-"""Revisions 0009 and 0011 recompute the ``@dedupe`` blocking keys a database holds.
+"""Revisions 0009, 0011 and 0013 recompute the ``@dedupe`` blocking keys a database holds.
 
 A database indexed with the keys of before (``name:wei zhang``, no birth year or
 postal code) is upgraded: its entries become exactly the keys of today, so blocking
@@ -57,13 +57,14 @@ def _to_old_name_keys(url: str) -> int:
         engine.dispose()
 
 
-def _name_entries(url: str) -> set[tuple[str, str]]:
+def _entries(url: str, blocking_pass: str) -> set[tuple[str, str]]:
+    """The ``(customer id, key)`` entries of one blocking pass a database holds."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 select(INDEX.c.customer_id, INDEX.c.text_value).where(
-                    INDEX.c.path == "@dedupe.name"
+                    INDEX.c.path == f"@dedupe.{blocking_pass}"
                 )
             )
             return {(str(a), str(b)) for a, b in rows}
@@ -71,25 +72,24 @@ def _name_entries(url: str) -> set[tuple[str, str]]:
         engine.dispose()
 
 
-@pytest.mark.parametrize("dialect", SQL_DIALECTS)
-def test_upgrading_recomputes_the_old_name_keys(
-    dialect: str, sql_database: Callable[[str], str]
+def _upgrade_restores_the_keys(
+    url: str, customers: list[Customer], blocking_pass: str, make_old: Callable[[str], int]
 ) -> None:
-    customers = list(generate(120, seed=3, hard=True).customers)
-    url = sql_database(dialect)
+    """Stored today, made old by ``make_old``, upgraded: the pass's entries and the SQL
+    blocking equal the pure rule's again."""
     with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
         assert store.import_customers(customers).rejected == 0
     today = {
         (c.id, key.split(":", 1)[1])
         for c in customers
         for key in rules.blocking_keys(c)
-        if key.startswith("name:")
+        if key.startswith(f"{blocking_pass}:")
     }
-    assert _name_entries(url) == today
-    assert _to_old_name_keys(url) > 10
-    assert _name_entries(url) != today
+    assert _entries(url, blocking_pass) == today
+    assert make_old(url) > 10
+    assert _entries(url, blocking_pass) != today
     upgrade(url)
-    assert _name_entries(url) == today
+    assert _entries(url, blocking_pass) == today
     with connect(url, normaliser=None, migrate=False) as store:
         found = dedupe.candidates(store)
     expected = rules.candidate_pairs(
@@ -97,6 +97,14 @@ def test_upgrading_recomputes_the_old_name_keys(
     )
     assert found.pairs == expected.pairs
     assert found.report == expected.report
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_upgrading_recomputes_the_old_name_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    customers = list(generate(120, seed=3, hard=True).customers)
+    _upgrade_restores_the_keys(sql_database(dialect), customers, "name", _to_old_name_keys)
 
 
 _NEW_PASSES = ("@dedupe.identifier_near", "@dedupe.email_local")
@@ -146,3 +154,113 @@ def test_upgrading_adds_the_identifier_near_and_email_local_keys(
         found = dedupe.candidates(store)
     assert found.pairs == expected.pairs
     assert found.report == expected.report
+
+
+def _to_old_address_keys(url: str) -> int:
+    """Cut the house numbers off the ``@dedupe.address`` keys, as revision 0012 left them.
+
+    The old key was the postal code and the street's first eight letters and digits:
+    every customer of one street and postal code shared it, whatever the number.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            rows = [
+                dict(r._mapping)
+                for r in connection.execute(select(INDEX).where(INDEX.c.path == "@dedupe.address"))
+            ]
+            connection.execute(delete(INDEX).where(INDEX.c.path == "@dedupe.address"))
+            kept: dict[tuple[str, str], dict[str, object]] = {}
+            for row in rows:
+                row["text_value"] = str(row["text_value"]).rsplit("|", 1)[0]
+                row["text_full"] = None
+                kept.setdefault((str(row["customer_id"]), row["text_value"]), row)
+            connection.execute(insert(INDEX), list(kept.values()))
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0012'"))
+        return len(rows)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_upgrading_puts_the_house_numbers_into_the_address_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """Revision 0013 recomputes ``@dedupe.address``: blocking in SQL equals the pure rule again."""
+    customers = list(generate(150, seed=7, hard=True).customers)
+    _upgrade_restores_the_keys(sql_database(dialect), customers, "address", _to_old_address_keys)
+
+
+def _scheduled_backfills(url: str, from_revision: str) -> list[str]:
+    """The backfill rows the migrations after ``from_revision`` schedule (none run)."""
+    from alembic import command
+
+    from crmcore.storage.sqlalchemy._migrate import alembic_config
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the engine's driver autocommits
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '{from_revision}'"))
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            rows = connection.execute(text("SELECT path FROM crm_index_backfill ORDER BY path"))
+            found = [str(r[0]) for r in rows]
+            connection.rollback()
+            return found
+    finally:
+        engine.dispose()
+
+
+def test_a_pending_rewrite_of_the_whole_index_covers_the_dedupe_backfill(
+    sql_database: Callable[[str], str],
+) -> None:
+    """From 0011, 0012 schedules the whole index and 0013 adds nothing: each key is written once."""
+    url = sql_database("sqlite")
+    with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
+        assert store.import_customers(list(generate(10, seed=2).customers)).rejected == 0
+    assert _scheduled_backfills(url, "0011") == ["*"]
+    assert _scheduled_backfills(url, "0012") == ["@dedupe"]
+
+
+def test_without_declared_dedupe_keys_only_the_whole_index_is_scheduled(
+    sql_database: Callable[[str], str],
+) -> None:
+    url = sql_database("sqlite")
+    with connect(url, normaliser=None) as store:
+        assert store.import_customers(list(generate(10, seed=2).customers)).rejected == 0
+    assert _scheduled_backfills(url, "0011") == ["*"]
+    assert _scheduled_backfills(url, "0012") == []
+
+
+@pytest.mark.parametrize(("start", "scheduled"), [("0011", ["*"]), ("0012", ["@dedupe"])])
+def test_the_offline_script_schedules_the_same_backfills(
+    start: str, scheduled: list[str], sql_database: Callable[[str], str]
+) -> None:
+    """The SQL a DBA runs (offline mode) schedules what the online upgrade does."""
+    import contextlib
+    import io
+    import sqlite3
+
+    from alembic import command
+
+    from crmcore.storage.sqlalchemy._migrate import alembic_config
+
+    url = sql_database("sqlite")
+    with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
+        assert store.import_customers(list(generate(10, seed=2).customers)).rejected == 0
+    config = alembic_config()
+    config.set_main_option("sqlalchemy.url", "sqlite://")
+    config.attributes["version_table"] = VERSION_TABLE
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        command.upgrade(config, f"{start}:head", sql=True)
+    database = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        database.execute(f"UPDATE {VERSION_TABLE} SET version_num = '{start}'")
+        database.executescript(out.getvalue())
+        found = [r[0] for r in database.execute("SELECT path FROM crm_index_backfill")]
+    finally:
+        database.close()
+    assert sorted(found) == scheduled

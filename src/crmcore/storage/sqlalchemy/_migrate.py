@@ -132,22 +132,33 @@ def current_revision(target: str | Engine) -> str | None:
 
 
 def schedule_backfill(path: str) -> None:
-    """Inside a migration: schedule a backfill of the declared index ``path``.
+    """Inside a migration: schedule a backfill of the declared index ``path``, or of all.
 
     A row in ``crm_index_backfill``, which :func:`upgrade` then runs in committed
-    batches, replacing every customer's entries of ``path`` (revisions 0009 and 0011
-    recompute the ``@dedupe`` blocking keys this way). Nothing happens where ``path``
-    is not declared; a backfill already pending is left as it is (restartable).
+    batches, replacing every customer's entries of ``path`` (revisions 0009, 0011 and
+    0013 recompute the ``@dedupe`` blocking keys this way). ``"*"`` rewrites every
+    customer's entries of every path (revision 0012's absence markers). Nothing happens
+    where ``path`` is not declared, or where a rewrite of everything is pending and not
+    yet started (it covers ``path``); a backfill already pending is left as it is
+    (restartable).
     """
     import sqlalchemy as sa
     from alembic import context, op
 
+    every = path == "*"  # crmcore.storage.sqlalchemy._index.ALL_PATHS
     if context.is_offline_mode():
+        # One row at most: from the declaration, or for "*" from the version table
+        # (a SELECT without FROM is not portable).
+        source = (
+            f"FROM {VERSION_TABLE} WHERE"
+            if every
+            else "FROM crm_declared_index WHERE path = :path AND"
+        )
         op.execute(
             sa.text(
-                "INSERT INTO crm_index_backfill (path, after_id) SELECT path, NULL "
-                "FROM crm_declared_index WHERE path = :path AND path NOT IN "
-                "(SELECT path FROM crm_index_backfill)"
+                f"INSERT INTO crm_index_backfill (path, after_id) SELECT :path, NULL {source} "
+                ":path NOT IN (SELECT path FROM crm_index_backfill) AND NOT EXISTS "
+                "(SELECT 1 FROM crm_index_backfill WHERE path = '*' AND after_id IS NULL)"
             ).bindparams(path=path)
         )
         return
@@ -156,7 +167,11 @@ def schedule_backfill(path: str) -> None:
         "crm_index_backfill", sa.column("path", sa.String), sa.column("after_id", sa.String)
     )
     bind = op.get_bind()
-    found = bind.execute(sa.select(declared.c.path).where(declared.c.path == path)).first()
-    pending = bind.execute(sa.select(backfill.c.path).where(backfill.c.path == path)).first()
-    if found is not None and pending is None:
+    found = every or bind.execute(sa.select(declared.c.path).where(declared.c.path == path)).first()
+    pending = bind.execute(
+        sa.select(backfill.c.path).where(
+            (backfill.c.path == path) | ((backfill.c.path == "*") & backfill.c.after_id.is_(None))
+        )
+    ).first()
+    if found and pending is None:
         bind.execute(sa.insert(backfill).values(path=path, after_id=None))

@@ -21,34 +21,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
+
+from crmcore.storage.sqlalchemy._migrate import schedule_backfill
 
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_ALL_PATHS = "*"  # crmcore.storage.sqlalchemy._index.ALL_PATHS
-
 
 def upgrade() -> None:
-    if context.is_offline_mode():
-        op.execute(
-            sa.text(
-                # One row: the version table's (a SELECT without FROM is not portable).
-                "INSERT INTO crm_index_backfill (path, after_id) SELECT :path, NULL "
-                "FROM crmcore_alembic_version WHERE :path NOT IN "
-                "(SELECT path FROM crm_index_backfill)"
-            ).bindparams(path=_ALL_PATHS)
-        )
-        return
-    backfill = sa.table(
-        "crm_index_backfill", sa.column("path", sa.String), sa.column("after_id", sa.String)
-    )
-    bind = op.get_bind()
-    pending = bind.execute(sa.select(backfill.c.path).where(backfill.c.path == _ALL_PATHS)).first()
-    if pending is None:
-        bind.execute(sa.insert(backfill).values(path=_ALL_PATHS, after_id=None))
+    schedule_backfill("*")
 
 
 def downgrade() -> None:
