@@ -4,7 +4,7 @@ Run on demand (not part of pytest)::
 
     PYTHONPATH=src python bench/bench_segmentation.py [--purchases 1000000]
         [--customers 100000] [--repeat 3] [--postgres URL] [--mysql URL] [--no-sql]
-        [--no-memory] [--import-records] [--keep NAME]
+        [--no-memory] [--import-records] [--keep NAME] [--backends sqlite,postgresql,mysql]
 
 ``--postgres`` defaults to ``$CRMCORE_TEST_POSTGRES_URL`` and ``--mysql`` (MariaDB) to
 ``$CRMCORE_TEST_MYSQL_URL``; without one that server is skipped (said so). ``--keep
@@ -463,6 +463,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"))
     parser.add_argument("--mysql", default=os.environ.get("CRMCORE_TEST_MYSQL_URL"))
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql,mysql", help="comma-separated, in this order"
+    )
     parser.add_argument("--keep", help="keep the databases under this name and reuse them")
     parser.add_argument("--no-sql", action="store_true", help="the in-memory part only")
     parser.add_argument("--no-memory", action="store_true", help="skip the in-memory rounds")
@@ -524,6 +527,8 @@ def main() -> None:
     print("over a store (wall seconds):", flush=True)
     servers = (("sqlite", None), ("postgresql", args.postgres), ("mysql", args.mysql))
     for dialect, server in servers:
+        if dialect not in args.backends.split(","):
+            continue
         if dialect != "sqlite" and not server:
             print(f"{dialect} skipped: no URL given and none in the environment")
             continue
