@@ -134,6 +134,7 @@ class HandQueries:
 
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
+        self.my = dialect in ("mysql", "mariadb")  # UTC text as on SQLite, MariaDB's dates
         self.as_of: Any = (
             AS_OF if self.pg else AS_OF.replace(tzinfo=None).isoformat(timespec="microseconds")
         )
@@ -154,6 +155,8 @@ class HandQueries:
         )
         end = "DATE '2026-05-31'" if self.pg else "julianday('2026-05-31')"
         diff = "{} - {}" if self.pg else "CAST(julianday({}) - julianday({}) AS INTEGER)"
+        if self.my:
+            end, diff = "'2026-05-31'", "DATEDIFF({}, {})"
         sql = f"""
             WITH days AS (
                 SELECT customer_id AS c, currency AS cur, {day} AS d, sum(amount_micros) AS v
@@ -163,6 +166,8 @@ class HandQueries:
                    {
             diff.format(end, "firsts.first")
             if self.pg
+            else diff.format(end, "firsts.first")
+            if self.my
             else f"CAST({end} - julianday(firsts.first) AS INTEGER)"
         },
                    sum(CASE WHEN d = firsts.first THEN 0 ELSE v END)
@@ -178,6 +183,8 @@ class HandQueries:
         """
         if self.pg:
             rec = "DATE '2026-05-31' - (max(purchased_at) AT TIME ZONE 'UTC')::date"
+        elif self.my:
+            rec = "DATEDIFF('2026-05-31', substr(max(purchased_at), 1, 10))"
         else:
             last = "julianday(substr(max(purchased_at), 1, 10))"
             rec = f"CAST(julianday('2026-05-31') - {last} AS INTEGER)"
@@ -200,8 +207,13 @@ class HandQueries:
             rec_cuts, n_cuts, total_cuts = cuts.one()
             source = f"({summary}) AS s"
         else:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS temp.bench_summary")
-            conn.execute(sa.text(f"CREATE TEMP TABLE bench_summary AS {summary}"), params)
+            if self.my:  # a temporary table cannot be read twice in one MariaDB statement
+                conn.exec_driver_sql("DROP TABLE IF EXISTS bench_summary")
+                create = "CREATE TABLE"
+            else:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS temp.bench_summary")
+                create = "CREATE TEMP TABLE"
+            conn.execute(sa.text(f"{create} bench_summary AS {summary}"), params)
             (count,) = conn.exec_driver_sql("SELECT count(*) FROM bench_summary").one()
             positions = [-(-j * count // k) - 1 for j in range(1, k)]
             columns = ", ".join(
@@ -245,17 +257,19 @@ class HandQueries:
         revenue reaches 80% (``running * 5 < revenue * 4`` counts those before), as
         ``ParetoSpec()`` defines them, from a running total over per-customer totals.
         """
-        sql = """
+        fifth = "(g.n + 4) DIV 5" if self.my else "(g.n + 4) / 5"
+        sql = f"""
             WITH t AS (
                 SELECT currency AS cur, customer_id AS c, sum(amount_micros) AS total
                 FROM bench_purchase WHERE purchased_at <= :as_of GROUP BY currency, customer_id),
             r AS (
-                SELECT cur, row_number() OVER w AS pos, sum(total) OVER w AS running FROM t
-                WINDOW w AS (PARTITION BY cur ORDER BY total DESC, c
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)),
+                SELECT cur, row_number() OVER w AS pos,
+                       sum(total) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+                           AS running
+                FROM t WINDOW w AS (PARTITION BY cur ORDER BY total DESC, c)),
             g AS (SELECT cur, count(*) AS n, sum(total) AS revenue FROM t GROUP BY cur)
             SELECT g.cur, g.n, g.revenue,
-                   (SELECT running FROM r WHERE r.cur = g.cur AND r.pos = (g.n + 4) / 5),
+                   (SELECT running FROM r WHERE r.cur = g.cur AND r.pos = {fifth}),
                    1 + (SELECT count(*) FROM r
                         WHERE r.cur = g.cur AND r.running * 5 < g.revenue * 4)
             FROM g ORDER BY g.cur"""

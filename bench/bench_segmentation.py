@@ -3,13 +3,19 @@
 Run on demand (not part of pytest)::
 
     PYTHONPATH=src python bench/bench_segmentation.py [--purchases 1000000]
-        [--customers 100000] [--repeat 3] [--postgres URL] [--no-sql] [--no-memory]
-        [--import-records]
+        [--customers 100000] [--repeat 3] [--postgres URL] [--mysql URL] [--no-sql]
+        [--no-memory] [--import-records] [--keep NAME] [--backends sqlite,postgresql,mysql]
 
-``--postgres`` defaults to ``$CRMCORE_TEST_POSTGRES_URL``; without one PostgreSQL is
-skipped (said so). polars and lifetimes are optional, installed in the bench
-environment only (``pip install polars lifetimes``, never a dependency of crmcore); a
-peer that is missing or fails on this Python is reported and skipped.
+``--postgres`` defaults to ``$CRMCORE_TEST_POSTGRES_URL`` and ``--mysql`` (MariaDB) to
+``$CRMCORE_TEST_MYSQL_URL``; without one that server is skipped (said so). ``--keep
+NAME`` keeps the databases (``/tmp/crmcore-benchseg-NAME.db``, the PostgreSQL schema or
+MariaDB database ``crmcore_benchseg_NAME``) and, in a later run, reuses them when they
+already hold this many purchases, skipping the load: run the old and the new tree
+alternately on the same data (``PYTHONPATH=/old/src``).
+
+polars and lifetimes are optional, installed in the bench environment only (``pip
+install polars lifetimes``, never a dependency of crmcore); a peer that is missing or
+fails on this Python is reported and skipped.
 
 The purchases (``_bench_segmentation_data.build``: CNY, EUR and USD, price-list ties,
 refunds, costs, same-second purchases) are built as crmcore ``Purchase`` models and
@@ -44,12 +50,13 @@ and the ratio crmcore / peer (best against best, and the range over the rounds).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -357,13 +364,20 @@ def bulk_load(store: Store, purchases: Sequence[Purchase], customers: int) -> fl
         Customer.person_named(family="客", given=f"{i}", id=f"c{i:06}") for i in range(customers)
     ]
     report = store.import_customers(people, batch_size=5000, on_outcome=lambda _: None)
-    assert report.created == customers, report
+    assert report.created + report.unchanged == customers, report  # kept from a failed run
     engine: sa.Engine = store.backend.engine  # type: ignore[attr-defined]
     make_row = _rows.ROWS["purchase"]
     table = crm_metadata.tables["crm_purchase"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             copy_rows(conn, table, (make_row(p) for p in purchases), _rows.copy_types(table))
+        elif engine.dialect.name != "sqlite":  # MariaDB: pymysql's named parameters
+            columns = _rows.COLUMNS["purchase"]
+            for first in range(0, len(purchases), 20000):
+                chunk = purchases[first : first + 20000]
+                conn.execute(
+                    table.insert(), [dict(zip(columns, make_row(p), strict=True)) for p in chunk]
+                )
         else:
             sql = _rows.positional_insert(conn, "purchase")
             for first in range(0, len(purchases), 50000):
@@ -376,6 +390,7 @@ def load_hand(url: str, dialect: str, purchases: Sequence[Purchase]) -> sa.Engin
     engine = make_engine(url)
     metadata = sa.MetaData()
     table = hand_schema(metadata, dialect)
+    metadata.drop_all(engine)  # a kept database's partial table
     metadata.create_all(engine)
     with engine.begin() as connection:
         if dialect == "postgresql":
@@ -401,18 +416,13 @@ class ReferenceRows:
 
 
 def sql_rounds(
-    dialect: str,
-    url: str,
+    engine: sa.Engine,
     store: Store,
-    purchases: Sequence[Purchase],
     repeat: int,
     reference: dict[str, Any],
     timings: Timings,
 ) -> None:
-    start = time.perf_counter()
-    engine = load_hand(url, dialect, purchases)
-    print(f"  hand table loaded in {time.perf_counter() - start:.0f} s", flush=True)
-    analyze(store.backend.engine)  # type: ignore[attr-defined]
+    dialect = engine.dialect.name
     hand = HandQueries(dialect)
     tasks: dict[str, tuple[Callable[[], Any], Callable[[sa.Connection], Any]]] = {
         "summaries": (lambda: segments.purchase_summaries(store, as_of=AS_OF), hand.summaries),
@@ -444,7 +454,6 @@ def sql_rounds(
         print(timings.line(task, ours, [theirs, before]))
         if (task, before) in timings.seconds:
             print(timings.line(task, before, [theirs]))
-    engine.dispose()
 
 
 def main() -> None:
@@ -453,6 +462,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"))
+    parser.add_argument("--mysql", default=os.environ.get("CRMCORE_TEST_MYSQL_URL"))
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql,mysql", help="comma-separated, in this order"
+    )
+    parser.add_argument("--keep", help="keep the databases under this name and reuse them")
     parser.add_argument("--no-sql", action="store_true", help="the in-memory part only")
     parser.add_argument("--no-memory", action="store_true", help="skip the in-memory rounds")
     parser.add_argument(
@@ -511,29 +525,80 @@ def main() -> None:
     if args.no_sql:
         return
     print("over a store (wall seconds):", flush=True)
-    with fresh_database("sqlite", None) as url:
-        store = connect(url, normaliser=None)
-        try:
-            print("sqlite: loading ...", flush=True)
-            load = load_store if args.import_records else bulk_load
-            how = "import_records" if args.import_records else "bulk rows"
-            seconds = load(store, purchases, args.customers)
-            print(f"  crmcore store loaded ({how}) in {seconds:.0f} s", flush=True)
-            sql_rounds("sqlite", url, store, purchases, args.repeat, reference, timings)
-            if not args.postgres:
-                print("postgresql skipped: no --postgres URL and no CRMCORE_TEST_POSTGRES_URL")
-                return
-            with fresh_database("postgresql", args.postgres) as pg_url:
-                print("postgresql: loading ...", flush=True)
-                pg = connect(pg_url, normaliser=None)
-                seconds = load(pg, purchases, args.customers)
-                print(f"  crmcore store loaded ({how}) in {seconds:.0f} s", flush=True)
+    servers = (("sqlite", None), ("postgresql", args.postgres), ("mysql", args.mysql))
+    for dialect, server in servers:
+        if dialect not in args.backends.split(","):
+            continue
+        if dialect != "sqlite" and not server:
+            print(f"{dialect} skipped: no URL given and none in the environment")
+            continue
+        with bench_database(dialect, server, args.keep) as url:
+            store = connect(url, normaliser=None)
+            try:
+                print(f"{dialect}: loading ...", flush=True)
+                if loaded(store, url, len(purchases)):
+                    print("  crmcore store and hand table kept from an earlier run")
+                    engine = make_engine(url)
+                else:
+                    load = load_store if args.import_records else bulk_load
+                    how = "import_records" if args.import_records else "bulk rows"
+                    seconds = load(store, purchases, args.customers)
+                    print(f"  crmcore store loaded ({how}) in {seconds:.0f} s", flush=True)
+                    start = time.perf_counter()
+                    engine = load_hand(url, store.backend.engine.dialect.name, purchases)  # type: ignore[attr-defined]
+                    print(f"  hand table loaded in {time.perf_counter() - start:.0f} s", flush=True)
+                    analyze(store.backend.engine)  # type: ignore[attr-defined]
                 try:
-                    sql_rounds("postgresql", pg_url, pg, purchases, args.repeat, reference, timings)
+                    sql_rounds(engine, store, args.repeat, reference, timings)
                 finally:
-                    pg.close()
-        finally:
-            store.close()
+                    engine.dispose()
+            finally:
+                store.close()
+
+
+@contextlib.contextmanager
+def bench_database(dialect: str, server: str | None, keep: str | None) -> Iterator[str]:
+    """A new database (dropped afterwards), or with ``keep`` the kept one of that name."""
+    if keep is None:
+        with fresh_database(dialect, server) as url:
+            yield url
+        return
+    name = f"crmcore_benchseg_{keep}"
+    if dialect == "sqlite":
+        yield f"sqlite:////tmp/crmcore-benchseg-{keep}.db"
+        return
+    assert server is not None
+    pg = dialect == "postgresql"
+    quoted = f'"{name}"' if pg else f"`{name}`"
+    admin = sa.create_engine(make_engine(server).url, isolation_level="AUTOCOMMIT")
+    create = "SCHEMA" if pg else "DATABASE"
+    charset = "" if pg else " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE {create} IF NOT EXISTS {quoted}{charset}"))
+    admin.dispose()
+    url = make_engine(server).url
+    if pg:
+        url = url.update_query_dict({"options": f"-csearch_path={name}"})
+    else:
+        url = url.set(database=name)
+    yield url.render_as_string(hide_password=False)
+
+
+def loaded(store: Store, url: str, purchases: int) -> bool:
+    """Whether a kept database already holds the store's purchases and the hand table."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = set(sa.inspect(connection).get_table_names())
+            if "bench_purchase" not in tables or "crm_purchase" not in tables:
+                return False
+            counts = [
+                connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+                for table in ("crm_purchase", "bench_purchase")
+            ]
+            return counts == [purchases, purchases]
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

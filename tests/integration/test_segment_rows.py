@@ -220,3 +220,26 @@ def test_with_fast_paths_off_the_builders_are_the_reference() -> None:
     assert _segment_rows.reference_summaries(rows, AS_OF) == reference
     assert str(reference[0].total) == "116.00"
     assert str(reference[0].mean) == "58.00"
+
+
+@given(
+    micros=st.integers(-(10**15), 10**15) | st.sampled_from([0, 100_000_000, -2_500_000]),
+    count=st.integers(1, 40),
+    places=st.integers(0, 6),
+)
+def test_summary_means_equal_the_decimal_division_exponent_included(
+    micros: int, count: int, places: int
+) -> None:
+    """An exact quotient is built without a division: the same value and exponent.
+
+    A summary row's total is ``micros`` millionths written with ``places`` decimals;
+    multiples of ``count`` take the generated loop's exact branch, the rest divide.
+    """
+    unit = 10 ** (6 - places)
+    for total in (micros - micros % unit, (micros - micros % unit) * count):
+        row = ("c1", "CNY", "2026-01-02T03:04:05.000000", "2026-06-01T00:00:00.000000")
+        rows = [(*row, count, total, 0, 0, places, 0)]
+        (built,) = _segment_rows.summaries(rows, AS_OF)
+        (reference,) = _segment_rows.reference_summaries(rows, AS_OF)
+        assert built == reference
+        assert str(built.mean) == str(reference.mean)

@@ -451,3 +451,54 @@ def test_postgresql_planner_setting_is_set_back_after_a_segmentation(
         assert setting == before
     finally:
         engine.dispose()
+
+
+MANY = [f"m{i:02d}" for i in range(37)]
+
+
+@pytest.fixture(params=BACKENDS)
+def make_wide_store(
+    request: pytest.FixtureRequest, sql_database: Callable[[str], str]
+) -> Iterator[Callable[[list[Purchase]], Store]]:
+    """A new store on the parametrised backend with 37 customers (a prime count)."""
+    yield from purchase_stores(request, sql_database, MANY)
+
+
+def test_cut_point_positions_are_exact_for_every_score_count(
+    make_wide_store: Callable[[list[Purchase]], Store],
+) -> None:
+    """Quantile cut points sit at ``ceil(j * n / k)`` for awkward n and k, places included.
+
+    PostgreSQL reads them with ``percentile_disc``, whose fraction is a float: positions
+    where ``j / k`` rounds (k = 3, 6, 7, 9, 10 over 37 and 36 customers) must still be
+    exact, and a money cut among equal totals written with other decimal places
+    (``"10"``, ``"10.00"``, ``"10.0"``) must carry the places of that customer's total.
+    """
+    day = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+    places = ["10", "10.00", "10.0"]
+    purchases = []
+    for i, cid in enumerate(MANY):
+        amount = places[i % 3] if i % 4 == 0 else f"{(i * 7) % 23 + 1}.{i % 10}"
+        for j in range(1 + i % 5):
+            purchases.append(
+                Purchase(
+                    id=f"w{i:02d}{j}",
+                    customer_id=cid,
+                    purchased_at=day - dt.timedelta(days=(i * 11) % 17 + j),
+                    amount=Money.of(amount, "CNY"),
+                    product="茶",
+                )
+            )
+    for subset in (purchases, [p for p in purchases if p.customer_id != MANY[-1]]):
+        store = make_wide_store(subset)
+        summaries = rules.summarise_purchases(subset, as_of=AS_OF)
+        for k in (2, 3, 4, 5, 6, 7, 9, 10):
+            spec = RfmSpec(currency="CNY", scores=k, segments=())
+            found = segments.rfm(store, spec, as_of=AS_OF)
+            assert found == rules.rfm(spec, summaries), k
+            assert to_json(found) == to_json(rules.rfm(spec, summaries)), k
+        shares = (Decimal("0.07"), Decimal("0.11"), Decimal("0.29"), None)
+        tiers = tuple(Tier(name=f"t{i}", share=s) for i, s in enumerate(shares))
+        pyramid = PyramidSpec(currency="CNY", method=PyramidMethod.SHARES, tiers=tiers)
+        found_pyramid = segments.value_pyramid(store, pyramid, as_of=AS_OF)
+        assert to_json(found_pyramid) == to_json(rules.value_pyramid(pyramid, summaries))

@@ -17,7 +17,9 @@ the typed purchase columns (``amount_micros``, ``currency``, ``cost_micros``,
 * **RFM** (monetary basis ``total``): the quantile cut points in one statement (each
   the value at position ``ceil(j * n / k)``, a scalar subquery ``ORDER BY ... LIMIT 1
   OFFSET``; ``n`` counted once; a money cut point is one summary's total and places,
-  one sort for both: :func:`cut_table`), then every customer's three scores in one
+  one sort for both: :func:`cut_table`; on PostgreSQL ``percentile_disc`` aggregates,
+  one sort per column: :func:`percentiles_disc`, :func:`money_percentiles`), then
+  every customer's three scores in one
   statement with ``CASE`` sums, exactly
   :func:`~crmcore.rules.segmentation.ascending_score` and ``descending_score``:
   recency needs no date arithmetic in SQL, since ``floor(days) < c`` is ``last
@@ -45,6 +47,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
     Integer,
     Numeric,
     Select,
@@ -58,6 +61,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -93,9 +97,11 @@ __all__ = [
     "cut_table",
     "filled_count",
     "floor_bound",
+    "money_percentiles",
     "offsets_inline",
     "on_first_row",
     "overflow_falls_back",
+    "percentiles_disc",
     "repeat_summaries",
     "rfm",
     "summary_cte",
@@ -258,41 +264,117 @@ def cut_table(
     conn: Connection,
     s: Any,
     plain: Sequence[Any],
-    money: tuple[Sequence[Any], Sequence[Any], Any],
+    money: tuple[Any, Sequence[Any], bool, Any],
     places: str,
 ) -> Any:
     """A one-row table of cut points: the ``plain`` ones, then the money ones by summary.
 
     A money cut point is a summary's total *and* its decimal places: the summary at a
-    1-based position of an order that ends with the customer id. ``money`` is the
-    positions, that order and the filter; each position is a one-row table of that
-    summary (``ORDER BY ... LIMIT 1 OFFSET``, both columns: one sort per cut point,
-    where a scalar subquery per column sorted twice), read by two scalar subqueries.
-    Columns ``cut_0 ...``: the ``plain`` cut points (scalar subqueries), the totals,
-    then the places (``places`` names the summary's places column); ``NULL`` without
-    summaries.
+    1-based position of the totals sorted (``descending`` or not), equal totals by
+    customer id. ``money`` is the count of summaries ``n``, the positions, the
+    direction and the filter. Each position is a one-row table of that summary
+    (``ORDER BY total, customer_id LIMIT 1 OFFSET``, both columns: one sort per cut
+    point), read by two scalar subqueries; on PostgreSQL the totals are instead one
+    sort (:func:`money_percentiles`). Columns ``cut_0 ...``: the ``plain`` cut points
+    (scalar subqueries), the totals, then the places (``places`` names the summary's
+    places column); ``NULL`` without summaries.
     """
-    positions, order, where = money
-    totals, places_of = [], []
-    for i, position in enumerate(positions):
-        offset = position - 1 if isinstance(position, int) else position - _number(1)
-        row = select(s.c.total, s.c[places]).where(where).order_by(*order).limit(1).offset(offset)
-        cut = summary_cte(conn, row, f"crm_cut_{i}")
-        totals.append(select(cut.c.total).scalar_subquery())
-        places_of.append(select(cut.c[places]).scalar_subquery())
+    n, positions, descending, where = money
+    if conn.dialect.name == "postgresql":
+        totals, places_of = money_percentiles(conn, s, n, positions, descending, where, places)
+    else:
+        order = (s.c.total.desc() if descending else s.c.total, s.c.customer_id)
+        totals, places_of = [], []
+        for i, position in enumerate(positions):
+            offset = position - 1 if isinstance(position, int) else position - _number(1)
+            row = select(s.c.total, s.c[places]).where(where).order_by(*order)
+            cut = summary_cte(conn, row.limit(1).offset(offset), f"crm_cut_{i}")
+            totals.append(select(cut.c.total).scalar_subquery())
+            places_of.append(select(cut.c[places]).scalar_subquery())
     values = [*plain, *totals, *places_of]
     statement = select(*(c.label(f"cut_{i}") for i, c in enumerate(values)))
     return summary_cte(conn, statement, "crm_cuts")
 
 
-def on_first_row(s: Any, columns: Sequence[Any]) -> list[Any]:
+def _fraction(n: Any, position: Any) -> Any:
+    """``(2p - 1) / 2n`` in ``float8``: ``percentile_disc`` of it is the value at ``p``.
+
+    ``percentile_disc(f)`` is the value at 1-based position ``ceil(f * n)``; here
+    ``f * n = p - 1/2``, far from an integer boundary, so it is exactly position ``p``
+    whatever the rounding of a share such as ``j / k``. No summaries: a ``NULL``
+    fraction, a ``NULL`` cut point.
+    """
+    two = _number(2)
+    count = func.nullif(n, _number(0)) * two
+    return sql_cast(position * two - _number(1), Float()) / sql_cast(count, Float())
+
+
+def percentiles_disc(
+    conn: Connection, s: Any, n: Any, positions: Sequence[Any], where: Any
+) -> list[Any]:
+    """PostgreSQL: RFM's recency and frequency cut points, one sort per column.
+
+    ``percentile_disc(f) WITHIN GROUP (ORDER BY x)`` at :func:`_fraction`; calls
+    with the same ``ORDER BY`` share one sort, as ``percentile_disc(ARRAY[...])`` does
+    in the hand-written query. Returns the recency cut points (sorted by recency
+    descending), then the frequency ones.
+    """
+    fractions = [_fraction(n, p) for p in positions]
+    columns = [
+        *(func.percentile_disc(f).within_group(s.c.recency.desc()) for f in fractions),
+        *(func.percentile_disc(f).within_group(s.c.purchases) for f in fractions),
+    ]
+    statement = select(*(c.label(f"plain_{i}") for i, c in enumerate(columns)))
+    table = summary_cte(conn, statement.select_from(s).where(where), "crm_plain_cuts")
+    return [select(c).scalar_subquery() for c in table.c]
+
+
+def money_percentiles(
+    conn: Connection,
+    s: Any,
+    n: Any,
+    positions: Sequence[Any],
+    descending: bool,
+    where: Any,
+    places: str,
+) -> tuple[list[Any], list[Any]]:
+    """PostgreSQL: the money cut points' totals in one sort, then each one's places.
+
+    The total at position ``p`` is ``percentile_disc`` (:func:`_fraction`) of the
+    totals; its places are those of the summary at ``p`` among the equal totals by
+    customer id: offset ``p - 1`` less the count of totals before it (a scan of the
+    summaries with no sort, and a sort of the equal totals only). Returns the totals
+    and the places, as scalar subqueries.
+    """
+    key = s.c.total.desc() if descending else s.c.total
+    columns = [func.percentile_disc(_fraction(n, p)).within_group(key) for p in positions]
+    statement = select(*(c.label(f"total_{i}") for i, c in enumerate(columns)))
+    table = summary_cte(conn, statement.select_from(s).where(where), "crm_money_cuts")
+    totals, places_of = [], []
+    for position, column in zip(positions, table.c, strict=True):
+        cut = select(column).scalar_subquery()
+        ahead = s.c.total > cut if descending else s.c.total < cut
+        before = select(func.count()).select_from(s).where(where, ahead).scalar_subquery()
+        offset = func.greatest(position - _number(1) - before, _number(0))
+        equal = select(s.c[places]).where(where, s.c.total == cut).order_by(s.c.customer_id)
+        totals.append(cut)
+        places_of.append(equal.limit(1).offset(offset).scalar_subquery())
+    return totals, places_of
+
+
+def on_first_row(conn: Connection, s: Any, columns: Sequence[Any]) -> list[Any]:
     """The cut point ``columns``, their values on the first customer's row only.
 
     The results read the cut points of the first row; on the others they are ``NULL``
-    (a ``CASE`` against the least customer id, computed once), so the driver decodes
-    one row of them, not one per customer (on PostgreSQL each total is a ``NUMERIC``).
+    (a ``CASE`` against the least customer id), so the driver decodes one row of them,
+    not one per customer (on PostgreSQL each total is a ``NUMERIC``). The least id is a
+    one-row materialised table: each ``CASE`` reads it, where a ``min()`` subquery in
+    each was one scan of the summaries per cut point (16 for five RFM scores).
     """
-    first = select(func.min(s.c.customer_id)).scalar_subquery()
+    if not columns:
+        return []
+    least = summary_cte(conn, select(func.min(s.c.customer_id).label("id")), "crm_first")
+    first = select(least.c.id).scalar_subquery()
     return [case((s.c.customer_id == first, c), else_=None).label(c.name) for c in columns]
 
 
@@ -542,14 +624,16 @@ def _quantile_cuts(conn: Connection, s: Any, k: int) -> Any:
     n = filled_count(conn, s)
     positions = [ceil_ratio(n, j, k) for j in range(1, k)]
     filled = s.c.currency.is_not(None)
+    if conn.dialect.name == "postgresql":
+        plain = percentiles_disc(conn, s, n, positions, filled)
+    else:
+        plain = [
+            *(value_at(s.c.recency, p, (s.c.recency.desc(),), filled) for p in positions),
+            *(value_at(s.c.purchases, p, (s.c.purchases,), filled) for p in positions),
+        ]
     # Equal totals sort by customer id, as Python's stable sort of the summaries does,
     # so the cut point is the same summary's total, decimal places included.
-    money = (s.c.total, s.c.customer_id)
-    plain = [
-        *(value_at(s.c.recency, p, (s.c.recency.desc(),), filled) for p in positions),
-        *(value_at(s.c.purchases, p, (s.c.purchases,), filled) for p in positions),
-    ]
-    return cut_table(conn, s, plain, (positions, money, filled), "total_places")
+    return cut_table(conn, s, plain, (n, positions, False, filled), "total_places")
 
 
 def _count_of(conditions: Sequence[Any]) -> Any:
@@ -595,7 +679,7 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
         monetary = _count_of([s.c.total > c for c in cut_columns[2 * w : 3 * w]])
         source = s.join(cuts, true())
     statement = (
-        select(*s.c, *on_first_row(s, cut_columns), _count_of(recency), frequency, monetary)
+        select(*s.c, *on_first_row(conn, s, cut_columns), _count_of(recency), frequency, monetary)
         .select_from(source)
         .order_by(s.c.customer_id)
     )

@@ -284,6 +284,17 @@ def _summary_loop() -> Callable[..., Any]:
         "count = int(count)",
         "costed = int(costed)",
         *_decode("total", "total", "total_places"),
+        # x / 1 is x itself, exponent included (fewer than 28 digits); an exact quotient
+        # of the coefficient is the division's result at the dividend's exponent (the
+        # ideal exponent of an exact decimal division), with no division in a context.
+        "if count == 1:",
+        "    mean = total",
+        "elif _r or _w % count:",
+        "    mean = _divide(total, count)",
+        "elif total_places:",
+        "    mean = _mul(_Decimal(_w // count), _UNITS[total_places])",
+        "else:",
+        "    mean = _Decimal(_w // count)",
         "last_at = _fromiso(last + _SUFFIX)",
         "first_at = last_at if first == last else _fromiso(first + _SUFFIX)",
         "if costed:",
@@ -299,8 +310,7 @@ def _summary_loop() -> Callable[..., Any]:
         "recency_days": "(as_of - last_at).days",
         "purchases": "count",
         "total": "total",
-        # x / 1 is x itself, exponent included (fewer than 28 digits).
-        "mean": "total if count == 1 else _divide(total, count)",
+        "mean": "mean",
         "margin": "margin",
         "costed_purchases": "costed",
     }

@@ -11,7 +11,8 @@ with the places they were written with), as a materialised common table expressi
   position ``ceil(s * n)`` of the totals sorted descending (``s`` the cumulative share,
   ``n`` the customers), a scalar subquery ``ORDER BY total DESC, customer_id LIMIT 1
   OFFSET ...`` reading that customer's total and places (``_aggregates.cut_table``:
-  one sort per cut), in a one-row table joined to every
+  one sort per cut; on PostgreSQL one ``percentile_disc`` sort for all of them,
+  ``_aggregates.money_percentiles``), in a one-row table joined to every
   total, and the tier is ``CASE total >= cut ...``: exactly
   :func:`~crmcore.rules.segmentation.rank_cut_points` and ``tier_for``. Ties sort by
   customer id, as Python's stable sort does, so the cut's decimal places are those of
@@ -38,7 +39,7 @@ import decimal
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, func, literal, select, true
+from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -75,6 +76,12 @@ def _totals(
     conn: Connection, as_of: dt.datetime, currency: str | None, *, materialized: bool = True
 ) -> Any:
     """Each customer's total per currency (of ``currency`` and unfilled rows, if given)."""
+    statement = _totals_select(as_of, currency)
+    return summary_cte(conn, statement, "crm_totals", materialized=materialized)
+
+
+def _totals_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
+    """The ``GROUP BY customer_id, currency`` of the totals, as a statement."""
     p = TABLES["purchase"]
     statement = (
         select(
@@ -88,7 +95,7 @@ def _totals(
     )
     if currency is not None:
         statement = statement.where((p.c.currency == currency) | p.c.currency.is_(None))
-    return summary_cte(conn, statement, "crm_totals", materialized=materialized)
+    return statement
 
 
 class _IntDiv(FunctionElement[int]):
@@ -136,42 +143,48 @@ def value_pyramid(
     currency = spec.currency or chosen_currency(conn, as_of, spec.kind)
     if currency is None:
         return None  # the backfill has not reached every row yet
-    thresholds = spec.method is PyramidMethod.THRESHOLDS
-    s = _totals(conn, as_of, currency, materialized=not thresholds)  # read once by thresholds
     upper = spec.tiers[:-1]
     limit = INT64 if conn.dialect.name == "sqlite" else 10**40
     cut_columns: list[Any] = []
     if spec.method is PyramidMethod.THRESHOLDS:
+        # One grouped statement, the tier a CASE over its sum, as the hand-written query,
+        # in the order it groups by: read from a subquery, or ordered by the customer
+        # alone, SQLite sorted the totals again for the ORDER BY.
+        grouped = _totals_select(as_of, currency)
+        total = grouped.selected_columns.total
         conditions: list[ColumnElement[bool]] = []
         for tier, cut in zip(upper, spec.thresholds(), strict=True):
             if tier.inclusive:
-                conditions.append(s.c.total >= literal(_ceil_bound(cut, limit)))
+                conditions.append(total >= literal(_ceil_bound(cut, limit)))
             else:
-                conditions.append(s.c.total > literal(floor_bound(cut, MONEY_PLACES, limit)))
-        source: Any = s
+                conditions.append(total > literal(floor_bound(cut, MONEY_PLACES, limit)))
+        tier_of = case(
+            *((condition, literal(i)) for i, condition in enumerate(conditions)),
+            else_=literal(len(upper)),
+        )
+        statement = grouped.add_columns(tier_of).order_by(*grouped.selected_columns[:2])
     else:
+        s = _totals(conn, as_of, currency)
         n = filled_count(conn, s)
         filled = s.c.currency.is_not(None)
-        order = (s.c.total.desc(), s.c.customer_id)
         shares, running = [], Decimal(0)
         for tier in upper:
             running += tier.share or Decimal(0)
             shares.append(running)
         positions = [_ceil_share(n, share) for share in shares]
-        cuts = cut_table(conn, s, (), (positions, order, filled), "places")
+        cuts = cut_table(conn, s, (), (n, positions, True, filled), "places")
         cut_columns = list(cuts.c)
         conditions = [s.c.total >= c for c in cut_columns[: len(upper)]]
-        source = s.join(cuts, true())
-    tier_index = case(
-        *((condition, literal(i)) for i, condition in enumerate(conditions)),
-        else_=literal(len(upper)),
-    )
-    statement = (
-        select(s.c.customer_id, s.c.currency, s.c.total, s.c.places, tier_index)
-        .add_columns(*on_first_row(s, cut_columns))
-        .select_from(source)
-        .order_by(s.c.customer_id)
-    )
+        tier_index = case(
+            *((condition, literal(i)) for i, condition in enumerate(conditions)),
+            else_=literal(len(upper)),
+        )
+        statement = (
+            select(s.c.customer_id, s.c.currency, s.c.total, s.c.places, tier_index)
+            .add_columns(*on_first_row(conn, s, cut_columns))
+            .select_from(s.join(cuts, true()))
+            .order_by(s.c.customer_id)
+        )
     rows = covered_rows(conn, statement)
     if any(row[1] is None for row in rows):
         return None  # the backfill has not reached every row yet
