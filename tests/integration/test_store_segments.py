@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -412,6 +413,18 @@ def test_recency_in_sql_counts_whole_days_from_a_midday_as_of(
         assert segments.rfm(store, spec, as_of=as_of) == rules.rfm(spec, summaries), spec
 
 
+def _store_purchases(url: str, purchases: list[Purchase]) -> None:
+    """Store the customers (Chinese family names) and ``purchases`` in the database at ``url``."""
+    store = connect(url, normaliser=None)
+    try:
+        store.import_customers(
+            [Customer.person_named(family="客", given=c, id=c) for c in CUSTOMERS]
+        )
+        assert store.import_records("purchase", purchases).rejected == 0
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("before", ["on", "off"])
 def test_postgresql_planner_setting_is_set_back_after_a_segmentation(
     sql_database: Callable[[str], str], before: str
@@ -428,14 +441,7 @@ def test_postgresql_planner_setting_is_set_back_after_a_segmentation(
         )
         for i in range(6)
     ]
-    store = connect(url, normaliser=None)
-    try:
-        store.import_customers(
-            [Customer.person_named(family="客", given=c, id=c) for c in CUSTOMERS]
-        )
-        assert store.import_records("purchase", purchases).rejected == 0
-    finally:
-        store.close()
+    _store_purchases(url, purchases)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -451,6 +457,62 @@ def test_postgresql_planner_setting_is_set_back_after_a_segmentation(
         assert setting == before
     finally:
         engine.dispose()
+
+
+def test_mariadb_segmentations_aggregate_the_purchases_once(
+    sql_database: Callable[[str], str],
+) -> None:
+    """On MariaDB, RFM, the pyramid by shares and Pareto are one statement, one aggregation.
+
+    MariaDB computes a common table expression once per reference: a cut point that
+    reads the summaries again aggregates the purchases again (33 times for RFM).
+    """
+    url = sql_database("mysql")
+    purchases = [
+        Purchase(
+            id=f"w{i}",
+            customer_id=CUSTOMERS[i % 5],
+            purchased_at=START + dt.timedelta(days=i, hours=i),
+            amount=Money.of(["12.5", "12.50", "7", "300.000"][i % 4], "CNY"),
+            product="烏龍茶",
+        )
+        for i in range(11)
+    ]
+    _store_purchases(url, purchases)
+    engine = make_engine(url)
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if not statement.startswith("EXPLAIN"):
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    summaries = rules.summarise_purchases(purchases, as_of=AS_OF)
+    shares = TIER_SPECS[2]
+    try:
+        with engine.connect() as conn:
+            calls: list[tuple[object, object]] = [
+                (
+                    _aggregates.rfm(conn, RfmSpec(currency="CNY"), as_of=AS_OF),
+                    rules.rfm(RfmSpec(currency="CNY"), summaries),
+                ),
+                (
+                    _tiers.value_pyramid(conn, shares, as_of=AS_OF),
+                    rules.value_pyramid(shares, summaries),
+                ),
+                (
+                    _tiers.pareto(conn, ParetoSpec(), as_of=AS_OF),
+                    rules.pareto(ParetoSpec(), summaries),
+                ),
+            ]
+            assert len(statements) == 3
+            for statement, parameters in statements:
+                plan = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).mappings().all()
+                assert [row["table"] for row in plan].count("crm_purchase") == 1, plan
+    finally:
+        engine.dispose()
+    for found, expected in calls:
+        assert found == expected
 
 
 MANY = [f"m{i:02d}" for i in range(37)]

@@ -41,9 +41,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, case, func, literal, select, true
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from crmcore.models.values import MONEY_PLACES
 from crmcore.rules.segmentation import (
@@ -57,14 +54,18 @@ from crmcore.rules.segmentation.pyramid import pareto_result
 from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._aggregates import (
     INT64,
+    IntDiv,
     chosen_currency,
     covered_rows,
     cut_table,
     filled_count,
+    first_with_cuts,
     floor_bound,
     on_first_row,
     overflow_falls_back,
     summary_cte,
+    window_cut,
+    windowed,
 )
 from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
@@ -98,27 +99,6 @@ def _totals_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
     return statement
 
 
-class _IntDiv(FunctionElement[int]):
-    """Integer division of two non-negative integers (``DIV`` on MariaDB)."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "crm_int_div"
-
-
-@compiles(_IntDiv)
-def _int_div(element: _IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(({a}) / ({b}))"
-
-
-@compiles(_IntDiv, "mysql")
-@compiles(_IntDiv, "mariadb")
-def _int_div_mysql(element: _IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(({a}) DIV ({b}))"
-
-
 def _int(value: int) -> Any:
     return literal(value, Integer()) if abs(value) < 2**31 else literal(value)
 
@@ -128,7 +108,7 @@ def _ceil_share(n: Any, share: Decimal) -> Any:
     num, den = share.as_integer_ratio()
     if isinstance(n, int):
         return -(-num * n // den)
-    return _IntDiv(n * _int(num) + _int(den - 1), _int(den))
+    return IntDiv(n * _int(num) + _int(den - 1), _int(den))
 
 
 def _ceil_bound(cut: Decimal, limit: int) -> int:
@@ -163,6 +143,8 @@ def value_pyramid(
             else_=literal(len(upper)),
         )
         statement = grouped.add_columns(tier_of).order_by(*grouped.selected_columns[:2])
+    elif windowed(conn):
+        statement, width = _windowed_pyramid(_totals(conn, as_of, currency), upper), len(upper)
     else:
         s = _totals(conn, as_of, currency)
         n = filled_count(conn, s)
@@ -191,7 +173,7 @@ def value_pyramid(
     if spec.method is PyramidMethod.THRESHOLDS:
         cut_points = spec.thresholds()
     elif rows:
-        width, first = len(upper), rows[0][5:]
+        width, first = len(upper), first_with_cuts(rows, 5)
         cut_points = tuple(
             from_micros(int(v), int(places))
             for v, places in zip(first[:width], first[width:], strict=True)
@@ -203,12 +185,89 @@ def value_pyramid(
     return PyramidResult(currency=currency, cut_points=cut_points, assignments=assignments)
 
 
+def _windowed_pyramid(s: Any, upper: Any) -> Select[Any]:
+    """MariaDB: the pyramid by rank shares over the totals read once (``windowed``).
+
+    ``row_number()`` of the totals descending (equal ones by customer id) and their
+    ``count()``; each cut is the total and places at its position, a window ``max``.
+    The results read the cut points on the top-ranked row.
+    """
+    part = s.c.currency
+    order = (s.c.total.desc(), s.c.customer_id)
+    ranked = select(
+        *s.c,
+        func.count().over(partition_by=part).label("crm_n"),
+        func.row_number().over(partition_by=part, order_by=order).label("crm_pos"),
+    ).subquery("crm_ranked")
+    r = ranked.c
+    shares, running = [], Decimal(0)
+    for tier in upper:
+        running += tier.share or Decimal(0)
+        shares.append(running)
+    positions = [_ceil_share(r.crm_n, share) for share in shares]
+    cuts = [window_cut(r.crm_pos, v, p, r.currency) for v in (r.total, r.places) for p in positions]
+    table = select(
+        r.customer_id,
+        r.currency,
+        r.total,
+        r.places,
+        r.crm_pos,
+        *(c.label(f"cut_{i}") for i, c in enumerate(cuts)),
+    ).subquery("crm_cut_rows")
+    c = table.c
+    columns = [c[f"cut_{i}"] for i in range(len(cuts))]
+    tier_index = case(
+        *((c.total >= cut, literal(i)) for i, cut in enumerate(columns[: len(upper)])),
+        else_=literal(len(upper)),
+    )
+    first = [case((c.crm_pos == 1, column), else_=None).label(column.name) for column in columns]
+    return select(c.customer_id, c.currency, c.total, c.places, tier_index, *first).order_by(
+        c.customer_id
+    )
+
+
+def _windowed_pareto(s: Any, spec: ParetoSpec) -> Select[Any]:
+    """MariaDB: Pareto over the totals read once (``windowed``), grouped by currency.
+
+    The position and the running total are windows as on the other dialects, and so
+    are the currency's count and revenue (``sum``/``count``: MariaDB computes a window
+    ``max`` again for every row); the grouping then reads the top shares (``max(CASE
+    WHEN pos = ceil(x * n) ...)``), their places (the ``max`` of the places up to that
+    position) and counts the customers before the goal, with no subquery.
+    """
+    part = s.c.currency
+    window = {"partition_by": part, "order_by": (s.c.total.desc(), s.c.customer_id)}
+    ranked = select(
+        s.c.currency,
+        s.c.total,
+        s.c.places,
+        func.row_number().over(**window).label("pos"),
+        func.sum(s.c.total).over(**window, rows=(None, 0)).label("running"),
+        func.count().over(partition_by=part).label("n"),
+        func.sum(s.c.total).over(partition_by=part).label("revenue"),
+    ).subquery("crm_ranked")
+    r = ranked.c
+    num, den = spec.revenue_share.as_integer_ratio()
+    below = func.sum(case((r.running * _int(den) < r.revenue * _int(num), 1), else_=0))
+    positive = func.sum(case((r.total > 0, r.total), else_=0))
+    columns = [r.currency, func.max(r.n), func.max(r.revenue), func.max(r.places), positive, below]
+    for i, share in enumerate(spec.top_shares):
+        position = _ceil_share(r.n, share)
+        columns += [
+            func.max(case((r.pos == position, r.running), else_=None)).label(f"top_{i}"),
+            func.max(case((r.pos <= position, r.places), else_=None)).label(f"top_places_{i}"),
+        ]
+    return select(*columns).group_by(r.currency).order_by(r.currency)
+
+
 @overflow_falls_back
 def pareto(
     conn: Connection, spec: ParetoSpec, *, as_of: dt.datetime
 ) -> tuple[ParetoResult, ...] | None:
     """:func:`~crmcore.rules.segmentation.pareto` in one statement (see the module)."""
     s = _totals(conn, as_of, None)
+    if windowed(conn):
+        return _pareto_results(conn, spec, covered_rows(conn, _windowed_pareto(s, spec)))
     window = {
         "partition_by": s.c.currency,
         "order_by": (s.c.total.desc(), s.c.customer_id),
@@ -258,7 +317,14 @@ def pareto(
             top(share, ranked.c.running).label(f"top_{i}"),
             top(share, ranked.c.running_places).label(f"top_places_{i}"),
         ]
-    rows = covered_rows(conn, select(*columns).order_by(g.c.currency))
+    return _pareto_results(conn, spec, covered_rows(conn, select(*columns).order_by(g.c.currency)))
+
+
+def _pareto_results(
+    conn: Connection, spec: ParetoSpec, rows: Any
+) -> tuple[ParetoResult, ...] | None:
+    """The results of the Pareto rows (one per currency), or ``None``: use the rule."""
+    num, den = spec.revenue_share.as_integer_ratio()
     if any(row[0] is None for row in rows):
         return None  # the backfill has not reached every row yet
     out = []
