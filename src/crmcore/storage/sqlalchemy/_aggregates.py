@@ -23,7 +23,9 @@ the typed purchase columns (``amount_micros``, ``currency``, ``cost_micros``,
   statement with ``CASE`` sums, exactly
   :func:`~crmcore.rules.segmentation.ascending_score` and ``descending_score``:
   recency needs no date arithmetic in SQL, since ``floor(days) < c`` is ``last
-  purchase > as_of - ceil(c) days``, a comparison of UTC texts.
+  purchase > as_of - ceil(c) days``, a comparison of UTC texts. On MariaDB, which
+  computes a common table expression once per reference, the cut points are window
+  functions over the summaries read once instead (:func:`windowed`).
 
 Money is summed as integers of micro-units (exact on every dialect; SQLite's integer
 ``sum`` raises on overflow rather than rounding), and turned back into decimals equal in

@@ -26,6 +26,12 @@ with the places they were written with), as a materialised common table expressi
   definition. ``running * den < num * revenue`` (the share as an exact fraction)
   counts the customers before the goal.
 
+MariaDB computes a common table expression once per reference, so there (``windowed``)
+the pyramid by rank shares and Pareto read the totals once: windows rank them and
+carry the count, the revenue and the cut points (window ``sum``; MariaDB recomputes a
+whole-partition ``max`` for every row), and Pareto's currency figures are one
+``GROUP BY`` over them, with no subquery.
+
 SQLite cannot hold a product beyond 64-bit integers: when one could overflow, the
 Pareto call returns ``None`` and the pure rule answers; so it does when the rule's own
 ``revenue_share * revenue`` would be rounded by the decimal context. Rows the typed
@@ -144,7 +150,7 @@ def value_pyramid(
         )
         statement = grouped.add_columns(tier_of).order_by(*grouped.selected_columns[:2])
     elif windowed(conn):
-        statement, width = _windowed_pyramid(_totals(conn, as_of, currency), upper), len(upper)
+        statement = _windowed_pyramid(_totals(conn, as_of, currency), upper)
     else:
         s = _totals(conn, as_of, currency)
         n = filled_count(conn, s)
