@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Select
+from sqlalchemy.dialects.mysql.base import MySQLDialect
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy.engine import Dialect
 from tests.conftest import SQL_DIALECTS
 
+from crmcore._fastpaths import set_fast_paths
 from crmcore.models import (
     Customer,
     CustomerKind,
@@ -29,6 +36,8 @@ from crmcore.storage.memory import MemoryBackend
 from crmcore.storage.ports import Backend
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend
 from crmcore.storage.sqlalchemy._count import count_statement
+from crmcore.storage.sqlalchemy._order import walk
+from crmcore.storage.sqlalchemy._query import plan
 from crmcore.storage.sqlalchemy._schema import TABLES
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -307,3 +316,51 @@ def test_postgresql_estimates_each_paths_values_on_its_own(
         assert 5 <= estimated <= 30, plan  # 10 match
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [SQLiteDialect(), PGDialect(), MySQLDialect()],  # type: ignore[no-untyped-call]
+)
+@pytest.mark.parametrize(
+    "order", [("person.name.family",), ("-person.name.family",), ("display_name",)]
+)
+@pytest.mark.parametrize(
+    "where", [None, Field("kind") == "person", Field("phones.number") == "+8613800000001"]
+)
+def test_reused_first_page_statements_equal_the_reference(
+    dialect: Dialect, order: tuple[str, ...], where: object
+) -> None:
+    """The first page's segments and statements kept from one query to the next (fast
+    path) compile to the statements built anew (``CRMCORE_NO_FAST_PATHS=1``), with the
+    filter's own values, however often they are reused."""
+    table = TABLES["customer"]
+    indexes = IndexSet.of(["organisation.legal_name"])
+    extra = (table.c.doc, table.c.doc_digest, table.c.id)
+
+    def statements(enabled: bool, name: str) -> list[tuple[str, dict[str, object]]]:
+        previous = set_fast_paths(enabled)
+        try:
+            filtered = where if where is None else where & (Field("display_name") == name)  # type: ignore[operator]
+            query = Query(where=filtered, order_by=order, limit=3)
+            compiled = query.compile(Customer)
+            sql = plan(compiled, table, indexes)
+            assert sql.segments is not None
+            seen: list[tuple[str, dict[str, object]]] = []
+
+            def execute(statement: Select[Any]) -> list[Any]:
+                done = statement.compile(dialect=dialect)
+                seen.append((str(done), dict(done.params)))
+                return []
+
+            for segment in sql.segments:
+                list(walk(segment, sql.where, extra, execute, 3))
+            return seen
+        finally:
+            set_fast_paths(previous)
+
+    for name in ("王", "Ｚｈａｎｇ", "王"):
+        reference = statements(False, name)
+        assert statements(True, name) == reference
+        assert statements(True, name) == reference  # reused
+        assert any(name in params.values() for _, params in reference) or where is None

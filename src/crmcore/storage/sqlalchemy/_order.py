@@ -49,10 +49,20 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement as _Column
 from sqlalchemy.sql.selectable import FromClause, Join
 
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.storage.indexing import ABSENT_SUFFIX, IndexedPath
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH
 
-__all__ = ["OrderKey", "Segment", "Sort", "after", "order_by", "segments", "walk"]
+__all__ = [
+    "OrderKey",
+    "Segment",
+    "Sort",
+    "after",
+    "order_by",
+    "segment_select",
+    "segments",
+    "walk",
+]
 
 Condition = ColumnElement[bool]
 
@@ -176,6 +186,10 @@ class Segment:
     start: tuple[Any, ...] | None
     ties: tuple[OrderKey, ...] | None = None
     tie_start: tuple[str, tuple[Any, ...]] | None = None
+    _statements: dict[tuple[Any, ...], Select[Any]] = attrs.field(
+        factory=dict, init=False, eq=False, hash=False, repr=False
+    )
+    """The statements :func:`walk` built for this segment, by ``extra`` (:func:`segment_select`)."""
 
     def order_by(self) -> list[Any]:
         """The ``ORDER BY`` clauses."""
@@ -187,6 +201,49 @@ class Segment:
 
 
 Execute = Callable[[Select[Any]], Sequence[Row[Any]]]
+
+
+def segment_select(
+    segment: Segment,
+    keys: Sequence[OrderKey],
+    extra: Sequence[_Column[Any]],
+    *conditions: Condition | None,
+) -> Select[Any]:
+    """The ``SELECT`` of ``segment``'s ``keys`` and ``extra`` meeting ``conditions``, ordered.
+
+    The filter is not in it: :func:`walk` adds it (``.where``), so the statement of a
+    segment reused from one query to the next (a first page: see
+    :func:`crmcore.storage.sqlalchemy._query.plan`) is built once per ``extra`` and
+    kept on the segment; building it costs about as much as running a first page on
+    SQLite.
+    """
+    statement = select(*(k.column for k in keys), *extra).select_from(segment.source)
+    if isinstance(segment.source, Join):
+        # MariaDB would read every customer and sort; the join order it is given walks
+        # the index (the other dialects choose this plan themselves).
+        for dialect in ("mysql", "mariadb"):
+            statement = statement.prefix_with("STRAIGHT_JOIN", dialect=dialect)
+    for condition in (segment.condition, *conditions):
+        if condition is not None:
+            statement = statement.where(condition)
+    return statement.order_by(*order_by(keys))
+
+
+def _main(segment: Segment, where: Condition | None, extra: Sequence[_Column[Any]]) -> Select[Any]:
+    """The statement walking ``segment``: :func:`segment_select`, filtered by ``where``.
+
+    No keyset bound, no limit. Kept on the segment by ``extra`` (fast path; the
+    reference builds it anew).
+    """
+    if not fast_paths_enabled():
+        built = segment_select(segment, segment.order, extra)
+    else:
+        key = tuple(extra)
+        found = segment._statements.get(key)
+        if found is None:
+            found = segment._statements[key] = segment_select(segment, segment.order, extra)
+        built = found
+    return built if where is None else built.where(where)
 
 
 def walk(
@@ -203,16 +260,8 @@ def walk(
     """
 
     def statement(keys: Sequence[OrderKey], *conditions: Condition | None) -> Select[Any]:
-        base = select(*(k.column for k in keys), *extra).select_from(segment.source)
-        if isinstance(segment.source, Join):
-            # MariaDB would read every customer and sort; the join order it is given walks
-            # the index (the other dialects choose this plan themselves).
-            for dialect in ("mysql", "mariadb"):
-                base = base.prefix_with("STRAIGHT_JOIN", dialect=dialect)
-        for condition in (where, segment.condition, *conditions):
-            if condition is not None:
-                base = base.where(condition)
-        return base.order_by(*order_by(keys))
+        built = segment_select(segment, keys, extra, *conditions)
+        return built if where is None else built.where(where)
 
     def keyset(keys: Sequence[OrderKey], base: Select[Any], last: Sequence[Any] | None) -> Any:
         while True:
@@ -223,7 +272,7 @@ def walk(
                 return
             last = tuple(rows[-1][: len(keys)])
 
-    main = statement(segment.order)
+    main = _main(segment, where, extra)
     first = segment.order[0].column
     last = segment.start
     group = segment.tie_start
