@@ -293,3 +293,19 @@ def test_person_named_takes_the_name_of_the_profile_it_is_given() -> None:
     assert [(p.code, p.path) for p in caught.value.problems] == [
         ("customer.name_mismatch", "$.person.name")
     ]
+
+
+def test_person_named_keeps_one_name_in_the_display_and_the_profile() -> None:
+    """A part given beside a profile fills the part it lacks; a part left out is the profile's."""
+    profile = PersonProfile(name=PersonName(family="陈", given="月"))
+    only_family = Customer.person_named(family="陈", person=profile)
+    assert only_family.display_name == "陈月"
+    assert only_family.person is not None
+    assert only_family.person.name == profile.name
+    family_only = PersonProfile(name=PersonName(family="Müller"), birthday=dt.date(1990, 1, 2))
+    completed = Customer.person_named(given="Anna", person=family_only)
+    assert completed.person is not None
+    assert completed.person.name is not None
+    assert (completed.person.name.family, completed.person.name.given) == ("Müller", "Anna")
+    assert completed.display_name == completed.person.name.display
+    assert completed.person.birthday == dt.date(1990, 1, 2)

@@ -362,7 +362,8 @@ class Customer(Model):
         A ``person=PersonProfile(...)`` (to give a birthday, say) brings its own name:
         ``family`` and ``given`` may then be left out; given as well, they must not
         contradict it (a family or given name other than the profile's, where it has
-        one, is refused with ``customer.name_mismatch``).
+        one, is refused with ``customer.name_mismatch``), and a part the profile's name
+        lacks is filled in, so the display name and the profile hold one name.
 
         >>> import datetime as dt
         >>> profile = PersonProfile(name=PersonName(family="林", given="月"),
@@ -383,7 +384,11 @@ class Customer(Model):
                     f"{own.family!r}, {own.given!r}: give the name once",
                 )
                 raise ValidationError([problem], subject=cls.__name__)
-            name = PersonName(family=family, given=given) if family or given else own
+            name = own
+            if (family and not own.family) or (given and not own.given):
+                # The arguments complete the profile's name: one name, in both places.
+                name = attrs.evolve(own, family=family or own.family, given=given or own.given)
+                profile = attrs.evolve(profile, name=name)
         else:
             name = PersonName(family=family, given=given)
             profile = profile or PersonProfile(name=name)
