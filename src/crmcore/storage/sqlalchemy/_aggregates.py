@@ -49,7 +49,6 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Float,
     Integer,
     Numeric,
     Select,
@@ -58,12 +57,10 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     or_,
     select,
     true,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -86,6 +83,21 @@ from crmcore.rules.segmentation import (
 from crmcore.rules.segmentation._common import divide
 from crmcore.rules.segmentation.rfm import pick_currency, rfm_verdicts
 from crmcore.storage.sqlalchemy import _segment_rows
+from crmcore.storage.sqlalchemy._cut_points import (
+    IntDiv,
+    ceil_ratio,
+    covered_rows,
+    cut_table,
+    money_percentiles,
+    number_literal,
+    offsets_inline,
+    on_first_row,
+    percentiles_disc,
+    summary_cte,
+    value_at,
+    window_cut,
+    windowed,
+)
 from crmcore.storage.sqlalchemy._money import from_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 
@@ -143,11 +155,6 @@ def overflow_falls_back(function: F) -> F:
             raise
 
     return cast(F, guarded)
-
-
-def _number(text: int) -> Any:
-    """A literal integer rendered inline, so a grouped expression is the same text twice."""
-    return literal_column(str(int(text)), Integer())
 
 
 def _utc(text: str) -> dt.datetime:
@@ -250,229 +257,6 @@ def _days_mysql(element: _DaysBefore, compiler: SQLCompiler, **kw: Any) -> str:
     return f"({dates} - (SUBSTRING({start}, 12) > SUBSTRING({end}, 12)))"
 
 
-class IntDiv(FunctionElement[int]):
-    """Integer division of two non-negative integers (``DIV`` on MariaDB, exact)."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "crm_int_div"
-
-
-@compiles(IntDiv)
-def _int_div(element: IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(({a}) / ({b}))"
-
-
-@compiles(IntDiv, "mysql")
-@compiles(IntDiv, "mariadb")
-def _int_div_mysql(element: IntDiv, compiler: SQLCompiler, **kw: Any) -> str:
-    a, b = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(({a}) DIV ({b}))"
-
-
-def windowed(conn: Connection) -> bool:
-    """Whether cut points are window functions over the summaries read once (MariaDB).
-
-    MariaDB does not compute a common table expression once for all its references:
-    each scalar subquery over the summaries was a derived table of its own, an
-    aggregation of the purchases each (33 for five RFM scores, EXPLAIN). There the
-    statements read the summaries once: ``row_number()`` and ``count()`` windows rank
-    them, and each cut point is ``sum(CASE WHEN rank = position ...) OVER`` the
-    currency (:func:`window_cut`), one derived table over the other.
-    """
-    return conn.dialect.name in ("mysql", "mariadb")
-
-
-def window_cut(rank: Any, column: Any, position: Any, partition: Any) -> Any:
-    """The value of ``column`` on the row ranked ``position`` of its partition, on every row.
-
-    A ``sum`` of it and zeros, exact: MariaDB computes ``max() OVER (PARTITION BY ...)``
-    again for every row (quadratic; 15 s against 0.1 s for ``sum`` over 21,581
-    summaries), a whole-partition ``sum`` once.
-    """
-    picked = case((rank == position, column), else_=_number(0))
-    return func.sum(picked).over(partition_by=partition)
-
-
-def summary_cte(
-    conn: Connection, statement: Select[Any], name: str, *, materialized: bool = True
-) -> Any:
-    """``statement`` as a common table expression, computed once however often it is read.
-
-    SQLite (3.35 on) and PostgreSQL take ``MATERIALIZED``; MariaDB materialises a
-    derived table read several times by itself. A summary read once (scores by fixed
-    thresholds) is not materialised (``materialized=False``): the planner reads it in
-    the index's order straight into the result, with no temporary table.
-    """
-    cte = statement.cte(name)
-    if materialized and conn.dialect.name in ("sqlite", "postgresql"):
-        cte = cte.prefix_with("MATERIALIZED")
-    return cte
-
-
-def cut_table(
-    conn: Connection,
-    s: Any,
-    plain: Sequence[Any],
-    money: tuple[Any, Sequence[Any], bool, Any],
-    places: str,
-) -> Any:
-    """A one-row table of cut points: the ``plain`` ones, then the money ones by summary.
-
-    A money cut point is a summary's total *and* its decimal places: the summary at a
-    1-based position of the totals sorted (``descending`` or not), equal totals by
-    customer id. ``money`` is the count of summaries ``n``, the positions, the
-    direction and the filter. Each position is a one-row table of that summary
-    (``ORDER BY total, customer_id LIMIT 1 OFFSET``, both columns: one sort per cut
-    point), read by two scalar subqueries; on PostgreSQL the totals are instead one
-    sort (:func:`money_percentiles`). Columns ``cut_0 ...``: the ``plain`` cut points
-    (scalar subqueries), the totals, then the places (``places`` names the summary's
-    places column); ``NULL`` without summaries.
-    """
-    n, positions, descending, where = money
-    if conn.dialect.name == "postgresql":
-        totals, places_of = money_percentiles(conn, s, n, positions, descending, where, places)
-    else:
-        order = (s.c.total.desc() if descending else s.c.total, s.c.customer_id)
-        totals, places_of = [], []
-        for i, position in enumerate(positions):
-            offset = position - 1 if isinstance(position, int) else position - _number(1)
-            row = select(s.c.total, s.c[places]).where(where).order_by(*order)
-            cut = summary_cte(conn, row.limit(1).offset(offset), f"crm_cut_{i}")
-            totals.append(select(cut.c.total).scalar_subquery())
-            places_of.append(select(cut.c[places]).scalar_subquery())
-    values = [*plain, *totals, *places_of]
-    statement = select(*(c.label(f"cut_{i}") for i, c in enumerate(values)))
-    return summary_cte(conn, statement, "crm_cuts")
-
-
-def _fraction(n: Any, position: Any) -> Any:
-    """``(2p - 1) / 2n`` in ``float8``: ``percentile_disc`` of it is the value at ``p``.
-
-    ``percentile_disc(f)`` is the value at 1-based position ``ceil(f * n)``; here
-    ``f * n = p - 1/2``, far from an integer boundary, so it is exactly position ``p``
-    whatever the rounding of a share such as ``j / k``. No summaries: a ``NULL``
-    fraction, a ``NULL`` cut point.
-    """
-    two = _number(2)
-    count = func.nullif(n, _number(0)) * two
-    return sql_cast(position * two - _number(1), Float()) / sql_cast(count, Float())
-
-
-def percentiles_disc(
-    conn: Connection, s: Any, n: Any, positions: Sequence[Any], where: Any
-) -> list[Any]:
-    """PostgreSQL: RFM's recency and frequency cut points, one sort per column.
-
-    ``percentile_disc(f) WITHIN GROUP (ORDER BY x)`` at :func:`_fraction`; calls
-    with the same ``ORDER BY`` share one sort, as ``percentile_disc(ARRAY[...])`` does
-    in the hand-written query. Returns the recency cut points (sorted by recency
-    descending), then the frequency ones.
-    """
-    fractions = [_fraction(n, p) for p in positions]
-    columns = [
-        *(func.percentile_disc(f).within_group(s.c.recency.desc()) for f in fractions),
-        *(func.percentile_disc(f).within_group(s.c.purchases) for f in fractions),
-    ]
-    statement = select(*(c.label(f"plain_{i}") for i, c in enumerate(columns)))
-    table = summary_cte(conn, statement.select_from(s).where(where), "crm_plain_cuts")
-    return [select(c).scalar_subquery() for c in table.c]
-
-
-def money_percentiles(
-    conn: Connection,
-    s: Any,
-    n: Any,
-    positions: Sequence[Any],
-    descending: bool,
-    where: Any,
-    places: str,
-) -> tuple[list[Any], list[Any]]:
-    """PostgreSQL: the money cut points' totals in one sort, then each one's places.
-
-    The total at position ``p`` is ``percentile_disc`` (:func:`_fraction`) of the
-    totals; its places are those of the summary at ``p`` among the equal totals by
-    customer id: offset ``p - 1`` less the count of totals before it (a scan of the
-    summaries with no sort, and a sort of the equal totals only). Returns the totals
-    and the places, as scalar subqueries.
-    """
-    key = s.c.total.desc() if descending else s.c.total
-    columns = [func.percentile_disc(_fraction(n, p)).within_group(key) for p in positions]
-    statement = select(*(c.label(f"total_{i}") for i, c in enumerate(columns)))
-    table = summary_cte(conn, statement.select_from(s).where(where), "crm_money_cuts")
-    totals, places_of = [], []
-    for position, column in zip(positions, table.c, strict=True):
-        cut = select(column).scalar_subquery()
-        ahead = s.c.total > cut if descending else s.c.total < cut
-        before = select(func.count()).select_from(s).where(where, ahead).scalar_subquery()
-        offset = func.greatest(position - _number(1) - before, _number(0))
-        equal = select(s.c[places]).where(where, s.c.total == cut).order_by(s.c.customer_id)
-        totals.append(cut)
-        places_of.append(equal.limit(1).offset(offset).scalar_subquery())
-    return totals, places_of
-
-
-def on_first_row(conn: Connection, s: Any, columns: Sequence[Any]) -> list[Any]:
-    """The cut point ``columns``, their values on the first customer's row only.
-
-    The results read the cut points of the first row; on the others they are ``NULL``
-    (a ``CASE`` against the least customer id), so the driver decodes one row of them,
-    not one per customer (on PostgreSQL each total is a ``NUMERIC``). The least id is a
-    one-row materialised table: each ``CASE`` reads it, where a ``min()`` subquery in
-    each was one scan of the summaries per cut point (16 for five RFM scores).
-    """
-    if not columns:
-        return []
-    least = summary_cte(conn, select(func.min(s.c.customer_id).label("id")), "crm_first")
-    first = select(least.c.id).scalar_subquery()
-    return [case((s.c.customer_id == first, c), else_=None).label(c.name) for c in columns]
-
-
-def covered_rows(conn: Connection, statement: Select[Any]) -> Sequence[Any]:
-    """The rows of an aggregate ``statement``, read from the covering purchase index.
-
-    PostgreSQL's planner prices an index-only scan of ``ix_crm_purchase_customer_currency``
-    above a sequential scan of ``crm_purchase`` and a hash aggregate once the statement
-    keeps one currency (measured on 200,000 purchases: 0.7 s by the table, 0.3 s by the
-    index, whose rows are narrower than the table's, which hold the documents). So the
-    statement runs with ``enable_seqscan`` off for this transaction only
-    (``set_config(..., true)``), then the previous value is set back. A statement that
-    fails leaves the transaction to be rolled back, which undoes the setting too. Other
-    dialects read the index by themselves.
-    """
-    if conn.dialect.name != "postgresql":
-        return conn.execute(statement).all()
-    setting = literal("enable_seqscan", String())
-    was = conn.execute(
-        select(func.current_setting(setting), func.set_config(setting, "off", true()))
-    ).one()[0]
-    rows = conn.execute(statement).all()
-    conn.execute(select(func.set_config(setting, literal(str(was), String()), true())))
-    return rows
-
-
-def offsets_inline(conn: Connection) -> bool:
-    """Whether ``OFFSET`` may be an expression (SQLite, PostgreSQL; not MariaDB/MySQL)."""
-    return conn.dialect.name in ("sqlite", "postgresql")
-
-
-def ceil_ratio(n: Any, numerator: int, denominator: int) -> Any:
-    """``ceil(numerator * n / denominator)`` for a count ``n`` (an int or SQL), exactly."""
-    if isinstance(n, int):
-        return -(-numerator * n // denominator)
-    return (n * _number(numerator) + _number(denominator - 1)) // _number(denominator)
-
-
-def value_at(column: Any, position: Any, order: Sequence[Any], where: Any = None) -> Any:
-    """The value of ``column`` at 1-based ``position`` (an int or SQL) in ``order``."""
-    ordered = select(column).order_by(*order)
-    if where is not None:
-        ordered = ordered.where(where)
-    offset = position - 1 if isinstance(position, int) else position - _number(1)
-    return ordered.limit(1).offset(offset).scalar_subquery()
-
-
 @overflow_falls_back
 def currency_summaries(
     conn: Connection, *, as_of: dt.datetime
@@ -517,9 +301,9 @@ def _week_mysql(element: _WeekStart, compiler: SQLCompiler, **kw: Any) -> str:
 
 def _period_key(column: Any, period: Period) -> ColumnElement[str]:
     if period is Period.DAY:
-        return func.substr(column, _number(1), _number(10))
+        return func.substr(column, number_literal(1), number_literal(10))
     if period is Period.MONTH:
-        return func.substr(column, _number(1), _number(7))
+        return func.substr(column, number_literal(1), number_literal(7))
     return _WeekStart(column)
 
 
@@ -705,7 +489,10 @@ def _windowed_cuts(s: Any, k: int) -> tuple[Any, list[Any], list[Any]]:
         .label("crm_m"),
     ).subquery("crm_ranked")
     r = ranked.c
-    positions = [IntDiv(r.crm_n * _number(j) + _number(k - 1), _number(k)) for j in range(1, k)]
+    positions = [
+        IntDiv(r.crm_n * number_literal(j) + number_literal(k - 1), number_literal(k))
+        for j in range(1, k)
+    ]
     ranks = [(r.crm_r, r.recency), (r.crm_f, r.purchases), (r.crm_m, r.total)]
     ranks.append((r.crm_m, r.total_places))
     cuts = [window_cut(rank, v, p, r.currency) for rank, v in ranks for p in positions]

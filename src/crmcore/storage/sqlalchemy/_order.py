@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement as _Column
 from sqlalchemy.sql.selectable import FromClause, Join
 
-from crmcore._fastpaths import fast_paths_enabled
+from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.storage.indexing import ABSENT_SUFFIX, IndexedPath
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH
 
@@ -58,6 +58,7 @@ __all__ = [
     "Segment",
     "Sort",
     "after",
+    "first_segments",
     "order_by",
     "segment_select",
     "segments",
@@ -418,3 +419,33 @@ def segments(
         return (present(None, inside), absent(None)) if descending else (present(None, inside),)
     start = (value, *rest_start)
     return (present(start), absent(None)) if descending else (present(start),)
+
+
+_FIRST_SEGMENTS: dict[tuple[Any, ...], tuple[Segment, ...]] = {}
+_FIRST_SEGMENTS_MAX = 256
+
+
+def first_segments(
+    table: Table, sorts: Sequence[Sort], kind: str | None, *, shape: tuple[Any, ...]
+) -> tuple[Segment, ...]:
+    """:func:`segments` of a first page, reused by every query ordered the same way.
+
+    A first page's segments depend only on the table, the orderings (``shape``: the
+    model and each ordering's path and direction; each sort's key column or indexed
+    path) and the implied kind, not on the filter's values; reusing them also reuses
+    the statements :func:`walk` keeps on them, whose building otherwise costs about as
+    much as running the page (fast path: the reference builds them anew;
+    ``CRMCORE_NO_FAST_PATHS=1``).
+    """
+    if not fast_paths_enabled():
+        return segments(table, sorts, None, kind)
+    key = (table, shape, tuple(s.indexed for s in sorts), kind)
+    found = _FIRST_SEGMENTS.get(key)
+    if found is None:
+        if len(_FIRST_SEGMENTS) >= _FIRST_SEGMENTS_MAX:
+            _FIRST_SEGMENTS.clear()
+        found = _FIRST_SEGMENTS[key] = segments(table, sorts, None, kind)
+    return found
+
+
+on_switch(_FIRST_SEGMENTS.clear)

@@ -52,7 +52,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
-from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.models import Customer, CustomerKind
 from crmcore.models.checks import INT_MAX, INT_MIN
 from crmcore.query import (
@@ -88,7 +87,7 @@ from crmcore.storage.sqlalchemy._json_leaf import (
     document_month_day,
     document_reachable,
 )
-from crmcore.storage.sqlalchemy._order import OrderKey, Segment, Sort, segments
+from crmcore.storage.sqlalchemy._order import OrderKey, Segment, Sort, first_segments, segments
 from crmcore.storage.sqlalchemy._schema import (
     INDEX,
     INDEX_TEXT_LENGTH,
@@ -651,39 +650,12 @@ def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None)
             None if v is None else form(v) for form, v in zip(forms, compiled.cursor, strict=True)
         )
     kind = _implied_kind(compiled.query.where)
-    if cursor is None and fast_paths_enabled():
-        ordered = _first_segments(table, compiled, sorts, kind)
+    if cursor is None:
+        shape = (compiled.model, tuple((o.path, o.descending) for o in compiled.query.order_by))
+        ordered = first_segments(table, sorts, kind, shape=shape)
     else:
         ordered = segments(table, sorts, cursor, kind)
     return SqlPlan(where=where, exact=translated.exact, segments=ordered, searches=searches)
-
-
-_FIRST_SEGMENTS: dict[tuple[Any, ...], tuple[Segment, ...]] = {}
-_FIRST_SEGMENTS_MAX = 256
-
-
-def _first_segments(
-    table: Table, compiled: CompiledQuery, sorts: Sequence[Sort], kind: str | None
-) -> tuple[Segment, ...]:
-    """:func:`._order.segments` of a first page, reused by every query ordered the same way.
-
-    A first page's segments depend only on the table, the orderings (each path's key
-    column or indexed path) and the implied kind, not on the filter's values; reusing
-    them also reuses the statements :func:`._order.walk` keeps on them, whose building
-    otherwise costs about as much as running the page (fast path: the reference builds
-    them anew; ``CRMCORE_NO_FAST_PATHS=1``).
-    """
-    orders = tuple((o.path, o.descending) for o in compiled.query.order_by)
-    key = (table, compiled.model, orders, tuple(s.indexed for s in sorts), kind)
-    found = _FIRST_SEGMENTS.get(key)
-    if found is None:
-        if len(_FIRST_SEGMENTS) >= _FIRST_SEGMENTS_MAX:
-            _FIRST_SEGMENTS.clear()
-        found = _FIRST_SEGMENTS[key] = segments(table, sorts, None, kind)
-    return found
-
-
-on_switch(_FIRST_SEGMENTS.clear)
 
 
 _KINDS = frozenset(kind.value for kind in CustomerKind)

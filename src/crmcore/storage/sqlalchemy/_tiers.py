@@ -10,9 +10,9 @@ with the places they were written with), as a materialised common table expressi
 * **Pyramid by rank shares**: each upper tier's cut amount is the total at 1-based
   position ``ceil(s * n)`` of the totals sorted descending (``s`` the cumulative share,
   ``n`` the customers), a scalar subquery ``ORDER BY total DESC, customer_id LIMIT 1
-  OFFSET ...`` reading that customer's total and places (``_aggregates.cut_table``:
+  OFFSET ...`` reading that customer's total and places (``_cut_points.cut_table``:
   one sort per cut; on PostgreSQL one ``percentile_disc`` sort for all of them,
-  ``_aggregates.money_percentiles``), in a one-row table joined to every
+  ``_cut_points.money_percentiles``), in a one-row table joined to every
   total, and the tier is ``CASE total >= cut ...``: exactly
   :func:`~crmcore.rules.segmentation.rank_cut_points` and ``tier_for``. Ties sort by
   customer id, as Python's stable sort does, so the cut's decimal places are those of
@@ -60,15 +60,17 @@ from crmcore.rules.segmentation.pyramid import pareto_result
 from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._aggregates import (
     INT64,
-    IntDiv,
     chosen_currency,
-    covered_rows,
-    cut_table,
     filled_count,
     first_with_cuts,
     floor_bound,
-    on_first_row,
     overflow_falls_back,
+)
+from crmcore.storage.sqlalchemy._cut_points import (
+    IntDiv,
+    covered_rows,
+    cut_table,
+    on_first_row,
     summary_cte,
     window_cut,
     windowed,
