@@ -200,7 +200,7 @@ class ConcurrencyConflict(StorageError):
             if actual_version is not None:
                 detail += f", stored version is {actual_version}"
             detail += ")"
-        super().__init__(f"{kind} {record_id!r} was changed by someone else{detail}")
+        super().__init__(f"{kind} {record_id!r} was changed after this write read it{detail}")
 
 
 class DuplicateRecord(StorageError):

@@ -83,6 +83,11 @@ def test_update_of_stale_customer_conflicts_before_writing(store: Store) -> None
         with pytest.raises(ConcurrencyConflict) as info:
             uow.customers.update(added)
     assert (info.value.expected_version, info.value.actual_version) == (1, 2)
+    # the same unit of work made the newer version: the message must not blame another writer
+    assert str(info.value) == (
+        f"customer {added.id!r} was changed after this write read it "
+        "(write based on version 1, stored version is 2)"
+    )
 
 
 def test_repository_refuses_other_models(store: Store) -> None:
