@@ -191,7 +191,7 @@ def test_without_an_anchor_the_prior_is_one_duplicate_and_strong_agreement_still
     """Namesake vectors alone (no random pairs): the prior is one duplicate among the 800
     pairs, and an exact phone or email still weighs for a match while a different one
     weighs against, as assumed."""
-    namesakes = [(6, 0, 0, 2, -1, -1, 1)] * 500 + [(6, 0, 0, 0, -1, -1, 0)] * 300
+    namesakes = [(7, 0, 0, 2, -1, -1, 1)] * 500 + [(7, 0, 0, 0, -1, -1, 0)] * 300
     model = fit(namesakes)
     assert model.prior == pytest.approx(1 / 800)
     assert model.diagnostics is not None
@@ -204,18 +204,18 @@ def test_without_an_anchor_the_prior_is_one_duplicate_and_strong_agreement_still
 def test_namesakes_outnumbering_the_anchors_cap_the_prior_and_say_so() -> None:
     """A thousand namesakes agreeing on gender and postal code against three anchor pairs:
     the prior is held at what the anchors allow, with ``dedupe.prior_capped``."""
-    namesakes = [(6, 0, 0, 0, -1, 1, 1)] * 1000
-    anchors = [(6, 3, 2, 3, -1, 5, 1)] * 3
+    namesakes = [(7, 0, 0, 0, -1, 1, 1)] * 1000
+    anchors = [(7, 3, 2, 3, -1, 5, 1)] * 3
     model = fit(namesakes + anchors)
     assert model.diagnostics is not None
     assert model.prior <= model.diagnostics.prior_high == pytest.approx(3 / (0.5 * 1003))
-    assert model.total((6, 0, 0, 0, -1, 1, 1)) < 0  # a namesake is not a match
-    assert model.total((6, 3, 2, 3, -1, 5, 1)) > 10
+    assert model.total((7, 0, 0, 0, -1, 1, 1)) < 0  # a namesake is not a match
+    assert model.total((7, 3, 2, 3, -1, 5, 1)) > 10
 
 
 def test_diagnostics_round_trip_and_old_models_still_load() -> None:
     """A model's diagnostics survive to_dict/from_dict; a model saved without them loads."""
-    model = fit([(6, 0, 0, 2, -1, -1, 1)] * 20)
+    model = fit([(7, 0, 0, 2, -1, -1, 1)] * 20)
     again = MatchModel.from_dict(json.loads(json.dumps(model.to_dict())))
     assert again == model
     assert isinstance(again.diagnostics, FitDiagnostics)

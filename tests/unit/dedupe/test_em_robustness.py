@@ -140,14 +140,14 @@ def test_a_set_of_only_duplicates_still_fits_in_order() -> None:
 def test_a_population_smaller_than_the_candidates_is_refused() -> None:
     """fit(population=...) counts every pair, so fewer than the candidates is a coded error."""
     with pytest.raises(ValidationError) as refused:
-        fit([(6, 3, 2, 3, -1, 5, 1)] * 3, random_vectors=[], population=2)
+        fit([(7, 3, 2, 3, -1, 5, 1)] * 3, random_vectors=[], population=2)
     assert refused.value.codes == ("dedupe.population_invalid",)
 
 
 def test_random_pairs_keep_u_sane_when_nearly_every_candidate_is_a_duplicate() -> None:
     """990 duplicates and 10 namesakes among the candidates: u still follows the random pairs."""
-    candidates = [(6, 3, 2, 3, -1, 5, 1)] * 990 + [(6, 0, 0, 0, -1, 1, 0)] * 10
-    sampled = [(0, 0, 0, 0, -1, 0, 0)] * 980 + [(6, 0, 0, 0, -1, 1, 0)] * 20
+    candidates = [(7, 3, 2, 3, -1, 5, 1)] * 990 + [(7, 0, 0, 0, -1, 1, 0)] * 10
+    sampled = [(0, 0, 0, 0, -1, 0, 0)] * 980 + [(7, 0, 0, 0, -1, 1, 0)] * 20
     model = fit(candidates, random_vectors=sampled, population=1_000_000)
     assert 0.85 < model.prior < 0.95  # of the candidates and the 100 pairs standing for the rest
     assert model.fields[0].levels[-1].weight > 0  # an exact name speaks for a match

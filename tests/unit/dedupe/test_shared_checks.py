@@ -57,12 +57,12 @@ def test_components_join_chains_and_leave_strangers_apart() -> None:
 def test_fit_refuses_a_max_iterations_below_one(max_iterations: object) -> None:
     """``fit(max_iterations=0)`` (or -1, a bool, a float, a string) is coded, at its path."""
     with pytest.raises(ValidationError) as raised:
-        fit([(6, 3, 2, 3, -1, 5, 1)] * 3, max_iterations=max_iterations)  # type: ignore[arg-type]
+        fit([(7, 3, 2, 3, -1, 5, 1)] * 3, max_iterations=max_iterations)  # type: ignore[arg-type]
     [problem] = raised.value.problems
     assert (problem.code, problem.path) == ("dedupe.max_iterations_invalid", "$.max_iterations")
 
 
 def test_fit_takes_one_iteration() -> None:
     """``max_iterations=1`` is the least accepted: it fits (and says it did not settle)."""
-    model = fit([(6, 3, 2, 3, -1, 5, 1)] * 3 + [(0, 0, 0, 0, -1, 1, 0)] * 30, max_iterations=1)
+    model = fit([(7, 3, 2, 3, -1, 5, 1)] * 3 + [(0, 0, 0, 0, -1, 1, 0)] * 30, max_iterations=1)
     assert model.diagnostics is not None

@@ -9,16 +9,19 @@ Fellegi-Sunter model (:mod:`.model`) is fit from these vectors alone.
 =============  ==================================================================
 field          levels (0 is always "different")
 =============  ==================================================================
-``name``       1 Jaro-Winkler >= ``name_low``; 2 >= ``name_high``; 3 one typo
-               a part: >= ``name_low`` and family and given name (as written
-               or swapped) each the same or one typo apart
-               (:func:`_part_typo`); 4 same
+``name``       1 one part the same: below ``name_low``, but the family or the
+               given name of one side (as written or swapped) the same as, or
+               one typo apart from, a part of the other (``raquel lodge`` and
+               ``raquel garnett``: a part replaced); 2 Jaro-Winkler >=
+               ``name_low``; 3 >= ``name_high``; 4 one typo a part: >=
+               ``name_low`` and family and given name (as written or swapped)
+               each the same or one typo apart (:func:`_part_typo`); 5 same
                romanisation (traditional and simplified Han, pinyin and Han,
-               homophones, swapped romanised parts); 5 family and given swapped;
-               6 exact (also when only the split between family and given name
+               homophones, swapped romanised parts); 6 family and given swapped;
+               7 exact (also when only the split between family and given name
                differs: 欧阳 + 娜娜 and 欧 + 阳娜娜). The best over every name
                form of either side. A person's name without a family or a
-               given name reaches 2 ("close") at most.
+               given name reaches 3 ("close") at most.
 ``birthday``   1 one digit off (``YYYYMMDD`` Levenshtein distance 1); 2 day and
                month swapped; 3 exact.
 ``phone``      1 the same last 8 digits; 2 one E.164 number in common.
@@ -95,8 +98,8 @@ class ComparedField(enum.StrEnum):
 
 LEVEL_LABELS: Mapping[ComparedField, tuple[str, ...]] = {
     ComparedField.NAME: (
-        "different", "similar", "close", "one typo a part", "same romanisation", "swapped",
-        "exact",
+        "different", "one part the same", "similar", "close", "one typo a part",
+        "same romanisation", "swapped", "exact",
     ),
     ComparedField.BIRTHDAY: ("different", "one digit off", "day and month swapped", "exact"),
     ComparedField.PHONE: ("different", "same last 8 digits", "exact"),
@@ -249,17 +252,32 @@ def _jaro_winkler(a: str, b: str) -> float:
 
 def _name_level(a: NameForm, b: NameForm, spec: _Thresholds) -> int:
     if (a.family == b.family and a.given == b.given) or a.joined == b.joined:
-        return 6
+        return 7
     if a.given and b.given and a.family == b.given and a.given == b.family:
-        return 5
+        return 6
     if a.tokens == b.tokens:
-        return 4
+        return 5
     similarity = max(_jaro_winkler(a.written, b.written), _jaro_winkler(a.token_text, b.token_text))
     if similarity < spec.name_low:
-        return 0
+        return 1 if _one_part(a, b) else 0
     if a.given and b.given and _typo_parts(a, b):
-        return 3
-    return 2 if similarity >= spec.name_high else 1
+        return 4
+    return 3 if similarity >= spec.name_high else 2
+
+
+def _one_part(a: NameForm, b: NameForm) -> bool:
+    """Whether a family or given name of ``a`` is a part of ``b`` (the same or one typo apart).
+
+    Either part against either part, so a copy whose other part was replaced, or
+    whose parts were swapped as well, still shows what it kept.
+    """
+    x_parts = ((a.roman_family, a.latin_family), (a.roman_given, a.latin_given))
+    y_parts = ((b.roman_family, b.latin_family), (b.roman_given, b.latin_given))
+    return any(
+        x and y and _part_typo(x, x_latin, y, y_latin)
+        for x, x_latin in x_parts
+        for y, y_latin in y_parts
+    )
 
 
 def _typo_parts(a: NameForm, b: NameForm) -> bool:
@@ -292,7 +310,7 @@ def _part_typo(x: str, x_latin: bool, y: str, y_latin: bool) -> bool:
     return max(len(x), len(y)) >= _MIN_TYPO_NAME and OSA.distance(x, y, score_cutoff=1) <= 1
 
 
-_CLOSE = 2
+_CLOSE = 3
 
 
 def _partial(form: NameForm) -> bool:

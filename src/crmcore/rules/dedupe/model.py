@@ -119,7 +119,7 @@ _NO_ANCHOR_DUPLICATES = 1.0
 """Without any anchor, the prior is this many duplicates among the pairs fit on."""
 _STRONG = (ComparedField.PHONE, ComparedField.EMAIL, ComparedField.IDENTIFIER)
 _ANCHORED = (*_STRONG, ComparedField.BIRTHDAY, ComparedField.ADDRESS)
-_NAME_CLOSE = 2
+_NAME_CLOSE = 3
 """The name level from which an anchor's names are close (``close`` and above)."""
 _ANCHOR_SAME = 2
 """An anchor with some ruled field different needs this many ruled fields the same."""
