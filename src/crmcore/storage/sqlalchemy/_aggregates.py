@@ -170,7 +170,9 @@ def _summary_select(as_of: dt.datetime, currency: str | None) -> Select[Any]:
     """
     p = _purchases()
     costed = p.c.cost_micros.is_not(None)
-    margin = func.sum(case((costed, p.c.amount_micros - p.c.cost_micros), else_=None))
+    # An uncosted purchase's difference is NULL, which sum() skips (and a sum of NULLs
+    # alone is NULL): the margin of the costed purchases, without a CASE per row.
+    margin = func.sum(p.c.amount_micros - p.c.cost_micros)
     wider = case((p.c.amount_places >= p.c.cost_places, p.c.amount_places), else_=p.c.cost_places)
     last = func.max(p.c.purchased_at)
     statement = (
