@@ -6,8 +6,9 @@ query and counting its rows:
 * a single leaf on an indexed path (a comparison, ``in``, a month-day window or a
   consent audience) counts its customers straight off the index table, without
   touching the customer table: ``COUNT(*)`` of the matching entries for a single-valued
-  path (a customer has at most one), ``COUNT(*)`` of the ``DISTINCT`` customer ids for a
-  multi-valued one (a customer with two matching phones is counted once);
+  path (a customer has at most one), and for one value on a path of :data:`SET_PATHS`
+  (a customer holds each value once), ``COUNT(*)`` of the ``DISTINCT`` customer ids for
+  any other multi-valued one (a customer with two matching phones is counted once);
 * any other exact filter is ``SELECT count(*) FROM <table> WHERE <filter>``.
 
 A filter with a part checked in Python returns ``None``: the caller counts the
@@ -27,14 +28,20 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from crmcore.query import Compare, CompiledQuery, In, MonthDay
+from crmcore.query import Compare, CompiledQuery, In, MonthDay, Op
 from crmcore.query.search import SEARCH_FIELDS
 from crmcore.storage.indexing import IndexSet
 from crmcore.storage.sqlalchemy._query import _translate
 from crmcore.storage.sqlalchemy._search import NeedleGroup, column_verdict, row_columns
 from crmcore.storage.sqlalchemy._window import WrappedWindow
 
-__all__ = ["count_statement", "searched", "tally"]
+__all__ = ["SET_PATHS", "count_statement", "searched", "tally"]
+
+SET_PATHS = frozenset({"tags"})
+"""Multi-valued paths whose values are unique within a customer (``Customer.tags`` is
+sorted and deduplicated): one value is in at most one of a customer's entries, so its
+entries are counted without ``DISTINCT`` (twice the time on MariaDB, which materialises it).
+A property test checks the entries of generated customers."""
 
 
 def _entry_select(condition: Any, table: Table) -> Select[Any] | None:
@@ -51,12 +58,20 @@ def _entry_select(condition: Any, table: Table) -> Select[Any] | None:
 
 
 def _single(where: Any, indexes: IndexSet | None) -> bool:
-    """``where`` is one leaf on a single-valued indexed path (one entry a customer at most)."""
-    return (
+    """``where`` matches one entry a customer at most.
+
+    A leaf on a single-valued indexed path, or one value of a :data:`SET_PATHS` path.
+    """
+    if not (
         isinstance(where, Compare | In | MonthDay)
         and indexes is not None
         and (indexed := indexes.get(where.path)) is not None
-        and not indexed.resolved.many
+    ):
+        return False
+    if not indexed.resolved.many:
+        return True
+    return (
+        isinstance(where, Compare) and where.path in SET_PATHS and where.op in (Op.EQ, Op.CONTAINS)
     )
 
 
