@@ -64,6 +64,7 @@ from crmcore.storage.sqlalchemy._rows import (
     ROWS,
     compiled_insert,
     copy_types,
+    driver_ready,
     positional_insert,
     record_row,
 )
@@ -531,8 +532,9 @@ class SqlTransaction(AnalyticsReads):
             # Rows are serialised while COPY streams: the server indexes one
             # chunk while Python prepares the next.
             self._copy(conn, table, rows)
-        elif self._sqlite:
-            # Core's INSERT, compiled once, executemany'd with positional tuples.
+        elif not self._postgres and driver_ready(conn, table):
+            # Core's INSERT, compiled once, executemany'd with positional tuples (on
+            # MariaDB PyMySQL folds them into multi-row INSERTs, as it did the dicts).
             conn.exec_driver_sql(positional_insert(conn, kind), list(rows))
         else:
             columns = COLUMNS[kind]
@@ -647,7 +649,7 @@ class SqlTransaction(AnalyticsReads):
             conn = self._writer()
             savepoint = conn.begin_nested()
             try:
-                if self._sqlite:
+                if not self._postgres and driver_ready(conn, HISTORY):
                     # compiled once, executemany'd with positional tuples
                     conn.exec_driver_sql(compiled_insert(conn, HISTORY, _HISTORY_COLUMNS), rows)
                 else:

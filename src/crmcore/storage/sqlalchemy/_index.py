@@ -40,6 +40,7 @@ from crmcore.storage.indexing import (
     IndexSet,
     dedupe_entry_path,
 )
+from crmcore.storage.sqlalchemy._rows import compiled_insert, driver_ready
 from crmcore.storage.sqlalchemy._schema import (
     DECLARED_INDEX,
     INDEX,
@@ -125,23 +126,16 @@ def prepared_rows(
     return rows
 
 
-_POSITIONAL: dict[str, str] = {}
-
-
 def write_rows(conn: Connection, rows: Sequence[Row]) -> None:
     """Insert index rows on ``conn`` in its transaction (executemany, or COPY on PostgreSQL)."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect == "postgresql" and len(rows) >= COPY_ROWS:
+    postgres = conn.dialect.name == "postgresql"
+    if postgres and len(rows) >= COPY_ROWS:
         _copy(conn, rows)
-    elif dialect == "sqlite":
-        sql = _POSITIONAL.get(dialect)
-        if sql is None:
-            sql = _POSITIONAL[dialect] = str(
-                INDEX.insert().compile(dialect=conn.dialect, column_keys=list(_COLUMNS))
-            )
-        conn.exec_driver_sql(sql, list(rows))
+    elif not postgres and driver_ready(conn, INDEX):
+        # Core's INSERT, compiled once, executemany'd with positional tuples.
+        conn.exec_driver_sql(compiled_insert(conn, INDEX, _COLUMNS), list(rows))
     else:
         conn.execute(INDEX.insert(), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
 

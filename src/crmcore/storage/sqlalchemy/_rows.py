@@ -10,6 +10,7 @@ digest); :func:`record_row` gives the same as a mapping. The backend writes thes
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,16 @@ from crmcore.storage.sqlalchemy._money import places, to_micros
 from crmcore.storage.sqlalchemy._schema import TABLES, date_key, utc_key
 from crmcore.storage.sqlalchemy._search import search_columns
 
-__all__ = ["COLUMNS", "ROWS", "copy_types", "customer_row", "positional_insert", "record_row"]
+__all__ = [
+    "COLUMNS",
+    "ROWS",
+    "compiled_insert",
+    "copy_types",
+    "customer_row",
+    "driver_ready",
+    "positional_insert",
+    "record_row",
+]
 
 
 def copy_types(table: Table) -> list[str] | None:
@@ -216,16 +226,45 @@ def compiled_insert(conn: Connection, table: Table, columns: tuple[str, ...]) ->
     """The dialect's ``INSERT`` of ``columns`` of ``table``, positional, compiled once.
 
     For ``exec_driver_sql`` with tuples in ``columns`` order: Core's statement, without
-    building a parameter dict per row.
+    building a parameter dict per row. A driver with named parameters (PyMySQL's
+    ``pyformat``) gets the statement in its positional form (``format``: ``%s``).
     """
-    key = (conn.dialect.name, table.name, columns)
+    dialect = conn.dialect
+    key = (dialect.name, table.name, columns)
     sql = _POSITIONAL.get(key)
     if sql is None:
-        compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
+        if dialect.paramstyle == "pyformat":
+            dialect = copy.copy(dialect)
+            dialect.paramstyle = "format"
+            dialect.positional = True
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
         if tuple(compiled.positiontup or ()) != columns:  # pragma: no cover
             raise StorageError(f"unexpected parameter order in {compiled}")
         sql = _POSITIONAL[key] = str(compiled)
     return sql
+
+
+_READY: dict[tuple[str, str], bool] = {}
+
+
+def driver_ready(conn: Connection, table: Table) -> bool:
+    """Whether rows of ``table`` can go to the driver as they are, without Core's binding.
+
+    True on SQLite (its rows are written so), and on another dialect when no column of
+    ``table`` has a bind processor there: Core would pass every value through unchanged,
+    so an ``exec_driver_sql`` of :func:`compiled_insert` with positional tuples writes the
+    same row without building a parameter dict per row (PyMySQL still folds the
+    executemany into multi-row ``INSERT`` statements).
+    """
+    dialect = conn.dialect
+    key = (dialect.name, table.name)
+    ready = _READY.get(key)
+    if ready is None:
+        ready = _READY[key] = dialect.name == "sqlite" or all(
+            column.type.dialect_impl(dialect).bind_processor(dialect) is None
+            for column in table.columns
+        )
+    return ready
 
 
 def record_row(kind: RecordKind, record: Record) -> dict[str, Any]:
