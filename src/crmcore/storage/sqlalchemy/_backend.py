@@ -59,6 +59,7 @@ from crmcore.storage.sqlalchemy._driver_errors import roll_back_failed as _roll_
 from crmcore.storage.sqlalchemy._driver_errors import row_error as _row_error
 from crmcore.storage.sqlalchemy._driver_errors import translated as _translated
 from crmcore.storage.sqlalchemy._engine import is_memory_sqlite
+from crmcore.storage.sqlalchemy._plan_cache import PlanCache
 from crmcore.storage.sqlalchemy._rows import (
     COLUMNS,
     ROWS,
@@ -135,6 +136,7 @@ class SqlBackend:
         )
         self._shared_owner: int | None = None
         self._indexes: IndexSet | None = None
+        self._plans = PlanCache()
 
     @property
     def import_preparer(self) -> ImportPreparer:
@@ -364,8 +366,9 @@ class SqlTransaction(AnalyticsReads):
         reference predicate in Python while fetching in order (see ``_query``).
         """
         table = _table(kind)
-        compiled = query.compile(RECORD_TYPES[kind])
-        sql = _query.plan(compiled, table, self._indexes(kind))
+        indexes = self._indexes(kind)
+        planned = self._backend._plans.entry(kind, query, indexes)
+        compiled, sql = planned.compiled, planned.plan(table)
         limit = query.limit
         if sql.segments is None:
             # Ordered by a path inside the document: sort the candidates in Python.
@@ -382,13 +385,14 @@ class SqlTransaction(AnalyticsReads):
             with _translated():
                 return self._connection().execute(statement).all()
 
-        for segment in sql.segments:
+        for position, segment in enumerate(sql.segments):
             if sql.exact and limit is not None:
                 chunk = limit - len(found)
             else:
                 chunk = 1000 if limit is None else min(max(limit * 4, 100), 1000)
             width = len(segment.order)
-            for row in _order.walk(segment, sql.where, extra, execute, chunk):
+            memo = planned.first.setdefault(position, {})
+            for row in _order.walk(segment, sql.where, extra, execute, chunk, memo):
                 verdict = None
                 if searches is not None:
                     verdict = _search.column_verdict(searches, _search.row_columns(row, width + 3))
@@ -407,13 +411,14 @@ class SqlTransaction(AnalyticsReads):
     def count(self, kind: RecordKind, query: Query) -> int:
         """Count the records matching ``query``'s filter (ignoring order, cursor, limit)."""
         table = _table(kind)
-        compiled = query.compile(RECORD_TYPES[kind])
         indexes = self._indexes(kind)
-        statement = _count.count_statement(compiled, table, indexes)
+        planned = self._backend._plans.entry(kind, query, indexes)
+        compiled = planned.compiled
+        statement = planned.count_statement(table)
         if statement is not None:
             with _translated():
                 return int(self._connection().execute(statement).scalar_one())
-        sql = _query.plan(compiled, table, indexes)
+        sql = planned.plan(table)
         predicate = compiled.predicate
         if sql.searches is not None and fast_paths_enabled():
             # The search columns decide; only the rows they leave undecided are decoded.

@@ -29,6 +29,7 @@ through a correlated subquery (``NULL`` when absent).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, cast
 
 import attrs
@@ -247,33 +248,60 @@ def _main(segment: Segment, where: Condition | None, extra: Sequence[_Column[Any
     return built if where is None else built.where(where)
 
 
+def _given(statement: Select[Any]) -> Select[Any]:
+    return statement
+
+
 def walk(
     segment: Segment,
     where: Condition | None,
     extra: Sequence[_Column[Any]],
     execute: Execute,
     chunk: int,
+    memo: dict[int, Select[Any]] | None = None,
 ) -> Iterator[Row[Any]]:
     """The rows of ``segment`` matching ``where``, in order, ``chunk`` at a time.
 
     Each row holds the segment's key columns (those of :attr:`Segment.ties` inside a
-    run of long texts, as many), then ``extra``.
+    run of long texts, as many), then ``extra``. ``memo`` (a remembered plan's, see
+    ``_plan_cache``; fast path) keeps the first statement, by ``chunk``, for the same
+    segment, ``where`` and ``extra`` next time.
     """
 
     def statement(keys: Sequence[OrderKey], *conditions: Condition | None) -> Select[Any]:
         built = segment_select(segment, keys, extra, *conditions)
         return built if where is None else built.where(where)
 
-    def keyset(keys: Sequence[OrderKey], base: Select[Any], last: Sequence[Any] | None) -> Any:
+    def keyset(
+        keys: Sequence[OrderKey],
+        base: Callable[[], Select[Any]],
+        last: Sequence[Any] | None,
+        kept: dict[int, Select[Any]] | None = None,
+    ) -> Any:
         while True:
-            query = base if last is None else base.where(after(keys, last))
-            rows = execute(query.limit(chunk))
+            limited = None if kept is None else kept.get(chunk)
+            if limited is None:
+                query = base() if last is None else base().where(after(keys, last))
+                limited = query.limit(chunk)
+                if kept is not None:
+                    kept[chunk] = limited
+            kept = None  # only the first statement is kept
+            rows = execute(limited)
             yield from rows
             if len(rows) < chunk:
                 return
             last = tuple(rows[-1][: len(keys)])
 
-    main = _main(segment, where, extra)
+    built: list[Select[Any]] = []
+
+    def main() -> Select[Any]:  # built when needed: not when ``memo`` has the statement
+        if not built:
+            built.append(_main(segment, where, extra))
+        return built[0]
+
+    def main_where(condition: Condition) -> Select[Any]:
+        return main().where(condition)
+
     first = segment.order[0].column
     last = segment.start
     group = segment.tie_start
@@ -281,11 +309,12 @@ def walk(
         if group is not None and segment.ties is not None:
             text, tie_last = group
             same = statement(segment.ties, first == text)
-            yield from keyset(segment.ties, same, tie_last or None)
+            yield from keyset(segment.ties, partial(_given, same), tie_last or None)
             beyond = first < text if segment.order[0].descending else first > text
-            rows_after: Any = keyset(segment.order, main.where(beyond), None)
+            rows_after: Any = keyset(segment.order, partial(main_where, beyond), None)
         else:
-            rows_after = keyset(segment.order, main, last)
+            rows_after = keyset(segment.order, main, last, memo)
+        memo = None
         group = None
         for row in rows_after:
             if segment.ties is not None and len(row[0]) >= INDEX_TEXT_LENGTH:
