@@ -74,6 +74,7 @@ from crmcore.models.checks import checks, unique
 from crmcore.rules.dedupe._features import Features, features
 from crmcore.rules.dedupe._text import initial
 from crmcore.rules.verification import Spec
+from crmcore.rules.verification.phones import region_problem
 
 __all__ = ["BlockingPass", "BlockingSpec", "blocking_keys", "feature_keys", "key_pass"]
 
@@ -109,7 +110,9 @@ class BlockingSpec(Spec):
             blocking report lists it with the pairs it would have made. From 2 to
             1,000,000 (``dedupe.block_size_invalid`` otherwise, as
             :func:`~crmcore.rules.dedupe.candidate_pairs` says of a cap below 2).
-        region: ISO 3166 region for phone numbers written without a country code.
+        region: ISO 3166 region for phone numbers written without a country code; one
+            phonenumbers knows (``value.not_allowed`` otherwise, as the normalisation
+            pipeline's ``default_region``).
     """
 
     TAG = "dedupe_blocking"
@@ -118,7 +121,7 @@ class BlockingSpec(Spec):
         default=tuple(BlockingPass), metadata=checks(unique())
     )
     max_block_size: int = 100
-    region: str | None = None
+    region: str | None = attrs.field(default=None, metadata=checks(region_problem))
 
     def _spec_invariants(self) -> Iterable[Problem]:
         if not self.passes:

@@ -65,6 +65,7 @@ __all__ = [
     "kind_for_number_type",
     "normalise_phone",
     "normalise_phone_point",
+    "region_problem",
     "supported_regions",
 ]
 
@@ -169,6 +170,22 @@ def _load() -> _Tables:
 def supported_regions() -> frozenset[str]:
     """The regions phonenumbers has metadata for (ISO 3166 codes such as ``CN``)."""
     return (_LOADED or _tables()).regions
+
+
+def region_problem(value: object) -> Problem | None:
+    """The problem with ``value`` as a spec's phone region, or ``None`` (also for ``None``).
+
+    A region must be one phonenumbers has metadata for (:func:`supported_regions`, ISO
+    3166 codes such as ``CN``, upper case): an unknown one (``"ZZ"``, ``"cn"``) would
+    read no number written without a country code, silently. The one check of every
+    spec's region (``value.not_allowed``; the spec's field check roots the path).
+    """
+    if value is not None and value not in supported_regions():
+        return Problem(
+            code="value.not_allowed",
+            message=f"{value!r} is not a region phonenumbers knows (an ISO 3166 code such as CN)",
+        )
+    return None
 
 
 def kind_for_number_type(number_type: int) -> PhoneKind:

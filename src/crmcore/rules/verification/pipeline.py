@@ -66,7 +66,7 @@ from crmcore.rules.verification.names import NamePolicy, normalise_name, normali
 from crmcore.rules.verification.phones import (
     PhonePolicy,
     normalise_phone_point,
-    supported_regions,
+    region_problem,
 )
 from crmcore.rules.verification.validation import ValidationSpec, _findings
 
@@ -102,15 +102,6 @@ class NormalisationResult:
         if errors:
             raise ValidationError(errors, subject="Customer")
         return self.customer
-
-
-def _region_ok(value: object) -> Problem | None:
-    if value is not None and value not in supported_regions():
-        return Problem(
-            code="value.not_allowed",
-            message=f"{value!r} is not a region phonenumbers knows (an ISO 3166 code such as CN)",
-        )
-    return None
 
 
 def _zone_ok(value: object) -> Problem | None:
@@ -154,7 +145,7 @@ class NormalisationPipeline(Spec):
 
     TAG = "normalisation_pipeline"
     kind: str = "normalisation_pipeline"
-    default_region: str | None = attrs.field(default=None, metadata=checks(_region_ok))
+    default_region: str | None = attrs.field(default=None, metadata=checks(region_problem))
     infer_region_from_address: bool = True
     check_deliverability: bool = False
     locale: str = attrs.field(default="en", metadata=checks(non_blank, _locale_ok))

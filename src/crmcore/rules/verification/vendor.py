@@ -32,7 +32,7 @@ from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import country_code
 from crmcore.rules.verification.emails import normalise_email
 from crmcore.rules.verification.names import normalise_text
-from crmcore.rules.verification.phones import normalise_phone
+from crmcore.rules.verification.phones import normalise_phone, region_problem
 
 __all__ = [
     "ElementAccuracy",
@@ -69,7 +69,8 @@ class VendorEvaluationSpec(Spec):
         age_tolerance_years: A vendor age within this many years of ours agrees.
         numeric_tolerance_percent: Numbers (employee count, reference values such as
             a home value) within this percentage of ours agree.
-        default_region: Region for reading phone numbers without a country code.
+        default_region: Region for reading phone numbers without a country code; one
+            phonenumbers knows (``value.not_allowed`` otherwise).
     """
 
     TAG = "vendor_evaluation_spec"
@@ -77,7 +78,7 @@ class VendorEvaluationSpec(Spec):
     requested: tuple[str, ...] = ("name", "gender", "age", "phone", "email", "city")
     age_tolerance_years: int = attrs.field(default=1, metadata=checks(non_negative))
     numeric_tolerance_percent: int = attrs.field(default=10, metadata=checks(non_negative))
-    default_region: str | None = None
+    default_region: str | None = attrs.field(default=None, metadata=checks(region_problem))
 
 
 _DEFAULT_SPEC = VendorEvaluationSpec()
