@@ -113,7 +113,10 @@ _IDENTITY: dict[str, Callable[[Any, Any], bool]] = {
     "identifiers": _same_identifier,
     "social_handles": _keyed(lambda item: (item.get("platform"), _casefolded(item, "handle"))),
     "addresses": _keyed(_without_id),
-    "key_dates": _keyed(lambda item: (item.get("label"), item.get("date"))),
+    # a day kept by the Chinese calendar recurs on other days than the Gregorian one
+    "key_dates": _keyed(
+        lambda item: (item.get("label"), item.get("date"), item.get("calendar", "gregorian"))
+    ),
 }
 """When a row's item is a stored item, by list: ``same(row_item, stored_item)``."""
 

@@ -557,8 +557,10 @@ def plan_merge(
         addresses=points("addresses"),
         social_handles=points("social_handles"),
         facts=many("facts", facts, lambda f: (f.category, fold(f.key), fold(f.value))),
-        key_dates=many(
-            "key_dates", [k for c in order for k in c.key_dates], lambda k: (fold(k.label), k.date)
+        key_dates=many(  # one day by two calendars is two anniversaries
+            "key_dates",
+            [k for c in order for k in c.key_dates],
+            lambda k: (fold(k.label), k.date, k.calendar),
         ),
         notes="\n\n".join(
             dict.fromkeys(c.notes.strip() for c in order if c.notes and c.notes.strip())
@@ -576,7 +578,12 @@ def plan_merge(
         members = many(
             "family_members",
             [m for c in order if c.person for m in c.person.family_members],
-            lambda m: (fold(m.relation), fold(m.name.display) if m.name else "", m.birthday),
+            lambda m: (
+                fold(m.relation),
+                fold(m.name.display) if m.name else "",
+                m.birthday,
+                m.birthday_calendar,
+            ),
         )
         person = attrs.evolve(survivor.person, **changes.get("person", {}), family_members=members)
         top["person"] = person
