@@ -28,6 +28,7 @@ from crmcore.storage.sqlalchemy._search import search_columns
 __all__ = [
     "COLUMNS",
     "ROWS",
+    "ROW_READY_DRIVERS",
     "compiled_insert",
     "copy_types",
     "customer_row",
@@ -214,7 +215,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-_POSITIONAL: dict[tuple[str, str, tuple[str, ...]], str] = {}
+_POSITIONAL: dict[tuple[str, str, str, str, tuple[str, ...]], str] = {}
 
 
 def positional_insert(conn: Connection, kind: str) -> str:
@@ -230,7 +231,8 @@ def compiled_insert(conn: Connection, table: Table, columns: tuple[str, ...]) ->
     ``pyformat``) gets the statement in its positional form (``format``: ``%s``).
     """
     dialect = conn.dialect
-    key = (dialect.name, table.name, columns)
+    # by driver and its parameter style: mysql+pymysql wants %s, mysql+mariadbconnector ?
+    key = (dialect.name, dialect.driver, dialect.paramstyle, table.name, columns)
     sql = _POSITIONAL.get(key)
     if sql is None:
         if dialect.paramstyle == "pyformat":
@@ -244,26 +246,43 @@ def compiled_insert(conn: Connection, table: Table, columns: tuple[str, ...]) ->
     return sql
 
 
-_READY: dict[tuple[str, str], bool] = {}
+_READY: dict[tuple[str, str, str], bool] = {}
+
+ROW_READY_DRIVERS: dict[str, frozenset[str]] = {
+    "sqlite": frozenset({"pysqlite"}),
+    "mysql": frozenset({"pymysql"}),
+    "mariadb": frozenset({"pymysql"}),
+}
+"""The drivers, by dialect name, proven to store the rows of :data:`ROWS` as Core would.
+
+Decided by the driver (``dialect.driver``), not the dialect's name: ``mysql+mysqldb``,
+``mysql+mariadbconnector`` and ``mysql+mysqlconnector`` are all ``mysql`` but bind,
+convert and batch their parameters each their own way, so they keep Core's ``insert()``.
+"""
 
 
 def driver_ready(conn: Connection, table: Table) -> bool:
     """Whether rows of ``table`` can go to the driver as they are, without Core's binding.
 
-    True on SQLite (its rows are written so), and on another dialect when no column of
-    ``table`` has a bind processor there: Core would pass every value through unchanged,
-    so an ``exec_driver_sql`` of :func:`compiled_insert` with positional tuples writes the
-    same row without building a parameter dict per row (PyMySQL still folds the
-    executemany into multi-row ``INSERT`` statements).
+    Only for a driver of :data:`ROW_READY_DRIVERS`: SQLite's ``pysqlite`` always (its rows
+    are written so); PyMySQL when no column of ``table`` has a bind processor there: Core
+    would pass every value through unchanged, so an ``exec_driver_sql`` of
+    :func:`compiled_insert` with positional tuples writes the same row without building a
+    parameter dict per row (PyMySQL still folds the executemany into multi-row ``INSERT``
+    statements). Any other driver takes Core's ``insert()``.
     """
     dialect = conn.dialect
-    key = (dialect.name, table.name)
+    key = (dialect.name, dialect.driver, table.name)
     ready = _READY.get(key)
     if ready is None:
-        ready = _READY[key] = dialect.name == "sqlite" or all(
-            column.type.dialect_impl(dialect).bind_processor(dialect) is None
-            for column in table.columns
-        )
+        if dialect.driver not in ROW_READY_DRIVERS.get(dialect.name, frozenset()):
+            ready = False
+        else:
+            ready = dialect.name == "sqlite" or all(
+                column.type.dialect_impl(dialect).bind_processor(dialect) is None
+                for column in table.columns
+            )
+        _READY[key] = ready
     return ready
 
 
