@@ -33,6 +33,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Calendar, Complaint, Customer, Purchase
 from crmcore.models._base import checks, positive
+from crmcore.rules._items import item_types
 from crmcore.rules.calendars import next_chinese_occurrence, to_chinese
 from crmcore.rules.segmentation import Explanation, Factor
 from crmcore.rules.segmentation._common import divide, refuse, require_aware
@@ -152,6 +153,7 @@ def _recurrence(day: dt.date, today: dt.date, calendar: Calendar) -> tuple[dt.da
     return when, when.year - day.year, ""
 
 
+@item_types(customers=Customer)
 def upcoming_dates(
     customers: Iterable[Customer], *, now: dt.datetime, tz: str = "UTC", days: int = 30
 ) -> tuple[Signal, ...]:
@@ -259,6 +261,7 @@ def poisson_decline_p_value(
     return sum((comb(n, i) * p**i * q ** (n - i) for i in range(recent_count + 1)), Fraction(0))
 
 
+@item_types(purchases=Purchase)
 def purchase_declines(
     spec: DeclineSpec, purchases: Iterable[Purchase], *, now: dt.datetime, tz: str = "UTC"
 ) -> tuple[Signal, ...]:
@@ -365,6 +368,7 @@ def purchase_declines(
 # --------------------------------------------------------------------------- complaints
 
 
+@item_types(complaints=Complaint)
 def complaint_signals(
     complaints: Iterable[Complaint],
     *,
@@ -437,6 +441,7 @@ def complaint_signals(
 # --------------------------------------------------------------------------- verification
 
 
+@item_types(customers=Customer)
 def reverification_signals(
     customers: Iterable[Customer],
     *,

@@ -26,6 +26,7 @@ from decimal import Decimal
 import attrs
 
 from crmcore.errors import Problem
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
@@ -110,6 +111,7 @@ class ProfitabilitySpec(Spec):
         return ProfitClass.NOT_GOOD
 
 
+@item_types(summaries=CurrencySummary)
 def profitability_classes(
     spec: ProfitabilitySpec, summaries: Iterable[CurrencySummary]
 ) -> tuple[ClassAssignment, ...]:
@@ -158,6 +160,7 @@ class ValueClassSpec(Spec):
                 yield problem
 
 
+@item_types(summaries=CurrencySummary)
 def value_classes(
     spec: ValueClassSpec,
     summaries: Iterable[CurrencySummary],

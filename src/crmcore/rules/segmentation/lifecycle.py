@@ -29,6 +29,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Customer, IdentifierKind, LifecycleStage
 from crmcore.models._base import checks, positive
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
@@ -100,6 +101,7 @@ def _earned(
     return _L.FIRST_TIME, "one purchase"
 
 
+@item_types(customers=Customer, summaries=CurrencySummary)
 def suggest_stages(
     spec: LifecycleSpec,
     customers: Iterable[Customer],

@@ -17,6 +17,7 @@ from decimal import Decimal
 import attrs
 
 from crmcore.models._base import checks, non_negative, positive
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import Explanation, Factor, refuse
 from crmcore.rules.segmentation.classes import ValueBasis
 from crmcore.rules.segmentation.summaries import CurrencySummary
@@ -69,6 +70,7 @@ def _value(spec: HistoricValueSpec, s: CurrencySummary) -> Decimal | None:
     return s.total if spec.basis is ValueBasis.REVENUE else s.margin
 
 
+@item_types(summaries=CurrencySummary)
 def historic_lifetime_values(
     spec: HistoricValueSpec, summaries: Iterable[CurrencySummary]
 ) -> tuple[LifetimeValue, ...]:
@@ -103,6 +105,7 @@ def historic_lifetime_values(
     return tuple(out)
 
 
+@item_types(summaries=CurrencySummary)
 def customer_equity(
     spec: HistoricValueSpec,
     summaries: Iterable[CurrencySummary],

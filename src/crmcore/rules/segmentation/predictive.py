@@ -35,6 +35,7 @@ import attrs
 
 from crmcore.errors import FeatureUnavailable
 from crmcore.models._base import checks, non_negative, positive
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import Explanation, Factor, refuse
 from crmcore.rules.segmentation.summaries import RepeatSummary
 from crmcore.rules.verification import Spec
@@ -210,6 +211,7 @@ def _maximise(
     return num.exp(result.x), -float(result.fun)
 
 
+@item_types(summaries=RepeatSummary)
 def fit_bg_nbd(
     summaries: Iterable[RepeatSummary], *, time_scale: Decimal | int = 1
 ) -> BgNbdParameters:
@@ -238,6 +240,7 @@ def fit_bg_nbd(
     )
 
 
+@item_types(summaries=RepeatSummary)
 def fit_gamma_gamma(summaries: Iterable[RepeatSummary]) -> GammaGammaParameters:
     """Fit Gamma-Gamma to the mean repeat values of customers with repeat purchases.
 
@@ -373,6 +376,7 @@ def _factor(name: str, value: float | Decimal) -> Factor:
     return Factor(name=name, value=exact)
 
 
+@item_types(summaries=RepeatSummary)
 def predict_lifetime_values(
     spec: PredictiveValueSpec,
     purchases_model: BgNbdParameters,

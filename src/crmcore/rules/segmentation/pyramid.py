@@ -32,6 +32,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Model
 from crmcore.models._base import checks, non_blank
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
@@ -193,6 +194,7 @@ _HOW = {
 }
 
 
+@item_types(summaries=CurrencySummary)
 def pyramid_cut_points(
     spec: PyramidSpec, summaries: Iterable[CurrencySummary]
 ) -> tuple[Decimal, ...]:
@@ -208,6 +210,7 @@ def pyramid_cut_points(
     return rank_cut_points(totals, cumulative) if totals else ()
 
 
+@item_types(summaries=CurrencySummary)
 def assign_tiers(
     spec: PyramidSpec, cut_points: tuple[Decimal, ...], summaries: Iterable[CurrencySummary]
 ) -> tuple[TierAssignment, ...]:
@@ -249,6 +252,7 @@ def tier_assignment(
     )
 
 
+@item_types(summaries=CurrencySummary)
 def value_pyramid(spec: PyramidSpec, summaries: Iterable[CurrencySummary]) -> PyramidResult:
     """Place each customer of the spec's currency in a tier of the pyramid.
 
@@ -311,6 +315,7 @@ class ParetoResult:
     explanation: Explanation
 
 
+@item_types(summaries=CurrencySummary)
 def pareto(spec: ParetoSpec, summaries: Iterable[CurrencySummary]) -> tuple[ParetoResult, ...]:
     """Pareto analysis per currency, ordered by currency."""
     require_spec(spec, ParetoSpec, "pareto")

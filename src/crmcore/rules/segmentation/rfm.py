@@ -41,6 +41,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Model
 from crmcore.models._base import checks, in_range, non_blank
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import (
     Explanation,
     Factor,
@@ -286,6 +287,7 @@ class RfmResult:
     scores: tuple[RfmScore, ...]
 
 
+@item_types(summaries=CurrencySummary)
 def single_currency(
     summaries: Iterable[CurrencySummary], currency: str | None, rule: str
 ) -> tuple[str, list[CurrencySummary]]:
@@ -324,6 +326,7 @@ def rfm_monetary(spec: RfmSpec, summary: CurrencySummary) -> Decimal:
     return summary.total if spec.monetary is MonetaryBasis.TOTAL else summary.mean
 
 
+@item_types(summaries=CurrencySummary)
 def rfm_cut_points(spec: RfmSpec, summaries: Iterable[CurrencySummary]) -> RfmCutPoints:
     """Compute the cut points once from the summaries (or take the spec's fixed ones)."""
     currency, rows = single_currency(summaries, spec.currency, spec.kind)
@@ -411,6 +414,7 @@ def rfm_score(
     )
 
 
+@item_types(summaries=CurrencySummary)
 def assign_rfm(
     spec: RfmSpec, cuts: RfmCutPoints, summaries: Iterable[CurrencySummary]
 ) -> tuple[RfmScore, ...]:
@@ -429,6 +433,7 @@ def assign_rfm(
     return tuple(out)
 
 
+@item_types(summaries=CurrencySummary)
 def rfm(spec: RfmSpec, summaries: Iterable[CurrencySummary]) -> RfmResult:
     """Score and segment customers: :func:`rfm_cut_points`, then :func:`assign_rfm`."""
     require_spec(spec, RfmSpec, "rfm")

@@ -20,6 +20,7 @@ import attrs
 
 from crmcore.models import Complaint
 from crmcore.models._base import checks, non_negative
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import Explanation, Factor
 from crmcore.rules.verification import Spec
 
@@ -100,6 +101,7 @@ def satisfaction_gap(
     )
 
 
+@item_types(complaints=Complaint)
 def complaint_satisfaction(
     spec: SatisfactionSpec, complaints: Iterable[Complaint]
 ) -> tuple[SatisfactionAssessment, ...]:

@@ -25,6 +25,7 @@ import attrs
 
 from crmcore.errors import Problem
 from crmcore.models._base import checks, non_blank
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation.pyramid import PyramidResult, PyramidSpec, value_pyramid
 from crmcore.rules.segmentation.rfm import RfmResult, RfmSpec, rfm
 from crmcore.rules.segmentation.summaries import CurrencySummary
@@ -88,6 +89,7 @@ def members_of_result(
     return tuple(sorted(ids))
 
 
+@item_types(summaries=CurrencySummary)
 def select_members(
     selection: SegmentSelection, summaries: Iterable[CurrencySummary]
 ) -> tuple[str, ...]:

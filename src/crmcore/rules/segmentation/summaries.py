@@ -50,6 +50,7 @@ import attrs
 
 from crmcore._fastpaths import fast_paths_enabled
 from crmcore.models import Purchase
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import divide, refuse, require_aware
 
 __all__ = [
@@ -192,6 +193,7 @@ class _Totals:
         self.total = self.margin = _ZERO
 
 
+@item_types(purchases=Purchase)
 def summarise_purchases(
     purchases: Iterable[Purchase], *, as_of: dt.datetime
 ) -> tuple[CurrencySummary, ...]:
@@ -240,6 +242,7 @@ def summarise_purchases(
     return tuple(out)
 
 
+@item_types(purchases=Purchase)
 def repeat_summaries(
     purchases: Iterable[Purchase],
     *,

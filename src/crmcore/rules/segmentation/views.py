@@ -23,6 +23,7 @@ from crmcore.models import (
     OrganisationSize,
     Purchase,
 )
+from crmcore.rules._items import item_types
 from crmcore.rules.segmentation._common import refuse
 from crmcore.rules.segmentation.summaries import CurrencySummary
 
@@ -51,6 +52,7 @@ class RosterEntry:
     acquired_on: dt.date | None
 
 
+@item_types(customers=Customer)
 def roster(customers: Iterable[Customer]) -> tuple[RosterEntry, ...]:
     """Customers in order of acquisition (unknown dates last), then by id."""
     ordered = sorted(customers, key=lambda c: (c.acquired_on or dt.date.max, c.id))
@@ -72,6 +74,7 @@ class Ranking:
     purchases: int
 
 
+@item_types(summaries=CurrencySummary)
 def rank_by_amount(
     summaries: Iterable[CurrencySummary], *, names: Mapping[str, str] | None = None
 ) -> tuple[Ranking, ...]:
@@ -98,6 +101,7 @@ _CREDIT_ORDER = tuple(CreditStanding)
 _SIZE_ORDER = tuple(reversed(OrganisationSize))
 
 
+@item_types(customers=Customer)
 def grades(customers: Iterable[Customer], *, by: str = "credit") -> dict[str, tuple[str, ...]]:
     """Organisation customers' ids grouped by credit standing or size, best or largest first.
 
@@ -120,6 +124,7 @@ def grades(customers: Iterable[Customer], *, by: str = "credit") -> dict[str, tu
     return {g: tuple(sorted(found[g])) for g in order if g in found}
 
 
+@item_types(customers=Customer)
 def group_by_region(
     customers: Iterable[Customer], *, level: str = "country"
 ) -> dict[str, tuple[str, ...]]:
@@ -199,6 +204,9 @@ class ChronicleEvent:
     subject_id: str | None = None
 
 
+@item_types(
+    purchases=Purchase, interactions=Interaction, complaints=Complaint, history=ChangeRecord
+)
 def chronicle(
     customer: Customer,
     *,
@@ -321,6 +329,7 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
+@item_types(complaints=Complaint)
 def complaint_analysis(complaints: Iterable[Complaint], *, now: dt.datetime) -> ComplaintAnalysis:
     """Analyse complaints as of ``now``.
 

@@ -23,6 +23,7 @@ import attrs
 from crmcore.errors import Problem
 from crmcore.models import Customer, Model, Provenance
 from crmcore.models.checks import checks, positive, unique
+from crmcore.rules._items import item_types
 from crmcore.rules.verification._arguments import require_locale, require_now
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.messages import finding
@@ -239,6 +240,7 @@ def due_items(
     return tuple(due)
 
 
+@item_types(customers=Customer)
 def due_for_reverification(
     customers: Iterable[Customer],
     *,

@@ -27,6 +27,7 @@ import attrs
 
 from crmcore.models import Customer
 from crmcore.models.checks import checks, non_negative
+from crmcore.rules._items import item_types
 from crmcore.rules.verification._arguments import local_date, require_now, require_time_zone
 from crmcore.rules.verification._spec import Spec
 from crmcore.rules.verification.addresses import country_code
@@ -335,6 +336,7 @@ def _compare(element: str, customer: Customer, value: VendorValue, ctx: _Context
     return comparator(customer, value, ctx)
 
 
+@item_types(theirs=VendorRecord)
 def evaluate_vendor(
     ours: Sequence[Customer],
     theirs: Iterable[VendorRecord],
