@@ -207,3 +207,25 @@ def test_the_decline_spec_round_trips_as_json() -> None:
     spec = DeclineSpec(recent_days=60, alpha=Decimal("0.01"))
     assert from_json(to_json(spec), DeclineSpec) == spec
     assert '"kind": "purchase_decline"' in to_json(spec)
+
+
+def test_founding_day_is_gregorian_and_a_lunar_founding_day_is_a_key_date() -> None:
+    """founded_on recurs on its Gregorian day; a Chinese-calendar KeyDate on its lunar day."""
+    pytest.importorskip("borax", reason="the lunar extra (borax) is not installed")
+    from crmcore.models import Calendar
+
+    founded = dt.date(1990, 10, 3)  # 1990 八月十五: in 2026 on 25 September
+    org = Customer.organisation_named(
+        "Acme",
+        id="o",
+        organisation=OrganisationProfile(legal_name="Acme", founded_on=founded),
+        key_dates=(KeyDate(label="lunar founding day", date=founded, calendar=Calendar.CHINESE),),
+    )
+    now = dt.datetime(2026, 9, 20, tzinfo=dt.UTC)
+    got = upcoming_dates([org], now=now, days=20)
+    assert [(s.what, s.by.date().isoformat()) for s in got] == [
+        ("lunar founding day", "2026-09-25"),
+        ("founding anniversary", "2026-10-03"),
+    ]
+    assert "Chinese calendar" in got[0].why
+    assert "Chinese calendar" not in got[1].why

@@ -11,6 +11,9 @@ IANA name); none reads the clock.
   :attr:`~crmcore.models.Calendar.CHINESE`) recurs on its lunar month and day, with
   the leap-month and day-30 rules of :mod:`crmcore.rules.calendars`; it needs the
   extra ``crmcore[lunar]`` (else :class:`~crmcore.errors.FeatureUnavailable`).
+  ``OrganisationProfile.founded_on`` has no calendar: the founding anniversary is
+  Gregorian; a founding day kept by the Chinese calendar is a key date with
+  ``calendar=Calendar.CHINESE``.
 * :func:`purchase_declines`: customers buying less often, or for less, than their
   own history says (the test is described at :class:`DeclineSpec`).
 * :func:`complaint_signals`: open complaints past, or within ``warn_within`` of,
