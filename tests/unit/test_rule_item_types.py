@@ -6,7 +6,7 @@ import datetime as dt
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -50,7 +50,7 @@ def _model_lists(rule: Callable[..., Any]) -> dict[str, type]:
             continue
         origin = getattr(typing.get_origin(hint), "__name__", "")
         (inner, *_) = typing.get_args(hint) or (None,)
-        if origin in ("Iterable", "Iterator") and attrs.has(inner):
+        if origin in ("Iterable", "Iterator", "Sequence") and attrs.has(inner):
             found[name] = inner
     return found
 
@@ -170,3 +170,23 @@ def test_the_documented_subject_names_the_rule() -> None:
     """The error's message starts with the rule's name and counts the problems."""
     with pytest.raises(ValidationError, match=re.escape("roster: 1 problem")):
         segmentation.roster([PURCHASE])  # type: ignore[list-item]
+
+
+def test_a_sequence_argument_stays_a_sequence() -> None:
+    """A sequence other than a list or tuple is checked at once and handed on as it is."""
+
+    class Customers(Sequence[Customer]):
+        def __init__(self, *items: Customer) -> None:
+            self.items = items
+
+        def __len__(self) -> int:
+            return len(self.items)
+
+        def __getitem__(self, index: Any) -> Any:
+            return self.items[index]
+
+    given = Customers(CUSTOMER)
+    assert require_items(given, Customer, "ours", "rule") is given
+    with pytest.raises(ValidationError) as caught:
+        require_items(Customers(CUSTOMER, PURCHASE), Customer, "ours", "rule")  # type: ignore[arg-type]
+    assert [p.path for p in caught.value.problems] == ["$.ours[1]"]

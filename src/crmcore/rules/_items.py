@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, islice
 from typing import Any, TypeVar, cast
 
@@ -75,7 +75,8 @@ def _checked(iterator: Iterator[Any], cls: type, name: str, rule: str) -> Iterat
 def require_items(items: Iterable[T], cls: type[T], name: str, rule: str) -> Iterable[T]:
     """``items`` to iterate once, every item a ``cls``; else a :class:`ValidationError`.
 
-    A list or tuple is checked now and returned as it is. Any other iterable is
+    A list, a tuple or another sequence is checked now and returned as it is. Any
+    other iterable is
     returned as an iterator that checks each chunk as it is read; a wrong item
     raises there, with every wrong item of the rest of the stream. Something that is
     not a collection of items (``None``, a single model, a string, a mapping) is
@@ -98,6 +99,10 @@ def require_items(items: Iterable[T], cls: type[T], name: str, rule: str) -> Ite
             message=f"expected an iterable of {cls.__name__}, got {type(items).__name__}",
         )
         raise ValidationError([problem], subject=rule)
+    if isinstance(items, Sequence):  # stays a sequence: the rule may index it
+        if not _all_of(tuple(items), cls):
+            raise ValidationError(_wrong(items, cls, name, 0), subject=rule)
+        return items
     return chain.from_iterable(_checked(iter(items), cls, name, rule))
 
 

@@ -336,7 +336,7 @@ def _compare(element: str, customer: Customer, value: VendorValue, ctx: _Context
     return comparator(customer, value, ctx)
 
 
-@item_types(theirs=VendorRecord)
+@item_types(ours=Customer, theirs=VendorRecord)
 def evaluate_vendor(
     ours: Sequence[Customer],
     theirs: Iterable[VendorRecord],
