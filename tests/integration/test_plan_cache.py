@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Boolean, event, literal, select
+from sqlalchemy.engine import Connection
 from tests.conftest import SQL_DIALECTS
 from tests.integration.test_sql_order import _reference_pages
 
@@ -23,7 +24,7 @@ from crmcore.query import Field, Query, Search
 from crmcore.storage.indexing import IndexSet
 from crmcore.storage.ports import RECORD_TYPES, RecordKind
 from crmcore.storage.sqlalchemy import SqlBackend, _plan_cache, create_backend
-from crmcore.storage.sqlalchemy._plan_cache import Entry, PlanCache, plan_key
+from crmcore.storage.sqlalchemy._plan_cache import Entry, PlanCache, driver_form, plan_key
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 FAMILIES = ("王", "Schmidt", "Ｚｈａｎｇ", "陈", "Müller")
@@ -188,9 +189,130 @@ def test_another_index_set_gets_its_own_entry_and_the_cache_stays_bounded(
         long = Query(where=Field("display_name").in_([f"{n:08d}" for n in range(20_000)]))
         assert cache.entry("customer", long, first) is not cache.entry("customer", long, first)
         assert len(cache) == 3  # too large to keep
+        cache.shapes[("an ordering",)] = ()
         set_fast_paths(False)
         assert len(cache) == 0  # switching cleared it
+        assert not cache.shapes  # the first pages' segments too
         assert cache.entry("customer", query, first) is not cache.entry("customer", query, first)
         assert len(cache) == 0  # the reference keeps nothing
+    finally:
+        set_fast_paths(previous)
+
+
+def _core_runs(backend: SqlBackend, query: Query, monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many statements Core runs for ``query``'s pages and count."""
+    runs = [0]
+    original = Connection.execute
+
+    def counted(self: Connection, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        runs[0] += 1
+        return original(self, statement, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", counted)
+        _answers(backend, query)
+    return runs[0]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=repr)
+def test_remembered_statements_run_on_the_driver_as_core_ran_them(
+    stored: SqlBackend, query: Query, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From its second run a remembered statement goes straight to the driver's cursor,
+    with the SQL and parameters Core gave the driver the first time, and the answers are
+    the reference's; Core runs fewer statements then."""
+    expected = _reference(query)
+    previous = set_fast_paths(True)
+    try:
+        core_sent = _statements(stored, query)  # watched: Core runs everything
+        first = _core_runs(stored, query, monkeypatch)
+        again = _core_runs(stored, query, monkeypatch)
+        assert _answers(stored, query) == expected
+        assert again < first
+        driven = [
+            found
+            for entry in list(stored._plans._entries.values())
+            for _, found in entry._driven.values()
+            if found is not None
+        ]
+        assert driven
+        for statement in driven:
+            assert (statement.sql, statement.parameters) in [
+                (sql, tuple(p) if isinstance(p, list | tuple) else p) for sql, p in core_sent
+            ]
+    finally:
+        set_fast_paths(previous)
+
+
+def test_watched_connections_and_converted_rows_stay_on_core(
+    stored: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine event sees every statement (Core runs it, as with fast paths off); a
+    statement whose rows Core converts (a boolean on SQLite) is never run on the driver."""
+    query = QUERIES[0]
+    previous = set_fast_paths(False)
+    try:
+        every = _core_runs(stored, query, monkeypatch)
+    finally:
+        set_fast_paths(previous)
+    previous = set_fast_paths(True)
+    try:
+        _answers(stored, query)
+        seen: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            seen.append(statement)
+
+        event.listen(stored.engine, "before_cursor_execute", record)
+        try:
+            _answers(stored, query)
+            assert len(seen) == every
+        finally:
+            event.remove(stored.engine, "before_cursor_execute", record)
+        with stored.engine.connect() as conn:
+            result = conn.execute(select(literal(True, Boolean()).label("flag")))
+            converted = driver_form(result)
+            assert result.all() == [(True,)]
+        if stored.dialect == "sqlite":
+            assert converted is None
+    finally:
+        set_fast_paths(previous)
+
+
+def test_with_fast_paths_off_every_statement_runs_on_core(
+    stored: SqlBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``CRMCORE_NO_FAST_PATHS=1``: nothing is remembered, Core runs every statement."""
+    previous = set_fast_paths(False)
+    try:
+        for query in QUERIES:
+            first = _core_runs(stored, query, monkeypatch)
+            assert _core_runs(stored, query, monkeypatch) == first
+            assert _answers(stored, query) == _reference(query)
+    finally:
+        set_fast_paths(previous)
+
+
+def test_the_same_query_object_finds_its_entry_without_its_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked again with the very same query object, the cache skips computing the key; an
+    equal query object finds the same entry by its key, another kind or index set its own."""
+    previous = set_fast_paths(True)
+    try:
+        cache = PlanCache()
+        indexes = IndexSet.of([])
+        query = Query(where=Field("phones.number") == "+8613800000001")
+        entry = cache.entry("customer", query, indexes)
+        with monkeypatch.context() as patch:
+            patch.setattr(_plan_cache, "plan_key", None)  # calling it would fail
+            assert cache.entry("customer", query, indexes) is entry
+        equal = Query(where=Field("phones.number") == "+8613800000001")
+        assert cache.entry("customer", equal, indexes) is entry
+        assert cache.entry("customer", query, IndexSet.of(["grade"])) is not entry
+        other = Query(where=Field("version") == 1)
+        assert cache.entry("purchase", other, None) is not cache.entry("interaction", other, None)
+        cache.clear()
+        assert cache.entry("customer", query, indexes) is not entry
     finally:
         set_fast_paths(previous)

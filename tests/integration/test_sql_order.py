@@ -36,7 +36,7 @@ from crmcore.storage.memory import MemoryBackend
 from crmcore.storage.ports import Backend
 from crmcore.storage.sqlalchemy import SqlBackend, create_backend
 from crmcore.storage.sqlalchemy._count import SET_PATHS, count_statement
-from crmcore.storage.sqlalchemy._order import walk
+from crmcore.storage.sqlalchemy._order import Segment, walk
 from crmcore.storage.sqlalchemy._query import plan
 from crmcore.storage.sqlalchemy._schema import TABLES
 from crmcore.testing import strategies as cst
@@ -382,6 +382,7 @@ def test_reused_first_page_statements_equal_the_reference(
     table = TABLES["customer"]
     indexes = IndexSet.of(["organisation.legal_name"])
     extra = (table.c.doc, table.c.doc_digest, table.c.id)
+    kept: dict[tuple[Any, ...], tuple[Segment, ...]] = {}  # as a plan cache's ``shapes``
 
     def statements(enabled: bool, name: str) -> list[tuple[str, dict[str, object]]]:
         previous = set_fast_paths(enabled)
@@ -389,7 +390,7 @@ def test_reused_first_page_statements_equal_the_reference(
             filtered = where if where is None else where & (Field("display_name") == name)  # type: ignore[operator]
             query = Query(where=filtered, order_by=order, limit=3)
             compiled = query.compile(Customer)
-            sql = plan(compiled, table, indexes)
+            sql = plan(compiled, table, indexes, shapes=kept)
             assert sql.segments is not None
             seen: list[tuple[str, dict[str, object]]] = []
 
@@ -409,3 +410,4 @@ def test_reused_first_page_statements_equal_the_reference(
         assert statements(True, name) == reference
         assert statements(True, name) == reference  # reused
         assert any(name in params.values() for _, params in reference) or where is None
+    assert len(kept) == 1  # one ordering, its segments kept once

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Row,
     Select,
     String,
     Table,
@@ -381,9 +380,9 @@ class SqlTransaction(AnalyticsReads):
         if searches is not None:  # decided on the search columns before decoding
             extra += tuple(table.c[field.column] for field in SEARCH_FIELDS)
 
-        def execute(statement: Select[Any]) -> Sequence[Row[Any]]:
+        def execute(statement: Select[Any]) -> Sequence[Sequence[Any]]:
             with _translated():
-                return self._connection().execute(statement).all()
+                return planned.rows(self._connection(), statement)
 
         for position, segment in enumerate(sql.segments):
             if sql.exact and limit is not None:
@@ -417,7 +416,7 @@ class SqlTransaction(AnalyticsReads):
         statement = planned.count_statement(table)
         if statement is not None:
             with _translated():
-                return int(self._connection().execute(statement).scalar_one())
+                return int(planned.rows(self._connection(), statement)[0][0])
         sql = planned.plan(table)
         predicate = compiled.predicate
         if sql.searches is not None and fast_paths_enabled():

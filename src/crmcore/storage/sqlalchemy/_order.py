@@ -28,14 +28,13 @@ through a correlated subquery (``NULL`` when absent).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from functools import partial
 from typing import Any, cast
 
 import attrs
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     Table,
     and_,
@@ -50,11 +49,12 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement as _Column
 from sqlalchemy.sql.selectable import FromClause, Join
 
-from crmcore._fastpaths import fast_paths_enabled, on_switch
+from crmcore._fastpaths import fast_paths_enabled
 from crmcore.storage.indexing import ABSENT_SUFFIX, IndexedPath
 from crmcore.storage.sqlalchemy._schema import INDEX, INDEX_TEXT_LENGTH
 
 __all__ = [
+    "FIRST_SEGMENTS_MAX",
     "OrderKey",
     "Segment",
     "Sort",
@@ -202,7 +202,8 @@ class Segment:
         return after(self.order, values)
 
 
-Execute = Callable[[Select[Any]], Sequence[Row[Any]]]
+Execute = Callable[[Select[Any]], Sequence[Sequence[Any]]]
+"""Runs a statement, returns its rows (Core rows, or the driver's tuples: ``_plan_cache``)."""
 
 
 def segment_select(
@@ -259,7 +260,7 @@ def walk(
     execute: Execute,
     chunk: int,
     memo: dict[int, Select[Any]] | None = None,
-) -> Iterator[Row[Any]]:
+) -> Iterator[Sequence[Any]]:
     """The rows of ``segment`` matching ``where``, in order, ``chunk`` at a time.
 
     Each row holds the segment's key columns (those of :attr:`Segment.ties` inside a
@@ -450,12 +451,17 @@ def segments(
     return (present(start), absent(None)) if descending else (present(start),)
 
 
-_FIRST_SEGMENTS: dict[tuple[Any, ...], tuple[Segment, ...]] = {}
-_FIRST_SEGMENTS_MAX = 256
+FIRST_SEGMENTS_MAX = 256
+"""At most this many orderings' first-page segments are kept in one store (then it is emptied)."""
 
 
 def first_segments(
-    table: Table, sorts: Sequence[Sort], kind: str | None, *, shape: tuple[Any, ...]
+    table: Table,
+    sorts: Sequence[Sort],
+    kind: str | None,
+    *,
+    shape: tuple[Any, ...],
+    kept: MutableMapping[tuple[Any, ...], tuple[Segment, ...]] | None = None,
 ) -> tuple[Segment, ...]:
     """:func:`segments` of a first page, reused by every query ordered the same way.
 
@@ -463,18 +469,17 @@ def first_segments(
     model and each ordering's path and direction; each sort's key column or indexed
     path) and the implied kind, not on the filter's values; reusing them also reuses
     the statements :func:`walk` keeps on them, whose building otherwise costs about as
-    much as running the page (fast path: the reference builds them anew;
-    ``CRMCORE_NO_FAST_PATHS=1``).
+    much as running the page. ``kept`` is where they are kept: the backend's
+    :class:`~._plan_cache.PlanCache` (its ``shapes``), the one cache of first
+    statements, beside each query's own. Fast path: without ``kept``, or with
+    ``CRMCORE_NO_FAST_PATHS=1``, they are built anew (the reference).
     """
-    if not fast_paths_enabled():
+    if kept is None or not fast_paths_enabled():
         return segments(table, sorts, None, kind)
     key = (table, shape, tuple(s.indexed for s in sorts), kind)
-    found = _FIRST_SEGMENTS.get(key)
+    found = kept.get(key)
     if found is None:
-        if len(_FIRST_SEGMENTS) >= _FIRST_SEGMENTS_MAX:
-            _FIRST_SEGMENTS.clear()
-        found = _FIRST_SEGMENTS[key] = segments(table, sorts, None, kind)
+        if len(kept) >= FIRST_SEGMENTS_MAX:
+            kept.clear()
+        found = kept[key] = segments(table, sorts, None, kind)
     return found
-
-
-on_switch(_FIRST_SEGMENTS.clear)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, Literal, cast
 
 import attrs
@@ -631,11 +631,18 @@ def _order_keys(
     return sorts, steps
 
 
-def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None) -> SqlPlan:
+def plan(
+    compiled: CompiledQuery,
+    table: Table,
+    indexes: IndexSet | None = None,
+    *,
+    shapes: MutableMapping[tuple[Any, ...], tuple[Segment, ...]] | None = None,
+) -> SqlPlan:
     """Plan ``compiled`` (checked against its model) on ``table``.
 
     ``indexes`` is the backend's index set when ``table`` is the customer table: paths
-    in it are answered from the index table.
+    in it are answered from the index table. ``shapes`` keeps first pages' segments by
+    ordering (:func:`._order.first_segments`; the plan cache's); ``None``: built anew.
     """
     translated, _ = _translate(compiled, table, indexes)
     where = translated.condition
@@ -652,7 +659,7 @@ def plan(compiled: CompiledQuery, table: Table, indexes: IndexSet | None = None)
     kind = _implied_kind(compiled.query.where)
     if cursor is None:
         shape = (compiled.model, tuple((o.path, o.descending) for o in compiled.query.order_by))
-        ordered = first_segments(table, sorts, kind, shape=shape)
+        ordered = first_segments(table, sorts, kind, shape=shape, kept=shapes)
     else:
         ordered = segments(table, sorts, cursor, kind)
     return SqlPlan(where=where, exact=translated.exact, segments=ordered, searches=searches)
