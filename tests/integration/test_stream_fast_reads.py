@@ -13,6 +13,7 @@ still read checked and reported with its code and its row id.
 from __future__ import annotations
 
 import json
+import linecache
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -174,17 +175,49 @@ def test_every_record_kind_has_a_mirror() -> None:
         assert _structs.struct_reader(cls) is not None, cls
 
 
+_BY_CALL: dict[type, tuple[Callable[[str], Any], Callable[[Any], Any]]] = {}
+
+
+def _copied_by_call(cls: type) -> tuple[Callable[[str], Any], Callable[[Any], Any]]:
+    """The mirror steps of ``cls`` with no nested record inlined (each copied by its own call)."""
+    if cls not in _BY_CALL:
+        with mock.patch.object(_structs, "MAX_INLINE_DEPTH", 1):
+            set_fast_paths(False)
+            set_fast_paths(True)  # the mirrors made anew, none inlined
+            steps = _structs.struct_steps(cls)
+        set_fast_paths(False)
+        set_fast_paths(True)
+        assert steps is not None
+        _BY_CALL[cls] = steps
+    return _BY_CALL[cls]
+
+
 @settings(max_examples=300, deadline=None)
 @given(record=RECORDS)
 def test_the_struct_read_is_the_dict_trusted_read_and_the_checked_read(record: Model) -> None:
-    """Parsed into a mirror Struct and copied: the record is the others', type for type."""
+    """Parsed into a mirror Struct and copied: the record is the others', type for type.
+
+    Nested records copied inline in the parent's function are those copied by their own.
+    """
     cls = type(record)
     text = _codec.encode(record)
     mark = _trusted.digest(text)
     typed = _trusted._make_reader(cls, _trusted.parser())(text, mark)
     assert_identical(typed, _trusted._make_reader(cls, _trusted.parser(), typed=False)(text, mark))
     assert_identical(typed, _codec.decode(text, cls))
+    by_call_decode, by_call_copy = _copied_by_call(cls)
+    assert_identical(typed, by_call_copy(by_call_decode(text)))
     assert typed == record
+
+
+def test_the_copy_inlines_nested_records_and_calls_no_function_of_theirs() -> None:
+    """A customer's copy makes its phones, consents and names in its own code."""
+    steps = _structs.struct_steps(Customer)
+    assert steps is not None
+    copy = steps[1]
+    called = [v for k, v in copy.__globals__.items() if k.startswith("_c") and callable(v)]
+    assert called == []
+    assert "o2.__class__" in "".join(linecache.getlines(copy.__code__.co_filename))
 
 
 @pytest.mark.parametrize(

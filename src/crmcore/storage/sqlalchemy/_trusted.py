@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.storage.sqlalchemy._codec import TRUSTED_ERRORS, decode, encode, trusted_reader
-from crmcore.storage.sqlalchemy._structs import struct_reader
+from crmcore.storage.sqlalchemy._structs import struct_steps
 
 __all__ = [
     "DIGEST_KEY",
@@ -162,12 +162,9 @@ def _make_reader(
 
     if parse is not None:
         refused: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, *PARSE_ERRORS)
-        from_text: Callable[[str], Any] | None = struct_reader(cls) if typed else None
-        if from_text is None:
-            loads = parse
-
-            def from_text(text: str) -> Any:
-                return trusted(loads(text))
+        steps = struct_steps(cls) if typed else None
+        # into the mirror Struct and copied, or into dicts and read by the trusted reader
+        to_data, build = steps if steps is not None else (parse, trusted)
 
         def read_fast(text: str, mark: str | None) -> T:
             # digest() inlined (a call less per row); a driver handing bytes: the checked read
@@ -176,7 +173,7 @@ def _make_reader(
                 hasher.update(text.encode("utf-8", "surrogatepass"))
                 if hasher.hexdigest() == mark:
                     try:
-                        return from_text(text)  # type: ignore[no-any-return]
+                        return build(to_data(text))
                     except refused:
                         pass  # not a document encode() wrote after all: read it checked
             return decode(text, cls)
