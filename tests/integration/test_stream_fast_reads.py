@@ -131,13 +131,39 @@ def test_msgspec_reads_numbers_and_texts_as_the_json_module(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(record=RECORDS)
 def test_the_trusted_read_is_the_checked_read_with_either_parser(record: Model) -> None:
-    """msgspec or the json module's scanner: the record is the checked reader's, type for type."""
+    """msgspec or the json module's scanner: the record is the checked reader's, type for type.
+
+    Handed the document's UTF-8 bytes (as SQLite's scan does) or its text, every reader
+    (the mirror Struct's, msgspec's dicts, the scanner's) builds the same record.
+    """
     cls = type(record)
     text = _codec.encode(record)
     checked = _codec.decode(text, cls)
     mark = _trusted.digest(text)
-    for parse in (_trusted.parser(), None):
-        assert_identical(_trusted._make_reader(cls, parse)(text, mark), checked)
+    for document in (text, text.encode()):
+        for parse, typed in ((_trusted.parser(), True), (_trusted.parser(), False), (None, True)):
+            assert_identical(
+                _trusted._make_reader(cls, parse, typed=typed)(document, mark), checked
+            )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(b'{"kind":"person","display_name":"\xff"}', id="not UTF-8"),
+        pytest.param(b'{"kind":"person","display_name":"\xed\xa0\x80"}', id="encoded surrogate"),
+        pytest.param(b'{"kind":"person","display_name":"x"', id="cut short"),
+    ],
+)
+def test_bytes_no_reader_takes_are_read_checked(document: bytes) -> None:
+    """Bytes that are not a document encode() wrote: every reader reports the checked problems."""
+    with pytest.raises(ValidationError) as checked:
+        _codec.decode(document, Customer)
+    for parse, typed in ((_trusted.parser(), True), (_trusted.parser(), False), (None, True)):
+        read = _trusted._make_reader(Customer, parse, typed=typed)
+        with pytest.raises(ValidationError) as fast:
+            read(document, _trusted.digest(document))
+        assert fast.value.problems == checked.value.problems
 
 
 def test_without_the_fast_extra_the_json_module_parses() -> None:

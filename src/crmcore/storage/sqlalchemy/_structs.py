@@ -105,7 +105,9 @@ def struct_reader(cls: type) -> Callable[[str], Any] | None:
     return reader
 
 
-def struct_steps(cls: type) -> tuple[Callable[[str], Any], Callable[[Any], Any]] | None:
+def struct_steps(
+    cls: type,
+) -> tuple[Callable[[str | bytes], Any], Callable[[Any], Any]] | None:
     """The two steps of :func:`struct_reader`: parse into the mirror, copy into the model.
 
     For a row reader that calls them itself (a Python call less per row); None where
@@ -116,7 +118,7 @@ def struct_steps(cls: type) -> tuple[Callable[[str], Any], Callable[[Any], Any]]
         return None
     import msgspec
 
-    decode: Callable[[str], Any] = msgspec.json.Decoder(mirror.struct).decode
+    decode: Callable[[str | bytes], Any] = msgspec.json.Decoder(mirror.struct).decode
     return decode, mirror.copy
 
 

@@ -93,11 +93,11 @@ def doc_digest(record: object) -> str:
     return digest(encode(record))
 
 
-_READERS: dict[type, Callable[[str, str | None], object]] = {}
+_READERS: dict[type, Callable[[str | bytes, str | None], object]] = {}
 on_switch(_READERS.clear)
 
 
-def stored_reader(cls: type[T]) -> Callable[[str, str | None], T]:
+def stored_reader(cls: type[T]) -> Callable[[str | bytes, str | None], T]:
     """Return the function reading one row's ``(doc, doc_digest)`` back into ``cls``.
 
     A matching digest: the trusted reader builds the record, no model check runs.
@@ -112,7 +112,7 @@ def stored_reader(cls: type[T]) -> Callable[[str, str | None], T]:
     return known  # type: ignore[return-value]
 
 
-def parser() -> Callable[[str], Any] | None:
+def parser() -> Callable[[str | bytes], Any] | None:
     """The fast JSON parser of trusted reads: msgspec's decoder, or None without the extra.
 
     None: the trusted read parses with the json module's C scanner. On text it does not
@@ -122,7 +122,7 @@ def parser() -> Callable[[str], Any] | None:
         import msgspec
     except ImportError:  # the `fast` extra is not installed
         return None
-    decode: Callable[[str], Any] = msgspec.json.Decoder().decode
+    decode: Callable[[str | bytes], Any] = msgspec.json.Decoder().decode
     return decode
 
 
@@ -141,8 +141,8 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (*_parse_errors(), RecursionError, V
 
 
 def _make_reader(
-    cls: type[T], parse: Callable[[str], Any] | None, *, typed: bool = True
-) -> Callable[[str, str | None], T]:
+    cls: type[T], parse: Callable[[str | bytes], Any] | None, *, typed: bool = True
+) -> Callable[[str | bytes, str | None], T]:
     """The row reader of ``cls``; ``parse``: the JSON parser (None: the json module's scanner).
 
     With msgspec (``parse`` not None) and ``typed``, a class with a mirror Struct
@@ -151,14 +151,19 @@ def _make_reader(
     """
     if not fast_paths_enabled():
 
-        def checked(text: str, mark: str | None) -> T:
+        def checked(text: str | bytes, mark: str | None) -> T:
             return decode(text, cls)
 
         return checked
 
     trusted = trusted_reader(cls)
     keyed = _KEYED
-    untrusted: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, StopIteration, RecursionError)
+    untrusted: tuple[type[Exception], ...] = (
+        *TRUSTED_ERRORS,
+        StopIteration,
+        RecursionError,
+        UnicodeDecodeError,  # bytes that are not UTF-8
+    )
 
     if parse is not None:
         refused: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, *PARSE_ERRORS)
@@ -166,11 +171,14 @@ def _make_reader(
         # into the mirror Struct and copied, or into dicts and read by the trusted reader
         to_data, build = steps if steps is not None else (parse, trusted)
 
-        def read_fast(text: str, mark: str | None) -> T:
-            # digest() inlined (a call less per row); a driver handing bytes: the checked read
-            if mark is not None and type(text) is str:
+        def read_fast(text: str | bytes, mark: str | None) -> T:
+            # digest() inlined (a call less per row); msgspec parses UTF-8 bytes as their text
+            if mark is not None:
                 hasher = keyed.copy()
-                hasher.update(text.encode("utf-8", "surrogatepass"))
+                if isinstance(text, bytes):
+                    hasher.update(text)
+                else:
+                    hasher.update(text.encode("utf-8", "surrogatepass"))
                 if hasher.hexdigest() == mark:
                     try:
                         return build(to_data(text))
@@ -182,15 +190,21 @@ def _make_reader(
 
     scan = _SCAN
 
-    def read(text: str, mark: str | None) -> T:
-        # digest() inlined (a call less per row); a driver handing bytes gets the checked read
-        if mark is not None and type(text) is str:
+    def read(text: str | bytes, mark: str | None) -> T:
+        # digest() inlined (a call less per row); the scanner reads text, so bytes are decoded
+        if mark is not None:
             hasher = keyed.copy()
-            hasher.update(text.encode("utf-8", "surrogatepass"))
+            if isinstance(text, bytes):
+                hasher.update(text)
+            else:
+                hasher.update(text.encode("utf-8", "surrogatepass"))
             if hasher.hexdigest() == mark:
                 try:
-                    data, end = scan(text, 0)
-                    if end == len(text):
+                    body = (
+                        text.decode("utf-8", "surrogatepass") if isinstance(text, bytes) else text
+                    )
+                    data, end = scan(body, 0)
+                    if end == len(body):
                         return trusted(data)
                 except untrusted:
                     pass  # not a document encode() wrote after all: read it checked
