@@ -104,7 +104,9 @@ def stored_reader(cls: type[T]) -> Callable[[str | bytes, str | None], T]:
     The document is parsed by :func:`parser` (msgspec) when the ``fast`` extra is there.
     NULL or a different digest: :func:`~crmcore.storage.sqlalchemy._codec.decode`
     reads it, checking every value, and raises ``ValidationError`` for an invalid
-    document. With the fast paths off, every row is read checked.
+    document. With the fast paths off, every row is read checked. ``doc`` is the
+    document's text or its UTF-8 bytes (as SQLite's scan selects it): the digest is of
+    those bytes either way, and msgspec parses bytes as it parses their text.
     """
     known = _READERS.get(cls)
     if known is None:
