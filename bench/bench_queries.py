@@ -16,9 +16,10 @@ a hand-designed schema (``bench_customer`` plus one indexed side table per multi
 part) at the driver's speed (``COPY``, driver ``executemany``). Then, for every query
 kind, the crmcore query through the Store API and the hand-written SQL are run, their
 answers compared (ids in order, or the count), and each timed as the median of
-``--repeat`` runs. A crmcore run is stopped after ``--timeout-seconds`` (reported
-``> T s``) or when the process grows past ``--max-rss-mb``. Filters are timed as their first
-page (20 records ordered by id, as ``find`` returns them) and as their ``count``.
+``--repeat`` runs (``--stream-only``: no query kinds, only the streaming). A crmcore run
+is stopped after ``--timeout-seconds`` (reported ``> T s``) or when the process grows past
+``--max-rss-mb``. Filters are timed as their first page (20 records ordered by id, as
+``find`` returns them) and as their ``count``.
 Streaming all customers is compared with a Core ``select`` of crmcore's own rows (raw
 tuples) and of the hand schema's customer rows (as dicts). Peak memory is the growth of
 the process's peak RSS (``VmHWM``, reset after ``malloc_trim`` before each phase and
@@ -629,8 +630,9 @@ def run_backend(
         )
         print(f"    {notes[-1]}", flush=True)
         bench = Bench(url, store, tables, args)
-        bench.filters(filter_kinds(tables, find_probe(n)))
-        bench.pages()
+        if not args.stream_only:
+            bench.filters(filter_kinds(tables, find_probe(n)))
+            bench.pages()
         notes += stream(bench, n, memory)
         top = sorted(bench.memory.items(), key=lambda item: -item[1])[:3]
         memory |= {f"crmcore {kind}": mb for kind, mb in top}
@@ -682,6 +684,9 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (a fresh schema is made and dropped)")
     parser.add_argument("--mysql", help="MariaDB/MySQL URL (a fresh database is made and dropped)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite file")
+    parser.add_argument(
+        "--stream-only", action="store_true", help="load, then time only the streaming"
+    )
     args = parser.parse_args()
     if args.customers < args.page_size * args.deep_page:
         parser.error("--customers must be at least --page-size x --deep-page")

@@ -13,6 +13,7 @@ still read checked and reported with its code and its row id.
 from __future__ import annotations
 
 import json
+import linecache
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -130,13 +131,39 @@ def test_msgspec_reads_numbers_and_texts_as_the_json_module(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(record=RECORDS)
 def test_the_trusted_read_is_the_checked_read_with_either_parser(record: Model) -> None:
-    """msgspec or the json module's scanner: the record is the checked reader's, type for type."""
+    """msgspec or the json module's scanner: the record is the checked reader's, type for type.
+
+    Handed the document's UTF-8 bytes (as SQLite's scan does) or its text, every reader
+    (the mirror Struct's, msgspec's dicts, the scanner's) builds the same record.
+    """
     cls = type(record)
     text = _codec.encode(record)
     checked = _codec.decode(text, cls)
     mark = _trusted.digest(text)
-    for parse in (_trusted.parser(), None):
-        assert_identical(_trusted._make_reader(cls, parse)(text, mark), checked)
+    for document in (text, text.encode()):
+        for parse, typed in ((_trusted.parser(), True), (_trusted.parser(), False), (None, True)):
+            assert_identical(
+                _trusted._make_reader(cls, parse, typed=typed)(document, mark), checked
+            )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(b'{"kind":"person","display_name":"\xff"}', id="not UTF-8"),
+        pytest.param(b'{"kind":"person","display_name":"\xed\xa0\x80"}', id="encoded surrogate"),
+        pytest.param(b'{"kind":"person","display_name":"x"', id="cut short"),
+    ],
+)
+def test_bytes_no_reader_takes_are_read_checked(document: bytes) -> None:
+    """Bytes that are not a document encode() wrote: every reader reports the checked problems."""
+    with pytest.raises(ValidationError) as checked:
+        _codec.decode(document, Customer)
+    for parse, typed in ((_trusted.parser(), True), (_trusted.parser(), False), (None, True)):
+        read = _trusted._make_reader(Customer, parse, typed=typed)
+        with pytest.raises(ValidationError) as fast:
+            read(document, _trusted.digest(document))
+        assert fast.value.problems == checked.value.problems
 
 
 def test_without_the_fast_extra_the_json_module_parses() -> None:
@@ -174,17 +201,49 @@ def test_every_record_kind_has_a_mirror() -> None:
         assert _structs.struct_reader(cls) is not None, cls
 
 
+_BY_CALL: dict[type, tuple[Callable[[str], Any], Callable[[Any], Any]]] = {}
+
+
+def _copied_by_call(cls: type) -> tuple[Callable[[str], Any], Callable[[Any], Any]]:
+    """The mirror steps of ``cls`` with no nested record inlined (each copied by its own call)."""
+    if cls not in _BY_CALL:
+        with mock.patch.object(_structs, "MAX_INLINE_DEPTH", 1):
+            set_fast_paths(False)
+            set_fast_paths(True)  # the mirrors made anew, none inlined
+            steps = _structs.struct_steps(cls)
+        set_fast_paths(False)
+        set_fast_paths(True)
+        assert steps is not None
+        _BY_CALL[cls] = steps
+    return _BY_CALL[cls]
+
+
 @settings(max_examples=300, deadline=None)
 @given(record=RECORDS)
 def test_the_struct_read_is_the_dict_trusted_read_and_the_checked_read(record: Model) -> None:
-    """Parsed into a mirror Struct and copied: the record is the others', type for type."""
+    """Parsed into a mirror Struct and copied: the record is the others', type for type.
+
+    Nested records copied inline in the parent's function are those copied by their own.
+    """
     cls = type(record)
     text = _codec.encode(record)
     mark = _trusted.digest(text)
     typed = _trusted._make_reader(cls, _trusted.parser())(text, mark)
     assert_identical(typed, _trusted._make_reader(cls, _trusted.parser(), typed=False)(text, mark))
     assert_identical(typed, _codec.decode(text, cls))
+    by_call_decode, by_call_copy = _copied_by_call(cls)
+    assert_identical(typed, by_call_copy(by_call_decode(text)))
     assert typed == record
+
+
+def test_the_copy_inlines_nested_records_and_calls_no_function_of_theirs() -> None:
+    """A customer's copy makes its phones, consents and names in its own code."""
+    steps = _structs.struct_steps(Customer)
+    assert steps is not None
+    copy = steps[1]
+    called = [v for k, v in copy.__globals__.items() if k.startswith("_c") and callable(v)]
+    assert called == []
+    assert "o2.__class__" in "".join(linecache.getlines(copy.__code__.co_filename))
 
 
 @pytest.mark.parametrize(

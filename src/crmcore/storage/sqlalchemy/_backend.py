@@ -6,11 +6,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    LargeBinary,
     Select,
     String,
     Table,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     select,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -326,16 +329,43 @@ class SqlTransaction(AnalyticsReads):
 
     def scan(self, kind: RecordKind, *, batch_size: int) -> Iterator[Record]:
         """Yield every record of ``kind`` ordered by id, fetched ``batch_size`` at a time."""
-        check_batch_size(batch_size)
-        yield from self._scan_records(kind, batch_size)
+        return chain.from_iterable(self._scan_batches(kind, batch_size, None, checked=True))
 
     def _scan_records(
         self, kind: str, batch_size: int, where: ColumnElement[bool] | None = None
     ) -> Iterator[Record]:
-        """Yield the records of ``kind`` matching ``where`` in id order, ``batch_size`` a query."""
+        """Yield the records of ``kind`` matching ``where`` in id order, ``batch_size`` a query.
+
+        The records of a batch are read by ``map`` over its rows, flattened by
+        ``chain.from_iterable``: no generator resumes per record (the batches' generator
+        resumes once a query), and a batch is read only as it is consumed.
+        """
+        return chain.from_iterable(self._scan_batches(kind, batch_size, where))
+
+    def _scan_batches(
+        self,
+        kind: str,
+        batch_size: int,
+        where: ColumnElement[bool] | None,
+        *,
+        checked: bool = False,
+    ) -> Iterator[Iterator[Record]]:
+        if checked:  # here, so that scan() raises when iterated, as a generator would
+            check_batch_size(batch_size)
         table = _table(kind)
         read = _reader(kind)
-        columns = (table.c.id, table.c.doc, table.c.doc_digest)
+
+        def read_row(row: Any) -> Record:
+            try:
+                return read(row[1], row[2])
+            except ValidationError as error:
+                raise _row_error(error, kind, row[0]) from None
+
+        # a fast path: SQLite hands the document over as its stored UTF-8 bytes, so neither
+        # the driver's decoding nor the digest's encoding runs (the readers take bytes)
+        as_bytes = self._sqlite and fast_paths_enabled()
+        doc = sql_cast(table.c.doc, LargeBinary) if as_bytes else table.c.doc
+        columns = (table.c.id, doc, table.c.doc_digest)
         first = select(*columns).order_by(table.c.id).limit(batch_size)
         if where is not None:
             first = first.where(where)
@@ -348,12 +378,7 @@ class SqlTransaction(AnalyticsReads):
                     rows = conn.execute(first).all()
                 else:
                     rows = conn.execute(after, {"after": last}).all()
-            for row in rows:
-                try:
-                    record = read(row[1], row[2])
-                except ValidationError as error:
-                    raise _row_error(error, kind, row[0]) from None
-                yield record
+            yield map(read_row, rows)
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
@@ -686,6 +711,6 @@ _HISTORY_COLUMNS = ("id", "customer_id", "at", "version", "doc")
 """The columns a change record writes (``seq`` is the database's), in row-tuple order."""
 
 
-def _reader(kind: str) -> Callable[[str, str | None], Record]:
+def _reader(kind: str) -> Callable[[str | bytes, str | None], Record]:
     """The row reader of ``kind``: trusted when the row's digest matches (see ``_trusted``)."""
     return _trusted.stored_reader(RECORD_TYPES[cast(RecordKind, kind)])

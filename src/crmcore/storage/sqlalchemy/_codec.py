@@ -580,6 +580,9 @@ def _builder(cls: type) -> type | None:
                 # uses the generic (specialisable) one only when neither is overridden
                 "__setattr__": object.__setattr__,
                 "__delattr__": object.__delattr__,
+                # object's own: `_builder()` is then one C call (object_new, object_init),
+                # cheaper than `object.__new__(_builder)` (a wrapper taking an argument tuple)
+                "__init__": object.__init__,
                 "__module__": __name__,
                 "__qualname__": f"_builder.<{cls.__qualname__}>",
             },

@@ -13,9 +13,11 @@ matches, see :mod:`crmcore.storage.sqlalchemy._trusted`) is read in two steps:
    always-written field or a value of another type makes msgspec raise.
 2. One generated function per class (:func:`crmcore._codegen.generate`) copies the
    mirror's fields into a new instance of the model through the layout-identical builder
-   (:func:`crmcore.storage.sqlalchemy._codec._builder`: plain slot stores, then
-   ``__class__`` set to the model) and turns nested mirrors into models the same way. No
-   shape dispatch, no key test, no model check runs.
+   (:func:`crmcore.storage.sqlalchemy._codec._builder`: made by one C call, plain slot
+   stores, then ``__class__`` set to the model) and turns nested mirrors into models the
+   same way, in its own code (:data:`MAX_INLINE_DEPTH`: no Python call per nested
+   record). No shape dispatch, no key test, no model check runs. The mirrors are not
+   tracked by the cyclic collector (``gc=False``): they live from the parse to the copy.
 
 Only classes whose whole grammar is atoms, enums (of one value type), optionals, tuples
 and nested models that the trusted reader sets field by field (``_codec._settable``), with
@@ -49,7 +51,7 @@ from crmcore.models._types import (
 )
 from crmcore.storage.sqlalchemy._codec import _builder, _default_rule, _settable
 
-__all__ = ["struct_reader"]
+__all__ = ["MAX_INLINE_DEPTH", "struct_reader", "struct_steps"]
 
 _ATOMS = (str, int, bool, dt.datetime, dt.date, Decimal)
 
@@ -67,9 +69,18 @@ class _Mirror:
 
 
 _MIRRORS: dict[type, _Mirror | None] = {}
+_BUILDERS: dict[type, type | None] = {}
 _READERS: dict[type, Callable[[str], Any] | None] = {}
 on_switch(_MIRRORS.clear)
 on_switch(_READERS.clear)
+on_switch(_BUILDERS.clear)
+
+
+def _builder_of(cls: type) -> type | None:
+    """The layout-identical builder of ``cls`` (``_codec._builder``), made once per class."""
+    if cls not in _BUILDERS:
+        _BUILDERS[cls] = _builder(cls) if _settable(cls) else None
+    return _BUILDERS[cls]
 
 
 def struct_reader(cls: type) -> Callable[[str], Any] | None:
@@ -82,12 +93,9 @@ def struct_reader(cls: type) -> Callable[[str], Any] | None:
     if cls in _READERS:
         return _READERS[cls]
     reader: Callable[[str], Any] | None = None
-    mirror = _mirror(cls, set()) if _has_msgspec() else None
-    if mirror is not None:
-        import msgspec
-
-        decode: Callable[[str], Any] = msgspec.json.Decoder(mirror.struct).decode
-        copy = mirror.copy
+    steps = struct_steps(cls)
+    if steps is not None:
+        decode, copy = steps
 
         def read(text: str) -> Any:
             return copy(decode(text))
@@ -95,6 +103,23 @@ def struct_reader(cls: type) -> Callable[[str], Any] | None:
         reader = read
     _READERS[cls] = reader
     return reader
+
+
+def struct_steps(
+    cls: type,
+) -> tuple[Callable[[str | bytes], Any], Callable[[Any], Any]] | None:
+    """The two steps of :func:`struct_reader`: parse into the mirror, copy into the model.
+
+    For a row reader that calls them itself (a Python call less per row); None where
+    :func:`struct_reader` is None.
+    """
+    mirror = _mirror(cls, set()) if _has_msgspec() else None
+    if mirror is None:
+        return None
+    import msgspec
+
+    decode: Callable[[str | bytes], Any] = msgspec.json.Decoder(mirror.struct).decode
+    return decode, mirror.copy
 
 
 def _has_msgspec() -> bool:
@@ -125,46 +150,128 @@ def _mirror(cls: type, building: set[type]) -> _Mirror | None:
 def _make_mirror(cls: type, building: set[type]) -> _Mirror:
     import msgspec
 
-    builder = _builder(cls) if _settable(cls) else None
-    if builder is None:
+    if _builder_of(cls) is None:
         raise _Unsupported
     nodes = field_types(cls, strict=False)
-    env: dict[str, Any] = {"_new": object.__new__, "_builder": builder, "_cls": cls}
     specs: list[tuple[str, Any, Any]] = []
-    lines = ["def copy(s):", "    o = _new(_builder)"]
     for field in attrs.fields(cls):
         if field.alias not in (None, field.name):
             raise _Unsupported  # encode() writes the name; the dict reader reads the alias
-        node = nodes[field.name]
         rule, _ = _default_rule(field)
         if rule == "always":
             spec = msgspec.field(name=field.name)
         else:
             spec = msgspec.field(default=field.default, name=field.name)
-        specs.append((field.name, _annotation(node, building), spec))
-        value = _copy_expr(node, "v", env, building)
-        if value is None:
-            lines.append(f"    o.{field.name} = s.{field.name}")
-        else:
-            lines.append(f"    v = s.{field.name}")
-            lines.append(f"    o.{field.name} = {value}")
-    lines.append("    o.__class__ = _cls")
-    lines.append("    return o")
+        specs.append((field.name, _annotation(nodes[field.name], building), spec))
     try:
         struct = msgspec.defstruct(
             f"Mirror{cls.__name__}",
             specs,
             kw_only=True,
             forbid_unknown_fields=True,
+            # a mirror lives from its parse to its copy and never holds itself: the
+            # collector need not track it (cheaper to make, fewer collections)
+            gc=False,
             module=__name__,
         )
         msgspec.json.Decoder(struct)
     except (TypeError, ValueError, NotImplementedError):  # a default or type msgspec refuses
         raise _Unsupported from None
+    source = _Copy(building)
+    source.lines.append("def copy(s):")
+    source.record(cls, "s", 0, "    ")
+    source.lines.append("    return o0")
     copy: Callable[[Any], Any] = generate(
-        "\n".join(lines), "copy", env, what=f"Struct copy of {cls.__qualname__}"
+        "\n".join(source.lines), "copy", source.env, what=f"Struct copy of {cls.__qualname__}"
     )
     return _Mirror(struct, copy)
+
+
+MAX_INLINE_DEPTH = 5
+"""Nesting levels copied inline: a record nested fewer levels deep is made in the top
+class's generated function (a customer's organisation's contacts' phones' consents are
+four levels down); a deeper one, by a call to its own class's function. Inline, a nested
+record costs no Python call, about a third of what copying a small one (a consent, a
+person's name) cost through its own function."""
+
+
+class _Copy:
+    """The source of one class's copy function, nested records inline (:data:`MAX_INLINE_DEPTH`).
+
+    Names in the generated code: ``o<depth>`` the record being made at that depth,
+    ``v<depth>`` a mirror value read from it, ``l<depth>``/``i<depth>`` a tuple's list
+    and item; bound objects (builders, classes, nested copiers) live in ``env``.
+    """
+
+    def __init__(self, building: set[type]) -> None:
+        self.building = building
+        self.env: dict[str, Any] = {"_new": object.__new__}
+        self.lines: list[str] = []
+
+    def record(self, cls: type, src: str, depth: int, pad: str) -> None:
+        """Append the statements making ``o<depth>``, a ``cls``, from the mirror in ``src``.
+
+        The builder's own ``__init__`` is object's (``_codec._builder``), so calling it is
+        one C call; a model with a ``__new__`` of its own is made without running it, as by
+        the checked read. The fields are plain stores; ``__class__`` is set last.
+        """
+        builder = _builder_of(cls)
+        if builder is None:  # pragma: no cover - _make_mirror refused such a class first
+            raise _Unsupported
+        made = _bind(self.env, "_b", builder)
+        plain = getattr(builder, "__new__") is object.__new__  # noqa: B009 - mypy: Any
+        out = f"o{depth}"
+        self.lines.append(f"{pad}{out} = {made}()" if plain else f"{pad}{out} = _new({made})")
+        nodes = field_types(cls, strict=False)
+        for field in attrs.fields(cls):
+            self.field(nodes[field.name], f"{src}.{field.name}", f"{out}.{field.name}", depth, pad)
+        self.lines.append(f"{pad}{out}.__class__ = {_bind(self.env, '_k', cls)}")
+
+    def field(self, node: FieldType, get: str, target: str, depth: int, pad: str) -> None:
+        """Append the statements storing into ``target`` the model value of mirror value ``get``."""
+        add, v, inner = self.lines.append, f"v{depth}", depth + 1
+        if inner < MAX_INLINE_DEPTH:
+            if isinstance(node, Optional) and isinstance(node.inner, ModelType):
+                add(f"{pad}{v} = {get}")
+                add(f"{pad}if {v} is None:")
+                add(f"{pad}    {target} = None")
+                add(f"{pad}else:")
+                self.record(node.inner.cls, v, inner, pad + "    ")
+                add(f"{pad}    {target} = o{inner}")
+                return
+            if isinstance(node, ModelType):
+                add(f"{pad}{v} = {get}")
+                self.record(node.cls, v, inner, pad)
+                add(f"{pad}{target} = o{inner}")
+                return
+            if isinstance(node, TupleOf) and isinstance(node.item, ModelType):
+                items, each = f"l{depth}", f"i{depth}"
+                add(f"{pad}{v} = {get}")
+                add(f"{pad}if {v}:")
+                add(f"{pad}    {items} = []")
+                add(f"{pad}    for {each} in {v}:")
+                self.record(node.item.cls, each, inner, pad + "        ")
+                add(f"{pad}        {items}.append(o{inner})")
+                add(f"{pad}    {target} = tuple({items})")
+                add(f"{pad}else:")
+                add(f"{pad}    {target} = ()")
+                return
+        value = _copy_expr(node, v, self.env, self.building)
+        if value is None:
+            add(f"{pad}{target} = {get}")
+        else:
+            add(f"{pad}{v} = {get}")
+            add(f"{pad}{target} = {value}")
+
+
+def _bind(env: dict[str, Any], prefix: str, value: object) -> str:
+    """The name of ``value`` in the generated code's namespace ``env`` (bound once)."""
+    for name, known in env.items():
+        if known is value and name.startswith(prefix):
+            return name
+    name = f"{prefix}{len(env)}"
+    env[name] = value
+    return name
 
 
 def _annotation(node: FieldType, building: set[type]) -> Any:

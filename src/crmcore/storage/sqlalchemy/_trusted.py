@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from crmcore._fastpaths import fast_paths_enabled, on_switch
 from crmcore.storage.sqlalchemy._codec import TRUSTED_ERRORS, decode, encode, trusted_reader
-from crmcore.storage.sqlalchemy._structs import struct_reader
+from crmcore.storage.sqlalchemy._structs import struct_steps
 
 __all__ = [
     "DIGEST_KEY",
@@ -93,18 +93,20 @@ def doc_digest(record: object) -> str:
     return digest(encode(record))
 
 
-_READERS: dict[type, Callable[[str, str | None], object]] = {}
+_READERS: dict[type, Callable[[str | bytes, str | None], object]] = {}
 on_switch(_READERS.clear)
 
 
-def stored_reader(cls: type[T]) -> Callable[[str, str | None], T]:
+def stored_reader(cls: type[T]) -> Callable[[str | bytes, str | None], T]:
     """Return the function reading one row's ``(doc, doc_digest)`` back into ``cls``.
 
     A matching digest: the trusted reader builds the record, no model check runs.
     The document is parsed by :func:`parser` (msgspec) when the ``fast`` extra is there.
     NULL or a different digest: :func:`~crmcore.storage.sqlalchemy._codec.decode`
     reads it, checking every value, and raises ``ValidationError`` for an invalid
-    document. With the fast paths off, every row is read checked.
+    document. With the fast paths off, every row is read checked. ``doc`` is the
+    document's text or its UTF-8 bytes (as SQLite's scan selects it): the digest is of
+    those bytes either way, and msgspec parses bytes as it parses their text.
     """
     known = _READERS.get(cls)
     if known is None:
@@ -112,7 +114,7 @@ def stored_reader(cls: type[T]) -> Callable[[str, str | None], T]:
     return known  # type: ignore[return-value]
 
 
-def parser() -> Callable[[str], Any] | None:
+def parser() -> Callable[[str | bytes], Any] | None:
     """The fast JSON parser of trusted reads: msgspec's decoder, or None without the extra.
 
     None: the trusted read parses with the json module's C scanner. On text it does not
@@ -122,7 +124,7 @@ def parser() -> Callable[[str], Any] | None:
         import msgspec
     except ImportError:  # the `fast` extra is not installed
         return None
-    decode: Callable[[str], Any] = msgspec.json.Decoder().decode
+    decode: Callable[[str | bytes], Any] = msgspec.json.Decoder().decode
     return decode
 
 
@@ -141,8 +143,8 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (*_parse_errors(), RecursionError, V
 
 
 def _make_reader(
-    cls: type[T], parse: Callable[[str], Any] | None, *, typed: bool = True
-) -> Callable[[str, str | None], T]:
+    cls: type[T], parse: Callable[[str | bytes], Any] | None, *, typed: bool = True
+) -> Callable[[str | bytes, str | None], T]:
     """The row reader of ``cls``; ``parse``: the JSON parser (None: the json module's scanner).
 
     With msgspec (``parse`` not None) and ``typed``, a class with a mirror Struct
@@ -151,32 +153,37 @@ def _make_reader(
     """
     if not fast_paths_enabled():
 
-        def checked(text: str, mark: str | None) -> T:
+        def checked(text: str | bytes, mark: str | None) -> T:
             return decode(text, cls)
 
         return checked
 
     trusted = trusted_reader(cls)
     keyed = _KEYED
-    untrusted: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, StopIteration, RecursionError)
+    untrusted: tuple[type[Exception], ...] = (
+        *TRUSTED_ERRORS,
+        StopIteration,
+        RecursionError,
+        UnicodeDecodeError,  # bytes that are not UTF-8
+    )
 
     if parse is not None:
         refused: tuple[type[Exception], ...] = (*TRUSTED_ERRORS, *PARSE_ERRORS)
-        from_text: Callable[[str], Any] | None = struct_reader(cls) if typed else None
-        if from_text is None:
-            loads = parse
+        steps = struct_steps(cls) if typed else None
+        # into the mirror Struct and copied, or into dicts and read by the trusted reader
+        to_data, build = steps if steps is not None else (parse, trusted)
 
-            def from_text(text: str) -> Any:
-                return trusted(loads(text))
-
-        def read_fast(text: str, mark: str | None) -> T:
-            # digest() inlined (a call less per row); a driver handing bytes: the checked read
-            if mark is not None and type(text) is str:
+        def read_fast(text: str | bytes, mark: str | None) -> T:
+            # digest() inlined (a call less per row); msgspec parses UTF-8 bytes as their text
+            if mark is not None:
                 hasher = keyed.copy()
-                hasher.update(text.encode("utf-8", "surrogatepass"))
+                if isinstance(text, bytes):
+                    hasher.update(text)
+                else:
+                    hasher.update(text.encode("utf-8", "surrogatepass"))
                 if hasher.hexdigest() == mark:
                     try:
-                        return from_text(text)  # type: ignore[no-any-return]
+                        return build(to_data(text))
                     except refused:
                         pass  # not a document encode() wrote after all: read it checked
             return decode(text, cls)
@@ -185,15 +192,21 @@ def _make_reader(
 
     scan = _SCAN
 
-    def read(text: str, mark: str | None) -> T:
-        # digest() inlined (a call less per row); a driver handing bytes gets the checked read
-        if mark is not None and type(text) is str:
+    def read(text: str | bytes, mark: str | None) -> T:
+        # digest() inlined (a call less per row); the scanner reads text, so bytes are decoded
+        if mark is not None:
             hasher = keyed.copy()
-            hasher.update(text.encode("utf-8", "surrogatepass"))
+            if isinstance(text, bytes):
+                hasher.update(text)
+            else:
+                hasher.update(text.encode("utf-8", "surrogatepass"))
             if hasher.hexdigest() == mark:
                 try:
-                    data, end = scan(text, 0)
-                    if end == len(text):
+                    body = (
+                        text.decode("utf-8", "surrogatepass") if isinstance(text, bytes) else text
+                    )
+                    data, end = scan(body, 0)
+                    if end == len(body):
                         return trusted(data)
                 except untrusted:
                     pass  # not a document encode() wrote after all: read it checked
