@@ -1,4 +1,4 @@
-"""Revisions 0009, 0011 and 0013 recompute the ``@dedupe`` blocking keys a database holds.
+"""Revisions 0009, 0011, 0013 and 0014 recompute the ``@dedupe`` blocking keys a database holds.
 
 A database indexed with the keys of before (``name:wei zhang``, no birth year or
 postal code) is upgraded: its entries become exactly the keys of today, so blocking
@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, text
 from tests.conftest import SQL_DIALECTS
 from tests.unit.dedupe._synthetic import generate
 
-from crmcore.models import Customer, Identifier, IdentifierKind
+from crmcore.models import Customer, Identifier, IdentifierKind, PostalAddress
 from crmcore.rules import dedupe as rules
 from crmcore.storage import connect, dedupe
 from crmcore.storage.sqlalchemy import make_engine, upgrade
@@ -110,16 +110,22 @@ def test_upgrading_recomputes_the_old_name_keys(
 _NEW_PASSES = ("@dedupe.identifier_near", "@dedupe.email_local")
 
 
-def _to_revision_0010(url: str) -> int:
-    """Drop the entries of the passes revision 0011 added, as revision 0010 left them."""
+def _without_passes(url: str, paths: tuple[str, ...], revision: str) -> int:
+    """Drop the entries of the passes at ``paths`` and set the revision: what the revision
+    before the one that added them left. The entries dropped."""
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
-            dropped = connection.execute(delete(INDEX).where(INDEX.c.path.in_(_NEW_PASSES)))
-            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0010'"))
+            dropped = connection.execute(delete(INDEX).where(INDEX.c.path.in_(paths)))
+            connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '{revision}'"))
         return int(dropped.rowcount)
     finally:
         engine.dispose()
+
+
+def _to_revision_0010(url: str) -> int:
+    """Drop the entries of the passes revision 0011 added, as revision 0010 left them."""
+    return _without_passes(url, _NEW_PASSES, "0010")
 
 
 def _near_customers() -> list[Customer]:
@@ -191,6 +197,71 @@ def test_upgrading_puts_the_house_numbers_into_the_address_keys(
     _upgrade_restores_the_keys(sql_database(dialect), customers, "address", _to_old_address_keys)
 
 
+def _to_revision_0013(url: str) -> int:
+    """Drop the ``@dedupe.address_sorted`` entries, as revision 0013 left the index."""
+    return _without_passes(url, ("@dedupe.address_sorted",), "0013")
+
+
+def _swapped_postcodes() -> list[Customer]:
+    """Synthetic customers plus households whose copies have two postcode digits swapped."""
+    customers = list(generate(80, seed=11, hard=True).customers)
+    for i in range(6):
+        customers.append(
+            Customer.person_named(
+                family=("Gaskin", "Stubbs", "Dixon")[i % 3], given="Kirra", id=f"s{i}",
+                addresses=(PostalAddress(country="AU", postal_code=("6085", "6058")[i % 2],
+                                         street_lines=(f"Minchin Street {i // 2}",)),),
+            )
+        )  # fmt: skip
+    return customers
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_upgrading_adds_the_address_sorted_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """Revision 0014 backfills ``@dedupe.address_sorted``: SQL blocking equals the rule again."""
+    customers = _swapped_postcodes()
+    expected = rules.candidate_pairs(
+        [(c.id, rules.blocking_keys(c)) for c in customers], max_block_size=100
+    )
+    assert ("s0", "s1") in {(p.left, p.right) for p in expected.pairs}
+    _upgrade_restores_the_keys(
+        sql_database(dialect), customers, "address_sorted", _to_revision_0013
+    )
+
+
+def _to_revision_0013_mid_backfill(url: str) -> int:
+    """Revision 0013's index with its ``@dedupe`` backfill part-done by an older release:
+    the pending row's ``after_id`` is the last customer, so nothing is left to run."""
+    dropped = _to_revision_0013(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            last = connection.execute(text("SELECT MAX(id) FROM crm_customer")).scalar_one()
+            connection.execute(
+                text("INSERT INTO crm_index_backfill (path, after_id) VALUES ('@dedupe', :last)"),
+                {"last": last},
+            )
+        return dropped
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+def test_a_part_done_dedupe_backfill_starts_over_for_the_address_sorted_keys(
+    dialect: str, sql_database: Callable[[str], str]
+) -> None:
+    """A ``@dedupe`` backfill an older release left part-done is run again from the first
+    customer by 0014, so no customer is left without its ``address_sorted`` keys."""
+    _upgrade_restores_the_keys(
+        sql_database(dialect),
+        _swapped_postcodes(),
+        "address_sorted",
+        _to_revision_0013_mid_backfill,
+    )
+
+
 def _scheduled_backfills(url: str, from_revision: str) -> list[str]:
     """The backfill rows the migrations after ``from_revision`` schedule (none run)."""
     from alembic import command
@@ -216,12 +287,14 @@ def _scheduled_backfills(url: str, from_revision: str) -> list[str]:
 def test_a_pending_rewrite_of_the_whole_index_covers_the_dedupe_backfill(
     sql_database: Callable[[str], str],
 ) -> None:
-    """From 0011, 0012 schedules the whole index and 0013 adds nothing: each key is written once."""
+    """From 0011, 0012 schedules the whole index and 0013 and 0014 add nothing; from 0012
+    and from 0013 one backfill of ``@dedupe``: each key is written once."""
     url = sql_database("sqlite")
     with connect(url, normaliser=None, indexes=["@dedupe"]) as store:
         assert store.import_customers(list(generate(10, seed=2).customers)).rejected == 0
     assert _scheduled_backfills(url, "0011") == ["*"]
     assert _scheduled_backfills(url, "0012") == ["@dedupe"]
+    assert _scheduled_backfills(url, "0013") == ["@dedupe"]
 
 
 def test_without_declared_dedupe_keys_only_the_whole_index_is_scheduled(
@@ -232,9 +305,12 @@ def test_without_declared_dedupe_keys_only_the_whole_index_is_scheduled(
         assert store.import_customers(list(generate(10, seed=2).customers)).rejected == 0
     assert _scheduled_backfills(url, "0011") == ["*"]
     assert _scheduled_backfills(url, "0012") == []
+    assert _scheduled_backfills(url, "0013") == []
 
 
-@pytest.mark.parametrize(("start", "scheduled"), [("0011", ["*"]), ("0012", ["@dedupe"])])
+@pytest.mark.parametrize(
+    ("start", "scheduled"), [("0011", ["*"]), ("0012", ["@dedupe"]), ("0013", ["@dedupe"])]
+)
 def test_the_offline_script_schedules_the_same_backfills(
     start: str, scheduled: list[str], sql_database: Callable[[str], str]
 ) -> None:

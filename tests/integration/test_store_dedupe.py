@@ -21,7 +21,15 @@ from tests.unit.dedupe._synthetic import generate
 
 from crmcore._fastpaths import set_fast_paths
 from crmcore.errors import InvalidArgument
-from crmcore.models import Customer, Email, Identifier, IdentifierKind, Phone, replace
+from crmcore.models import (
+    Customer,
+    Email,
+    Identifier,
+    IdentifierKind,
+    Phone,
+    PostalAddress,
+    replace,
+)
 from crmcore.rules import dedupe as rules
 from crmcore.rules.dedupe import BlockingPass, BlockingSpec
 from crmcore.storage import Store, connect, dedupe
@@ -56,7 +64,8 @@ def make_store(
 
 
 def _extras(count: int) -> list[Customer]:
-    """Organisations sharing a phone with people, people sharing a very long id, near ids."""
+    """Organisations sharing a phone with people, people sharing a very long id, near ids,
+    households whose postcodes differ by two swapped digits."""
     out = [
         Customer.organisation_named(
             f"北京茶叶有限公司{i % 2}", id=f"o{i}", phones=(Phone(number="+8613800138000"),)
@@ -73,6 +82,21 @@ def _extras(count: int) -> list[Customer]:
                               phones=(Phone(number="+8613800138000"),))
         for i in range(count % 3)
     ]  # fmt: skip
+    out += [
+        Customer.person_named(
+            family=("Gaskin", "Stubbs")[i % 2],
+            given="Kirra",
+            id=f"z{i}",
+            addresses=(
+                PostalAddress(
+                    country="AU",
+                    postal_code=("6085", "6058")[i % 2],
+                    street_lines=("Minchin Street 11",),
+                ),
+            ),
+        )
+        for i in range(count)
+    ]  # fmt: skip  (a postcode with two digits swapped: address_sorted alone)
     near = ("4178304", "4173804", "11010119900307123X", "11010119900307124X")
     out += [
         Customer.person_named(

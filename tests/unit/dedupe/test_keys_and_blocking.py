@@ -101,6 +101,26 @@ def test_address_keys_keep_the_house_number() -> None:
     assert not _household(person("g", "Li", "Na", postal="1", street="12"))  # a number alone
 
 
+def _sorted_household(customer: Customer) -> set[str]:
+    return {k for k in blocking_keys(customer) if k.startswith("address_sorted:")}
+
+
+def test_a_postcode_with_two_digits_swapped_keeps_the_address_sorted_key() -> None:
+    """6085 and 6058 (FEBRL's postcode damage) under another name share the household's
+    address_sorted key and no address key; another postcode or house number does not."""
+    a = person("a", "Gaskin", "Kirra", postal="6085", street="Minchin Street 11")
+    b = person("b", "Stubbs", "Kirra", postal="6058", street="Minchin St 11")
+    assert _sorted_household(a) == _sorted_household(b) == {"address_sorted:cn:0568|minchins|11"}
+    assert not _household(a) & _household(b)
+    assert not set(blocking_keys(a)) - _sorted_household(a) & set(blocking_keys(b))
+    other_code = person("c", "Stubbs", "Kirra", postal="6086", street="Minchin St 11")
+    other_house = person("d", "Stubbs", "Kirra", postal="6058", street="Minchin St 13")
+    assert not _sorted_household(a) & _sorted_household(other_code)
+    assert not _sorted_household(a) & _sorted_household(other_house)
+    assert not _sorted_household(person("e", "Li", "Na", postal="1", street="12"))
+    assert not _sorted_household(person("f", "Li", "Na", street="Minchin St 11"))
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     family=st.sampled_from(["Schmidt", "张", "Nguyễn", "山田"]),

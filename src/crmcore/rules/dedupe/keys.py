@@ -41,6 +41,11 @@ pass is one way records of the same person agree despite the usual damage:
     ``de:10115|hauptstr|12``): a changed name without a birth date still meets.
     The house number keeps a long street's block to one building (without it, a
     block grew with the customers).
+``address_sorted``
+    the ``address`` key with the postal code's characters sorted
+    (``au:0568|minchins|11`` for ``6085`` and ``6058`` alike): a copy whose postcode
+    has two digits transposed, and whose name was replaced too, still meets its
+    original's household.
 ``identifier_near``
     for each identifier of 5 to 12 characters, ``<kind>:<value>`` and the value
     with each one character left out (a deletion neighbourhood): two values one
@@ -93,6 +98,7 @@ class BlockingPass(enum.StrEnum):
     ADDRESS = "address"
     IDENTIFIER_NEAR = "identifier_near"
     EMAIL_LOCAL = "email_local"
+    ADDRESS_SORTED = "address_sorted"
 
 
 _MIN_CAP, _MAX_CAP = 2, 1_000_000
@@ -268,8 +274,13 @@ def feature_keys(
         if BlockingPass.BIRTH_POSTAL in wanted and born is not None:
             keys.add(f"birth_postal:{born}|{where}")
         street = _street_key(address.street)
-        if BlockingPass.ADDRESS in wanted and street is not None:
+        if street is None:
+            continue
+        if BlockingPass.ADDRESS in wanted:
             keys.add(f"address:{where}|{street}")
+        if BlockingPass.ADDRESS_SORTED in wanted:
+            jumbled = "".join(sorted(address.postal_code))
+            keys.add(f"address_sorted:{address.country}:{jumbled}|{street}")
     return tuple(sorted(keys))
 
 
