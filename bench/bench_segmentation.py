@@ -114,16 +114,25 @@ class Timings:
         self.cpu.setdefault((task, engine), []).append(cpu)
         self.results[task, engine] = result
 
-    def line(self, task: str, engine: str, peers: Sequence[str], *, cpu: bool = False) -> str:
+    def line(
+        self,
+        task: str,
+        engine: str,
+        peers: Sequence[str],
+        *,
+        cpu: bool = False,
+        peer_task: str | None = None,
+    ) -> str:
         """Best and worst of ``engine``, then its ratio to each peer's (best, round range).
 
-        With ``cpu``, the process CPU seconds of the same rounds instead of the clock's.
+        With ``cpu``, the process CPU seconds of the same rounds instead of the clock's;
+        with ``peer_task``, the peers' times of that task (lifetimes' one summary).
         """
         times = self.cpu if cpu else self.seconds
         mine = times[task, engine]
         text = f"  {task:<9} {engine:<18} {min(mine):7.3f} s (max {max(mine):.3f})"
         for peer in peers:
-            theirs = times.get((task, peer))
+            theirs = times.get((peer_task or task, peer))
             if not theirs:
                 continue
             ratios = [a / b for a, b in zip(mine, theirs, strict=False)]
@@ -537,6 +546,9 @@ def main() -> None:
         if timings.results["repeat", "crmcore reference"] != reference["repeat"]:
             print("  check repeat summaries = reference: DIFFERENT")
         print(timings.line("repeat", "crmcore reference", ["lifetimes"]))
+        # lifetimes' one summary (summary_data_from_transaction_data) against crmcore's
+        # currency summaries too: both are one pass over the purchases per customer.
+        print(timings.line("summaries", "crmcore memory", ["lifetimes"], peer_task="repeat"))
     if args.no_sql:
         return
     print("over a store (wall seconds):", flush=True)
