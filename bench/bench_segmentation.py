@@ -40,7 +40,9 @@ In memory the peers are polars (the same aggregations on ready-made columns, amo
 as exact ``Decimal(18, 2)``) and lifetimes (on a pandas frame built beforehand);
 times are process CPU seconds (``time.process_time``), the garbage collector paused.
 Over a store the peer is the same aggregation hand-written in SQL over the hand table
-(``HandQueries``), times are wall seconds (the database works in its own process).
+(``HandQueries``), times are wall seconds (the database works in its own process);
+SQLite, which works in the bench's process, also gets the process CPU seconds of the
+same rounds, steadier than wall seconds on a machine other jobs load.
 Every result is checked: crmcore's SQL path against crmcore's pure rule, the hand
 SQL against crmcore (counts, micro-unit sums, scores), lifetimes' frequency, recency
 and T exactly and its monetary value to 1e-6. Prints the best and worst time of each
@@ -94,25 +96,43 @@ class Timings:
 
     def __init__(self) -> None:
         self.seconds: dict[tuple[str, str], list[float]] = {}
+        self.cpu: dict[tuple[str, str], list[float]] = {}
         self.results: dict[tuple[str, str], Any] = {}
 
     def run(self, task: str, engine: str, fn: Callable[[], Any], clock: Clock) -> None:
         gc.collect()
         gc.disable()
         try:
+            cpu = time.process_time()
             start = clock()
             result = fn()
             seconds = clock() - start
+            cpu = time.process_time() - cpu
         finally:
             gc.enable()
         self.seconds.setdefault((task, engine), []).append(seconds)
+        self.cpu.setdefault((task, engine), []).append(cpu)
         self.results[task, engine] = result
 
-    def line(self, task: str, engine: str, peers: Sequence[str]) -> str:
-        mine = self.seconds[task, engine]
+    def line(
+        self,
+        task: str,
+        engine: str,
+        peers: Sequence[str],
+        *,
+        cpu: bool = False,
+        peer_task: str | None = None,
+    ) -> str:
+        """Best and worst of ``engine``, then its ratio to each peer's (best, round range).
+
+        With ``cpu``, the process CPU seconds of the same rounds instead of the clock's;
+        with ``peer_task``, the peers' times of that task (lifetimes' one summary).
+        """
+        times = self.cpu if cpu else self.seconds
+        mine = times[task, engine]
         text = f"  {task:<9} {engine:<18} {min(mine):7.3f} s (max {max(mine):.3f})"
         for peer in peers:
-            theirs = self.seconds.get((task, peer))
+            theirs = times.get((peer_task or task, peer))
             if not theirs:
                 continue
             ratios = [a / b for a, b in zip(mine, theirs, strict=False)]
@@ -454,6 +474,10 @@ def sql_rounds(
         print(timings.line(task, ours, [theirs, before]))
         if (task, before) in timings.seconds:
             print(timings.line(task, before, [theirs]))
+    if dialect == "sqlite":  # in process: its CPU time is the statement's and Python's
+        print("  sqlite, process CPU seconds of the same rounds:")
+        for task in tasks:
+            print(timings.line(task, ours, [theirs, before], cpu=True))
 
 
 def main() -> None:
@@ -522,6 +546,9 @@ def main() -> None:
         if timings.results["repeat", "crmcore reference"] != reference["repeat"]:
             print("  check repeat summaries = reference: DIFFERENT")
         print(timings.line("repeat", "crmcore reference", ["lifetimes"]))
+        # lifetimes' one summary (summary_data_from_transaction_data) against crmcore's
+        # currency summaries too: both are one pass over the purchases per customer.
+        print(timings.line("summaries", "crmcore memory", ["lifetimes"], peer_task="repeat"))
     if args.no_sql:
         return
     print("over a store (wall seconds):", flush=True)

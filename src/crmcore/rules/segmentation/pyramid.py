@@ -247,7 +247,8 @@ def tier_assignment(
             rule=spec.kind,
             outcome=tier,
             factors=(Factor(name="total", value=total, cut_points=cut_points, rule=how),),
-            reason=f"total {total} {currency}: {how} -> {tier}",
+            # str() itself: a Decimal's format() with no spec is the same text, slower.
+            reason=f"total {total!s} {currency}: {how} -> {tier}",
         ),
     )
 

@@ -15,9 +15,10 @@ the typed purchase columns (``amount_micros``, ``currency``, ``cost_micros``,
   and last period and the total of the repeat periods. Another time zone returns
   ``None``: the caller runs the pure rule over a streamed read.
 * **RFM** (monetary basis ``total``): the quantile cut points in one statement (each
-  the value at position ``ceil(j * n / k)``, a scalar subquery ``ORDER BY ... LIMIT 1
-  OFFSET``; ``n`` counted once; a money cut point is one summary's total and places,
-  one sort for both: :func:`cut_table`; on PostgreSQL ``percentile_disc`` aggregates,
+  the value at position ``ceil(j * n / k)``; on SQLite the summaries ranked by
+  ``row_number()`` once per column and the ranked rows at the positions kept,
+  :func:`ranked_rows`; ``n`` counted once; a money cut point is one summary's total and
+  places, one sort for both: :func:`cut_table`; on PostgreSQL ``percentile_disc`` aggregates,
   one sort per column: :func:`percentiles_disc`, :func:`money_percentiles`), then
   every customer's three scores in one
   statement with ``CASE`` sums, exactly
@@ -85,6 +86,7 @@ from crmcore.rules.segmentation.rfm import pick_currency, rfm_verdicts
 from crmcore.storage.sqlalchemy import _segment_rows
 from crmcore.storage.sqlalchemy._cut_points import (
     IntDiv,
+    at_rank,
     ceil_ratio,
     covered_rows,
     cut_table,
@@ -93,8 +95,8 @@ from crmcore.storage.sqlalchemy._cut_points import (
     offsets_inline,
     on_first_row,
     percentiles_disc,
+    ranked_rows,
     summary_cte,
-    value_at,
     window_cut,
     windowed,
 )
@@ -104,6 +106,7 @@ from crmcore.storage.sqlalchemy._schema import TABLES, utc_key
 __all__ = [
     "INT64",
     "IntDiv",
+    "at_rank",
     "ceil_ratio",
     "chosen_currency",
     "covered_rows",
@@ -118,10 +121,10 @@ __all__ = [
     "on_first_row",
     "overflow_falls_back",
     "percentiles_disc",
+    "ranked_rows",
     "repeat_summaries",
     "rfm",
     "summary_cte",
-    "value_at",
     "window_cut",
     "windowed",
 ]
@@ -456,7 +459,8 @@ _DAYS = 10**9
 def _quantile_cuts(conn: Connection, s: Any, k: int) -> Any:
     """RFM's one-row table of ``4 * (k - 1)`` cuts: recency, frequency, total, places.
 
-    ``3 * (k - 1)`` sorts, as many as the hand-written query (:func:`cut_table`).
+    Three sorts of the summaries (:func:`ranked_rows`: recency, count, total), where the
+    hand-written query sorts ``3 * (k - 1)`` times; on PostgreSQL ``percentile_disc``.
     """
     n = filled_count(conn, s)
     positions = [ceil_ratio(n, j, k) for j in range(1, k)]
@@ -464,9 +468,14 @@ def _quantile_cuts(conn: Connection, s: Any, k: int) -> Any:
     if conn.dialect.name == "postgresql":
         plain = percentiles_disc(conn, s, n, positions, filled)
     else:
+        order = (s.c.recency.desc(),)
+        recency = ranked_rows(conn, s, ("recency",), order, positions, filled, "crm_recency")
+        frequency = ranked_rows(
+            conn, s, ("purchases",), (s.c.purchases,), positions, filled, "crm_frequency"
+        )
         plain = [
-            *(value_at(s.c.recency, p, (s.c.recency.desc(),), filled) for p in positions),
-            *(value_at(s.c.purchases, p, (s.c.purchases,), filled) for p in positions),
+            *(at_rank(recency, "recency", p) for p in positions),
+            *(at_rank(frequency, "purchases", p) for p in positions),
         ]
     # Equal totals sort by customer id, as Python's stable sort of the summaries does,
     # so the cut point is the same summary's total, decimal places included.
@@ -527,8 +536,9 @@ def rfm(conn: Connection, spec: RfmSpec, *, as_of: dt.datetime) -> RfmResult | N
     """RFM scored in one statement; ``None`` for a mean monetary basis (use the rule).
 
     The summaries are a materialised common table expression; quantile cut points are
-    scalar subqueries over it (``ORDER BY ... LIMIT 1 OFFSET ceil(j * n / k) - 1``) in a
-    one-row table joined to every summary, whose scores are ``CASE`` sums against them.
+    scalar subqueries over it (the summary at position ``ceil(j * n / k)``, see
+    :func:`_quantile_cuts`) in a one-row table joined to every summary, whose scores
+    are ``CASE`` sums against them.
     """
     if spec.monetary is not MonetaryBasis.TOTAL:
         return None

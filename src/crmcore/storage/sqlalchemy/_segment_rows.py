@@ -402,7 +402,7 @@ def _tier_loop() -> Callable[..., Any]:
         "e.rule = kind",
         "e.outcome = tier",
         "e.factors = (tf,)",
-        "e.reason = f'total {total} {currency}: {how} -> {tier}'",
+        "e.reason = f'total {total!s} {currency}: {how} -> {tier}'",
         "e.__class__ = _Explanation",
     ]
     values = {
