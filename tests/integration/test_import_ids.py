@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from tests.integration._stores import BACKENDS, FIXED, open_store
 
+import crmcore.storage._customer_import as customer_import
+from crmcore.models._ids import new_id
 from crmcore.rules.verification import NormalisationPipeline
 from crmcore.storage import ImportStatus, Store
 
@@ -39,8 +41,22 @@ def _rows(count: int) -> list[Any]:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_new_ids_follow_the_input_order_and_so_does_history(store: Store, workers: int) -> None:
-    """Ids given to rows without one, and history entry ids, increase with the input index."""
+def test_new_ids_follow_the_input_order_and_so_does_history(
+    store: Store, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids given to rows without one, and history entry ids, increase with the input index.
+
+    On a pool the importing process mints them (workers' clocks and counters are their
+    own), which is what keeps them in input order.
+    """
+    here: set[str] = set()
+
+    def minted_here() -> str:
+        made = new_id()
+        here.add(made)
+        return made
+
+    monkeypatch.setattr(customer_import, "new_id", minted_here)
     rows = _rows(40)
     report = store.import_customers(rows, workers=workers, batch_size=7, actor="feed")
     created = [o for o in report.outcomes if o.status is ImportStatus.CREATED]
@@ -51,6 +67,8 @@ def test_new_ids_follow_the_input_order_and_so_does_history(store: Store, worker
     for record_id in minted:
         assert uuid.UUID(hex=record_id).version == 7
     assert minted == sorted(minted)  # outcomes are in input order: so are the new ids
+    if workers > 1:
+        assert set(minted) <= here
     assert len(set(minted)) == len(minted)
     stored = [c.id for c in store.stream_customers() if not c.id.startswith("given-")]
     assert stored == minted  # stored in id order is stored in input order
@@ -62,3 +80,4 @@ def test_new_ids_follow_the_input_order_and_so_does_history(store: Store, worker
             entries.append(entry.id)
     assert all(a < b for a, b in pairwise(entries))  # written in input order
     assert all(uuid.UUID(hex=i).version == 7 for i in entries)
+    assert set(entries) <= here
