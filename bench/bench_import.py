@@ -11,7 +11,11 @@ digits, e-mails, addresses, tags; about 1% of the rows fail verification) into a
 fresh store with the verification pipeline (``default_region="CN"``) and history on,
 outcomes streamed to a callback. Targets: ``sqlite-file`` (a new file in a temporary
 directory), ``sqlite-memory`` (``sqlite:///:memory:``), ``memory`` (``memory://``) and
-``postgresql`` (a fresh schema on ``--postgres``, default ``$CRMCORE_TEST_POSTGRES_URL``).
+``postgresql`` (a fresh schema on ``--postgres``, default ``$CRMCORE_TEST_POSTGRES_URL``)
+and ``mariadb`` (a fresh database on ``--mysql``, default ``$CRMCORE_TEST_MYSQL_URL``).
+With ``--ids feed`` (the default) every row carries its own random id, as a source
+system's keys would; with ``--ids new`` rows carry none and crmcore mints them (its
+time-ordered ids).
 
 For every target and worker count it reports the wall time, rows per second, the
 speed-up over one worker, and the CPU time used: user and system time of the
@@ -55,14 +59,18 @@ TARGETS = {
 }
 
 
-def feed(count: int, *, seed: int = 11) -> Iterator[dict[str, Any]]:
-    """Yield ``count`` customer mappings as a feed would give them (deterministic)."""
+def feed(count: int, *, seed: int = 11, ids: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield ``count`` customer mappings as a feed would give them (deterministic).
+
+    With ``ids`` each row has a random id of its own; without, crmcore mints them.
+    """
     rng = random.Random(seed)
     for i in range(count):
         family, given = rng.choice(FAMILY), rng.choice(GIVEN)
         number = f"138 {i % 10000:04d} {rng.randrange(10000):04d}"
+        given_id = f"{rng.getrandbits(128):032x}"
         row: dict[str, Any] = {
-            "id": f"{rng.getrandbits(128):032x}",
+            **({"id": given_id} if ids else {}),
             "kind": "person",
             "display_name": f"{family}{given}",
             "person": {"name": {"family": family, "given": given}},
@@ -94,7 +102,7 @@ def cpu() -> tuple[float, float, float, float]:
     return me.ru_utime, me.ru_stime, children.ru_utime, children.ru_stime
 
 
-def run(url: str, rows: int, workers: int, batch: int) -> dict[str, Any]:
+def run(url: str, rows: int, workers: int, batch: int, *, ids: bool) -> dict[str, Any]:
     """Import ``rows`` customers into a new store at ``url``; the timings and counts."""
     counts = dict.fromkeys(ImportStatus, 0)
 
@@ -105,7 +113,8 @@ def run(url: str, rows: int, workers: int, batch: int) -> dict[str, Any]:
         load = os.getloadavg()[0]
         before = cpu()
         start = time.perf_counter()
-        store.import_customers(feed(rows), batch_size=batch, workers=workers, on_outcome=count)
+        records = feed(rows, ids=ids)
+        store.import_customers(records, batch_size=batch, workers=workers, on_outcome=count)
         wall = time.perf_counter() - start
         after = cpu()
     used = [b - a for a, b in zip(before, after, strict=True)]
@@ -132,11 +141,24 @@ def main() -> None:
         default=os.environ.get("CRMCORE_TEST_POSTGRES_URL"),
         help="PostgreSQL URL of the postgresql target (default: $CRMCORE_TEST_POSTGRES_URL)",
     )
+    parser.add_argument(
+        "--mysql",
+        default=os.environ.get("CRMCORE_TEST_MYSQL_URL"),
+        help="MariaDB/MySQL URL of the mariadb target (default: $CRMCORE_TEST_MYSQL_URL)",
+    )
+    parser.add_argument(
+        "--ids",
+        choices=["feed", "new"],
+        default="feed",
+        help="feed: every row has its own random id; new: none, crmcore mints them",
+    )
     args = parser.parse_args()
+    given_ids = args.ids == "feed"
     worker_counts = [int(w) for w in args.workers.split(",")]
-    print(f"{args.rows:,} customers, batch {args.batch}, cpus {os.cpu_count()}, ", end="")
+    print(f"{args.rows:,} customers, ids {args.ids}, batch {args.batch}, ", end="")
+    print(f"cpus {os.cpu_count()}, ", end="")
     start = time.perf_counter()
-    for _ in feed(args.rows):
+    for _ in feed(args.rows, ids=given_ids):
         pass
     print(f"feed only {time.perf_counter() - start:.2f} s")
     header = "target          workers   wall s   rows/s  speed-up   user s  sys s"
@@ -149,11 +171,16 @@ def main() -> None:
                 from bench_storage import Database
 
                 with Database("postgresql", args.postgres) as url:
-                    result = run(url, args.rows, workers, args.batch)
+                    result = run(url, args.rows, workers, args.batch, ids=given_ids)
+            elif target == "mariadb":
+                from bench_queries import fresh_database
+
+                with fresh_database("mysql", args.mysql) as url:
+                    result = run(url, args.rows, workers, args.batch, ids=given_ids)
             else:
                 with tempfile.TemporaryDirectory() as directory:
                     url = TARGETS[target] or f"sqlite:///{Path(directory) / 'crm.db'}"
-                    result = run(url, args.rows, workers, args.batch)
+                    result = run(url, args.rows, workers, args.batch, ids=given_ids)
             first = first or result
             if result["counts"] != first["counts"]:
                 failed = True
