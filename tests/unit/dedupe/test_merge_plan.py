@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError, WrongType
 from crmcore.models import (
+    Calendar,
     ContactPerson,
     Customer,
     Email,
@@ -208,6 +209,78 @@ def test_organisations_merge_with_their_contact_persons() -> None:
         "+861062345678", "+8613800138000", "+8613900139000"]  # fmt: skip
     assert {("w2", "w1"), ("w3", "w1"), ("w3-p", "w1-p")} <= set(plan.contact_point_ids)
     assert _decision(plan, "organisation.legal_name")[2] == "same_value"
+
+
+def test_a_contact_persons_details_are_filled_or_decided_never_dropped() -> None:
+    """Two copies of 王芳 differ in birthday and title; one lacks a department.
+
+    The first copy's birthday and title stay, each with a decision listing both
+    copies' values; the missing department comes from the other copy; the birthday
+    keeps its own calendar.
+    """
+    orgs = []
+    copies = [
+        ContactPerson(
+            id="w1",
+            name=PersonName(family="王", given="芳"),
+            title="采购经理",
+            birthday=dt.date(1980, 5, 6),
+        ),
+        ContactPerson(
+            id="w2",
+            name=PersonName(family="王", given="芳"),
+            title="采购总监",
+            department="采购部",
+            birthday=dt.date(1980, 3, 1),
+            birthday_calendar=Calendar.CHINESE,
+            key_person=True,
+        ),
+    ]
+    for cid, wang in zip(("o1", "o2"), copies, strict=True):
+        org = Customer.organisation_named("示例科技有限公司", id=cid, created_at=AT, updated_at=AT)
+        orgs.append(
+            attrs.evolve(org, organisation=attrs.evolve(_profile(org), contact_persons=(wang,)))
+        )
+    plan = plan_merge(orgs)
+    assert plan.customer.organisation is not None
+    (merged,) = plan.customer.organisation.contact_persons
+    assert (merged.id, merged.title, merged.department) == ("w1", "采购经理", "采购部")
+    assert (merged.birthday, merged.birthday_calendar) == (dt.date(1980, 5, 6), Calendar.GREGORIAN)
+    assert merged.key_person
+    decisions = {d.path: d for d in plan.fields}
+    birthday = decisions["organisation.contact_persons[w1].birthday"]
+    assert (birthday.source_id, birthday.value, birthday.rule) == ("o1", "1980-05-06", "first_copy")
+    assert birthday.candidates == (("o1", "1980-05-06"), ("o2", "1980-03-01 (chinese)"))
+    assert "first in survivor order" in birthday.reason
+    title = decisions["organisation.contact_persons[w1].title"]
+    assert (title.value, title.rule) == ("采购经理", "first_copy")
+    assert title.candidates == (("o1", "采购经理"), ("o2", "采购总监"))
+    department = decisions["organisation.contact_persons[w1].department"]
+    assert (department.source_id, department.value, department.rule) == (
+        "o2", "采购部", "only_value")  # fmt: skip
+    assert "organisation.contact_persons[w1].notes" not in decisions
+
+
+def test_a_missing_birthday_comes_with_its_calendar() -> None:
+    """The kept copy has no birthday: the other copy's birthday and calendar travel together."""
+    orgs = []
+    copies = [
+        ContactPerson(id="w1", name=PersonName(family="王", given="芳")),
+        ContactPerson(
+            id="w2",
+            name=PersonName(family="王", given="芳"),
+            birthday=dt.date(1980, 3, 1),
+            birthday_calendar=Calendar.CHINESE,
+        ),
+    ]
+    for cid, wang in zip(("o1", "o2"), copies, strict=True):
+        org = Customer.organisation_named("示例科技有限公司", id=cid, created_at=AT, updated_at=AT)
+        orgs.append(
+            attrs.evolve(org, organisation=attrs.evolve(_profile(org), contact_persons=(wang,)))
+        )
+    (merged,) = plan_merge(orgs).customer.organisation.contact_persons  # type: ignore[union-attr]
+    assert (merged.id, merged.birthday, merged.birthday_calendar) == (
+        "w1", dt.date(1980, 3, 1), Calendar.CHINESE)  # fmt: skip
 
 
 def test_the_policy_round_trips_through_json() -> None:

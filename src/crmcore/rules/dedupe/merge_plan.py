@@ -29,9 +29,13 @@ field for a rule that is not data. ``display_name`` follows the customer whose
 name survived, ``person.birthday_calendar`` the customer whose birthday survived.
 Everything that holds many values is unioned without repeats:
 tags, identifiers, phones (by E.164), emails (case folded), addresses, social
-handles, facts, key dates, family members, contact persons; a repeated contact
-point keeps the first copy (the survivor's first) with the opt-outs and
-consents of every copy, verified if any copy was, and its dropped ids are listed
+handles, facts, key dates, family members, contact persons; contact persons of
+one name are one, each of their single-valued fields (role, title, department,
+birthday with its calendar, notes, provenance) taking the first copy's value that is
+not empty, with a :class:`FieldDecision` (path
+``organisation.contact_persons[<kept id>].<field>``) for each field some copy has;
+a repeated contact point keeps the first copy (the survivor's first) with the
+opt-outs and consents of every copy, verified if any copy was, and its dropped ids are listed
 in :attr:`MergePlan.contact_point_ids`. Notes are joined. Nothing is lost.
 """
 
@@ -47,9 +51,11 @@ import attrs
 
 from crmcore.errors import Problem, ValidationError, WrongType
 from crmcore.models import (
+    Calendar,
     ContactPerson,
     ContactPoint,
     Customer,
+    DecisionRole,
     Email,
     Model,
     Phone,
@@ -161,7 +167,9 @@ class FieldDecision:
         source_id: The customer the value comes from (``None`` when no one has one).
         value: The surviving value as text (``None`` when empty).
         rule: The rule that decided (``most_recently_verified``, ``from_customer``,
-            ``only_value``, ``same_value``, ``caller``, ``follows_name``, ``none``).
+            ``only_value``, ``same_value``, ``caller``, ``follows_name``, ``none``; for a
+            contact person's field also ``first_copy``, the first copy in survivor
+            order when copies differ, and ``any_copy`` for ``key_person``).
         reason: The decision in one sentence.
         candidates: ``(customer_id, value as text)`` of every customer with a value.
     """
@@ -183,7 +191,8 @@ class MergePlan:
         merged_ids: The ids merged away; their records are re-pointed to the survivor
             and the ids stay resolvable to it.
         customer: The merged customer, as it would be stored.
-        fields: One decision per single-valued field of the customers' kind.
+        fields: One decision per single-valued field of the customers' kind, then one
+            per field of each merged contact person that some copy has.
         contact_point_ids: ``(dropped id, kept id)`` for each repeated contact point,
             contact person, fact or other unioned item, so references can follow.
         unions: For each unioned field, ``(field, items before, items after)``.
@@ -412,8 +421,70 @@ def _union(items: Iterable[T], key: Callable[[T], Any]) -> tuple[T, ...]:
     return tuple(kept.values())
 
 
-def _union_persons(order: Sequence[Customer], ids: _Ids) -> tuple[ContactPerson, ...]:
-    """Contact persons of one name are one: the first copy, with every copy's points."""
+_PERSON_FIELDS: tuple[str, ...] = (
+    "role", "title", "department", "birthday", "notes", "provenance", "key_person",
+)  # fmt: skip
+"""The single-valued fields of a contact person a plan decides when copies merge."""
+
+
+def _person_value(person: ContactPerson, name: str) -> Any:
+    """A contact person's value of ``name`` (``None`` when empty); a birthday with its calendar."""
+    if name == "birthday":
+        return None if person.birthday is None else (person.birthday, person.birthday_calendar)
+    value = getattr(person, name)
+    if value is None or value == "" or value is False or value is DecisionRole.OTHER:
+        return None
+    return value
+
+
+def _person_text(value: Any) -> str:
+    if isinstance(value, tuple):  # a birthday and its calendar
+        day, calendar = value
+        return (
+            day.isoformat() if calendar is Calendar.GREGORIAN else f"{day.isoformat()} ({calendar})"
+        )
+    return _text(value)
+
+
+def _decide_person(
+    kept_id: str, copies: Sequence[tuple[str, ContactPerson]], name: str
+) -> tuple[FieldDecision, Any] | None:
+    """The surviving value of one field of a contact person's copies, and its decision."""
+    having = [(o, v) for o, p in copies if (v := _person_value(p, name)) is not None]
+    if not having:
+        return None
+    candidates = tuple((o, _person_text(v)) for o, v in having)
+    owner, value = having[0]
+    if name == "key_person":
+        rule, reason = "any_copy", "a key person in any copy"
+    elif len(having) == 1:
+        rule, reason = "only_value", "the only copy with one"
+    elif all(v == value for _, v in having):
+        rule, reason = "same_value", "every value is the same"
+    else:
+        rule = "first_copy"
+        reason = "first in survivor order; the others' values are in the candidates"
+    decision = FieldDecision(
+        path=f"organisation.contact_persons[{kept_id}].{name}",
+        source_id=owner,
+        value=_person_text(value),
+        rule=rule,
+        reason=reason,
+        candidates=candidates,
+    )
+    return decision, value
+
+
+def _union_persons(
+    order: Sequence[Customer], ids: _Ids, decisions: list[FieldDecision]
+) -> tuple[ContactPerson, ...]:
+    """Contact persons of one name are one, with every copy's points.
+
+    Each single-valued field takes the first copy's value (survivor order) that is not
+    empty, so a copy missing a title takes another copy's; when copies differ, the
+    first one's stays and ``decisions`` gets a :class:`FieldDecision` with every copy's
+    value among its candidates. A birthday travels with its calendar.
+    """
     groups: dict[str, list[tuple[str, ContactPerson]]] = {}
     for customer in order:
         assert customer.organisation is not None
@@ -425,13 +496,24 @@ def _union_persons(order: Sequence[Customer], ids: _Ids) -> tuple[ContactPerson,
         kept_id = ids.fresh(first.id, owner)
         for _, other in copies[1:]:
             ids.moved.append((other.id, kept_id))
+        changes: dict[str, Any] = {}
+        if len(copies) > 1:
+            for name in _PERSON_FIELDS:
+                decided = _decide_person(kept_id, copies, name)
+                if decided is None:
+                    continue
+                decisions.append(decided[0])
+                if name == "birthday":
+                    changes["birthday"], changes["birthday_calendar"] = decided[1]
+                else:
+                    changes[name] = decided[1]
         persons.append(
             attrs.evolve(
                 first,
+                **changes,
                 id=kept_id,
                 phones=_union_points([(o, p.phones) for o, p in copies], ids),
                 emails=_union_points([(o, p.emails) for o, p in copies], ids),
-                key_person=any(p.key_person for _, p in copies),
             )
         )
     return tuple(persons)
@@ -589,7 +671,7 @@ def plan_merge(
         top["person"] = person
     else:
         assert survivor.organisation is not None
-        persons = _union_persons(order, ids)
+        persons = _union_persons(order, ids, decisions)
         before = sum(len(c.organisation.contact_persons) for c in order if c.organisation)
         unions.append(("contact_persons", before, len(persons)))
         top["organisation"] = attrs.evolve(
