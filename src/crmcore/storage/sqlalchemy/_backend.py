@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    LargeBinary,
     Select,
     String,
     Table,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +44,7 @@ from crmcore.storage.sqlalchemy import (
     _merged,
     _order,
     _query,
+    _scan,
     _search,
     _trusted,
 )
@@ -361,27 +360,11 @@ class SqlTransaction(AnalyticsReads):
             except ValidationError as error:
                 raise _row_error(error, kind, row[0]) from None
 
-        # a fast path: SQLite hands the document over as its stored UTF-8 bytes, so neither
-        # the driver's decoding nor the digest's encoding runs (the readers take bytes)
+        # a fast path on SQLite: the document as its stored UTF-8 bytes (see _scan.batches)
         as_bytes = self._sqlite and fast_paths_enabled()
-        doc = sql_cast(table.c.doc, LargeBinary) if as_bytes else table.c.doc
-        columns = (table.c.id, doc, table.c.doc_digest)
-        first = select(*columns).order_by(table.c.id).limit(batch_size)
-        if where is not None:
-            first = first.where(where)
-        after = first.where(table.c.id > bindparam("after"))
-        last: str | None = None
-        while True:
-            with _translated():
-                conn = self._connection()
-                if last is None:
-                    rows = conn.execute(first).all()
-                else:
-                    rows = conn.execute(after, {"after": last}).all()
-            yield map(read_row, rows)
-            if len(rows) < batch_size:
-                return
-            last = rows[-1][0]
+        yield from _scan.batches(
+            self._connection, table, read_row, batch_size, where, as_bytes=as_bytes
+        )
 
     def query(self, kind: RecordKind, query: Query) -> list[Record]:
         """Return one page of records matching ``query``, exactly as ``query.apply`` would.
