@@ -131,7 +131,7 @@ def current_revision(target: str | Engine) -> str | None:
         raise StorageError(f"could not read the schema revision: {error}") from error
 
 
-def schedule_backfill(path: str) -> None:
+def schedule_backfill(path: str, *, restart: bool = False) -> None:
     """Inside a migration: schedule a backfill of the declared index ``path``, or of all.
 
     A row in ``crm_index_backfill``, which :func:`upgrade` then runs in committed
@@ -141,9 +141,17 @@ def schedule_backfill(path: str) -> None:
     where ``path`` is not declared, or where a rewrite of everything is pending and not
     yet started (it covers ``path``); a backfill already pending is left as it is
     (restartable).
+
+    ``restart``: a backfill of ``path`` that an older release left part-done starts over
+    from the first customer, since the entries it already wrote lack what this revision
+    adds (0014's ``address_sorted`` keys); one not yet started is left as it is.
     """
     import sqlalchemy as sa
     from alembic import context, op
+
+    if restart:
+        reset = "UPDATE crm_index_backfill SET after_id = NULL WHERE path = :path"
+        op.execute(sa.text(reset).bindparams(path=path))
 
     every = path == "*"  # crmcore.storage.sqlalchemy._index.ALL_PATHS
     if context.is_offline_mode():

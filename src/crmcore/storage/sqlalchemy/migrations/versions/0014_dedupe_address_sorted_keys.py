@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alembic import op
-
 from crmcore.storage.sqlalchemy._migrate import schedule_backfill
 
 revision: str = "0014"
@@ -34,8 +32,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # A part-done backfill of @dedupe (an older release's) starts over: its first
     # customers' entries lack the new pass.
-    op.execute("UPDATE crm_index_backfill SET after_id = NULL WHERE path = '@dedupe'")
-    schedule_backfill("@dedupe")
+    schedule_backfill("@dedupe", restart=True)
 
 
 def downgrade() -> None:
